@@ -1,0 +1,44 @@
+# The two commands a new user runs: `make demo` and `make test`. Both install what they need.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.igkit-installed
+PIP_FLAGS := --quiet --disable-pip-version-check
+
+.PHONY: demo test lint pytest venv system-deps demo-sample bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install $(PIP_FLAGS) -c constraints.txt -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+## make demo: create .venv, install igkit, evaluate G1–G8 from the shipped sample.
+demo: $(STAMP)
+	$(BIN)/igkit demo --out reports/demo
+
+## make test: lint (ruff, mypy) and the full test suite against a real Prometheus.
+test: $(STAMP) system-deps lint pytest
+
+system-deps:
+	@scripts/ensure-system-deps
+
+lint: $(STAMP)
+	$(BIN)/ruff check igkit tests
+	$(BIN)/ruff format --check igkit tests
+	$(BIN)/mypy igkit
+
+pytest: $(STAMP) system-deps
+	$(BIN)/pytest
+
+## Re-record the demo sample from the test suite's real Prometheus (scenario all_green).
+demo-sample: $(STAMP) system-deps
+	$(BIN)/python -m tests.support.record_demo
+
+bench: $(STAMP) system-deps
+	$(BIN)/python benchmarks/prometheus_fetch.py
+
+clean:
+	rm -rf $(VENV) reports/demo tests/.cache .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,5 @@
+import sys
+
+from igkit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,225 @@
+"""The ``igkit`` command line. Exit codes: 0 GO (or command succeeded), 1 NO-GO, 2 usage/config error."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import NoReturn
+
+import yaml
+
+from igkit import __version__
+from igkit.errors import ConfigError, IgkitError
+from igkit.matrix.loader import LoadedMatrix, load_matrix, matrix_json_schema
+
+EXIT_GO, EXIT_NO_GO, EXIT_USAGE = 0, 1, 2
+ENV_PROM_URL = "IGKIT_PROM_URL"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as one line and exit code 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="igkit", description="Release go/no-go gates: snapshot, evaluate, prove.")
+    p.add_argument("--version", action="version", version=f"igkit {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    g = sub.add_parser(
+        "go-no-go", help="evaluate gates and write verdicts.json, junit.xml, snapshots/"
+    )
+    which = g.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--validate-all", action="store_true", help="evaluate every gate in the matrix"
+    )
+    which.add_argument(
+        "--gate", action="append", metavar="ID", help="evaluate this gate (repeatable)"
+    )
+    g.add_argument("--matrix", type=Path, help="matrix YAML (default: the one shipped with igkit)")
+    g.add_argument("--prom-url", help=f"Prometheus base URL (default: ${ENV_PROM_URL})")
+    g.add_argument("--tenant", help="tenant id sent as X-Scope-OrgID (Mimir/Cortex)")
+    g.add_argument("--at", help="evaluation time, RFC3339 or unix seconds (default: now)")
+    g.add_argument(
+        "--replay",
+        type=Path,
+        metavar="DIR",
+        help="evaluate from a previous run's snapshots, offline",
+    )
+    g.add_argument(
+        "--timeout", type=float, default=30.0, help="seconds per HTTP request (default 30)"
+    )
+    g.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
+    g.add_argument("--quiet", action="store_true", help="print only the decision line")
+
+    m = sub.add_parser("matrix", help="inspect or validate a go/no-go matrix (no network)")
+    msub = m.add_subparsers(dest="matrix_command", required=True, parser_class=_Parser)
+    msub.add_parser("schema", help="print the matrix JSON Schema (for editor validation)")
+    show = msub.add_parser("show", help="print the resolved matrix as YAML")
+    show.add_argument("--matrix", type=Path)
+    val = msub.add_parser("validate", help="validate a matrix file and its queries")
+    val.add_argument("--matrix", type=Path)
+
+    d = sub.add_parser("demo", help="evaluate G1–G8 from the sample snapshots shipped with igkit")
+    d.add_argument("--out", type=Path, default=Path("reports/demo"), metavar="DIR")
+    return p
+
+
+def _instant(text: str | None) -> datetime:
+    from igkit.timeutil import parse_instant
+
+    if text is None:
+        return datetime.now(tz=UTC).replace(microsecond=0)
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise ConfigError(str(exc), where="--at") from None
+
+
+def _gate_ids(loaded: LoadedMatrix, requested: list[str] | None) -> list[str]:
+    known = [g.id for g in loaded.matrix.gates]
+    if not requested:
+        return known
+    ids = []
+    for raw in requested:
+        for part in raw.split(","):
+            gid = part.strip().upper()
+            if gid not in known:
+                raise ConfigError(
+                    f"unknown gate {part.strip()!r} (matrix has {', '.join(known)})", where="--gate"
+                )
+            if gid not in ids:
+                ids.append(gid)
+    return ids
+
+
+def _cmd_go_no_go(args: argparse.Namespace) -> int:
+    from igkit.reports.table import render_table
+    from igkit.run import go_no_go
+
+    loaded = load_matrix(args.matrix)
+    gate_ids = _gate_ids(loaded, None if args.validate_all else args.gate)
+    tenant = args.tenant
+    if args.replay is not None:
+        from igkit.sources.replay import ReplaySource
+
+        if args.prom_url:
+            raise ConfigError("--replay evaluates offline; drop --prom-url", where="--prom-url")
+        replay = ReplaySource(args.replay)
+        index = replay.index
+        at = _instant(args.at) if args.at else (index.evaluated_at if index else None)
+        if at is None:
+            raise ConfigError(
+                "no snapshots/index.json to take the evaluation time from; pass --at",
+                where=str(args.replay),
+            )
+        if tenant is None and index is not None:
+            tenant = index.tenant
+        run = go_no_go(
+            loaded,
+            gate_ids,
+            at,
+            replay,
+            tenant=tenant,
+            out=args.out,
+            source_label=f"replay {replay.directory}",
+            server=index.server if index else None,
+        )
+    else:
+        from igkit.sources.prometheus import PrometheusSource
+
+        url = args.prom_url or os.environ.get(ENV_PROM_URL)
+        if not url:
+            raise ConfigError(
+                f"give --prom-url URL (or set {ENV_PROM_URL}), or --replay DIR", where="--prom-url"
+            )
+        if args.timeout <= 0:
+            raise ConfigError("must be a positive number of seconds", where="--timeout")
+        prom = PrometheusSource(url, tenant=tenant, timeout=args.timeout)
+        run = go_no_go(
+            loaded,
+            gate_ids,
+            _instant(args.at),
+            prom,
+            tenant=tenant,
+            out=args.out,
+            source_label=f"prometheus {prom.url}",
+            server=prom.url,
+        )
+    print(run.decision if args.quiet else render_table(run))
+    if not args.quiet:
+        print(
+            f"\nwrote {args.out / 'verdicts.json'}, {args.out / 'junit.xml'}, {args.out / 'snapshots'}/"
+        )
+    return EXIT_GO if run.decision == "GO" else EXIT_NO_GO
+
+
+def _cmd_matrix(args: argparse.Namespace) -> int:
+    if args.matrix_command == "schema":
+        print(json.dumps(matrix_json_schema(), indent=2))
+        return 0
+    loaded = load_matrix(args.matrix)
+    if args.matrix_command == "show":
+        data = _resolved(loaded)
+        print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120), end="")
+        return 0
+    objectives = sum(len(g.objectives) for g in loaded.matrix.gates)
+    print(
+        f"{loaded.source}: valid ({len(loaded.matrix.gates)} gates, {objectives} objectives, sha256 {loaded.sha256[:12]})"
+    )
+    return 0
+
+
+def _resolved(loaded: LoadedMatrix) -> dict[str, object]:
+    """The matrix with each Prometheus objective's effective settings and exact PromQL."""
+    from igkit.matrix.models import PrometheusObjective, resolve_settings
+    from igkit.plan import render_objective_query
+
+    matrix = loaded.matrix
+    data = matrix.model_dump(mode="json", by_alias=True, exclude_none=True)
+    for g_data, gate in zip(data["gates"], matrix.gates, strict=True):
+        for o_data, obj in zip(g_data["objectives"], gate.objectives, strict=True):
+            if isinstance(obj, PrometheusObjective):
+                settings = resolve_settings(obj, matrix.defaults)
+                o_data["resolved"] = {
+                    "promql": render_objective_query(obj, settings),
+                    **settings.model_dump(mode="json"),
+                }
+    return data
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from igkit.demo import run_demo
+    from igkit.reports.table import render_table
+
+    run = run_demo(args.out)
+    print(render_table(run))
+    print(f"\ndemo evaluated the shipped sample snapshots; outputs in {args.out}/")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    handlers = {"go-no-go": _cmd_go_no_go, "matrix": _cmd_matrix, "demo": _cmd_demo}
+    try:
+        return handlers[args.command](args)
+    except ConfigError as exc:
+        print(f"igkit: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except IgkitError as exc:
+        print(f"igkit: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("igkit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

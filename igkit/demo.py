@@ -1,0 +1,39 @@
+"""``igkit demo``: the full decision from sample snapshots shipped in the package, no server.
+
+The sample was recorded from the test suite's real Prometheus (scenario ``all_green``) by
+``make demo-sample``; it is evidence like any other run's snapshots, hashes included.
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+from igkit.errors import IgkitError
+from igkit.matrix.loader import load_matrix
+from igkit.run import go_no_go
+from igkit.sources.replay import ReplaySource
+from igkit.verdicts import RunVerdicts
+
+
+def demo_snapshot_dir() -> Path:
+    return Path(str(resources.files("igkit").joinpath("data/demo/snapshots")))
+
+
+def run_demo(out: Path) -> RunVerdicts:
+    loaded = load_matrix(None)
+    replay = ReplaySource(demo_snapshot_dir())
+    if replay.index is None:
+        raise IgkitError(
+            f"the demo sample in {replay.directory} has no index.json; reinstall igkit"
+        )
+    return go_no_go(
+        loaded,
+        [g.id for g in loaded.matrix.gates],
+        replay.index.evaluated_at,
+        replay,
+        tenant=replay.index.tenant,
+        out=out,
+        source_label="replay of the shipped demo sample",
+        server=replay.index.server,
+    )

@@ -1,0 +1,1 @@
+"""Gates: matrix objectives + snapshots -> verdicts. Nothing here touches the network."""

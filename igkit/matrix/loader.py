@@ -1,0 +1,138 @@
+"""Load and validate a matrix file: YAML -> pydantic, errors as one line naming file and field."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from igkit.errors import ConfigError
+from igkit.matrix.models import Matrix, PrometheusObjective, resolve_settings
+from igkit.yamlio import load_yaml
+
+DEFAULT_MATRIX_NAME = "default.yaml"
+
+
+@dataclass(frozen=True)
+class LoadedMatrix:
+    matrix: Matrix
+    source: str
+    sha256: str
+    text: str
+
+
+def _field_path(loc: tuple[int | str, ...], data: Any) -> str:
+    """``('gates', 0, 'objectives', 2, 'threshold')`` -> ``gates[0](G1).objectives[2](availability).threshold``."""
+    out = ""
+    node = data
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            ident = node.get("id") or node.get("name") if isinstance(node, dict) else None
+            if isinstance(ident, str):
+                out += f"({ident})"
+        else:
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+                out += ("." if out else "") + part
+            elif part in {
+                "prometheus",
+                "pending",
+                "attestation",
+                "sbom",
+                "opa_bundle",
+                "k6",
+                "drill",
+                "approvals",
+                "comms",
+            } or part in {
+                "all_steps",
+                "fraction_of_steps",
+                "aggregate",
+                "budget_burn",
+            }:
+                continue  # discriminator tag pydantic adds to the path
+            else:
+                out += ("." if out else "") + part
+                node = None
+    return out or "(top level)"
+
+
+def _first_error(exc: ValidationError, data: Any) -> str:
+    errors = exc.errors(include_url=False)
+    err = errors[0]
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = "unknown field"
+    elif err["type"] == "missing":
+        msg = "required field is missing"
+    more = (
+        f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        if len(errors) > 1
+        else ""
+    )
+    return f"{_field_path(tuple(err['loc']), data)}: {msg}{more}"
+
+
+def parse_matrix(text: str, *, source: str) -> LoadedMatrix:
+    """Validate matrix YAML text; raise :class:`ConfigError` naming ``source`` and the field."""
+    try:
+        data = load_yaml(text, where=source)
+    except ValueError as exc:
+        raise ConfigError(str(exc), where=source) from None
+    if not isinstance(data, dict):
+        raise ConfigError("the matrix must be a YAML mapping with a 'gates' list", where=source)
+    try:
+        matrix = Matrix.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_first_error(exc, data), where=source) from None
+    _check_queries(matrix, source)
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return LoadedMatrix(matrix=matrix, source=source, sha256=digest, text=text)
+
+
+def _check_queries(matrix: Matrix, source: str) -> None:
+    """Render every query once so placeholder/named-query mistakes surface at load time."""
+    from igkit.plan import render_objective_query
+
+    for g_index, gate in enumerate(matrix.gates):
+        for o_index, obj in enumerate(gate.objectives):
+            if not isinstance(obj, PrometheusObjective):
+                continue
+            try:
+                render_objective_query(obj, resolve_settings(obj, matrix.defaults))
+            except ConfigError as exc:
+                where = f"{source}: gates[{g_index}]({gate.id}).objectives[{o_index}]({obj.name})"
+                raise ConfigError(exc.message, where=where) from None
+
+
+def load_matrix(path: str | Path | None = None) -> LoadedMatrix:
+    """Load ``path``, or the matrix shipped in the package when ``path`` is None."""
+    if path is None:
+        ref = resources.files("igkit.matrix").joinpath(DEFAULT_MATRIX_NAME)
+        return parse_matrix(
+            ref.read_text(encoding="utf-8"), source=f"<igkit>/{DEFAULT_MATRIX_NAME}"
+        )
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("matrix file not found", where=str(p)) from None
+    except IsADirectoryError:
+        raise ConfigError("is a directory, expected a matrix YAML file", where=str(p)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read matrix: {exc.strerror}", where=str(p)) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ConfigError("matrix is not UTF-8 text", where=str(p)) from None
+    return parse_matrix(text, source=str(p))
+
+
+def matrix_json_schema() -> dict[str, Any]:
+    return Matrix.model_json_schema(mode="validation")

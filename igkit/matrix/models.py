@@ -1,0 +1,248 @@
+"""Pydantic models of the go/no-go matrix: the single source of truth for every gate.
+
+Shape: ``Matrix -> gates[] -> objectives[]``. A Prometheus objective names a query (PromQL
+text with ``$window``/``$rate``/``$step`` placeholders, or a named query from
+:mod:`igkit.promql`), a comparison, a threshold with a unit, and a rule saying how the
+steps of a window are judged. Objectives of other types are decided from documents or
+k6 files by later evaluators; until one exists the objective reports ERROR.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from igkit.timeutil import parse_duration, promql_duration
+from igkit.units import Unit
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, str):
+        return parse_duration(value)
+    raise ValueError("expected a duration string such as 15s, 5m, 1h")
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_duration),
+    PlainSerializer(promql_duration, return_type=str, when_used="always"),
+    Field(json_schema_extra={"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|s|m|h|d|w))+$"}),
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Comparison(StrEnum):
+    LE = "<="
+    LT = "<"
+    GE = ">="
+    GT = ">"
+
+    @property
+    def negated_word(self) -> str:
+        """The operator a violating value satisfies, for reasons: ``412 ms > 350 ms``."""
+        return {"<=": ">", "<": ">=", ">=": "<", ">": "<="}[self.value]
+
+
+class Threshold(_Strict):
+    value: float
+    unit: Unit
+
+    @field_validator("value")
+    @classmethod
+    def _finite(cls, v: float) -> float:
+        if not math.isfinite(v):
+            raise ValueError("threshold must be a finite number")
+        return v
+
+
+class AllSteps(_Strict):
+    """Every step of the window must meet the threshold (G1: green for the last 60m)."""
+
+    kind: Literal["all_steps"]
+    window: Duration
+    step: Duration | None = None
+
+
+class FractionOfSteps(_Strict):
+    """The threshold must be met in at least ``min_fraction`` of the window's steps (G2)."""
+
+    kind: Literal["fraction_of_steps"]
+    window: Duration
+    min_fraction: float = Field(gt=0, le=1)
+    step: Duration | None = None
+
+
+class Aggregate(_Strict):
+    """One statistic of the window's steps is compared (e.g. mean unit cost over 60m)."""
+
+    kind: Literal["aggregate"]
+    window: Duration
+    function: Literal["mean", "median", "max", "min", "last"]
+    step: Duration | None = None
+
+
+class BudgetBurn(_Strict):
+    """Month-to-date spend from a cumulative USD counter, as a fraction of a monthly budget.
+
+    The query must return the raw counter series (one per component); spend is the
+    counter increase since the first of the month (UTC), resets handled, summed over series.
+    """
+
+    kind: Literal["budget_burn"]
+    budget_usd: float = Field(gt=0)
+    step: Duration | None = None
+
+
+Rule = Annotated[AllSteps | FractionOfSteps | Aggregate | BudgetBurn, Field(discriminator="kind")]
+
+
+class NamedQuery(_Strict):
+    name: str
+    params: dict[str, str] = Field(default_factory=dict)
+
+
+_NAME = r"^[a-z][a-z0-9_]*$"
+
+
+class PrometheusObjective(_Strict):
+    """An objective judged from one Prometheus range query."""
+
+    type: Literal["prometheus"] = "prometheus"
+    name: str = Field(pattern=_NAME)
+    description: str = ""
+    query: str | None = None
+    named_query: NamedQuery | None = None
+    comparison: Comparison
+    threshold: Threshold
+    rule: Rule
+    rate: Duration | None = None
+    min_coverage: float | None = Field(default=None, gt=0, le=1)
+    max_staleness: Duration | None = None
+    max_gap: Duration | None = None
+
+    @model_validator(mode="after")
+    def _one_query(self) -> PrometheusObjective:
+        if (self.query is None) == (self.named_query is None):
+            raise ValueError("give exactly one of 'query' (PromQL text) or 'named_query'")
+        if isinstance(self.rule, BudgetBurn) and self.threshold.unit not in (
+            Unit.PERCENT,
+            Unit.RATIO,
+        ):
+            raise ValueError("a budget_burn threshold is a share of the budget: unit percent")
+        return self
+
+
+class PendingObjective(_Strict):
+    """A check decided by an evaluator that this igkit version does not ship yet.
+
+    It is kept in the matrix so that the gate can never PASS without it: it reports ERROR.
+    """
+
+    type: Literal["attestation", "sbom", "opa_bundle", "k6", "drill", "approvals", "comms"]
+    name: str = Field(pattern=_NAME)
+    description: str = ""
+
+
+def _objective_type(value: Any) -> str:
+    kind = (
+        value.get("type", "prometheus") if isinstance(value, dict) else getattr(value, "type", None)
+    )
+    return "prometheus" if kind == "prometheus" else "pending"
+
+
+Objective = Annotated[
+    Annotated[PrometheusObjective, Tag("prometheus")] | Annotated[PendingObjective, Tag("pending")],
+    Discriminator(_objective_type),
+]
+
+
+class Defaults(_Strict):
+    step: Duration = timedelta(seconds=15)
+    rate: Duration = timedelta(minutes=5)
+    min_coverage: float = Field(default=0.9, gt=0, le=1)
+    max_staleness: Duration = timedelta(minutes=2)
+    max_gap: Duration = timedelta(minutes=5)
+
+
+class Gate(_Strict):
+    id: str = Field(pattern=r"^G[1-9][0-9]*$")
+    name: str
+    description: str = ""
+    objectives: list[Objective] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_objectives(self) -> Gate:
+        names = [o.name for o in self.objectives]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"duplicate objective names: {', '.join(sorted(dup))}")
+        return self
+
+
+class Matrix(_Strict):
+    """The whole go/no-go matrix (``kind: go-no-go-matrix``)."""
+
+    apiVersion: Literal["igkit/v1"] = "igkit/v1"  # noqa: N815 - YAML field name
+    kind: Literal["go-no-go-matrix"] = "go-no-go-matrix"
+    defaults: Defaults = Field(default_factory=Defaults)
+    gates: list[Gate] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_gates(self) -> Matrix:
+        ids = [g.id for g in self.gates]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"duplicate gate ids: {', '.join(sorted(dup))}")
+        return self
+
+    def gate(self, gate_id: str) -> Gate:
+        for g in self.gates:
+            if g.id == gate_id:
+                return g
+        known = ", ".join(g.id for g in self.gates)
+        raise KeyError(f"gate {gate_id} is not in the matrix (known: {known})")
+
+
+class ResolvedSettings(BaseModel):
+    """An objective's effective step/rate/coverage settings after matrix defaults apply."""
+
+    model_config = ConfigDict(frozen=True)
+
+    step: Duration
+    rate: Duration
+    min_coverage: float
+    max_staleness: Duration
+    max_gap: Duration
+
+
+def resolve_settings(obj: PrometheusObjective, defaults: Defaults) -> ResolvedSettings:
+    return ResolvedSettings(
+        step=obj.rule.step or defaults.step,
+        rate=obj.rate or defaults.rate,
+        min_coverage=obj.min_coverage if obj.min_coverage is not None else defaults.min_coverage,
+        max_staleness=obj.max_staleness or defaults.max_staleness,
+        max_gap=obj.max_gap or defaults.max_gap,
+    )
+
+
+SLUG = re.compile(_NAME)

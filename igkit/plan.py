@@ -1,0 +1,80 @@
+"""Plan: which range queries a set of gates needs at an evaluation time.
+
+Both the fetch step and the pure evaluation derive requests from here, so a replay asks
+for exactly the snapshots the live run stored (same query text, window and step).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from igkit.matrix.models import (
+    BudgetBurn,
+    Gate,
+    Matrix,
+    PrometheusObjective,
+    ResolvedSettings,
+    resolve_settings,
+)
+from igkit.promql import render
+from igkit.snapshots import RangeRequest
+from igkit.timeutil import month_start
+
+
+@dataclass(frozen=True)
+class PlannedQuery:
+    gate: Gate
+    objective: PrometheusObjective
+    settings: ResolvedSettings
+    request: RangeRequest
+
+    @property
+    def label(self) -> str:
+        return f"{self.gate.id}-{self.objective.name}"
+
+
+def rule_window(obj: PrometheusObjective) -> timedelta | None:
+    return None if isinstance(obj.rule, BudgetBurn) else obj.rule.window
+
+
+def render_objective_query(obj: PrometheusObjective, settings: ResolvedSettings) -> str:
+    named = (obj.named_query.name, dict(obj.named_query.params)) if obj.named_query else None
+    return render(
+        query=obj.query,
+        named=named,
+        window=rule_window(obj),
+        rate=settings.rate,
+        step=settings.step,
+    )
+
+
+def window_bounds(obj: PrometheusObjective, at: datetime) -> tuple[datetime, datetime]:
+    """Absolute [start, end] of an objective's window at evaluation time ``at``."""
+    if isinstance(obj.rule, BudgetBurn):
+        return month_start(at), at
+    return at - obj.rule.window, at
+
+
+def plan(
+    matrix: Matrix, gate_ids: list[str], at: datetime, tenant: str | None
+) -> list[PlannedQuery]:
+    planned = []
+    for gate_id in gate_ids:
+        gate = matrix.gate(gate_id)
+        for obj in gate.objectives:
+            if not isinstance(obj, PrometheusObjective):
+                continue
+            settings = resolve_settings(obj, matrix.defaults)
+            start, end = window_bounds(obj, at)
+            request = RangeRequest(
+                query=render_objective_query(obj, settings),
+                start=start,
+                end=end,
+                step_seconds=settings.step.total_seconds(),
+                tenant=tenant,
+            )
+            planned.append(
+                PlannedQuery(gate=gate, objective=obj, settings=settings, request=request)
+            )
+    return planned

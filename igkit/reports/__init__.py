@@ -1,0 +1,1 @@
+"""Renderings of verdicts: JSON, JUnit XML, the console table."""

@@ -1,0 +1,279 @@
+"""Snapshots: the one hand-off between sources (which fetch) and gates (which judge).
+
+A snapshot holds everything a verdict depends on for one range query — the exact query
+text, the resolved absolute window, tenant, server (never credentials), the raw result
+as the server sent it, fetch time and outcome — and a SHA-256 over its canonical JSON so
+that a replay can prove it reads what the live run read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer
+
+from igkit.errors import SnapshotError
+from igkit.timeutil import rfc3339
+
+SCHEMA = "igkit.snapshot/v1"
+INDEX_FILE = "index.json"
+
+
+class RangeRequest(BaseModel):
+    """One range query at absolute times; its canonical JSON hash is the snapshot id."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    query: str
+    start: datetime
+    end: datetime
+    step_seconds: float = Field(gt=0)
+    tenant: str | None = None
+
+    @field_serializer("start", "end")
+    def _ser_time(self, v: datetime) -> str:
+        return rfc3339(v)
+
+    @property
+    def id(self) -> str:
+        return canonical_sha256(self.model_dump(mode="json"))[:16]
+
+    def grid(self) -> np.ndarray:
+        """Expected step timestamps (unix seconds) — the steps Prometheus evaluates."""
+        start, end = self.start.timestamp(), self.end.timestamp()
+        n = int(np.floor((end - start) / self.step_seconds + 1e-9)) + 1
+        return start + np.arange(n, dtype=np.float64) * self.step_seconds
+
+
+class Snapshot(BaseModel):
+    """A captured range query result (or the failure to get one)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    schema_: Literal["igkit.snapshot/v1"] = Field(default="igkit.snapshot/v1", alias="schema")
+    id: str
+    kind: Literal["prometheus_range"] = "prometheus_range"
+    request: RangeRequest
+    server: str
+    fetched_at: datetime
+    status: Literal["success", "error"]
+    error_type: str | None = None
+    error: str | None = None
+    warnings: list[str] = Field(default_factory=list)
+    chunks: int = 1
+    result_type: str | None = None
+    result: list[dict[str, Any]] = Field(default_factory=list)
+    sha256: str = ""
+
+    @field_serializer("fetched_at")
+    def _ser_fetched(self, v: datetime) -> str:
+        return rfc3339(v)
+
+    def content(self) -> dict[str, Any]:
+        """The hashed content: everything but the hash itself."""
+        data = self.model_dump(mode="json", by_alias=True)
+        data.pop("sha256")
+        return data
+
+    def sealed(self) -> Snapshot:
+        return self.model_copy(update={"sha256": canonical_sha256(self.content())})
+
+    def verify(self) -> None:
+        expected = canonical_sha256(self.content())
+        if self.sha256 != expected:
+            raise SnapshotError(f"snapshot {self.id} fails its SHA-256 check (content was altered)")
+        if self.id != self.request.id:
+            raise SnapshotError(f"snapshot id {self.id} does not match its request")
+
+
+def canonical_json(data: Any) -> bytes:
+    return json.dumps(
+        data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode()
+
+
+def canonical_sha256(data: Any) -> str:
+    return hashlib.sha256(canonical_json(data)).hexdigest()
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def snapshot_filename(snapshot: Snapshot, label: str = "") -> str:
+    prefix = _SAFE.sub("-", label).strip("-.")[:60]
+    return f"{prefix}-{snapshot.id}.json" if prefix else f"{snapshot.id}.json"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+class SnapshotRef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    file: str
+    sha256: str
+    label: str = ""
+
+
+class SnapshotIndex(BaseModel):
+    """``snapshots/index.json``: the run the snapshots belong to, so replay can resume it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_: Literal["igkit.snapshot-index/v1"] = Field(
+        default="igkit.snapshot-index/v1", alias="schema"
+    )
+    evaluated_at: datetime
+    tenant: str | None = None
+    server: str | None = None
+    matrix_sha256: str
+    snapshots: list[SnapshotRef]
+
+    @field_serializer("evaluated_at")
+    def _ser_at(self, v: datetime) -> str:
+        return rfc3339(v)
+
+
+def write_snapshots(
+    directory: Path,
+    snapshots: Iterable[tuple[str, Snapshot]],
+    *,
+    evaluated_at: datetime,
+    tenant: str | None,
+    server: str | None,
+    matrix_sha256: str,
+) -> SnapshotIndex:
+    """Write labelled snapshots and their index; each file is written atomically."""
+    directory.mkdir(parents=True, exist_ok=True)
+    refs: dict[str, SnapshotRef] = {}
+    for label, snap in snapshots:
+        if snap.id in refs:
+            continue
+        name = snapshot_filename(snap, label)
+        _atomic_write(
+            directory / name, canonical_json(snap.model_dump(mode="json", by_alias=True)) + b"\n"
+        )
+        refs[snap.id] = SnapshotRef(id=snap.id, file=name, sha256=snap.sha256, label=label)
+    index = SnapshotIndex(
+        evaluated_at=evaluated_at,
+        tenant=tenant,
+        server=server,
+        matrix_sha256=matrix_sha256,
+        snapshots=list(refs.values()),
+    )
+    body = json.dumps(index.model_dump(mode="json", by_alias=True), indent=2, sort_keys=True)
+    _atomic_write(directory / INDEX_FILE, body.encode() + b"\n")
+    return index
+
+
+def read_snapshot(path: Path) -> Snapshot:
+    try:
+        data = json.loads(path.read_bytes())
+    except OSError as exc:
+        raise SnapshotError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise SnapshotError(f"not valid JSON ({exc})", path=str(path)) from None
+    try:
+        snap = Snapshot.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise SnapshotError(
+            f"not an igkit snapshot ({loc}: {err['msg']})", path=str(path)
+        ) from None
+    try:
+        snap.verify()
+    except SnapshotError as exc:
+        raise SnapshotError(str(exc), path=str(path)) from None
+    return snap
+
+
+def read_index(directory: Path) -> SnapshotIndex | None:
+    path = directory / INDEX_FILE
+    if not path.is_file():
+        return None
+    try:
+        return SnapshotIndex.model_validate_json(path.read_bytes())
+    except (ValidationError, OSError) as exc:
+        raise SnapshotError(
+            f"unreadable snapshot index ({type(exc).__name__})", path=str(path)
+        ) from None
+
+
+def series_key(labels: Mapping[str, str]) -> str:
+    """``{tenant="acme",worker="w1"}`` — stable, readable column name for one series."""
+    inner = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()) if k != "__name__")
+    name = labels.get("__name__", "")
+    return f"{name}{{{inner}}}" if inner or not name else name
+
+
+def to_long_frame(result: list[dict[str, Any]]) -> pd.DataFrame:
+    """Raw ``matrix`` result -> long frame (series, timestamp, value), one array op per series.
+
+    Sample strings such as ``"NaN"`` and ``"+Inf"`` parse to floats. No per-sample Python
+    objects are made: each series' ``values`` list becomes one numpy array.
+    """
+    keys: list[str] = []
+    lengths: list[int] = []
+    arrays: list[np.ndarray] = []
+    for series in result:
+        values = series.get("values") or []
+        if not values:
+            continue
+        arr = np.asarray(values, dtype=object)
+        if arr.ndim != 2 or arr.shape[1] != 2:
+            raise SnapshotError("malformed series values (expected [timestamp, value] pairs)")
+        arrays.append(arr)
+        keys.append(series_key(series.get("metric") or {}))
+        lengths.append(len(values))
+    if not arrays:
+        return pd.DataFrame(
+            {
+                "series": pd.Series([], dtype="string"),
+                "timestamp": np.array([], dtype=np.float64),
+                "value": np.array([], dtype=np.float64),
+            }
+        )
+    stacked = np.concatenate(arrays)
+    return pd.DataFrame(
+        {
+            "series": pd.Categorical(np.repeat(np.asarray(keys, dtype=object), lengths)),
+            "timestamp": stacked[:, 0].astype(np.float64),
+            "value": stacked[:, 1].astype(np.float64),
+        }
+    )
+
+
+def series_labels(result: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
+    """Column name -> label set, for the series of a raw result."""
+    return {series_key(s.get("metric") or {}): dict(s.get("metric") or {}) for s in result}
+
+
+def to_wide_frame(result: list[dict[str, Any]], grid: np.ndarray) -> pd.DataFrame:
+    """Raw result -> frame indexed by the expected step grid, one column per series.
+
+    Steps the server did not return are NaN; samples off the grid are dropped.
+    """
+    long = to_long_frame(result)
+    index = pd.Index(np.round(grid * 1000).astype(np.int64), name="timestamp_ms")
+    if long.empty:
+        return pd.DataFrame(index=index)
+    long["timestamp_ms"] = np.round(long["timestamp"].to_numpy() * 1000).astype(np.int64)
+    long["series"] = long["series"].astype(str)
+    long = long.drop_duplicates(subset=["timestamp_ms", "series"], keep="first")
+    wide = long.pivot(index="timestamp_ms", columns="series", values="value").reindex(index)
+    wide.columns = pd.Index([str(c) for c in wide.columns], name="series")
+    return wide

@@ -1,0 +1,123 @@
+"""Verdict models: what igkit decided, why, and from which snapshots.
+
+Four statuses; only PASS opens a gate. Combining fails closed: an empty set of children is
+ERROR, and every non-PASS child's reasons are kept (unlike an any-of that drops them).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_serializer
+
+from igkit.timeutil import rfc3339
+
+
+class Status(StrEnum):
+    PASS = "PASS"
+    FAIL = "FAIL"
+    NO_DATA = "NO_DATA"
+    ERROR = "ERROR"
+
+
+# A definite breach outranks "could not tell", which outranks "not enough data".
+_SEVERITY = {Status.PASS: 0, Status.NO_DATA: 1, Status.ERROR: 2, Status.FAIL: 3}
+
+
+def worst(statuses: list[Status]) -> Status:
+    """Combined status; an empty list is ERROR (nothing was checked, so nothing passed)."""
+    if not statuses:
+        return Status.ERROR
+    return max(statuses, key=_SEVERITY.__getitem__)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SeriesVerdict(_Model):
+    """One series (tenant, worker, pod, ...) of an objective."""
+
+    labels: dict[str, str]
+    status: Status
+    observed: float | None = Field(description="value judged, in the threshold's unit")
+    coverage: float = Field(description="share of expected steps holding a finite value")
+    steps_expected: int
+    steps_present: int
+    steps_violating: int
+    first_violation: datetime | None = None
+    last_violation: datetime | None = None
+    worst_value: float | None = None
+    worst_at: datetime | None = None
+    longest_gap_seconds: float = 0.0
+    last_sample_at: datetime | None = None
+    reason: str
+
+    @field_serializer("first_violation", "last_violation", "worst_at", "last_sample_at")
+    def _ser(self, v: datetime | None) -> str | None:
+        return rfc3339(v) if v else None
+
+
+class ObjectiveVerdict(_Model):
+    name: str
+    description: str = ""
+    status: Status
+    observed: float | None = None
+    threshold: float | None = None
+    unit: str | None = None
+    comparison: str | None = None
+    coverage: float | None = None
+    rule: str | None = None
+    window_start: datetime | None = None
+    window_end: datetime | None = None
+    reasons: list[str]
+    snapshots: list[str] = Field(default_factory=list)
+    series: list[SeriesVerdict] = Field(default_factory=list)
+    details: dict[str, float | str | None] = Field(default_factory=dict)
+
+    @field_serializer("window_start", "window_end")
+    def _ser(self, v: datetime | None) -> str | None:
+        return rfc3339(v) if v else None
+
+
+class GateVerdict(_Model):
+    id: str
+    name: str
+    status: Status
+    reasons: list[str]
+    objectives: list[ObjectiveVerdict]
+
+
+class RunVerdicts(_Model):
+    """``verdicts.json``."""
+
+    schema_: Literal["igkit.verdicts/v1"] = Field(default="igkit.verdicts/v1", alias="schema")
+    decision: Literal["GO", "NO-GO"]
+    evaluated_at: datetime
+    matrix_sha256: str
+    matrix_source: str
+    igkit_version: str
+    tenant: str | None = None
+    source: str
+    gates: list[GateVerdict]
+
+    @field_serializer("evaluated_at")
+    def _ser(self, v: datetime) -> str:
+        return rfc3339(v)
+
+
+def gate_verdict(gate_id: str, name: str, objectives: list[ObjectiveVerdict]) -> GateVerdict:
+    status = worst([o.status for o in objectives])
+    if not objectives:
+        reasons = [f"{gate_id} has no objectives in the matrix, so nothing can pass it"]
+    elif status is Status.PASS:
+        reasons = [f"all {len(objectives)} objective(s) PASS"]
+    else:
+        reasons = [r for o in objectives if o.status is not Status.PASS for r in o.reasons]
+    return GateVerdict(id=gate_id, name=name, status=status, reasons=reasons, objectives=objectives)
+
+
+def decide(gates: list[GateVerdict]) -> Literal["GO", "NO-GO"]:
+    return "GO" if gates and all(g.status is Status.PASS for g in gates) else "NO-GO"

@@ -1,0 +1,35 @@
+"""Shared pytest fixtures: a real Prometheus serving the synthetic scenario history."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+_REPO_ROOT = str(Path(__file__).resolve().parents[1])
+if _REPO_ROOT not in sys.path:  # `tests.support` must import under plain `pytest` too
+    sys.path.insert(0, _REPO_ROOT)
+
+from tests.support.prometheus import PrometheusServer, PrometheusSetupError  # noqa: E402
+from tests.support.scenarios import SCENARIOS, Scenario  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def prometheus() -> Iterator[PrometheusServer]:
+    """A started Prometheus (``.url``) over the backfilled scenario TSDB, for the session."""
+    try:
+        server = PrometheusServer().start()
+    except PrometheusSetupError as exc:
+        pytest.fail(f"Prometheus test server unavailable: {exc}", pytrace=False)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def scenarios() -> dict[str, Scenario]:
+    """The scenario table (name -> Scenario with eval_time)."""
+    return SCENARIOS

@@ -1,0 +1,52 @@
+"""Record the demo sample shipped in the package from the real test Prometheus.
+
+``make demo-sample`` runs this: it starts the scenario server, evaluates every gate of the
+default matrix at the ``all_green`` scenario's evaluation time, and keeps the snapshots
+(with their hashes and the server they came from) as ``igkit/data/demo/snapshots``.
+``tests/test_demo.py`` checks that the shipped sample still equals a fresh recording.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+from igkit.matrix.loader import load_matrix
+from igkit.run import go_no_go
+from igkit.sources.prometheus import PrometheusSource
+from tests.support.prometheus import PrometheusServer
+from tests.support.scenarios import SCENARIOS
+
+DEMO_SCENARIO = "all_green"
+TARGET = Path(__file__).resolve().parents[2] / "igkit" / "data" / "demo" / "snapshots"
+
+
+def record(server_url: str, out: Path) -> None:
+    loaded = load_matrix(None)
+    source = PrometheusSource(server_url)
+    go_no_go(
+        loaded,
+        [g.id for g in loaded.matrix.gates],
+        SCENARIOS[DEMO_SCENARIO].eval_time,
+        source,
+        tenant=None,
+        out=out,
+        source_label=f"prometheus {source.url}",
+        server=source.url,
+    )
+
+
+def main() -> int:
+    with PrometheusServer() as server, tempfile.TemporaryDirectory() as tmp:
+        record(server.url, Path(tmp))
+        if TARGET.exists():
+            shutil.rmtree(TARGET)
+        shutil.copytree(Path(tmp) / "snapshots", TARGET)
+    print(f"recorded {len(list(TARGET.glob('*.json'))) - 1} snapshots of scenario {DEMO_SCENARIO} into {TARGET}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
