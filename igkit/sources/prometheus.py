@@ -189,7 +189,12 @@ class PrometheusSource:
         except requests.exceptions.Timeout:
             return "timeout", f"no answer from {self.url} within {self.timeout:g}s"
         except requests.exceptions.ConnectionError as exc:
-            return "unreachable", f"cannot connect to Prometheus at {self.url} ({_root_cause(exc)})"
+            cause = _root_cause(exc)
+            if (
+                cause == "timed out"
+            ):  # a read timeout surfaces as ConnectionError once retries are spent
+                return "timeout", f"no answer from {self.url} within {self.timeout:g}s"
+            return "unreachable", f"cannot connect to Prometheus at {self.url} ({cause})"
         except requests.exceptions.RequestException as exc:
             return "request_failed", f"request to {self.url} failed ({type(exc).__name__})"
         try:

@@ -44,7 +44,9 @@ def main() -> int:
         if TARGET.exists():
             shutil.rmtree(TARGET)
         shutil.copytree(Path(tmp) / "snapshots", TARGET)
-    print(f"recorded {len(list(TARGET.glob('*.json'))) - 1} snapshots of scenario {DEMO_SCENARIO} into {TARGET}")
+    print(
+        f"recorded {len(list(TARGET.glob('*.json'))) - 1} snapshots of scenario {DEMO_SCENARIO} into {TARGET}"
+    )
     return 0
 
 

@@ -1,0 +1,47 @@
+"""`igkit demo`: runs with no server, and its shipped sample is what the real Prometheus says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from igkit.cli import main
+from igkit.demo import demo_snapshot_dir
+from igkit.snapshots import read_snapshot
+from tests.support.prometheus import PrometheusServer
+from tests.support.record_demo import record
+
+
+def test_demo_runs_offline_and_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert "DECISION: NO-GO" in out
+    verdicts = json.loads((tmp_path / "verdicts.json").read_text())
+    assert [g["id"] for g in verdicts["gates"]] == [f"G{i}" for i in range(1, 9)]
+    status = {g["id"]: g["status"] for g in verdicts["gates"]}
+    assert status == {
+        "G1": "PASS",
+        "G2": "PASS",
+        "G3": "ERROR",
+        "G4": "ERROR",
+        "G5": "ERROR",
+        "G6": "PASS",
+        "G7": "ERROR",
+        "G8": "ERROR",
+    }
+    assert (tmp_path / "junit.xml").is_file()
+
+
+@pytest.mark.prometheus
+def test_shipped_sample_matches_a_fresh_recording(
+    prometheus: PrometheusServer, tmp_path: Path
+) -> None:
+    record(prometheus.url, tmp_path)
+    fresh = {s.id: s for s in map(read_snapshot, (tmp_path / "snapshots").glob("G*.json"))}
+    shipped = {s.id: s for s in map(read_snapshot, demo_snapshot_dir().glob("G*.json"))}
+    assert fresh.keys() == shipped.keys()
+    for sid, snap in shipped.items():
+        assert snap.result == fresh[sid].result, f"{sid}: re-record with `make demo-sample`"
+        assert snap.request == fresh[sid].request
