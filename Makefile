@@ -26,8 +26,8 @@ system-deps:
 	@scripts/ensure-system-deps
 
 lint: $(STAMP)
-	$(BIN)/ruff check igkit tests
-	$(BIN)/ruff format --check igkit tests
+	$(BIN)/ruff check igkit tests benchmarks
+	$(BIN)/ruff format --check igkit tests benchmarks
 	$(BIN)/mypy igkit
 
 pytest: $(STAMP) system-deps

@@ -14,6 +14,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
+from itertools import chain
 from pathlib import Path
 from typing import Any, Literal
 
@@ -221,38 +222,38 @@ def series_key(labels: Mapping[str, str]) -> str:
 
 
 def to_long_frame(result: list[dict[str, Any]]) -> pd.DataFrame:
-    """Raw ``matrix`` result -> long frame (series, timestamp, value), one array op per series.
+    """Raw ``matrix`` result -> long frame (series, timestamp, value).
 
-    Sample strings such as ``"NaN"`` and ``"+Inf"`` parse to floats. No per-sample Python
-    objects are made: each series' ``values`` list becomes one numpy array.
+    All samples are flattened once and parsed by numpy in two bulk conversions (sample
+    strings such as ``"NaN"`` and ``"+Inf"`` become floats); the series column is built from
+    codes, so no Python object is made per sample. ``benchmarks/prometheus_fetch.py``
+    compares this with ``MetricRangeDataFrame``.
     """
     keys: list[str] = []
     lengths: list[int] = []
-    arrays: list[np.ndarray] = []
     for series in result:
         values = series.get("values") or []
-        if not values:
-            continue
-        arr = np.asarray(values, dtype=object)
-        if arr.ndim != 2 or arr.shape[1] != 2:
-            raise SnapshotError("malformed series values (expected [timestamp, value] pairs)")
-        arrays.append(arr)
         keys.append(series_key(series.get("metric") or {}))
         lengths.append(len(values))
-    if not arrays:
-        return pd.DataFrame(
-            {
-                "series": pd.Series([], dtype="string"),
-                "timestamp": np.array([], dtype=np.float64),
-                "value": np.array([], dtype=np.float64),
-            }
-        )
-    stacked = np.concatenate(arrays)
+    total = sum(lengths)
+    flat = list(chain.from_iterable(chain.from_iterable(s.get("values") or [] for s in result)))
+    if len(flat) != 2 * total:
+        raise SnapshotError("malformed series values (expected [timestamp, value] pairs)")
+    try:
+        timestamps = np.array(flat[0::2], dtype=np.float64)
+        values_arr = np.array(flat[1::2], dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise SnapshotError(f"malformed sample in result ({exc})") from None
+    codes = np.repeat(np.arange(len(keys), dtype=np.int32), lengths)
+    unique_keys = list(dict.fromkeys(keys))
+    if len(unique_keys) != len(keys):  # same label set twice: map onto one category
+        positions = {k: i for i, k in enumerate(unique_keys)}
+        codes = np.asarray([positions[k] for k in keys], dtype=np.int32)[codes]
     return pd.DataFrame(
         {
-            "series": pd.Categorical(np.repeat(np.asarray(keys, dtype=object), lengths)),
-            "timestamp": stacked[:, 0].astype(np.float64),
-            "value": stacked[:, 1].astype(np.float64),
+            "series": pd.Categorical.from_codes(codes, categories=unique_keys),
+            "timestamp": timestamps,
+            "value": values_arr,
         }
     )
 
@@ -265,15 +266,23 @@ def series_labels(result: list[dict[str, Any]]) -> dict[str, dict[str, str]]:
 def to_wide_frame(result: list[dict[str, Any]], grid: np.ndarray) -> pd.DataFrame:
     """Raw result -> frame indexed by the expected step grid, one column per series.
 
-    Steps the server did not return are NaN; samples off the grid are dropped.
+    Steps the server did not return are NaN; samples off the grid are dropped; a repeated
+    (series, step) keeps its first sample. Placement is one scatter into a numpy matrix.
     """
     long = to_long_frame(result)
-    index = pd.Index(np.round(grid * 1000).astype(np.int64), name="timestamp_ms")
-    if long.empty:
-        return pd.DataFrame(index=index)
-    long["timestamp_ms"] = np.round(long["timestamp"].to_numpy() * 1000).astype(np.int64)
-    long["series"] = long["series"].astype(str)
-    long = long.drop_duplicates(subset=["timestamp_ms", "series"], keep="first")
-    wide = long.pivot(index="timestamp_ms", columns="series", values="value").reindex(index)
-    wide.columns = pd.Index([str(c) for c in wide.columns], name="series")
-    return wide
+    grid_ms = np.round(grid * 1000).astype(np.int64)
+    index = pd.Index(grid_ms, name="timestamp_ms")
+    series = long["series"].cat
+    columns = pd.Index([str(c) for c in series.categories], name="series")
+    matrix = np.full((len(grid_ms), len(columns)), np.nan)
+    if len(long):
+        ts_ms = np.round(long["timestamp"].to_numpy() * 1000).astype(np.int64)
+        pos = np.searchsorted(grid_ms, ts_ms)
+        on_grid = pos < len(grid_ms)
+        on_grid[on_grid] = grid_ms[pos[on_grid]] == ts_ms[on_grid]
+        cells = pos[on_grid] * len(columns) + series.codes.to_numpy()[on_grid]
+        _, first = np.unique(
+            cells, return_index=True
+        )  # a repeated (step, series) keeps its first sample
+        matrix.flat[cells[first]] = long["value"].to_numpy()[on_grid][first]
+    return pd.DataFrame(matrix, index=index, columns=columns)
