@@ -251,7 +251,9 @@ def to_long_frame(result: list[dict[str, Any]]) -> pd.DataFrame:
         codes = np.asarray([positions[k] for k in keys], dtype=np.int32)[codes]
     return pd.DataFrame(
         {
-            "series": pd.Categorical.from_codes(codes, categories=unique_keys),
+            "series": pd.Categorical.from_codes(
+                codes, categories=pd.Index(unique_keys, dtype=object)
+            ),
             "timestamp": timestamps,
             "value": values_arr,
         }
