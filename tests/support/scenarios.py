@@ -15,6 +15,11 @@ Layout (keeps the backfilled TSDB to a few dozen 2h blocks):
 Histograms use a uniform latency model: observations uniform on ``[0, a]`` with
 ``a = p95 / 0.95``, so a bucket ``le`` receives ``N * min(le / a, 1)`` of ``N``
 observations and the sum grows by ``N * a / 2``.
+
+k6 results arrive the way k6's Prometheus remote-write output (trend stats ``p(95)``)
+delivers them: per-``scenario`` gauges ``k6_http_req_duration_p95`` (seconds) and
+``k6_http_req_failed_rate`` (0..1) whose value at each scrape is the model parameter
+itself, plus the counter ``k6_http_reqs_total``. They are app metrics (slots only).
 """
 
 from __future__ import annotations
@@ -56,6 +61,8 @@ INFRA_MONTHLY_BUDGET_USD = 18000.0
 GRAPHQL_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.35, 0.5, 0.7, 1, 2.5, 5, 10)
 PROCESSING_BUCKETS = (0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 1)
 OPA_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25)
+K6_SCENARIOS = ("graphql_reads", "graphql_writes", "neo4j_1hop", "opa_decision")
+K6_TESTID = "ga-rc1"
 
 # Model parameters: a value, or (label name, {label value: value}).
 DEFAULTS: dict[str, float | tuple[str, dict[str, float]]] = {
@@ -69,6 +76,17 @@ DEFAULTS: dict[str, float | tuple[str, dict[str, float]]] = {
     "processing_p95": 0.05,
     "opa_obs_per_s": 500.0,
     "opa_p95": 0.008,
+    "k6_p95": (
+        "scenario",
+        {
+            "graphql_reads": 0.180,
+            "graphql_writes": 0.420,
+            "neo4j_1hop": 0.150,
+            "opa_decision": 0.012,
+        },
+    ),
+    "k6_failed_rate": 0.0002,
+    "k6_rps": 40.0,  # per k6 scenario
     "scraped": 1.0,  # app metrics only: 0 drops the samples (scrape gap)
     "cost_usd_per_1k_events": 0.0005,  # ingest component
     "cost_usd_per_graphql_request": 0.5e-6,  # graphql component
@@ -195,6 +213,8 @@ _SPAN_B_T = datetime(2025, 4, 2, 12, 0, tzinfo=UTC)
 _SPAN_C_T = datetime(2025, 5, 1, 3, 30, tzinfo=UTC)
 _QUERY = (("operation_type", "query"),)
 _W2 = (("worker", "w2"),)
+_K6_READS = (("scenario", "graphql_reads"),)
+_K6_NEO4J = (("scenario", "neo4j_1hop"),)
 
 # Span A: scenario k evaluated at 2025-03-01T03:30Z + k*4h. (name, description, overrides)
 _SPAN_A_TABLE: tuple[tuple[str, str, tuple[Override, ...]], ...] = (
@@ -238,6 +258,20 @@ _SPAN_A_TABLE: tuple[tuple[str, str, tuple[Override, ...]], ...] = (
         "ingest_backlog_p95",
         "Ingest processing p95 0.2 s in [T-25m, T-5m): G2 processing_p95 red.",
         (Override("processing_p95", 0.2, _m(-25), _m(-5)),),
+    ),
+    (
+        "k6_one_bad_window",
+        "k6 graphql_reads p95 0.50 s in [T-20m, T-19m) only: one bad 1m window, G5 green.",
+        (Override("k6_p95", 0.50, _m(-20), _m(-19), _K6_READS),),
+    ),
+    (
+        "k6_two_bad_windows",
+        "k6 graphql_reads p95 0.50 s in [T-20m, T-17m) and neo4j_1hop failed rate 0.01 in"
+        " [T-10m, T-8m): consecutive bad windows, G5 red.",
+        (
+            Override("k6_p95", 0.50, _m(-20), _m(-17), _K6_READS),
+            Override("k6_failed_rate", 0.01, _m(-10), _m(-8), _K6_NEO4J),
+        ),
     ),
 )
 
@@ -326,6 +360,21 @@ def _app_series(
     return Series(sample, base + extra, t_all[mask], v_all[mask])
 
 
+def _gauge(family: str, param: str, bases: Iterable[Labels], slots: Sequence[Scenario]) -> Family:
+    """Gauge whose sample at each scrape is the parameter's value then; gaps dropped."""
+    series: list[Series] = []
+    for base in bases:
+        match = {"__name__": family, **dict(base)}
+        grids = [_slot_grid(sc) for sc in slots]
+        vals = [param_at(param, match, t, (sc,)) for t, sc in zip(grids, slots, strict=True)]
+        keep = [
+            param_at("scraped", match, t, (sc,)) > 0 for t, sc in zip(grids, slots, strict=True)
+        ]
+        mask = np.concatenate(keep)
+        series.append(Series(family, base, np.concatenate(grids)[mask], np.concatenate(vals)[mask]))
+    return Family(family, "gauge", series)
+
+
 def _histogram(
     family: str,
     bases: Iterable[Labels],
@@ -408,6 +457,7 @@ def generate(scenarios: Iterable[Scenario] | None = None) -> list[Family]:
     for prev, nxt in itertools.pairwise(slots):
         if nxt.slot[0] <= prev.slot[1]:  # promtool silently drops out-of-order samples
             raise ValueError(f"slots of {prev.name} and {nxt.name} overlap")
+    k6_bases = [(("scenario", s), ("testid", K6_TESTID)) for s in K6_SCENARIOS]
     fams: list[Family] = [
         _histogram(
             "graphql_latency",
@@ -475,6 +525,18 @@ def generate(scenarios: Iterable[Scenario] | None = None) -> list[Family]:
             "opa_p95",
             OPA_BUCKETS,
             slots,
+        ),
+        _gauge("k6_http_req_duration_p95", "k6_p95", k6_bases, slots),
+        _gauge("k6_http_req_failed_rate", "k6_failed_rate", k6_bases, slots),
+        Family(
+            "k6_http_reqs",
+            "counter",
+            [
+                _app_series(
+                    "k6_http_reqs", "k6_http_reqs_total", base, _per_second("k6_rps"), slots
+                )
+                for base in k6_bases
+            ],
         ),
         _cost_family(scs),
     ]

@@ -14,7 +14,10 @@ def test_openmetrics_layout(tmp_path: Path) -> None:
     text = path.read_text()
     assert text.endswith("\n# EOF\n")
     families = [ln.split()[2] for ln in text.splitlines() if ln.startswith("# TYPE ")]
-    assert len(families) == len(set(families)) == 7
+    assert len(families) == len(set(families)) == 10
+    assert "# TYPE k6_http_req_duration_p95 gauge\n" in text
+    assert "# TYPE k6_http_req_failed_rate gauge\n" in text
+    assert "# TYPE k6_http_reqs counter\n" in text
     last_ts: dict[str, int] = {}
     family = ""
     seen_done: set[str] = set()
@@ -39,3 +42,5 @@ def test_openmetrics_layout(tmp_path: Path) -> None:
     assert {"graphql_latency_bucket", "graphql_latency_count", "graphql_latency_sum"} <= names
     assert 'graphql_latency_bucket{operation_type="query",tenant="acme",le="0.35"}' in last_ts
     assert 'graphql_latency_bucket{operation_type="query",tenant="acme",le="+Inf"}' in last_ts
+    assert 'k6_http_req_duration_p95{scenario="graphql_reads",testid="ga-rc1"}' in last_ts
+    assert 'k6_http_reqs_total{scenario="opa_decision",testid="ga-rc1"}' in last_ts

@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from tests.support.prometheus import PrometheusServer
-from tests.support.scenarios import SCENARIOS, Scenario
+from tests.support.scenarios import K6_SCENARIOS, SCENARIOS, Scenario
 
 pytestmark = pytest.mark.prometheus
 
@@ -41,8 +41,18 @@ APP_SAMPLE_NAMES = (
     "http_requests_total",
     "ingest_batch_bytes_total",
     "ingest_stream_events_total",
+    "k6_http_reqs_total",
 )
-APP_SERIES = 130
+APP_GAUGE_NAMES = ("k6_http_req_duration_p95", "k6_http_req_failed_rate")
+APP_SERIES = 130 + 3 * len(K6_SCENARIOS)
+K6_P95 = "k6_http_req_duration_p95"
+K6_FAILED = "k6_http_req_failed_rate"
+K6_NORMAL_P95 = {
+    "graphql_reads": 0.180,
+    "graphql_writes": 0.420,
+    "neo4j_1hop": 0.150,
+    "opa_decision": 0.012,
+}
 
 
 def _m(minutes: float) -> timedelta:
@@ -70,15 +80,22 @@ def one(server: PrometheusServer, query: str, at: datetime) -> float:
 
 
 def steps(
-    server: PrometheusServer, query: str, start: datetime, end: datetime
+    server: PrometheusServer, query: str, start: datetime, end: datetime, step: str = STEP
 ) -> dict[str, list[float]]:
-    """Range query at 15 s steps -> {label set: values} (missing steps are dropped)."""
+    """Range query (15 s steps by default) -> {label set: values} (missing steps dropped)."""
+    return {k: [v for _, v in tv] for k, tv in timed_steps(server, query, start, end, step).items()}
+
+
+def timed_steps(
+    server: PrometheusServer, query: str, start: datetime, end: datetime, step: str = STEP
+) -> dict[str, list[tuple[float, float]]]:
+    """Range query -> {label set: [(unix time, value)]} (missing steps are dropped)."""
     result = _get(
         server,
         "/api/v1/query_range",
-        {"query": query, "start": start.timestamp(), "end": end.timestamp(), "step": STEP},
+        {"query": query, "start": start.timestamp(), "end": end.timestamp(), "step": step},
     )
-    return {_key(r["metric"]): [float(v) for _, v in r["values"]] for r in result}
+    return {_key(r["metric"]): [(float(t), float(v)) for t, v in r["values"]] for r in result}
 
 
 def _key(metric: dict[str, str]) -> str:
@@ -112,6 +129,9 @@ def test_every_scenario_has_full_app_and_cost_data_at_eval_time(
         "__name__=opa_decision_duration_seconds_bucket": 9,
         "__name__=opa_decision_duration_seconds_count": 1,
         "__name__=opa_decision_duration_seconds_sum": 1,
+        "__name__=k6_http_req_duration_p95": 4,
+        "__name__=k6_http_req_failed_rate": 4,
+        "__name__=k6_http_reqs_total": 4,
     }
 
 
@@ -129,6 +149,7 @@ def test_nominal_rates_in_all_green(prometheus: PrometheusServer) -> None:
         "rate(ingest_stream_events_total[5m])": {f"pod={p}": 1500.0 for p in ("p1", "p2", "p3")},
         "rate(ingest_processing_duration_seconds_count[5m])": {"": 4500.0},
         "rate(opa_decision_duration_seconds_count[5m])": {"": 500.0},
+        "rate(k6_http_reqs_total[5m])": {f"scenario={s},testid=ga-rc1": 40.0 for s in K6_SCENARIOS},
         'sum(rate(finops_cost_usd_total{component="graphql"}[5m]))'
         " / sum(rate(graphql_latency_count[5m])) * 1e6": {"": 0.5},  # USD per 1M calls
     }
@@ -208,7 +229,7 @@ def test_scrape_gap_15m(prometheus: PrometheusServer) -> None:
     def app_series_with_samples(window: str, at: datetime) -> int:
         return sum(
             len(instant(prometheus, f"count_over_time({name}[{window}])", at))
-            for name in APP_SAMPLE_NAMES
+            for name in (*APP_SAMPLE_NAMES, *APP_GAUGE_NAMES)
         )
 
     # [T-35m, T-20m) holds no app sample: a 14m59s lookback ending just before T-20m is empty,
@@ -282,3 +303,66 @@ def test_unit_cost_breach(prometheus: PrometheusServer) -> None:
     assert one(prometheus, INGEST_USD_PER_1K, SCENARIOS["all_green"].eval_time) == pytest.approx(
         0.0005, rel=1e-6
     )
+
+
+# --- k6 (G5) --------------------------------------------------------------------------
+
+
+def _k6(server: PrometheusServer, metric: str, at: datetime) -> dict[str, float]:
+    """{k6 scenario: value} of a k6 gauge at ``at``."""
+    result = _get(server, "/api/v1/query", {"query": metric, "time": at.timestamp()})
+    return {r["metric"]["scenario"]: float(r["value"][1]) for r in result}
+
+
+def test_k6_nominal_in_all_green(prometheus: PrometheusServer) -> None:
+    sc = SCENARIOS["all_green"]
+    assert instant(prometheus, f"count by (testid)({K6_P95})", sc.eval_time) == {"testid=ga-rc1": 4}
+    assert _k6(prometheus, K6_P95, sc.eval_time) == K6_NORMAL_P95
+    assert _k6(prometheus, K6_FAILED, sc.eval_time) == dict.fromkeys(K6_SCENARIOS, 0.0002)
+    for query in (f"max_over_time({K6_P95}[60m])", f"min_over_time({K6_P95}[60m])"):
+        assert _k6(prometheus, query, sc.eval_time) == K6_NORMAL_P95, query
+    for query in (f"max_over_time({K6_FAILED}[60m])", f"min_over_time({K6_FAILED}[60m])"):
+        assert _k6(prometheus, query, sc.eval_time) == dict.fromkeys(K6_SCENARIOS, 0.0002)
+
+
+def test_k6_bad_windows(prometheus: PrometheusServer) -> None:
+    one_bad = SCENARIOS["k6_one_bad_window"].eval_time
+    two_bad = SCENARIOS["k6_two_bad_windows"].eval_time
+    for t in (one_bad, two_bad):
+        assert _k6(prometheus, K6_P95, t - _m(19.5)) == {**K6_NORMAL_P95, "graphql_reads": 0.5}
+        assert _k6(prometheus, K6_P95, t - _m(20.25)) == K6_NORMAL_P95
+        assert _k6(prometheus, K6_P95, t) == K6_NORMAL_P95
+    assert _k6(prometheus, K6_P95, one_bad - _m(18.5))["graphql_reads"] == 0.18
+    assert _k6(prometheus, K6_P95, two_bad - _m(18.5))["graphql_reads"] == 0.5
+    assert _k6(prometheus, K6_P95, two_bad - _m(17))["graphql_reads"] == 0.18
+    normal = dict.fromkeys(K6_SCENARIOS, 0.0002)
+    assert _k6(prometheus, K6_FAILED, two_bad - _m(9)) == {**normal, "neo4j_1hop": 0.01}
+    assert _k6(prometheus, K6_FAILED, two_bad - _m(8)) == normal
+    assert _k6(prometheus, f"max_over_time({K6_FAILED}[60m])", one_bad) == normal
+
+
+def _bad_runs(server: PrometheusServer, name: str) -> list[int]:
+    """Lengths of the runs of consecutive 1m steps in [T-30m, T] whose 1m max p95 > 0.35."""
+    t = SCENARIOS[name].eval_time
+    query = f'max_over_time({K6_P95}{{scenario="graphql_reads"}}[1m])'
+    (points,) = timed_steps(server, query, t - _m(30), t, "1m").values()
+    assert len(points) == 31
+    runs: list[int] = []
+    prev = None
+    for ts, v in points:
+        if v > 0.35:
+            if prev is not None and ts - prev == 60 and runs:
+                runs[-1] += 1
+            else:
+                runs.append(1)
+            prev = ts
+    return runs
+
+
+def test_k6_consecutive_bad_steps(prometheus: PrometheusServer) -> None:
+    # The bad minute [T-20m, T-19m) is seen by two 1m steps: T-20m (its first sample is the
+    # right edge of that step's window) and T-19m. An evaluator asking for two consecutive
+    # failing max_over_time[1m] steps would therefore trip on it.
+    assert _bad_runs(prometheus, "k6_one_bad_window") == [2]
+    assert _bad_runs(prometheus, "k6_two_bad_windows") == [4]
+    assert _bad_runs(prometheus, "all_green") == []
