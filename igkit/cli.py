@@ -9,13 +9,16 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import yaml
 
 from igkit import __version__
 from igkit.errors import ConfigError, IgkitError
 from igkit.matrix.loader import LoadedMatrix, load_matrix, matrix_json_schema
+
+if TYPE_CHECKING:
+    from igkit.snapshots import K6Snapshot, K6SummarySnapshot
 
 EXIT_GO, EXIT_NO_GO, EXIT_USAGE = 0, 1, 2
 ENV_PROM_URL = "IGKIT_PROM_URL"
@@ -54,6 +57,13 @@ def _parser() -> argparse.ArgumentParser:
         help="evaluate from a previous run's snapshots, offline",
     )
     g.add_argument(
+        "--k6",
+        type=Path,
+        action="append",
+        metavar="FILE",
+        help="k6 results for G5: --out json NDJSON or --out csv (plain or .gz), or a summary JSON",
+    )
+    g.add_argument(
         "--timeout", type=float, default=30.0, help="seconds per HTTP request (default 30)"
     )
     g.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
@@ -66,6 +76,26 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--matrix", type=Path)
     val = msub.add_parser("validate", help="validate a matrix file and its queries")
     val.add_argument("--matrix", type=Path)
+
+    k = sub.add_parser("k6", help="k6 result files")
+    ksub = k.add_subparsers(dest="k6_command", required=True, parser_class=_Parser)
+    ks = ksub.add_parser(
+        "summarize", help="k6's end-of-test statistics, computed exactly as k6 does"
+    )
+    ks.add_argument(
+        "file", type=Path, help="--out json NDJSON, --out csv (plain or .gz), or a summary JSON"
+    )
+    ks.add_argument("--format", choices=("table", "json"), default="table")
+    ks.add_argument(
+        "--by",
+        metavar="TAG",
+        help="also split every metric by this tag (scenario, tenant, status...)",
+    )
+    ks.add_argument(
+        "--strict",
+        action="store_true",
+        help="a malformed line is an error instead of being skipped",
+    )
 
     d = sub.add_parser("demo", help="evaluate G1–G8 from the sample snapshots shipped with igkit")
     d.add_argument("--out", type=Path, default=Path("reports/demo"), metavar="DIR")
@@ -107,11 +137,19 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
     loaded = load_matrix(args.matrix)
     gate_ids = _gate_ids(loaded, None if args.validate_all else args.gate)
     tenant = args.tenant
+    if args.k6 and "G5" not in gate_ids:
+        raise ConfigError(
+            "only G5 reads k6 files; add --gate G5 or use --validate-all", where="--k6"
+        )
     if args.replay is not None:
         from igkit.sources.replay import ReplaySource
 
         if args.prom_url:
             raise ConfigError("--replay evaluates offline; drop --prom-url", where="--prom-url")
+        if args.k6:
+            raise ConfigError(
+                "--replay reads the k6 window tables of the run; drop --k6", where="--k6"
+            )
         replay = ReplaySource(args.replay)
         index = replay.index
         at = _instant(args.at) if args.at else (index.evaluated_at if index else None)
@@ -131,6 +169,7 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
             out=args.out,
             source_label=f"replay {replay.directory}",
             server=index.server if index else None,
+            k6=replay.k6,
         )
     else:
         from igkit.sources.prometheus import PrometheusSource
@@ -143,6 +182,11 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
         if args.timeout <= 0:
             raise ConfigError("must be a positive number of seconds", where="--timeout")
         prom = PrometheusSource(url, tenant=tenant, timeout=args.timeout)
+        k6: list[K6Snapshot | K6SummarySnapshot] = []
+        if args.k6:
+            from igkit.k6.windows import capture
+
+            k6 = capture(args.k6, loaded.matrix.k6)
         run = go_no_go(
             loaded,
             gate_ids,
@@ -152,6 +196,7 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
             out=args.out,
             source_label=f"prometheus {prom.url}",
             server=prom.url,
+            k6=k6,
         )
     print(run.decision if args.quiet else render_table(run))
     if not args.quiet:
@@ -195,6 +240,19 @@ def _resolved(loaded: LoadedMatrix) -> dict[str, object]:
     return data
 
 
+def _cmd_k6(args: argparse.Namespace) -> int:
+    from igkit.reports.k6 import render_summary, summarize_file
+
+    result = summarize_file(args.file, by=args.by, strict=args.strict)
+    if args.format == "json":
+        print(json.dumps(result.export, indent=2))
+    else:
+        print(render_summary(result))
+    for problem in result.problems:
+        print(f"igkit: warning: {args.file}: {problem}", file=sys.stderr)
+    return 0
+
+
 def _cmd_demo(args: argparse.Namespace) -> int:
     from igkit.demo import run_demo
     from igkit.reports.table import render_table
@@ -207,7 +265,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"go-no-go": _cmd_go_no_go, "matrix": _cmd_matrix, "demo": _cmd_demo}
+    handlers = {"go-no-go": _cmd_go_no_go, "matrix": _cmd_matrix, "k6": _cmd_k6, "demo": _cmd_demo}
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

@@ -7,15 +7,17 @@ becomes that objective's ERROR verdict; it never aborts the run.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 
 from igkit import __version__
+from igkit.gates.k6 import evaluate_k6
 from igkit.gates.prometheus import evaluate_prometheus
 from igkit.matrix.loader import LoadedMatrix
-from igkit.matrix.models import PendingObjective, PrometheusObjective
-from igkit.plan import PlannedQuery, plan
-from igkit.snapshots import Snapshot
+from igkit.matrix.models import K6Objective, PendingObjective, PrometheusObjective
+from igkit.plan import plan
+from igkit.snapshots import K6Snapshot, K6SummarySnapshot, Snapshot
 from igkit.verdicts import ObjectiveVerdict, RunVerdicts, Status, decide, gate_verdict
 
 
@@ -31,17 +33,15 @@ def _pending(gate_id: str, obj: PendingObjective) -> ObjectiveVerdict:
     )
 
 
-def _safe(pq: PlannedQuery, snap: Snapshot | str, at: datetime) -> ObjectiveVerdict:
+def _safe(gate_id: str, name: str, judge: Callable[[], ObjectiveVerdict]) -> ObjectiveVerdict:
+    """Run one objective's judgement; a bug in it becomes that objective's ERROR, not a crash."""
     try:
-        return evaluate_prometheus(pq, snap, at)
-    except Exception as exc:
+        return judge()
+    except Exception as exc:  # one objective's bug must not sink the run
         return ObjectiveVerdict(
-            name=pq.objective.name,
+            name=name,
             status=Status.ERROR,
-            reasons=[
-                f"{pq.gate.id} {pq.objective.name}: evaluation failed: {type(exc).__name__}: {exc}"
-            ],
-            snapshots=[snap.id] if isinstance(snap, Snapshot) else [],
+            reasons=[f"{gate_id} {name}: evaluation failed: {type(exc).__name__}: {exc}"],
         )
 
 
@@ -53,9 +53,14 @@ def evaluate(
     *,
     tenant: str | None,
     source: str,
+    k6: Sequence[K6Snapshot | K6SummarySnapshot] = (),
 ) -> RunVerdicts:
-    """Judge ``gate_ids`` at ``at`` from ``snapshots`` (request id -> snapshot or failure text)."""
+    """Judge ``gate_ids`` at ``at`` from ``snapshots`` (request id -> snapshot or failure text)
+    and the k6 snapshots of the run."""
     planned = {(p.gate.id, p.objective.name): p for p in plan(loaded.matrix, gate_ids, at, tenant)}
+    tables = sorted((s for s in k6 if isinstance(s, K6Snapshot)), key=lambda s: s.file)
+    summaries = sorted((s for s in k6 if isinstance(s, K6SummarySnapshot)), key=lambda s: s.file)
+    settings = loaded.matrix.k6
     gates = []
     for gate_id in gate_ids:
         gate = loaded.matrix.gate(gate_id)
@@ -64,7 +69,12 @@ def evaluate(
             if isinstance(obj, PrometheusObjective):
                 pq = planned[(gate.id, obj.name)]
                 snap = snapshots.get(pq.request.id, f"no snapshot for request {pq.request.id}")
-                verdicts.append(_safe(pq, snap, at))
+                verdicts.append(
+                    _safe(gate.id, obj.name, partial(evaluate_prometheus, pq, snap, at))
+                )
+            elif isinstance(obj, K6Objective):
+                judge = partial(evaluate_k6, gate.id, obj, settings, tables, summaries)
+                verdicts.append(_safe(gate.id, obj.name, judge))
             else:
                 verdicts.append(_pending(gate.id, obj))
         gates.append(gate_verdict(gate.id, gate.name, verdicts))

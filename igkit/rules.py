@@ -171,20 +171,29 @@ def judge_steps(
         observed_base: float | None
         if isinstance(rule, AllSteps):
             observed_base = float(col[worst_idx[j]]) if pres.any() else None
-            if n_viol:
+            longest = max((b - a + 1 for a, b in runs), default=0)
+            if n_viol and longest >= rule.min_consecutive:
                 status = Status.FAIL
+                in_a_row = f", {longest} in a row" if rule.min_consecutive > 1 else ""
                 reason = (
                     f"{name}: {fmt(_disp(observed_base, unit), unit)} {comparison.negated_word} "
-                    f"{fmt(threshold.value, unit)} at {_when(ts_ms, runs, with_date)}, {n_viol} of {n} steps "
-                    f"(worst at {short_time(ts_ms[worst_idx[j]] / 1000)} UTC)"
+                    f"{fmt(threshold.value, unit)} at {_when(ts_ms, runs, with_date)}, {n_viol} of {n} steps"
+                    f"{in_a_row} (worst at {short_time(ts_ms[worst_idx[j]] / 1000)} UTC)"
                 )
             elif problem:
                 status, reason = Status.NO_DATA, f"{name}: {problem}"
             else:
                 status = Status.PASS
+                tolerated = (
+                    f"; {n_viol} isolated step(s) over target tolerated (fewer than "
+                    f"{rule.min_consecutive} in a row) at {_when(ts_ms, runs, with_date)}"
+                    if n_viol
+                    else ""
+                )
                 reason = (
-                    f"{name}: {comparison.value} {fmt(threshold.value, unit)} at all {int(pres.sum())} steps "
-                    f"(worst {fmt(_disp(observed_base, unit), unit)}, coverage {cov.coverage[j]:.1%})"
+                    f"{name}: {comparison.value} {fmt(threshold.value, unit)} "
+                    f"{'at all ' + str(int(pres.sum())) + ' steps' if not n_viol else 'in every run of ' + str(rule.min_consecutive) + ' steps'} "
+                    f"(worst {fmt(_disp(observed_base, unit), unit)}, coverage {cov.coverage[j]:.1%}){tolerated}"
                 )
         elif isinstance(rule, FractionOfSteps):
             met = int(ok[:, j].sum())

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -13,7 +14,7 @@ from igkit.evaluate import evaluate
 from igkit.matrix.loader import LoadedMatrix
 from igkit.plan import PlannedQuery, plan
 from igkit.reports.junit import to_junit
-from igkit.snapshots import Snapshot, read_index, write_snapshots
+from igkit.snapshots import K6Snapshot, K6SummarySnapshot, Snapshot, read_index, write_snapshots
 from igkit.sources import Source
 from igkit.verdicts import RunVerdicts
 
@@ -61,12 +62,14 @@ def write_outputs(
     snapshots: dict[str, Snapshot | str],
     *,
     server: str | None,
+    k6: Sequence[K6Snapshot | K6SummarySnapshot] = (),
 ) -> None:
     snap_dir = out / "snapshots"
     previous = read_index(snap_dir) if (snap_dir / "index.json").exists() else None
-    labelled = [
+    labelled: list[tuple[str, Snapshot | K6Snapshot | K6SummarySnapshot]] = [
         (p.label, s) for p in planned if isinstance(s := snapshots.get(p.request.id), Snapshot)
     ]
+    labelled += [(f"G5-{s.kind}-{s.file}", s) for s in k6]
     index = write_snapshots(
         snap_dir,
         labelled,
@@ -96,12 +99,15 @@ def go_no_go(
     out: Path,
     source_label: str,
     server: str | None = None,
+    k6: Sequence[K6Snapshot | K6SummarySnapshot] = (),
 ) -> RunVerdicts:
-    """Snapshot, then evaluate, then write ``verdicts.json``, ``junit.xml`` and ``snapshots/``."""
+    """Snapshot, then evaluate, then write ``verdicts.json``, ``junit.xml`` and ``snapshots/``.
+
+    ``k6`` holds the k6 snapshots already captured (from ``--k6`` files, or a replay)."""
     prepare_out(out)
     at = at.replace(microsecond=0)
     planned = plan(loaded.matrix, gate_ids, at, tenant)
     snapshots = fetch_all(planned, source)
-    run = evaluate(loaded, gate_ids, at, snapshots, tenant=tenant, source=source_label)
-    write_outputs(out, run, planned, snapshots, server=server)
+    run = evaluate(loaded, gate_ids, at, snapshots, tenant=tenant, source=source_label, k6=k6)
+    write_outputs(out, run, planned, snapshots, server=server, k6=k6)
     return run

@@ -16,11 +16,11 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from itertools import chain
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, Self
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_serializer
 
 from igkit.errors import SnapshotError
 from igkit.timeutil import rfc3339
@@ -55,13 +55,36 @@ class RangeRequest(BaseModel):
         return start + np.arange(n, dtype=np.float64) * self.step_seconds
 
 
-class Snapshot(BaseModel):
-    """A captured range query result (or the failure to get one)."""
+class _Sealed(BaseModel):
+    """A snapshot sealed by a SHA-256 over the canonical JSON of everything but the hash."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     schema_: Literal["igkit.snapshot/v1"] = Field(default="igkit.snapshot/v1", alias="schema")
     id: str
+    sha256: str = ""
+
+    def content(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json", by_alias=True)
+        data.pop("sha256")
+        return data
+
+    def sealed(self) -> Self:
+        return self.model_copy(update={"sha256": canonical_sha256(self.content())})
+
+    def expected_id(self) -> str:
+        raise NotImplementedError
+
+    def verify(self) -> None:
+        if self.sha256 != canonical_sha256(self.content()):
+            raise SnapshotError(f"snapshot {self.id} fails its SHA-256 check (content was altered)")
+        if self.id != self.expected_id():
+            raise SnapshotError(f"snapshot id {self.id} does not match its content")
+
+
+class Snapshot(_Sealed):
+    """A captured Prometheus range query result (or the failure to get one)."""
+
     kind: Literal["prometheus_range"] = "prometheus_range"
     request: RangeRequest
     server: str
@@ -73,27 +96,127 @@ class Snapshot(BaseModel):
     chunks: int = 1
     result_type: str | None = None
     result: list[dict[str, Any]] = Field(default_factory=list)
-    sha256: str = ""
 
     @field_serializer("fetched_at")
     def _ser_fetched(self, v: datetime) -> str:
         return rfc3339(v)
 
-    def content(self) -> dict[str, Any]:
-        """The hashed content: everything but the hash itself."""
-        data = self.model_dump(mode="json", by_alias=True)
-        data.pop("sha256")
-        return data
+    def expected_id(self) -> str:
+        return self.request.id
 
-    def sealed(self) -> Snapshot:
-        return self.model_copy(update={"sha256": canonical_sha256(self.content())})
 
-    def verify(self) -> None:
-        expected = canonical_sha256(self.content())
-        if self.sha256 != expected:
-            raise SnapshotError(f"snapshot {self.id} fails its SHA-256 check (content was altered)")
-        if self.id != self.request.id:
-            raise SnapshotError(f"snapshot id {self.id} does not match its request")
+class K6Params(BaseModel):
+    """What a k6 window table was built with; a replay under other settings is refused."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    latency_metric: str
+    failed_metric: str
+    scenario_tag: str
+    window_seconds: float
+
+
+class K6Window(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    start: datetime
+    end: datetime
+    latency_samples: int
+    p95_seconds: float | None
+    requests: int
+    failed: int
+
+    @field_serializer("start", "end")
+    def _ser(self, v: datetime) -> str:
+        return rfc3339(v)
+
+
+class K6Table(BaseModel):
+    """One scenario (or all requests): the whole run and its windows."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    latency_samples: int
+    p95_seconds: float | None
+    requests: int
+    failed: int
+    windows: list[K6Window]
+
+
+class K6Snapshot(_Sealed):
+    """The per-window table of one k6 points file — what G5 reads, instead of the raw file."""
+
+    kind: Literal["k6_windows"] = "k6_windows"
+    file: str
+    file_sha256: str | None
+    file_bytes: int | None
+    format: str | None
+    captured_at: datetime
+    params: K6Params
+    status: Literal["success", "error"]
+    error: str | None = None
+    points: int = 0
+    skipped_lines: int = 0
+    truncated: bool = False
+    problems: list[str] = Field(default_factory=list)
+    run_start: datetime | None = None
+    run_end: datetime | None = None
+    scenarios: dict[str, K6Table] = Field(default_factory=dict)
+    overall: K6Table | None = None
+
+    @field_serializer("captured_at", "run_start", "run_end")
+    def _ser(self, v: datetime | None) -> str | None:
+        return rfc3339(v) if v else None
+
+    def expected_id(self) -> str:
+        return k6_snapshot_id(self.file, self.file_sha256, self.params)
+
+    @property
+    def complete(self) -> bool:
+        return (
+            self.status == "success"
+            and not self.truncated
+            and not self.skipped_lines
+            and not self.problems
+        )
+
+
+class K6Threshold(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    metric: str
+    expression: str
+    ok: bool
+
+
+class K6SummarySnapshot(_Sealed):
+    """k6's own threshold results from an end-of-test summary, shown beside igkit's."""
+
+    kind: Literal["k6_summary"] = "k6_summary"
+    file: str
+    file_sha256: str
+    summary_kind: str
+    captured_at: datetime
+    duration_seconds: float | None = None
+    passed: bool | None = None
+    thresholds: list[K6Threshold] = Field(default_factory=list)
+
+    @field_serializer("captured_at")
+    def _ser(self, v: datetime) -> str:
+        return rfc3339(v)
+
+    def expected_id(self) -> str:
+        return canonical_sha256({"file": self.file, "sha256": self.file_sha256})[:16]
+
+
+AnySnapshot = Annotated[Snapshot | K6Snapshot | K6SummarySnapshot, Field(discriminator="kind")]
+_ANY = TypeAdapter(AnySnapshot)
+
+
+def k6_snapshot_id(file: str, file_sha256: str | None, params: K6Params) -> str:
+    return canonical_sha256(
+        {"file": file, "sha256": file_sha256, "params": params.model_dump(mode="json")}
+    )[:16]
 
 
 def canonical_json(data: Any) -> bytes:
@@ -109,7 +232,7 @@ def canonical_sha256(data: Any) -> str:
 _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
-def snapshot_filename(snapshot: Snapshot, label: str = "") -> str:
+def snapshot_filename(snapshot: _Sealed, label: str = "") -> str:
     prefix = _SAFE.sub("-", label).strip("-.")[:60]
     return f"{prefix}-{snapshot.id}.json" if prefix else f"{snapshot.id}.json"
 
@@ -150,7 +273,7 @@ class SnapshotIndex(BaseModel):
 
 def write_snapshots(
     directory: Path,
-    snapshots: Iterable[tuple[str, Snapshot]],
+    snapshots: Iterable[tuple[str, _Sealed]],
     *,
     evaluated_at: datetime,
     tenant: str | None,
@@ -180,7 +303,7 @@ def write_snapshots(
     return index
 
 
-def read_snapshot(path: Path) -> Snapshot:
+def read_snapshot(path: Path) -> Snapshot | K6Snapshot | K6SummarySnapshot:
     try:
         data = json.loads(path.read_bytes())
     except OSError as exc:
@@ -188,7 +311,7 @@ def read_snapshot(path: Path) -> Snapshot:
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise SnapshotError(f"not valid JSON ({exc})", path=str(path)) from None
     try:
-        snap = Snapshot.model_validate(data)
+        snap = _ANY.validate_python(data)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
         loc = ".".join(str(p) for p in err["loc"])

@@ -73,6 +73,9 @@ class ObjectiveVerdict(_Model):
     window_start: datetime | None = None
     window_end: datetime | None = None
     reasons: list[str]
+    warnings: list[str] = Field(
+        default_factory=list, description="shown even when the objective passes"
+    )
     snapshots: list[str] = Field(default_factory=list)
     series: list[SeriesVerdict] = Field(default_factory=list)
     details: dict[str, float | str | None] = Field(default_factory=dict)
@@ -113,7 +116,9 @@ def gate_verdict(gate_id: str, name: str, objectives: list[ObjectiveVerdict]) ->
     if not objectives:
         reasons = [f"{gate_id} has no objectives in the matrix, so nothing can pass it"]
     elif status is Status.PASS:
-        reasons = [f"all {len(objectives)} objective(s) PASS"]
+        reasons = [f"all {len(objectives)} objective(s) PASS"] + [
+            w for o in objectives for w in o.warnings
+        ]
     else:
         reasons = [r for o in objectives if o.status is not Status.PASS for r in o.reasons]
     return GateVerdict(id=gate_id, name=name, status=status, reasons=reasons, objectives=objectives)

@@ -314,3 +314,27 @@ def test_budget_burn_over_threshold_fails_and_missing_is_no_data() -> None:
     v[-5:] = np.nan  # exporter silent for 25 minutes
     assert judge_budget(budget_frame({"a": v}, at), {"a": {}}, **kw).status is Status.NO_DATA  # type: ignore[arg-type]
     assert judge_budget(budget_frame({}, at), {}, **kw).status is Status.NO_DATA  # type: ignore[arg-type]
+
+
+def spikes(*idx: int) -> np.ndarray:
+    return np.where(np.isin(np.arange(steps()), idx), 0.9, 0.2)
+
+
+@pytest.mark.parametrize(
+    ("values", "run_length", "status"),
+    [
+        (spikes(80), 2, Status.PASS),
+        (spikes(80, 82, 84), 2, Status.PASS),  # never two in a row
+        (spikes(80, 81), 2, Status.FAIL),
+        (spikes(80, 81, 82, 83), 5, Status.PASS),
+        (spikes(80, 81, 82, 83, 84), 5, Status.FAIL),
+    ],
+)
+def test_all_steps_min_consecutive(values: np.ndarray, run_length: int, status: Status) -> None:
+    rule = AllSteps(kind="all_steps", window=timedelta(hours=1), min_consecutive=run_length)
+    j = judge(values, rule=rule)
+    assert j.status is status, j.reasons
+    if status is Status.PASS:
+        assert "tolerated" in j.reasons[0]
+    else:
+        assert f"{run_length} in a row" in j.reasons[0]

@@ -76,11 +76,16 @@ class Threshold(_Strict):
 
 
 class AllSteps(_Strict):
-    """Every step of the window must meet the threshold (G1: green for the last 60m)."""
+    """Every step of the window must meet the threshold (G1: green for the last 60m).
+
+    ``min_consecutive`` > 1 tolerates shorter blips: FAIL needs that many violating steps in
+    a row (G5 from Prometheus: two consecutive failing windows).
+    """
 
     kind: Literal["all_steps"]
     window: Duration
     step: Duration | None = None
+    min_consecutive: int = Field(default=1, ge=1)
 
 
 class FractionOfSteps(_Strict):
@@ -152,13 +157,52 @@ class PrometheusObjective(_Strict):
         return self
 
 
+class K6Objective(_Strict):
+    """A k6 scenario (or, with ``scenario: null``, all requests) judged from k6 result files.
+
+    The run is cut into windows (``k6.window``); the objective FAILs when
+    ``k6.consecutive_failing_windows`` windows in a row fail, or when the whole-run
+    statistic fails. Missing scenario, thin windows or a damaged file: NO_DATA.
+    """
+
+    type: Literal["k6"]
+    name: str = Field(pattern=_NAME)
+    description: str = ""
+    scenario: str | None
+    p95: Threshold | None = None
+    max_error_rate: Threshold | None = None
+
+    @model_validator(mode="after")
+    def _units(self) -> K6Objective:
+        if self.p95 is not None and self.p95.unit not in (Unit.MS, Unit.S):
+            raise ValueError("p95 is a latency: unit ms or s")
+        if self.max_error_rate is not None and self.max_error_rate.unit not in (
+            Unit.PERCENT,
+            Unit.RATIO,
+        ):
+            raise ValueError("max_error_rate is a share of requests: unit percent or ratio")
+        return self
+
+
+class K6Settings(_Strict):
+    """How k6 results are read and windowed (names follow k6's built-in metrics)."""
+
+    latency_metric: str = "http_req_duration"
+    failed_metric: str = "http_req_failed"
+    scenario_tag: str = "scenario"
+    window: Duration = timedelta(minutes=1)
+    min_samples_per_window: int = Field(default=20, ge=1)
+    consecutive_failing_windows: int = Field(default=2, ge=1)
+    max_error_rate: Threshold = Threshold(value=0.1, unit=Unit.PERCENT)
+
+
 class PendingObjective(_Strict):
     """A check decided by an evaluator that this igkit version does not ship yet.
 
     It is kept in the matrix so that the gate can never PASS without it: it reports ERROR.
     """
 
-    type: Literal["attestation", "sbom", "opa_bundle", "k6", "drill", "approvals", "comms"]
+    type: Literal["attestation", "sbom", "opa_bundle", "drill", "approvals", "comms"]
     name: str = Field(pattern=_NAME)
     description: str = ""
 
@@ -167,11 +211,13 @@ def _objective_type(value: Any) -> str:
     kind = (
         value.get("type", "prometheus") if isinstance(value, dict) else getattr(value, "type", None)
     )
-    return "prometheus" if kind == "prometheus" else "pending"
+    return kind if kind in ("prometheus", "k6") else "pending"
 
 
 Objective = Annotated[
-    Annotated[PrometheusObjective, Tag("prometheus")] | Annotated[PendingObjective, Tag("pending")],
+    Annotated[PrometheusObjective, Tag("prometheus")]
+    | Annotated[K6Objective, Tag("k6")]
+    | Annotated[PendingObjective, Tag("pending")],
     Discriminator(_objective_type),
 ]
 
@@ -205,6 +251,7 @@ class Matrix(_Strict):
     apiVersion: Literal["igkit/v1"] = "igkit/v1"  # noqa: N815 - YAML field name
     kind: Literal["go-no-go-matrix"] = "go-no-go-matrix"
     defaults: Defaults = Field(default_factory=Defaults)
+    k6: K6Settings = Field(default_factory=K6Settings)
     gates: list[Gate] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -7,6 +7,8 @@ from pathlib import Path
 from igkit.errors import ConfigError, SnapshotError, SnapshotMissingError
 from igkit.snapshots import (
     INDEX_FILE,
+    K6Snapshot,
+    K6SummarySnapshot,
     RangeRequest,
     Snapshot,
     SnapshotIndex,
@@ -35,6 +37,7 @@ class ReplaySource:
         self.index: SnapshotIndex | None = read_index(self.directory)
         self.problems: list[str] = []
         self._by_id: dict[str, Snapshot] = {}
+        self.k6: list[K6Snapshot | K6SummarySnapshot] = []
         files = sorted(p for p in self.directory.glob("*.json") if p.name != INDEX_FILE)
         for path in files:
             if path.is_symlink() or not path.is_file():
@@ -45,7 +48,10 @@ class ReplaySource:
             except SnapshotError as exc:
                 self.problems.append(f"{path.name}: {exc}".replace(f"{path}: ", ""))
                 continue
-            self._by_id[snap.id] = snap
+            if isinstance(snap, Snapshot):
+                self._by_id[snap.id] = snap
+            else:
+                self.k6.append(snap)
         if not files:
             raise ConfigError("no snapshot files (*.json) to replay", where=str(self.directory))
 

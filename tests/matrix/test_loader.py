@@ -8,7 +8,7 @@ import pytest
 
 from igkit.errors import ConfigError
 from igkit.matrix.loader import load_matrix, matrix_json_schema, parse_matrix
-from igkit.matrix.models import PendingObjective, PrometheusObjective
+from igkit.matrix.models import K6Objective, PendingObjective, PrometheusObjective
 from igkit.units import Unit
 
 GOOD_OBJECTIVE = """
@@ -39,10 +39,18 @@ def test_default_matrix_matches_the_cutover_pack() -> None:
         5000,
     }  # type: ignore[union-attr]
     assert all(
-        isinstance(o, PendingObjective)
-        for g in ("G3", "G5", "G7", "G8")
-        for o in m.gate(g).objectives
+        isinstance(o, PendingObjective) for g in ("G3", "G7", "G8") for o in m.gate(g).objectives
     )
+    g5 = {o.name: o for o in m.gate("G5").objectives if isinstance(o, K6Objective)}
+    assert {n: o.p95.value for n, o in g5.items() if o.p95} == {
+        "graphql_reads": 350,
+        "graphql_writes": 700,
+        "neo4j_1hop": 300,
+        "opa_decision": 25,
+    }
+    assert g5["error_rate_overall"].scenario is None
+    assert m.k6.max_error_rate.value == 0.1
+    assert m.k6.consecutive_failing_windows == 2
     assert len(loaded.sha256) == 64
 
 

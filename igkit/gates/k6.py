@@ -1,0 +1,241 @@
+"""G5: judge a k6 scenario from window-table snapshots (never from the raw file).
+
+A scenario FAILs when ``consecutive_failing_windows`` windows in a row fail (p95 over target
+or error rate over the limit, each window with enough samples), or when the whole-run p95
+or error rate fails. A thin window, a damaged file, or a scenario absent from every file
+makes it NO_DATA; a file that could not be read makes it ERROR.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from igkit.k6.windows import ALL, params_for
+from igkit.matrix.models import K6Objective, K6Settings, Threshold
+from igkit.snapshots import K6Snapshot, K6SummarySnapshot, K6Table
+from igkit.timeutil import short_time
+from igkit.units import Unit, fmt, from_base, to_base
+from igkit.verdicts import ObjectiveVerdict, SeriesVerdict, Status, worst
+
+
+def _ms(seconds: float | None, unit: Unit) -> str:
+    return fmt(None if seconds is None else from_base(seconds, unit), unit)
+
+
+def _judge_table(
+    table: K6Table, obj: K6Objective, settings: K6Settings, max_err: Threshold, label: str
+) -> tuple[Status, str, float | None, int]:
+    """(status, reason, observed p95 in threshold unit or error rate, failing windows)."""
+    wins = table.windows
+    n = len(wins)
+    samples = np.array([w.latency_samples for w in wins])
+    p95 = np.array([w.p95_seconds if w.p95_seconds is not None else np.nan for w in wins])
+    req = np.array([w.requests for w in wins], dtype=np.float64)
+    failed = np.array([w.failed for w in wins], dtype=np.float64)
+    err = np.divide(failed, req, out=np.zeros_like(req), where=req > 0)
+    err_limit = to_base(max_err.value, max_err.unit)
+    thin = samples < settings.min_samples_per_window
+    slow = np.zeros(n, dtype=bool)
+    if obj.p95 is not None:
+        slow = ~thin & (p95 > to_base(obj.p95.value, obj.p95.unit))
+    erring = (req > 0) & (err > err_limit) & ~thin
+    bad = slow | erring
+    need = settings.consecutive_failing_windows
+    run = longest = 0
+    end_idx = -1
+    for i, b in enumerate(bad.tolist()):
+        run = run + 1 if b else 0
+        if run > longest:
+            longest, end_idx = run, i
+    whole_err = table.failed / table.requests if table.requests else None
+    reasons = []
+    status = Status.PASS
+    unit = obj.p95.unit if obj.p95 else Unit.MS
+    if (
+        obj.p95 is not None
+        and table.p95_seconds is not None
+        and table.p95_seconds > to_base(obj.p95.value, obj.p95.unit)
+    ):
+        status = Status.FAIL
+        reasons.append(f"whole-run p95 {_ms(table.p95_seconds, unit)} > {fmt(obj.p95.value, unit)}")
+    if whole_err is not None and whole_err > err_limit:
+        status = Status.FAIL
+        reasons.append(
+            f"whole-run error rate {fmt(from_base(whole_err, max_err.unit), max_err.unit)} > "
+            f"{fmt(max_err.value, max_err.unit)} ({table.failed} of {table.requests} requests)"
+        )
+    if longest >= need:
+        status = Status.FAIL
+        start = end_idx - longest + 1
+        what = []
+        if slow[start : end_idx + 1].any():
+            worst_p95 = float(np.nanmax(p95[start : end_idx + 1]))
+            what.append(
+                f"p95 up to {_ms(worst_p95, unit)} > {fmt(obj.p95.value, unit)}" if obj.p95 else ""
+            )
+        if erring[start : end_idx + 1].any():
+            worst_err = float(err[start : end_idx + 1].max())
+            what.append(f"error rate up to {fmt(from_base(worst_err, max_err.unit), max_err.unit)}")
+        reasons.append(
+            f"{longest} consecutive failing {int(settings.window.total_seconds())}s windows "
+            f"({short_time(wins[start].start.timestamp())}–{short_time(wins[end_idx].end.timestamp())} UTC): "
+            + ", ".join(w for w in what if w)
+        )
+    if status is Status.PASS:
+        if table.latency_samples == 0 and table.requests == 0:
+            return (
+                Status.NO_DATA,
+                f"{label}: no samples of this scenario in the file",
+                None,
+                int(bad.sum()),
+            )
+        if thin.any():
+            idx = np.flatnonzero(thin)
+            status = Status.NO_DATA
+            reasons.append(
+                f"{len(idx)} of {n} windows hold fewer than {settings.min_samples_per_window} samples "
+                f"(first at {short_time(wins[idx[0]].start.timestamp())} UTC, {int(samples[idx[0]])} samples)"
+            )
+        else:
+            parts = []
+            if obj.p95 is not None:
+                parts.append(f"p95 {_ms(table.p95_seconds, unit)} <= {fmt(obj.p95.value, unit)}")
+            if whole_err is not None:
+                parts.append(f"error rate {fmt(from_base(whole_err, max_err.unit), max_err.unit)}")
+            blips = f"; {int(bad.sum())} isolated failing window(s) tolerated" if bad.any() else ""
+            reasons.append(
+                f"{', '.join(parts)} over {table.latency_samples} samples in {n} windows{blips}"
+            )
+    observed = None
+    if obj.p95 is not None and table.p95_seconds is not None:
+        observed = from_base(table.p95_seconds, obj.p95.unit)
+    elif whole_err is not None:
+        observed = from_base(whole_err, max_err.unit)
+    return status, f"{label}: " + "; ".join(reasons), observed, int(bad.sum())
+
+
+def evaluate_k6(
+    gate_id: str,
+    obj: K6Objective,
+    settings: K6Settings,
+    snapshots: list[K6Snapshot],
+    summaries: list[K6SummarySnapshot],
+) -> ObjectiveVerdict:
+    target = obj.scenario or ALL
+    max_err = obj.max_error_rate or settings.max_error_rate
+    shown = obj.p95 or max_err
+    base = {
+        "name": obj.name,
+        "description": obj.description
+        or (f"k6 scenario {obj.scenario}" if obj.scenario else "all k6 requests"),
+        "threshold": shown.value,
+        "unit": shown.unit.value,
+        "comparison": "<=",
+        "rule": (
+            f"k6 windows of {int(settings.window.total_seconds())}s: FAIL on {settings.consecutive_failing_windows} "
+            f"consecutive failing windows or a failing whole run; error rate <= {fmt(max_err.value, max_err.unit)}"
+        ),
+        "snapshots": [s.id for s in snapshots] + [s.id for s in summaries],
+    }
+    what = f"{gate_id} {obj.name}"
+    if not snapshots:
+        return ObjectiveVerdict(
+            status=Status.NO_DATA,
+            reasons=[f"{what}: no k6 results were given (igkit go-no-go --k6 FILE)"],
+            **base,
+        )
+    expected = params_for(settings)
+    statuses: list[Status] = []
+    reasons: list[str] = []
+    series: list[SeriesVerdict] = []
+    observed: list[float] = []
+    for snap in snapshots:
+        label = f"{what} [{snap.file}]"
+        if snap.status == "error":
+            statuses.append(Status.ERROR)
+            reasons.append(f"{label}: {snap.error} (snapshot {snap.id})")
+            continue
+        if snap.params != expected:
+            statuses.append(Status.ERROR)
+            reasons.append(
+                f"{label}: snapshot was cut with {snap.params.model_dump()} but the matrix now says "
+                f"{expected.model_dump()}; evaluate the k6 file again (snapshot {snap.id})"
+            )
+            continue
+        table = snap.overall if target == ALL else snap.scenarios.get(target)
+        if table is None:
+            continue
+        status, reason, obs, n_bad = _judge_table(table, obj, settings, max_err, label)
+        if not snap.complete and status is not Status.FAIL:
+            status = Status.NO_DATA
+            reason += f"; the file is incomplete ({'; '.join(snap.problems) or 'lines skipped'})"
+        statuses.append(status)
+        if obs is not None:
+            observed.append(obs)
+        if status is not Status.PASS or len(snapshots) == 1:
+            reasons.append(f"{reason} (snapshot {snap.id})")
+        series.append(
+            SeriesVerdict(
+                labels={"file": snap.file, "scenario": target},
+                status=status,
+                observed=obs,
+                coverage=1.0 if status is not Status.NO_DATA else 0.0,
+                steps_expected=len(table.windows),
+                steps_present=sum(
+                    w.latency_samples >= settings.min_samples_per_window for w in table.windows
+                ),
+                steps_violating=n_bad,
+                reason=reason,
+            )
+        )
+    if not statuses:
+        files = ", ".join(s.file for s in snapshots)
+        return ObjectiveVerdict(
+            status=Status.NO_DATA,
+            reasons=[f"{what}: scenario {target!r} named in the matrix is absent from {files}"],
+            **base,
+        )
+    status = worst(statuses)
+    warnings = _k6_disagreement(what, obj, status, summaries)
+    return ObjectiveVerdict(
+        warnings=warnings,
+        status=status,
+        observed=max(observed) if observed else None,
+        coverage=min((s.coverage for s in series), default=0.0),
+        reasons=(reasons or [f"{what}: PASS in every file"]) + warnings,
+        series=series,
+        details={
+            f"k6 threshold {t.metric}: {t.expression}": "ok" if t.ok else "failed"
+            for s in summaries
+            for t in s.thresholds
+            if _concerns(t.metric, obj)
+        },
+        **base,
+    )
+
+
+def _concerns(metric_key: str, obj: K6Objective) -> bool:
+    if obj.scenario is None:
+        return "{" not in metric_key
+    return f"scenario:{obj.scenario}" in metric_key
+
+
+def _k6_disagreement(
+    what: str, obj: K6Objective, status: Status, summaries: list[K6SummarySnapshot]
+) -> list[str]:
+    """k6's own threshold verdicts next to igkit's: say so when they point the other way."""
+    out = []
+    for s in summaries:
+        mine = [t for t in s.thresholds if _concerns(t.metric, obj)]
+        failed = [t for t in mine if not t.ok]
+        if failed and status is Status.PASS:
+            names = ", ".join(f"{t.metric} {t.expression}" for t in failed)
+            out.append(
+                f"{what}: k6 disagrees — its thresholds failed in {s.file}: {names} (snapshot {s.id})"
+            )
+        elif mine and not failed and status is Status.FAIL:
+            names = ", ".join(f"{t.metric} {t.expression}" for t in mine)
+            out.append(
+                f"{what}: k6 disagrees — its thresholds passed in {s.file}: {names} (snapshot {s.id})"
+            )
+    return out

@@ -1,0 +1,224 @@
+"""Cut a k6 run into windows per scenario: the table G5 judges, stored as a snapshot.
+
+Windows start at the run's first point and last ``window`` each; the remainder shorter
+than a window is folded into the last one, so a run's tail never makes a thin window of
+its own. Per (scenario, window): latency samples and their p95 (k6's interpolation), and
+requests and failed requests from ``http_req_failed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from igkit.k6.stats import k6_quantiles
+from igkit.matrix.models import K6Settings
+from igkit.snapshots import (
+    K6Params,
+    K6Snapshot,
+    K6SummarySnapshot,
+    K6Table,
+    K6Threshold,
+    K6Window,
+    canonical_sha256,
+    k6_snapshot_id,
+)
+from igkit.sources.k6.files import K6InputError, digest
+from igkit.sources.k6.points import PointSet, read_points
+from igkit.sources.k6.summary import K6Summary, read_summary
+
+ALL = "*"
+
+
+def params_for(settings: K6Settings) -> K6Params:
+    return K6Params(
+        latency_metric=settings.latency_metric,
+        failed_metric=settings.failed_metric,
+        scenario_tag=settings.scenario_tag,
+        window_seconds=settings.window.total_seconds(),
+    )
+
+
+def _dt(us: float) -> datetime:
+    return datetime.fromtimestamp(us / 1e6, tz=UTC)
+
+
+def _tables(
+    points: PointSet, params: K6Params
+) -> tuple[dict[str, K6Table], K6Table | None, int, int]:
+    lat = points.metric_mask(params.latency_metric)
+    fail = points.metric_mask(params.failed_metric)
+    used = lat | fail
+    if not used.any():
+        return {}, None, 0, 0
+    t = points.time_us
+    t0, t1 = int(t[used].min()), int(t[used].max())
+    w = int(params.window_seconds * 1e6)
+    n_win = max(1, (t1 - t0) // w)
+    widx = np.minimum((t - t0) // w, n_win - 1)
+    decl = points.metrics.get(params.latency_metric)
+    scale = 1e-3 if decl is None or decl.contains == "time" else 1.0  # k6 time metrics are ms
+    names, codes = points.tags.get(
+        params.scenario_tag, ([], np.full(len(points), -1, dtype=np.int32))
+    )
+    n_scen = len(names) + 1  # the last slot collects every request ("all")
+    all_slot = n_scen - 1
+
+    def table(mask: np.ndarray, scen: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Per (scenario, window) and per scenario: counts and p95s of latency; requests/failed."""
+        groups = scen * n_win + widx
+        # both the per-scenario rows and the "all" row: duplicate index sets
+        g_lat = np.concatenate(
+            [groups[mask & lat & (scen >= 0)], all_slot * n_win + widx[mask & lat]]
+        )
+        v_lat = (
+            np.concatenate([points.value[mask & lat & (scen >= 0)], points.value[mask & lat]])
+            * scale
+        )
+        size = n_scen * n_win
+        counts = np.bincount(g_lat, minlength=size)
+        order = np.lexsort((v_lat, g_lat))
+        offsets = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
+        p95 = k6_quantiles(v_lat[order], offsets, counts, 0.95)
+        whole_g = g_lat // n_win
+        whole_counts = np.bincount(whole_g, minlength=n_scen)
+        whole_order = np.lexsort((v_lat, whole_g))
+        whole_offsets = np.concatenate(([0], np.cumsum(whole_counts)[:-1])).astype(np.int64)
+        whole_p95 = k6_quantiles(v_lat[whole_order], whole_offsets, whole_counts, 0.95)
+        g_f = np.concatenate(
+            [groups[mask & fail & (scen >= 0)], all_slot * n_win + widx[mask & fail]]
+        )
+        f_val = np.concatenate([points.value[mask & fail & (scen >= 0)], points.value[mask & fail]])
+        requests = np.bincount(g_f, minlength=size)
+        failed = np.bincount(g_f, weights=(f_val != 0).astype(np.float64), minlength=size).astype(
+            np.int64
+        )
+        return counts, p95, whole_counts, whole_p95, requests, failed
+
+    scen = np.where(codes >= 0, codes, -1).astype(np.int64)
+    counts, p95, whole_counts, whole_p95, requests, failed = table(
+        np.ones(len(points), dtype=bool), scen
+    )
+    bounds = [
+        (t0 + i * w, t0 + (i + 1) * w if i < n_win - 1 else max(t1, t0 + (i + 1) * w))
+        for i in range(n_win)
+    ]
+
+    def build(slot: int) -> K6Table:
+        rows = range(slot * n_win, (slot + 1) * n_win)
+        return K6Table(
+            latency_samples=int(whole_counts[slot]),
+            p95_seconds=float(whole_p95[slot]) if whole_counts[slot] else None,
+            requests=int(requests[rows.start : rows.stop].sum()),
+            failed=int(failed[rows.start : rows.stop].sum()),
+            windows=[
+                K6Window(
+                    start=_dt(bounds[i][0]),
+                    end=_dt(bounds[i][1]),
+                    latency_samples=int(counts[r]),
+                    p95_seconds=float(p95[r]) if counts[r] else None,
+                    requests=int(requests[r]),
+                    failed=int(failed[r]),
+                )
+                for i, r in enumerate(rows)
+            ],
+        )
+
+    scenarios = {name: build(i) for i, name in enumerate(names)}
+    return scenarios, build(all_slot), t0, t1
+
+
+def k6_snapshot(path: Path, settings: K6Settings, *, strict: bool = False) -> K6Snapshot:
+    """Read one k6 points file into its window table; an unreadable file is an error snapshot."""
+    params = params_for(settings)
+    now = datetime.now(tz=UTC).replace(microsecond=0)
+    name = path.name
+    try:
+        points = read_points(
+            path,
+            metrics=[params.latency_metric, params.failed_metric],
+            tags=[params.scenario_tag],
+            strict=strict,
+            with_digest=True,
+        )
+    except K6InputError as exc:
+        try:
+            d = digest(path) if path.is_file() else None
+        except OSError:
+            d = None
+        sha = d.sha256 if d else None
+        return K6Snapshot(
+            id=k6_snapshot_id(name, sha, params),
+            file=name,
+            file_sha256=sha,
+            file_bytes=d.size if d else None,
+            format=None,
+            captured_at=now,
+            params=params,
+            status="error",
+            error=str(exc).replace(str(path), name),
+        ).sealed()
+    scenarios, overall, t0, t1 = _tables(points, params)
+    return K6Snapshot(
+        id=k6_snapshot_id(name, points.sha256, params),
+        file=name,
+        file_sha256=points.sha256,
+        file_bytes=points.size,
+        format=points.format,
+        captured_at=now,
+        params=params,
+        status="success",
+        points=len(points),
+        skipped_lines=points.skipped_lines,
+        truncated=points.truncated,
+        problems=[str(p) for p in points.problems],
+        run_start=_dt(t0) if overall else None,
+        run_end=_dt(t1) if overall else None,
+        scenarios=scenarios,
+        overall=overall,
+    ).sealed()
+
+
+def summary_snapshot(path: Path, summary: K6Summary | None = None) -> K6SummarySnapshot:
+    summary = summary or read_summary(path)
+    sha = digest(path).sha256
+    thresholds = [
+        K6Threshold(metric=metric, expression=expr, ok=ok)
+        for metric, sm in sorted(summary.metrics.items())
+        for expr, ok in sorted(sm.thresholds.items())
+    ]
+    return K6SummarySnapshot(
+        id=canonical_sha256({"file": path.name, "sha256": sha})[:16],
+        file=path.name,
+        file_sha256=sha,
+        summary_kind=summary.kind,
+        captured_at=datetime.now(tz=UTC).replace(microsecond=0),
+        duration_seconds=summary.duration_seconds,
+        passed=summary.passed,
+        thresholds=thresholds,
+    ).sealed()
+
+
+def capture(
+    paths: Iterable[Path], settings: K6Settings, *, strict: bool = False
+) -> list[K6Snapshot | K6SummarySnapshot]:
+    """Snapshot every ``--k6`` file: point streams as window tables, summaries as thresholds."""
+    from igkit.sources.k6.files import detect_format
+
+    out: list[K6Snapshot | K6SummarySnapshot] = []
+    for path in paths:
+        try:
+            kind = detect_format(path)
+        except K6InputError:
+            kind = "ndjson"  # k6_snapshot records the error
+        if kind == "summary":
+            try:
+                out.append(summary_snapshot(path))
+                continue
+            except K6InputError:
+                pass
+        out.append(k6_snapshot(path, settings, strict=strict))
+    return out
