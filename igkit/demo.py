@@ -1,7 +1,7 @@
 """``igkit demo``: the full decision from sample snapshots shipped in the package, no server.
 
-The sample was recorded from the test suite's real Prometheus (scenario ``all_green``) by
-``make demo-sample``; it is evidence like any other run's snapshots, hashes included.
+The sample was recorded from the test suite's real Prometheus (scenario ``all_green``) and
+a real k6 v1.1.0 run (the ``green`` fixture) by ``make demo-sample``; it is evidence like any other run's snapshots, hashes included.
 """
 
 from __future__ import annotations
@@ -36,4 +36,5 @@ def run_demo(out: Path) -> RunVerdicts:
         out=out,
         source_label="replay of the shipped demo sample",
         server=replay.index.server,
+        k6=replay.k6,
     )

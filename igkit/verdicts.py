@@ -116,11 +116,10 @@ def gate_verdict(gate_id: str, name: str, objectives: list[ObjectiveVerdict]) ->
     if not objectives:
         reasons = [f"{gate_id} has no objectives in the matrix, so nothing can pass it"]
     elif status is Status.PASS:
-        reasons = [f"all {len(objectives)} objective(s) PASS"] + [
-            w for o in objectives for w in o.warnings
-        ]
+        reasons = [f"all {len(objectives)} objective(s) PASS"]
     else:
         reasons = [r for o in objectives if o.status is not Status.PASS for r in o.reasons]
+    reasons += [w for o in objectives if o.status is Status.PASS for w in o.warnings]
     return GateVerdict(id=gate_id, name=name, status=status, reasons=reasons, objectives=objectives)
 
 

@@ -26,7 +26,7 @@ def test_demo_runs_offline_and_exits_0(tmp_path: Path, capsys: pytest.CaptureFix
         "G2": "PASS",
         "G3": "ERROR",
         "G4": "ERROR",
-        "G5": "NO_DATA",
+        "G5": "PASS",
         "G6": "PASS",
         "G7": "ERROR",
         "G8": "ERROR",
@@ -42,6 +42,8 @@ def test_shipped_sample_matches_a_fresh_recording(
     fresh = {s.id: s for s in map(read_snapshot, (tmp_path / "snapshots").glob("G*.json"))}
     shipped = {s.id: s for s in map(read_snapshot, demo_snapshot_dir().glob("G*.json"))}
     assert fresh.keys() == shipped.keys()
+    volatile = {"fetched_at", "captured_at", "server", "sha256"}  # when and where, not what
     for sid, snap in shipped.items():
-        assert snap.result == fresh[sid].result, f"{sid}: re-record with `make demo-sample`"
-        assert snap.request == fresh[sid].request
+        assert snap.model_dump(exclude=volatile) == fresh[sid].model_dump(exclude=volatile), (
+            f"{sid}: re-record with `make demo-sample`"
+        )

@@ -24,8 +24,9 @@ def _ms(seconds: float | None, unit: Unit) -> str:
 
 def _judge_table(
     table: K6Table, obj: K6Objective, settings: K6Settings, max_err: Threshold, label: str
-) -> tuple[Status, str, float | None, int]:
-    """(status, reason, observed p95 in threshold unit or error rate, failing windows)."""
+) -> tuple[Status, str, float | None, int, dict[str, bool]]:
+    """(status, reason, observed p95 in threshold unit or error rate, failing windows,
+    whole-run checks: ``latency``/``errors`` -> held)."""
     wins = table.windows
     n = len(wins)
     samples = np.array([w.latency_samples for w in wins])
@@ -48,6 +49,11 @@ def _judge_table(
         if run > longest:
             longest, end_idx = run, i
     whole_err = table.failed / table.requests if table.requests else None
+    whole: dict[str, bool] = {}
+    if obj.p95 is not None and table.p95_seconds is not None:
+        whole["latency"] = table.p95_seconds <= to_base(obj.p95.value, obj.p95.unit)
+    if whole_err is not None:
+        whole["errors"] = whole_err <= err_limit
     reasons = []
     status = Status.PASS
     unit = obj.p95.unit if obj.p95 else Unit.MS
@@ -88,6 +94,7 @@ def _judge_table(
                 f"{label}: no samples of this scenario in the file",
                 None,
                 int(bad.sum()),
+                whole,
             )
         if thin.any():
             idx = np.flatnonzero(thin)
@@ -111,7 +118,7 @@ def _judge_table(
         observed = from_base(table.p95_seconds, obj.p95.unit)
     elif whole_err is not None:
         observed = from_base(whole_err, max_err.unit)
-    return status, f"{label}: " + "; ".join(reasons), observed, int(bad.sum())
+    return status, f"{label}: " + "; ".join(reasons), observed, int(bad.sum()), whole
 
 
 def evaluate_k6(
@@ -146,6 +153,7 @@ def evaluate_k6(
         )
     expected = params_for(settings)
     statuses: list[Status] = []
+    whole_runs: list[dict[str, bool]] = []
     reasons: list[str] = []
     series: list[SeriesVerdict] = []
     observed: list[float] = []
@@ -165,7 +173,8 @@ def evaluate_k6(
         table = snap.overall if target == ALL else snap.scenarios.get(target)
         if table is None:
             continue
-        status, reason, obs, n_bad = _judge_table(table, obj, settings, max_err, label)
+        status, reason, obs, n_bad, whole = _judge_table(table, obj, settings, max_err, label)
+        whole_runs.append(whole)
         if not snap.complete and status is not Status.FAIL:
             status = Status.NO_DATA
             reason += f"; the file is incomplete ({'; '.join(snap.problems) or 'lines skipped'})"
@@ -196,7 +205,12 @@ def evaluate_k6(
             **base,
         )
     status = worst(statuses)
-    warnings = _k6_disagreement(what, obj, status, summaries)
+    merged = {
+        k: all(w[k] for w in whole_runs if k in w)
+        for k in ("latency", "errors")
+        if any(k in w for w in whole_runs)
+    }
+    warnings = _k6_disagreement(what, obj, settings, merged, summaries)
     return ObjectiveVerdict(
         warnings=warnings,
         status=status,
@@ -208,34 +222,47 @@ def evaluate_k6(
             f"k6 threshold {t.metric}: {t.expression}": "ok" if t.ok else "failed"
             for s in summaries
             for t in s.thresholds
-            if _concerns(t.metric, obj)
+            if _concerns(t.metric, obj, settings)
         },
         **base,
     )
 
 
-def _concerns(metric_key: str, obj: K6Objective) -> bool:
+def _concerns(metric_key: str, obj: K6Objective, settings: K6Settings) -> bool:
+    metric, _, tags = metric_key.partition("{")
+    if metric not in (settings.latency_metric, settings.failed_metric):
+        return False
     if obj.scenario is None:
-        return "{" not in metric_key
-    return f"scenario:{obj.scenario}" in metric_key
+        return not tags
+    return tags.rstrip("}") == f"{settings.scenario_tag}:{obj.scenario}"
 
 
 def _k6_disagreement(
-    what: str, obj: K6Objective, status: Status, summaries: list[K6SummarySnapshot]
+    what: str,
+    obj: K6Objective,
+    settings: K6Settings,
+    verdict: dict[str, bool],
+    summaries: list[K6SummarySnapshot],
 ) -> list[str]:
-    """k6's own threshold verdicts next to igkit's: say so when they point the other way."""
+    """Compare k6's own thresholds with igkit's whole-run judgement of the same statistic:
+    a p95 threshold on the latency metric with igkit's p95 check, a rate threshold on the
+    failed metric with its error-rate check. Say so when they point different ways."""
     out = []
     for s in summaries:
-        mine = [t for t in s.thresholds if _concerns(t.metric, obj)]
-        failed = [t for t in mine if not t.ok]
-        if failed and status is Status.PASS:
-            names = ", ".join(f"{t.metric} {t.expression}" for t in failed)
-            out.append(
-                f"{what}: k6 disagrees — its thresholds failed in {s.file}: {names} (snapshot {s.id})"
-            )
-        elif mine and not failed and status is Status.FAIL:
-            names = ", ".join(f"{t.metric} {t.expression}" for t in mine)
-            out.append(
-                f"{what}: k6 disagrees — its thresholds passed in {s.file}: {names} (snapshot {s.id})"
-            )
+        for t in s.thresholds:
+            if not _concerns(t.metric, obj, settings):
+                continue
+            stat = t.expression.replace(" ", "")
+            if t.metric.startswith(settings.latency_metric) and stat.startswith("p(95)"):
+                mine = verdict.get("latency")
+            elif t.metric.startswith(settings.failed_metric) and stat.startswith("rate"):
+                mine = verdict.get("errors")
+            else:
+                continue
+            if mine is not None and mine != t.ok:
+                out.append(
+                    f"{what}: k6 disagrees — its threshold {t.metric} {t.expression} "
+                    f"{'passed' if t.ok else 'failed'} in {s.file}, igkit's whole-run check "
+                    f"{'passed' if mine else 'failed'} (snapshot {s.id})"
+                )
     return out

@@ -1,7 +1,8 @@
 """Record the demo sample shipped in the package from the real test Prometheus.
 
 ``make demo-sample`` runs this: it starts the scenario server, evaluates every gate of the
-default matrix at the ``all_green`` scenario's evaluation time, and keeps the snapshots
+default matrix at the ``all_green`` scenario's evaluation time with the recorded ``green``
+k6 run for G5, and keeps the snapshots
 (with their hashes and the server they came from) as ``igkit/data/demo/snapshots``.
 ``tests/test_demo.py`` checks that the shipped sample still equals a fresh recording.
 """
@@ -13,6 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from igkit.k6.windows import capture
 from igkit.matrix.loader import load_matrix
 from igkit.run import go_no_go
 from igkit.sources.prometheus import PrometheusSource
@@ -20,12 +22,15 @@ from tests.support.prometheus import PrometheusServer
 from tests.support.scenarios import SCENARIOS
 
 DEMO_SCENARIO = "all_green"
+K6_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "k6" / "green"
+K6_FILES = [K6_FIXTURES / "points.json.gz", K6_FIXTURES / "handle-summary.json.gz"]
 TARGET = Path(__file__).resolve().parents[2] / "igkit" / "data" / "demo" / "snapshots"
 
 
 def record(server_url: str, out: Path) -> None:
     loaded = load_matrix(None)
     source = PrometheusSource(server_url)
+    k6 = capture(K6_FILES, loaded.matrix.k6)
     go_no_go(
         loaded,
         [g.id for g in loaded.matrix.gates],
@@ -35,6 +40,7 @@ def record(server_url: str, out: Path) -> None:
         out=out,
         source_label=f"prometheus {source.url}",
         server=source.url,
+        k6=k6,
     )
 
 

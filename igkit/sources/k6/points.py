@@ -443,7 +443,7 @@ def _read_ndjson(
         f"{tag_sql} FROM {src} WHERE type IS DISTINCT FROM 'Metric'{_metric_filter(wanted)}"
     )
     try:
-        reader = con.sql(query).fetch_record_batch(1_000_000)
+        reader = con.sql(query).to_arrow_reader(1_000_000)
         names, codes, values, times, tag_cols, bad_points, junk = _collect(reader, tag_keys)
     except duckdb.Error as exc:
         raise _duck_error(exc, path) from None
@@ -519,7 +519,7 @@ def _read_csv(
         + _metric_filter(wanted).replace("metric IN", "metric_name IN")
     )
     try:
-        reader = con.sql(query).fetch_record_batch(1_000_000)
+        reader = con.sql(query).to_arrow_reader(1_000_000)
         names, codes, values, times, tag_cols, bad, _ = _collect(reader, tag_keys)
         row = None if strict else con.execute("SELECT count(*) FROM reject_errors").fetchone()
         rejected = int(row[0]) if row else 0

@@ -7,6 +7,7 @@ export's inversion: there ``"p(95)<350": true`` means the threshold *failed*.
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 from typing import Any, Literal
@@ -126,9 +127,10 @@ def parse_summary(data: Any, path: Path) -> K6Summary:
 def read_summary(path: Path) -> K6Summary:
     check_file(path)
     try:
-        data = json.loads(path.read_bytes())
+        raw = path.read_bytes()
+        data = json.loads(gzip.decompress(raw) if raw[:2] == b"\x1f\x8b" else raw)
     except json.JSONDecodeError as exc:
         raise K6InputError(f"invalid JSON ({exc.msg})", path=str(path), line=exc.lineno) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, EOFError, UnicodeDecodeError) as exc:
         raise K6InputError(f"cannot read ({exc})", path=str(path)) from None
     return parse_summary(data, path)
