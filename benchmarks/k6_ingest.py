@@ -57,15 +57,20 @@ def build(target_bytes: int, out: Path) -> int:
 
 
 def measure(cmd: list[str]) -> tuple[float, int]:
-    """Wall seconds and peak RSS (MB) of one child process."""
+    """Wall seconds and peak RSS (MB) of one child process (rusage from ``wait4``)."""
     t0 = time.perf_counter()
+    # stdout to a pipe, not /dev/null: GNU grep stops at the first match when it sees /dev/null
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL
     )
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    proc.stdout.read()
+    err = proc.stderr.read()
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - t0
     if os.waitstatus_to_exitcode(status) not in (0, 1):
-        raise SystemExit(f"{cmd[0]} failed: {proc.stderr.read().decode() if proc.stderr else ''}")
+        raise SystemExit(f"{cmd[0]} failed: {err.decode()}")
     return wall, usage.ru_maxrss // 1024
 
 
@@ -73,7 +78,7 @@ def report(name: str, runs: list[tuple[float, int]]) -> float:
     wall = statistics.median(r[0] for r in runs)
     rss = max(r[1] for r in runs)
     print(
-        f"  {name:<42} {wall:8.2f} s  peak RSS {rss:6d} MB  ({len(runs)} run{'s' if len(runs) > 1 else ''})"
+        f"  {name:<42} {wall:8.3f} s  peak RSS {rss:6d} MB  ({len(runs)} run{'s' if len(runs) > 1 else ''})"
     )
     return wall
 
@@ -88,7 +93,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="igkit-k6-bench-") as tmp:
         path = Path(tmp) / "k6.json"
         size = build(args.mb * 1_000_000, path)
-        lines = path.read_bytes().count(b"\n")
+        with path.open("rb") as fh:  # streamed: a forked child would inherit a big parent RSS
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
         print(
             f"{path.name}: {size / 1e6:.0f} MB, {lines:,} lines (real k6 v1.1.0 output, replicated)"
         )

@@ -11,13 +11,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
-import yaml
-
 from igkit import __version__
 from igkit.errors import ConfigError, IgkitError
-from igkit.matrix.loader import LoadedMatrix, load_matrix, matrix_json_schema
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: `igkit k6 summarize` should not pay for the rest
+    from igkit.matrix.loader import LoadedMatrix
     from igkit.snapshots import K6Snapshot, K6SummarySnapshot
 
 EXIT_GO, EXIT_NO_GO, EXIT_USAGE = 0, 1, 2
@@ -131,6 +129,7 @@ def _gate_ids(loaded: LoadedMatrix, requested: list[str] | None) -> list[str]:
 
 
 def _cmd_go_no_go(args: argparse.Namespace) -> int:
+    from igkit.matrix.loader import load_matrix
     from igkit.reports.table import render_table
     from igkit.run import go_no_go
 
@@ -207,6 +206,10 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
 
 
 def _cmd_matrix(args: argparse.Namespace) -> int:
+    import yaml
+
+    from igkit.matrix.loader import load_matrix, matrix_json_schema
+
     if args.matrix_command == "schema":
         print(json.dumps(matrix_json_schema(), indent=2))
         return 0

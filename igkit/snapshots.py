@@ -16,14 +16,16 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from itertools import chain
 from pathlib import Path
-from typing import Annotated, Any, Literal, Self
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Self
 
 import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, field_serializer
 
 from igkit.errors import SnapshotError
 from igkit.timeutil import rfc3339
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCHEMA = "igkit.snapshot/v1"
 INDEX_FILE = "index.json"
@@ -352,6 +354,8 @@ def to_long_frame(result: list[dict[str, Any]]) -> pd.DataFrame:
     codes, so no Python object is made per sample. ``benchmarks/prometheus_fetch.py``
     compares this with ``MetricRangeDataFrame``.
     """
+    import pandas as pd  # imported here: the k6 command line never needs pandas
+
     keys: list[str] = []
     lengths: list[int] = []
     for series in result:
@@ -394,6 +398,8 @@ def to_wide_frame(result: list[dict[str, Any]], grid: np.ndarray) -> pd.DataFram
     Steps the server did not return are NaN; samples off the grid are dropped; a repeated
     (series, step) keeps its first sample. Placement is one scatter into a numpy matrix.
     """
+    import pandas as pd
+
     long = to_long_frame(result)
     grid_ms = np.round(grid * 1000).astype(np.int64)
     index = pd.Index(grid_ms, name="timestamp_ms")

@@ -104,16 +104,33 @@ def groups_for(points: PointSet, by: str | None = None) -> list[Group]:
 def compute(
     points: PointSet, groups: list[Group], duration_seconds: float | None = None
 ) -> list[MetricStats]:
-    """Statistics of every group, in k6's ``--summary-export`` shape."""
+    """Statistics of every group, in k6's ``--summary-export`` shape.
+
+    Groups are processed metric by metric, so peak memory follows the largest metric (with
+    its submetrics), not the whole file.
+    """
     if duration_seconds is None:
         span_us = float(points.time_us.max() - points.time_us.min()) if len(points) else 0.0
         duration_seconds = span_us / 1e6
-    gid = np.concatenate(
-        [np.full(len(g.index), n, dtype=np.int64) for n, g in enumerate(groups)]
-        or [np.zeros(0, np.int64)]
-    )
-    pos = np.concatenate([g.index for g in groups] or [np.zeros(0, np.int64)])
-    vals = points.value[pos]
+    wanted_p = {0.5, 0.9, 0.95, 0.99} | {p / 100 for p in _threshold_percentiles(groups)}
+    batches: dict[str, list[int]] = {}
+    for n, g in enumerate(groups):
+        batches.setdefault(g.decl.name, []).append(n)
+    out: dict[int, MetricStats] = {}
+    for members in batches.values():
+        batch = [groups[n] for n in members]
+        for n, stats in zip(
+            members, _compute_batch(points, batch, duration_seconds, wanted_p), strict=True
+        ):
+            out[n] = stats
+    return [out[n] for n in range(len(groups))]
+
+
+def _compute_batch(
+    points: PointSet, groups: list[Group], duration_seconds: float, wanted_p: set[float]
+) -> list[MetricStats]:
+    gid = np.concatenate([np.full(len(g.index), n, dtype=np.int32) for n, g in enumerate(groups)])
+    vals = points.value[np.concatenate([g.index for g in groups])]
     n_groups = len(groups)
     counts = np.bincount(gid, minlength=n_groups)
     sums = np.bincount(
@@ -122,21 +139,23 @@ def compute(
     nonzero = np.bincount(gid, weights=(vals != 0).astype(np.float64), minlength=n_groups)
     order = np.lexsort((vals, gid))
     sorted_vals = vals[order]
+    del order
     offsets = np.concatenate(([0], np.cumsum(counts)[:-1])).astype(np.int64)
     has = counts > 0
-    last_idx = np.where(has, offsets + counts - 1, 0)
-    mins = np.where(has, sorted_vals[np.where(has, offsets, 0)] if len(sorted_vals) else 0.0, 0.0)
-    maxs = np.where(has, sorted_vals[last_idx] if len(sorted_vals) else 0.0, 0.0)
+    safe_first = np.where(has, offsets, 0)
+    safe_last = np.where(has, offsets + counts - 1, 0)
+    empty = len(sorted_vals) == 0
+    mins = np.zeros(n_groups) if empty else np.where(has, sorted_vals[safe_first], 0.0)
+    maxs = np.zeros(n_groups) if empty else np.where(has, sorted_vals[safe_last], 0.0)
     # gauge "value": the last sample in file order of each group
-    ends = np.cumsum(counts) - 1
-    last_in_file = np.where(has, vals[np.where(has, ends, 0)] if len(vals) else 0.0, 0.0)
-    wanted_p = {0.5, 0.9, 0.95, 0.99} | {p / 100 for p in _threshold_percentiles(groups)}
+    last_in_file = np.zeros(n_groups) if empty else np.where(has, vals[safe_last], 0.0)
     quantiles = {p: k6_quantiles(sorted_vals, offsets, counts, p) for p in sorted(wanted_p)}
 
     out = []
     for n, g in enumerate(groups):
         c = int(counts[n])
         kind = g.decl.type
+        values: dict[str, float]
         if kind == "trend":
             values = {
                 "avg": float(sums[n] / c) if c else 0.0,

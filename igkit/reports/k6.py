@@ -33,7 +33,7 @@ def summarize_file(path: Path, *, by: str | None = None, strict: bool = False) -
         return SummarizeResult(
             {"metrics": metrics, "igkit": {"file": path.name, "format": summary.kind}}
         )
-    points = read_points(path, tags=[by] if by else (), strict=strict)
+    points = read_points(path, tags=[by] if by else (), strict=strict, keep_time=False)
     stats = compute(points, groups_for(points, by))
     export = summary_export(stats)
     export["igkit"] = describe(points)

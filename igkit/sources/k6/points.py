@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from igkit.sources.k6.files import K6InputError, check_file, detect_format, digest, is_gzip
+from igkit.sources.k6.files import K6InputError, check_file, detect_format, is_gzip, scan
 
 MetricType = Literal["counter", "gauge", "rate", "trend"]
 
@@ -132,6 +132,9 @@ class PointSet:
 
 
 _LINE = re.compile(r"line (\d+)")
+# DuckDB raises its own errors, or, once rows stream through Arrow, an OSError/ArrowException
+_READ_ERRORS = (duckdb.Error, pa.ArrowException, OSError)
+BATCH_ROWS = 262_144  # Arrow batch size: bounds the transient memory of each conversion
 
 
 def _sql_str(text: str) -> str:
@@ -144,12 +147,12 @@ def _ident(text: str) -> str:
 
 def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(
-        config={"threads": 2, "memory_limit": "256MB", "preserve_insertion_order": True}
+        config={"threads": 2, "memory_limit": "128MB", "preserve_insertion_order": True}
     )
     return con
 
 
-def _duck_error(exc: duckdb.Error, path: Path) -> K6InputError:
+def _duck_error(exc: BaseException, path: Path) -> K6InputError:
     text = str(exc).split("\n", 1)[0]
     m = _LINE.search(text)
     reason = text.split(": ", 2)[-1] if ": " in text else text
@@ -170,88 +173,110 @@ def _ndjson_source(path: Path, tag_keys: Iterable[str], ignore_errors: bool) -> 
     )
 
 
-def _declarations(
-    con: duckdb.DuckDBPyConnection, path: Path, ignore_errors: bool
-) -> list[MetricDecl]:
-    """The Metric lines (a cheap scan: DuckDB skips Point payloads)."""
-    src = (
-        f"read_json({_sql_str(str(path))}, format='newline_delimited', "
-        "columns={'type': 'VARCHAR', 'metric': 'VARCHAR', 'data': 'JSON'}, "
-        f"compression='auto_detect', ignore_errors={'true' if ignore_errors else 'false'})"
-    )
-    rows = con.execute(
-        f"SELECT metric, CAST(data AS VARCHAR) FROM {src} WHERE type = 'Metric'"
-    ).fetchall()
+def _declarations(lines: list[bytes], path: Path) -> list[MetricDecl]:
+    """Parse the Metric lines found by the byte scan; one that does not parse is left for
+    the main read, which names its line."""
     decls = []
-    for metric, data in rows:
+    for raw in lines:
         try:
-            payload = json.loads(data) if data else {}
-            payload.setdefault("name", metric)
-            decls.append(
-                MetricDecl.model_validate(
-                    {**payload, "submetrics": payload.get("submetrics") or []}
-                )
-            )
-        except (ValueError, ValidationError) as exc:
+            obj = json.loads(raw)
+        except ValueError:
+            continue
+        if (
+            not isinstance(obj, dict)
+            or obj.get("type") != "Metric"
+            or not isinstance(obj.get("data"), dict)
+        ):
+            continue  # e.g. a Point whose tags hold the text "type":"Metric"
+        payload = dict(obj["data"])
+        payload.setdefault("name", obj.get("metric"))
+        payload["submetrics"] = payload.get("submetrics") or []
+        payload["thresholds"] = payload.get("thresholds") or []
+        try:
+            decls.append(MetricDecl.model_validate(payload))
+        except ValidationError as exc:
+            what = payload.get("name")
             raise K6InputError(
-                f"invalid Metric line for {metric!r} ({type(exc).__name__})", path=str(path)
+                f"invalid Metric line for {what!r} ({exc.errors()[0]['msg']})", path=str(path)
             ) from None
     return decls
 
 
+def _np(array: pa.Array, dtype: type) -> np.ndarray:
+    """A null-free primitive Arrow array as numpy, zero-copy from its data buffer.
+
+    (``Array.to_numpy`` would import pandas, 0.12 s of every command-line run.)"""
+    width = np.dtype(dtype).itemsize
+    return np.frombuffer(
+        array.buffers()[1], dtype=dtype, count=len(array), offset=array.offset * width
+    )
+
+
+ABSENT = (
+    "\x1figkit:absent"  # the query turns a missing string into this, so Arrow columns hold no nulls
+)
+
+
 def _encode(column: pa.Array, index: dict[str, int]) -> np.ndarray:
-    """String column -> int32 codes into ``index`` (extended in place, insertion-ordered); null -> -1."""
+    """String column -> int32 codes into ``index`` (extended in place, insertion-ordered);
+    ABSENT -> -1."""
     encoded = pc.dictionary_encode(column)
     local = encoded.dictionary.to_pylist()
-    mapping = np.array([index.setdefault(v, len(index)) for v in local] + [-1], dtype=np.int32)
-    ids = encoded.indices.fill_null(len(local)).to_numpy(zero_copy_only=False)
-    codes: np.ndarray = mapping[ids]
+    mapping = np.array(
+        [-1 if v == ABSENT else index.setdefault(v, len(index)) for v in local], dtype=np.int32
+    )
+    codes: np.ndarray = mapping[_np(encoded.indices, np.int32)]
     return codes
 
 
-def _nulls(column: pa.Array) -> np.ndarray:
-    return np.asarray(column.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+NO_TIME = np.iinfo(np.int64).min
 
 
 def _collect(
-    reader: pa.RecordBatchReader, tag_keys: list[str]
+    reader: pa.RecordBatchReader, tag_keys: list[str], keep_time: bool = True
 ) -> tuple[
     list[str], np.ndarray, np.ndarray, np.ndarray, dict[str, tuple[list[str], np.ndarray]], int, int
 ]:
     """Drain record batches into flat numpy columns. Points without value or time are counted
-    (``bad``), and so are lines that are neither Point nor Metric (``junk``); neither is kept."""
+    (``bad``), and so are lines that are neither Point nor Metric (``junk``); neither is kept.
+    The query delivers no nulls: ``p`` is 0/1, a missing value is NaN, a missing time NO_TIME."""
     metric_index: dict[str, int] = {}
     tag_index: dict[str, dict[str, int]] = {k: {} for k in tag_keys}
     codes, values, times = [], [], []
     tag_codes: dict[str, list[np.ndarray]] = {k: [] for k in tag_keys}
-    bad = 0
-    junk = 0
+    bad = junk = 0
     for batch in reader:
-        is_point = batch.column("p").fill_null(False).to_numpy(zero_copy_only=False).astype(bool)
+        is_point = _np(batch.column("p"), np.int8).astype(bool)
+        value = _np(batch.column("v"), np.float64)
+        time_us = _np(batch.column("t"), np.int64)
+        ok = is_point & ~np.isnan(value) & (time_us != NO_TIME)
         junk += int((~is_point).sum())
-        ok = is_point & ~(_nulls(batch.column("v")) | _nulls(batch.column("t")))
         bad += int((is_point & ~ok).sum())
         codes.append(_encode(batch.column("m"), metric_index)[ok])
-        values.append(batch.column("v").to_numpy(zero_copy_only=False).astype(np.float64)[ok])
-        times.append(
-            batch.column("t").fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)[ok]
-        )
+        values.append(value[ok])
+        if keep_time:
+            times.append(time_us[ok])
+        elif ok.any():  # only the run's span is needed: keep first and last, not every time
+            kept = time_us[ok]
+            times.append(np.array([kept.min(), kept.max()]))
         for i, key in enumerate(tag_keys):
             tag_codes[key].append(_encode(batch.column(f"g{i}"), tag_index[key])[ok])
 
-    def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+    reader.close()  # release DuckDB's and Arrow's buffers before the columns are joined
 
+    def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+        """Join one column's batches, then drop them: peak memory is one extra column, not all."""
+        joined = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+        parts.clear()
+        return joined
+
+    metric_codes = cat(codes, np.int32)
+    value_col = cat(values, np.float64)
+    time_col = cat(times, np.int64)
+    if not keep_time and len(time_col):
+        time_col = np.array([time_col.min(), time_col.max()])
     tags = {k: (list(tag_index[k]), cat(tag_codes[k], np.int32)) for k in tag_keys}
-    return (
-        list(metric_index),
-        cat(codes, np.int32),
-        cat(values, np.float64),
-        cat(times, np.int64),
-        tags,
-        bad,
-        junk,
-    )
+    return list(metric_index), metric_codes, value_col, time_col, tags, bad, junk
 
 
 def _bad_lines(path: Path, limit: int = 10) -> tuple[list[LineProblem], int, bool]:
@@ -327,20 +352,22 @@ def read_points(
     tags: Iterable[str] = (),
     strict: bool = False,
     with_digest: bool = False,
+    keep_time: bool = True,
 ) -> PointSet:
     """Read the points of ``metrics`` (all when None) with the tags the declared submetrics
     use plus ``tags``. Raises :class:`K6InputError` for files that are not k6 output, and,
-    with ``strict``, for any malformed line."""
+    with ``strict``, for any malformed line. ``keep_time=False`` keeps only the first and
+    last point time (``time_us`` then has two entries): enough for k6's statistics."""
     check_file(path)
     fmt = detect_format(path)
     if fmt == "summary":
         raise K6InputError(
             "this is an end-of-test summary, not a point stream (--out json/csv)", path=str(path)
         )
-    file_digest = digest(path) if (with_digest or is_gzip(path)) else None
+    file_scan = scan(path, with_sha256=with_digest)
     problems: list[LineProblem] = []
     truncated = False
-    if file_digest is not None and file_digest.gzip_complete is False:
+    if file_scan.gzip_complete is False:
         problems.append(LineProblem(None, "gzip stream ends early: the file is cut off"))
         truncated = True
         if strict:
@@ -349,9 +376,12 @@ def read_points(
     try:
         with _readable(path, truncated) as source:
             if fmt == "ndjson":
-                result = _read_ndjson(con, source, metrics, tags, strict, problems)
+                declared = _declarations(file_scan.metric_lines, path)
+                result = _read_ndjson(
+                    con, source, declared, metrics, tags, strict, problems, keep_time
+                )
             else:
-                result = _read_csv(con, source, metrics, tags, strict, problems)
+                result = _read_csv(con, source, metrics, tags, strict, problems, keep_time)
     except K6InputError as exc:
         if exc.path != str(path):  # name the user's file, not the salvage copy
             raise K6InputError(str(exc).split(": ", 1)[-1], path=str(path), line=exc.line) from None
@@ -359,10 +389,7 @@ def read_points(
     finally:
         con.close()
     decls, names, codes, values, times, tag_cols, skipped, cut = result
-    if file_digest is not None:
-        decls_sha, size = file_digest.sha256, file_digest.size
-    else:
-        decls_sha, size = None, None
+    decls_sha, size = file_scan.sha256, file_scan.size
     return PointSet(
         path=str(path),
         format=fmt,
@@ -402,28 +429,15 @@ def _metric_filter(metrics: Iterable[str] | None) -> str:
 def _read_ndjson(
     con: duckdb.DuckDBPyConnection,
     path: Path,
+    decls: list[MetricDecl],
     metrics: Iterable[str] | None,
     tags: Iterable[str],
     strict: bool,
     problems: list[LineProblem],
+    keep_time: bool = True,
 ) -> _Read:
     skipped = 0
     truncated = False
-    ignore = False
-    try:
-        decls = _declarations(con, path, ignore_errors=False)
-    except duckdb.Error as exc:
-        bad, skipped, truncated = _bad_lines(path)
-        if strict:
-            first = bad[0] if bad else None
-            raise K6InputError(
-                first.message if first else str(_duck_error(exc, path)),
-                path=str(path),
-                line=first.line if first else None,
-            ) from None
-        problems.extend(bad)
-        decls = _declarations(con, path, ignore_errors=True)
-        ignore = True
     by_name = {d.name: d for d in decls}
     wanted = None if metrics is None else list(metrics)
     tag_keys = sorted(
@@ -436,17 +450,41 @@ def _read_ndjson(
         }
         | set(tags)
     )
-    src = _ndjson_source(path, tag_keys, ignore)
-    tag_sql = "".join(f", data.tags.{_ident(k)} AS g{i}" for i, k in enumerate(tag_keys))
-    query = (
-        "SELECT type = 'Point' AS p, metric AS m, data.value AS v, epoch_us(TRY_CAST(data.time AS TIMESTAMPTZ)) AS t"
-        f"{tag_sql} FROM {src} WHERE type IS DISTINCT FROM 'Metric'{_metric_filter(wanted)}"
+    tag_sql = "".join(
+        f", COALESCE(data.tags.{_ident(k)}, {_sql_str(ABSENT)}) AS g{i}"
+        for i, k in enumerate(tag_keys)
     )
+
+    def query(ignore_errors: bool) -> str:
+        return (
+            f"SELECT COALESCE(CAST(type = 'Point' AS TINYINT), 0) AS p, COALESCE(metric, {_sql_str(ABSENT)}) AS m, "
+            "COALESCE(data.value, 'NaN'::DOUBLE) AS v, "
+            f"COALESCE(epoch_us(TRY_CAST(data.time AS TIMESTAMPTZ)), {NO_TIME}) AS t{tag_sql} "
+            f"FROM {_ndjson_source(path, tag_keys, ignore_errors)} "
+            f"WHERE type IS DISTINCT FROM 'Metric'{_metric_filter(wanted)}"
+        )
+
+    ignore = False
     try:
-        reader = con.sql(query).to_arrow_reader(1_000_000)
-        names, codes, values, times, tag_cols, bad_points, junk = _collect(reader, tag_keys)
-    except duckdb.Error as exc:
-        raise _duck_error(exc, path) from None
+        collected = _collect(con.sql(query(False)).to_arrow_reader(BATCH_ROWS), tag_keys, keep_time)
+    except _READ_ERRORS as exc:  # a malformed line: find every bad line, then read around them
+        bad, skipped, truncated = _bad_lines(path)
+        if strict:
+            first = bad[0] if bad else None
+            raise K6InputError(
+                first.message if first else str(_duck_error(exc, path)),
+                path=str(path),
+                line=first.line if first else None,
+            ) from None
+        problems.extend(bad)
+        ignore = True
+        try:
+            collected = _collect(
+                con.sql(query(True)).to_arrow_reader(BATCH_ROWS), tag_keys, keep_time
+            )
+        except _READ_ERRORS as again:
+            raise _duck_error(again, path) from None
+    names, codes, values, times, tag_cols, bad_points, junk = collected
     if not decls and not names:
         raise K6InputError(
             "no k6 Metric or Point lines: not k6 --out json output", path=str(path), line=1
@@ -495,6 +533,7 @@ def _read_csv(
     tags: Iterable[str],
     strict: bool,
     problems: list[LineProblem],
+    keep_time: bool = True,
 ) -> _Read:
     """``--out csv``: no Metric declarations (types come from k6's built-ins) and values
     rounded to 6 decimals by k6 — statistics are exact for what the file holds, no more."""
@@ -507,23 +546,26 @@ def _read_csv(
     parts = []
     for i, key in enumerate(tag_keys):
         if key in CSV_FIXED_TAGS:
-            parts.append(f", NULLIF({_ident(key)}, '') AS g{i}")
+            parts.append(f", COALESCE(NULLIF({_ident(key)}, ''), {_sql_str(ABSENT)}) AS g{i}")
         else:
             pattern = _sql_str(f"(?:^|&){re.escape(key)}=([^&]*)")
-            parts.append(f", NULLIF(regexp_extract(extra_tags, {pattern}, 1), '') AS g{i}")
+            parts.append(
+                f", COALESCE(NULLIF(regexp_extract(extra_tags, {pattern}, 1), ''), {_sql_str(ABSENT)}) AS g{i}"
+            )
     wanted = None if metrics is None else list(metrics)
     query = (
-        "SELECT true AS p, metric_name AS m, TRY_CAST(metric_value AS DOUBLE) AS v, "
-        "COALESCE(TRY_CAST(timestamp AS BIGINT) * 1000000, epoch_us(TRY_CAST(timestamp AS TIMESTAMPTZ))) AS t"
+        "SELECT 1::TINYINT AS p, metric_name AS m, COALESCE(TRY_CAST(metric_value AS DOUBLE), 'NaN'::DOUBLE) AS v, "
+        "COALESCE(TRY_CAST(timestamp AS BIGINT) * 1000000, epoch_us(TRY_CAST(timestamp AS TIMESTAMPTZ)), "
+        f"{NO_TIME}) AS t"
         f"{''.join(parts)} FROM {src} WHERE metric_name IS NOT NULL"
         + _metric_filter(wanted).replace("metric IN", "metric_name IN")
     )
     try:
-        reader = con.sql(query).to_arrow_reader(1_000_000)
-        names, codes, values, times, tag_cols, bad, _ = _collect(reader, tag_keys)
+        reader = con.sql(query).to_arrow_reader(BATCH_ROWS)
+        names, codes, values, times, tag_cols, bad, _ = _collect(reader, tag_keys, keep_time)
         row = None if strict else con.execute("SELECT count(*) FROM reject_errors").fetchone()
         rejected = int(row[0]) if row else 0
-    except duckdb.Error as exc:
+    except _READ_ERRORS as exc:
         text = str(exc).split("\n", 1)[0]
         m = _LINE.search(text)
         raise K6InputError(
