@@ -6,7 +6,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
@@ -16,7 +16,7 @@ from igkit.errors import ConfigError, IgkitError
 
 if TYPE_CHECKING:  # imported where used: `igkit k6 summarize` should not pay for the rest
     from igkit.matrix.loader import LoadedMatrix
-    from igkit.snapshots import K6Snapshot, K6SummarySnapshot
+    from igkit.snapshots import EvidenceSnapshot, K6Snapshot, K6SummarySnapshot
 
 EXIT_GO, EXIT_NO_GO, EXIT_USAGE = 0, 1, 2
 ENV_PROM_URL = "IGKIT_PROM_URL"
@@ -53,6 +53,12 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="evaluate from a previous run's snapshots, offline",
+    )
+    g.add_argument(
+        "--evidence",
+        type=Path,
+        metavar="DIR",
+        help="release file, attestations, SBOMs, policy bundles, drill report, approvals (G3/G4/G7/G8)",
     )
     g.add_argument(
         "--k6",
@@ -94,6 +100,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="a malformed line is an error instead of being skipped",
     )
+
+    from igkit import cli_attest, cli_drill, cli_policy
+
+    for module in (cli_attest, cli_policy, cli_drill):
+        module.register(sub, _Parser)
 
     d = sub.add_parser("demo", help="evaluate G1–G8 from the sample snapshots shipped with igkit")
     d.add_argument("--out", type=Path, default=Path("reports/demo"), metavar="DIR")
@@ -149,6 +160,11 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
             raise ConfigError(
                 "--replay reads the k6 window tables of the run; drop --k6", where="--k6"
             )
+        if args.evidence:
+            raise ConfigError(
+                "--replay re-verifies the evidence captured in the run; drop --evidence",
+                where="--evidence",
+            )
         replay = ReplaySource(args.replay)
         index = replay.index
         at = _instant(args.at) if args.at else (index.evaluated_at if index else None)
@@ -169,6 +185,7 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
             source_label=f"replay {replay.directory}",
             server=index.server if index else None,
             k6=replay.k6,
+            evidence=replay.evidence,
         )
     else:
         from igkit.sources.prometheus import PrometheusSource
@@ -196,6 +213,7 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
             source_label=f"prometheus {prom.url}",
             server=prom.url,
             k6=k6,
+            evidence=_capture_evidence(loaded, gate_ids, args.evidence),
         )
     print(run.decision if args.quiet else render_table(run))
     if not args.quiet:
@@ -203,6 +221,26 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
             f"\nwrote {args.out / 'verdicts.json'}, {args.out / 'junit.xml'}, {args.out / 'snapshots'}/"
         )
     return EXIT_GO if run.decision == "GO" else EXIT_NO_GO
+
+
+def _capture_evidence(
+    loaded: LoadedMatrix, gate_ids: list[str], evidence_dir: Path | None
+) -> list[EvidenceSnapshot]:
+    """Snapshot what every selected evidence objective reads (a missing dir is recorded too)."""
+    from igkit.matrix.models import K6Objective, PrometheusObjective
+    from igkit.sources.evidence import capture_objective
+
+    if evidence_dir is not None and not evidence_dir.is_dir():
+        raise ConfigError(
+            "evidence directory does not exist or is not a directory", where=str(evidence_dir)
+        )
+    return [
+        capture_objective(gate.id, obj, evidence_dir)
+        for gate in loaded.matrix.gates
+        if gate.id in gate_ids
+        for obj in gate.objectives
+        if not isinstance(obj, PrometheusObjective | K6Objective)
+    ]
 
 
 def _cmd_matrix(args: argparse.Namespace) -> int:
@@ -266,9 +304,27 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lazy(module: str) -> Callable[[argparse.Namespace], int]:
+    def run(args: argparse.Namespace) -> int:
+        import importlib
+
+        handler: Callable[[argparse.Namespace], int] = importlib.import_module(module).run
+        return handler(args)
+
+    return run
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    handlers = {"go-no-go": _cmd_go_no_go, "matrix": _cmd_matrix, "k6": _cmd_k6, "demo": _cmd_demo}
+    handlers = {
+        "go-no-go": _cmd_go_no_go,
+        "matrix": _cmd_matrix,
+        "k6": _cmd_k6,
+        "demo": _cmd_demo,
+        "attest": _lazy("igkit.cli_attest"),
+        "policy": _lazy("igkit.cli_policy"),
+        "drill": _lazy("igkit.cli_drill"),
+    }
     try:
         return handlers[args.command](args)
     except ConfigError as exc:

@@ -37,4 +37,5 @@ def run_demo(out: Path) -> RunVerdicts:
         source_label="replay of the shipped demo sample",
         server=replay.index.server,
         k6=replay.k6,
+        evidence=replay.evidence,
     )

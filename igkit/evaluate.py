@@ -12,25 +12,14 @@ from datetime import datetime
 from functools import partial
 
 from igkit import __version__
+from igkit.gates.evidence import evaluate_evidence
 from igkit.gates.k6 import evaluate_k6
 from igkit.gates.prometheus import evaluate_prometheus
 from igkit.matrix.loader import LoadedMatrix
-from igkit.matrix.models import K6Objective, PendingObjective, PrometheusObjective
+from igkit.matrix.models import K6Objective, PrometheusObjective
 from igkit.plan import plan
-from igkit.snapshots import K6Snapshot, K6SummarySnapshot, Snapshot
+from igkit.snapshots import EvidenceSnapshot, K6Snapshot, K6SummarySnapshot, Snapshot
 from igkit.verdicts import ObjectiveVerdict, RunVerdicts, Status, decide, gate_verdict
-
-
-def _pending(gate_id: str, obj: PendingObjective) -> ObjectiveVerdict:
-    return ObjectiveVerdict(
-        name=obj.name,
-        description=obj.description,
-        status=Status.ERROR,
-        reasons=[
-            f"{gate_id} {obj.name}: {obj.type} checks are not implemented in igkit {__version__}; "
-            "this objective cannot pass yet"
-        ],
-    )
 
 
 def _safe(gate_id: str, name: str, judge: Callable[[], ObjectiveVerdict]) -> ObjectiveVerdict:
@@ -54,6 +43,7 @@ def evaluate(
     tenant: str | None,
     source: str,
     k6: Sequence[K6Snapshot | K6SummarySnapshot] = (),
+    evidence: Sequence[EvidenceSnapshot] = (),
 ) -> RunVerdicts:
     """Judge ``gate_ids`` at ``at`` from ``snapshots`` (request id -> snapshot or failure text)
     and the k6 snapshots of the run."""
@@ -61,6 +51,7 @@ def evaluate(
     tables = sorted((s for s in k6 if isinstance(s, K6Snapshot)), key=lambda s: s.file)
     summaries = sorted((s for s in k6 if isinstance(s, K6SummarySnapshot)), key=lambda s: s.file)
     settings = loaded.matrix.k6
+    by_objective = {e.objective: e for e in evidence}
     gates = []
     for gate_id in gate_ids:
         gate = loaded.matrix.gate(gate_id)
@@ -76,7 +67,10 @@ def evaluate(
                 judge = partial(evaluate_k6, gate.id, obj, settings, tables, summaries)
                 verdicts.append(_safe(gate.id, obj.name, judge))
             else:
-                verdicts.append(_pending(gate.id, obj))
+                found = by_objective.get(f"{gate.id}/{obj.name}")
+                verdicts.append(
+                    _safe(gate.id, obj.name, partial(evaluate_evidence, gate.id, obj, found, at))
+                )
         gates.append(gate_verdict(gate.id, gate.name, verdicts))
     return RunVerdicts(
         decision=decide(gates),

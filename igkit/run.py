@@ -14,7 +14,14 @@ from igkit.evaluate import evaluate
 from igkit.matrix.loader import LoadedMatrix
 from igkit.plan import PlannedQuery, plan
 from igkit.reports.junit import to_junit
-from igkit.snapshots import K6Snapshot, K6SummarySnapshot, Snapshot, read_index, write_snapshots
+from igkit.snapshots import (
+    EvidenceSnapshot,
+    K6Snapshot,
+    K6SummarySnapshot,
+    Snapshot,
+    read_index,
+    write_snapshots,
+)
 from igkit.sources import Source
 from igkit.verdicts import RunVerdicts
 
@@ -63,13 +70,15 @@ def write_outputs(
     *,
     server: str | None,
     k6: Sequence[K6Snapshot | K6SummarySnapshot] = (),
+    evidence: Sequence[EvidenceSnapshot] = (),
 ) -> None:
     snap_dir = out / "snapshots"
     previous = read_index(snap_dir) if (snap_dir / "index.json").exists() else None
-    labelled: list[tuple[str, Snapshot | K6Snapshot | K6SummarySnapshot]] = [
+    labelled: list[tuple[str, Snapshot | K6Snapshot | K6SummarySnapshot | EvidenceSnapshot]] = [
         (p.label, s) for p in planned if isinstance(s := snapshots.get(p.request.id), Snapshot)
     ]
     labelled += [(f"G5-{s.kind}-{s.file}", s) for s in k6]
+    labelled += [(f"{s.file}-evidence", s) for s in evidence]
     index = write_snapshots(
         snap_dir,
         labelled,
@@ -100,6 +109,7 @@ def go_no_go(
     source_label: str,
     server: str | None = None,
     k6: Sequence[K6Snapshot | K6SummarySnapshot] = (),
+    evidence: Sequence[EvidenceSnapshot] = (),
 ) -> RunVerdicts:
     """Snapshot, then evaluate, then write ``verdicts.json``, ``junit.xml`` and ``snapshots/``.
 
@@ -108,6 +118,15 @@ def go_no_go(
     at = at.replace(microsecond=0)
     planned = plan(loaded.matrix, gate_ids, at, tenant)
     snapshots = fetch_all(planned, source)
-    run = evaluate(loaded, gate_ids, at, snapshots, tenant=tenant, source=source_label, k6=k6)
-    write_outputs(out, run, planned, snapshots, server=server, k6=k6)
+    run = evaluate(
+        loaded,
+        gate_ids,
+        at,
+        snapshots,
+        tenant=tenant,
+        source=source_label,
+        k6=k6,
+        evidence=evidence,
+    )
+    write_outputs(out, run, planned, snapshots, server=server, k6=k6, evidence=evidence)
     return run

@@ -211,7 +211,53 @@ class K6SummarySnapshot(_Sealed):
         return canonical_sha256({"file": self.file, "sha256": self.file_sha256})[:16]
 
 
-AnySnapshot = Annotated[Snapshot | K6Snapshot | K6SummarySnapshot, Field(discriminator="kind")]
+class EvidenceFile(BaseModel):
+    """One file an evidence objective read: its hash, and its bytes when they are needed to
+    verify again offline (artifacts themselves are kept by digest only)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str
+    sha256: str | None = None
+    size: int | None = None
+    content_b64: str | None = None
+    members: dict[str, str] | None = None  # a bundle read as files: name -> base64
+    error: str | None = None
+
+    def content(self) -> bytes | None:
+        import base64
+
+        return None if self.content_b64 is None else base64.b64decode(self.content_b64)
+
+
+class EvidenceSnapshot(_Sealed):
+    """Everything one evidence objective (G3/G4/G7/G8) read, so ``--replay`` re-verifies it."""
+
+    kind: Literal["evidence"] = "evidence"
+    objective: str  # "G3/slsa_provenance"
+    captured_at: datetime
+    evidence_dir: str | None
+    files: dict[str, EvidenceFile] = Field(default_factory=dict)  # role -> file
+
+    @field_serializer("captured_at")
+    def _ser(self, v: datetime) -> str:
+        return rfc3339(v)
+
+    def expected_id(self) -> str:
+        return evidence_snapshot_id(self.objective, {r: f.sha256 for r, f in self.files.items()})
+
+    @property
+    def file(self) -> str:
+        return self.objective.replace("/", "-")
+
+
+def evidence_snapshot_id(objective: str, digests: Mapping[str, str | None]) -> str:
+    return canonical_sha256({"objective": objective, "files": dict(digests)})[:16]
+
+
+AnySnapshot = Annotated[
+    Snapshot | K6Snapshot | K6SummarySnapshot | EvidenceSnapshot, Field(discriminator="kind")
+]
 _ANY = TypeAdapter(AnySnapshot)
 
 
@@ -305,7 +351,7 @@ def write_snapshots(
     return index
 
 
-def read_snapshot(path: Path) -> Snapshot | K6Snapshot | K6SummarySnapshot:
+def read_snapshot(path: Path) -> Snapshot | K6Snapshot | K6SummarySnapshot | EvidenceSnapshot:
     try:
         data = json.loads(path.read_bytes())
     except OSError as exc:

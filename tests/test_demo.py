@@ -17,20 +17,11 @@ from tests.support.record_demo import record
 def test_demo_runs_offline_and_exits_0(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "DECISION: NO-GO" in out
+    assert "DECISION: GO" in out
     verdicts = json.loads((tmp_path / "verdicts.json").read_text())
     assert [g["id"] for g in verdicts["gates"]] == [f"G{i}" for i in range(1, 9)]
     status = {g["id"]: g["status"] for g in verdicts["gates"]}
-    assert status == {
-        "G1": "PASS",
-        "G2": "PASS",
-        "G3": "ERROR",
-        "G4": "ERROR",
-        "G5": "PASS",
-        "G6": "PASS",
-        "G7": "ERROR",
-        "G8": "ERROR",
-    }
+    assert status == dict.fromkeys([f"G{i}" for i in range(1, 9)], "PASS")
     assert (tmp_path / "junit.xml").is_file()
 
 

@@ -16,6 +16,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -196,28 +197,155 @@ class K6Settings(_Strict):
     max_error_rate: Threshold = Threshold(value=0.1, unit=Unit.PERCENT)
 
 
-class PendingObjective(_Strict):
-    """A check decided by an evaluator that this igkit version does not ship yet.
+def _relative(value: str) -> str:
+    """Evidence paths are relative to ``--evidence DIR`` and may not leave it."""
+    from pathlib import PurePosixPath
 
-    It is kept in the matrix so that the gate can never PASS without it: it reports ERROR.
-    """
+    p = PurePosixPath(value)
+    if not value or p.is_absolute() or ".." in p.parts or "\\" in value:
+        raise ValueError(
+            f"{value!r} must be a relative path inside the evidence directory (no '..', not absolute)"
+        )
+    return value
 
-    type: Literal["attestation", "sbom", "opa_bundle", "drill", "approvals", "comms"]
+
+EvidencePath = Annotated[str, AfterValidator(_relative)]
+
+
+class AttestationObjective(_Strict):
+    """G3: signed SLSA provenance for every artifact of the release file."""
+
+    type: Literal["attestation"]
     name: str = Field(pattern=_NAME)
     description: str = ""
+    release: EvidencePath = "release.yaml"
+    keys: list[EvidencePath] = Field(default_factory=list)
+    certificate_identity: str | None = None
+    certificate_oidc_issuer: str | None = None
+    trusted_root: EvidencePath | None = None
+    builders: dict[str, int] = Field(
+        default_factory=dict, description="builder.id -> SLSA build level"
+    )
+    min_slsa_level: int = Field(default=3, ge=0, le=4)
+    source_uri: str | None = None
+    source_ref: str | None = None
+
+    @model_validator(mode="after")
+    def _one_trust(self) -> AttestationObjective:
+        keyless = self.certificate_identity is not None or self.certificate_oidc_issuer is not None
+        if bool(self.keys) == keyless:
+            raise ValueError(
+                "give either 'keys' or 'certificate_identity' + 'certificate_oidc_issuer'"
+            )
+        if keyless and not (self.certificate_identity and self.certificate_oidc_issuer):
+            raise ValueError(
+                "keyless verification needs both certificate_identity and certificate_oidc_issuer"
+            )
+        if not self.builders:
+            raise ValueError(
+                "'builders' must name at least one trusted builder id (and its SLSA level)"
+            )
+        return self
+
+
+class SbomObjective(_Strict):
+    """G3: every artifact's SBOM/scan report is clean at or above ``fail_at``."""
+
+    type: Literal["sbom"]
+    name: str = Field(pattern=_NAME)
+    description: str = ""
+    release: EvidencePath = "release.yaml"
+    fail_at: Literal["critical", "high", "medium", "low"] = "high"
+
+
+class OpaBundleObjective(_Strict):
+    """G4: policy bundles signed, complete, in scope, not expired."""
+
+    type: Literal["opa_bundle"]
+    name: str = Field(pattern=_NAME)
+    description: str = ""
+    bundles: list[EvidencePath] = Field(min_length=1)
+    verification_key: EvidencePath
+    signing_alg: Literal[
+        "RS256",
+        "RS384",
+        "RS512",
+        "PS256",
+        "PS384",
+        "PS512",
+        "ES256",
+        "ES384",
+        "ES512",
+        "HS256",
+        "HS384",
+        "HS512",
+    ] = "RS256"
+    scope: str | None = None
+    exclude_files: list[str] = Field(default_factory=list)
+
+
+class DrillObjective(_Strict):
+    """G7: the latest DR drill achieved RPO/RTO, in the right environment, recently."""
+
+    type: Literal["drill"]
+    name: str = Field(pattern=_NAME)
+    description: str = ""
+    report: EvidencePath = "drill/report.yaml"
+    env: str = "prod"
+    rpo_target: Duration = timedelta(minutes=5)
+    rto_target: Duration = timedelta(minutes=60)
+    max_age: Duration = timedelta(days=7)
+
+
+class ApprovalsObjective(_Strict):
+    """G8: every required role approved, inside the freeze window (manual + tracker)."""
+
+    type: Literal["approvals"]
+    name: str = Field(pattern=_NAME)
+    description: str = ""
+    tracker: EvidencePath = "approvals.yaml"
+    required_roles: list[str] = Field(
+        default_factory=lambda: ["release_eng", "sre_oncall_ack", "qe", "secops", "pm_cs", "mc"],
+        min_length=1,
+    )
+    max_age: Duration = timedelta(hours=24)
+
+
+class CommsObjective(_Strict):
+    """G8: status-page and stakeholder templates are staged and not empty."""
+
+    type: Literal["comms"]
+    name: str = Field(pattern=_NAME)
+    description: str = ""
+    templates: dict[str, EvidencePath] = Field(min_length=1)
+
+
+EvidenceObjective = (
+    AttestationObjective
+    | SbomObjective
+    | OpaBundleObjective
+    | DrillObjective
+    | ApprovalsObjective
+    | CommsObjective
+)
 
 
 def _objective_type(value: Any) -> str:
     kind = (
         value.get("type", "prometheus") if isinstance(value, dict) else getattr(value, "type", None)
     )
-    return kind if kind in ("prometheus", "k6") else "pending"
+    return str(kind)
 
 
 Objective = Annotated[
     Annotated[PrometheusObjective, Tag("prometheus")]
     | Annotated[K6Objective, Tag("k6")]
-    | Annotated[PendingObjective, Tag("pending")],
+    | Annotated[AttestationObjective, Tag("attestation")]
+    | Annotated[SbomObjective, Tag("sbom")]
+    | Annotated[OpaBundleObjective, Tag("opa_bundle")]
+    | Annotated[DrillObjective, Tag("drill")]
+    | Annotated[ApprovalsObjective, Tag("approvals")]
+    | Annotated[CommsObjective, Tag("comms")],
     Discriminator(_objective_type),
 ]
 

@@ -23,16 +23,11 @@ def render_table(run: RunVerdicts) -> str:
                 f"{obj.comparison} {_cell(obj.threshold, obj.unit)}" if obj.comparison else "—"
             )
             coverage = f"{obj.coverage:.1%}" if obj.coverage is not None else "—"
-            rows.append(
-                (
-                    gate.id,
-                    obj.status.value,
-                    obj.name,
-                    _cell(obj.observed, obj.unit),
-                    threshold,
-                    coverage,
-                )
-            )
+            observed = _cell(obj.observed, obj.unit)
+            if obj.unit is None and obj.details:  # evidence objectives: how many checks held
+                held = sum(str(v).startswith("PASS") for v in obj.details.values())
+                observed = f"{held}/{len(obj.details)} checks"
+            rows.append((gate.id, obj.status.value, obj.name, observed, threshold, coverage))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     lines = [
         f"DECISION: {run.decision}   evaluated at {rfc3339(run.evaluated_at)}   source: {run.source}",

@@ -7,6 +7,7 @@ from pathlib import Path
 from igkit.errors import ConfigError, SnapshotError, SnapshotMissingError
 from igkit.snapshots import (
     INDEX_FILE,
+    EvidenceSnapshot,
     K6Snapshot,
     K6SummarySnapshot,
     RangeRequest,
@@ -38,6 +39,7 @@ class ReplaySource:
         self.problems: list[str] = []
         self._by_id: dict[str, Snapshot] = {}
         self.k6: list[K6Snapshot | K6SummarySnapshot] = []
+        self.evidence: list[EvidenceSnapshot] = []
         files = sorted(p for p in self.directory.glob("*.json") if p.name != INDEX_FILE)
         for path in files:
             if path.is_symlink() or not path.is_file():
@@ -50,6 +52,8 @@ class ReplaySource:
                 continue
             if isinstance(snap, Snapshot):
                 self._by_id[snap.id] = snap
+            elif isinstance(snap, EvidenceSnapshot):
+                self.evidence.append(snap)
             else:
                 self.k6.append(snap)
         if not files:

@@ -8,7 +8,16 @@ import pytest
 
 from igkit.errors import ConfigError
 from igkit.matrix.loader import load_matrix, matrix_json_schema, parse_matrix
-from igkit.matrix.models import K6Objective, PendingObjective, PrometheusObjective
+from igkit.matrix.models import (
+    ApprovalsObjective,
+    AttestationObjective,
+    CommsObjective,
+    DrillObjective,
+    K6Objective,
+    OpaBundleObjective,
+    PrometheusObjective,
+    SbomObjective,
+)
 from igkit.units import Unit
 
 GOOD_OBJECTIVE = """
@@ -38,9 +47,14 @@ def test_default_matrix_matches_the_cutover_pack() -> None:
         18000,
         5000,
     }  # type: ignore[union-attr]
-    assert all(
-        isinstance(o, PendingObjective) for g in ("G3", "G7", "G8") for o in m.gate(g).objectives
-    )
+    kinds = {g.id: [type(o) for o in g.objectives] for g in m.gates}
+    assert kinds["G3"] == [AttestationObjective, SbomObjective]
+    assert kinds["G4"] == [PrometheusObjective, OpaBundleObjective]
+    assert kinds["G7"] == [DrillObjective]
+    assert kinds["G8"] == [ApprovalsObjective, CommsObjective]
+    drill = m.gate("G7").objectives[0]
+    assert isinstance(drill, DrillObjective)
+    assert (drill.rpo_target.total_seconds(), drill.rto_target.total_seconds()) == (300, 3600)
     g5 = {o.name: o for o in m.gate("G5").objectives if isinstance(o, K6Objective)}
     assert {n: o.p95.value for n, o in g5.items() if o.p95} == {
         "graphql_reads": 350,

@@ -2,7 +2,7 @@
 
 ``make demo-sample`` runs this: it starts the scenario server, evaluates every gate of the
 default matrix at the ``all_green`` scenario's evaluation time with the recorded ``green``
-k6 run for G5, and keeps the snapshots
+k6 run for G5 and ``tests/fixtures/demo-evidence`` for G3/G4/G7/G8, and keeps the snapshots
 (with their hashes and the server they came from) as ``igkit/data/demo/snapshots``.
 ``tests/test_demo.py`` checks that the shipped sample still equals a fresh recording.
 """
@@ -16,7 +16,9 @@ from pathlib import Path
 
 from igkit.k6.windows import capture
 from igkit.matrix.loader import load_matrix
+from igkit.matrix.models import K6Objective, PrometheusObjective
 from igkit.run import go_no_go
+from igkit.sources.evidence import capture_objective
 from igkit.sources.prometheus import PrometheusSource
 from tests.support.prometheus import PrometheusServer
 from tests.support.scenarios import SCENARIOS
@@ -24,6 +26,7 @@ from tests.support.scenarios import SCENARIOS
 DEMO_SCENARIO = "all_green"
 K6_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "k6" / "green"
 K6_FILES = [K6_FIXTURES / "points.json.gz", K6_FIXTURES / "handle-summary.json.gz"]
+EVIDENCE = Path(__file__).resolve().parents[1] / "fixtures" / "demo-evidence"
 TARGET = Path(__file__).resolve().parents[2] / "igkit" / "data" / "demo" / "snapshots"
 
 
@@ -31,6 +34,12 @@ def record(server_url: str, out: Path) -> None:
     loaded = load_matrix(None)
     source = PrometheusSource(server_url)
     k6 = capture(K6_FILES, loaded.matrix.k6)
+    evidence = [
+        capture_objective(gate.id, obj, EVIDENCE)
+        for gate in loaded.matrix.gates
+        for obj in gate.objectives
+        if not isinstance(obj, PrometheusObjective | K6Objective)
+    ]
     go_no_go(
         loaded,
         [g.id for g in loaded.matrix.gates],
@@ -41,6 +50,7 @@ def record(server_url: str, out: Path) -> None:
         source_label=f"prometheus {source.url}",
         server=source.url,
         k6=k6,
+        evidence=evidence,
     )
 
 
