@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -112,14 +112,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _instant(text: str | None) -> datetime:
-    from igkit.timeutil import parse_instant
+    from igkit.cliutil import instant_flag
 
-    if text is None:
-        return datetime.now(tz=UTC).replace(microsecond=0)
-    try:
-        return parse_instant(text)
-    except ValueError as exc:
-        raise ConfigError(str(exc), where="--at") from None
+    return instant_flag(text)
 
 
 def _gate_ids(loaded: LoadedMatrix, requested: list[str] | None) -> list[str]:

@@ -7,10 +7,10 @@ Exit codes: 0 every check PASS, 1 otherwise, 2 usage or unreadable report (raise
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
 
+from igkit.cliutil import duration_flag, instant_flag
 from igkit.errors import ConfigError
 
 EXIT_PASS, EXIT_FAIL = 0, 1
@@ -38,26 +38,6 @@ def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     r.add_argument("--at", help="evaluation time, RFC3339 or unix seconds (default: now)")
 
 
-def _duration(text: str, flag: str) -> timedelta:
-    from igkit.timeutil import parse_duration
-
-    try:
-        return parse_duration(text)
-    except ValueError as exc:
-        raise ConfigError(str(exc), where=flag) from None
-
-
-def _instant(text: str | None) -> datetime:
-    from igkit.timeutil import parse_instant
-
-    if text is None:
-        return datetime.now(tz=UTC).replace(microsecond=0)
-    try:
-        return parse_instant(text)
-    except ValueError as exc:
-        raise ConfigError(str(exc), where="--at") from None
-
-
 def run(args: argparse.Namespace) -> int:
     """Print one line per check and a summary line; 0 when all PASS, else 1."""
     from igkit.evidence.checks import combine
@@ -69,13 +49,13 @@ def run(args: argparse.Namespace) -> int:
     )
     from igkit.verdicts import Status
 
-    rpo_target = _duration(args.rpo_target, "--rpo-target")
-    rto_target = _duration(args.rto_target, "--rto-target")
-    max_age = _duration(args.max_age, "--max-age")
+    rpo_target = duration_flag(args.rpo_target, "--rpo-target")
+    rto_target = duration_flag(args.rto_target, "--rto-target")
+    max_age = duration_flag(args.max_age, "--max-age")
     env = args.env.strip()
     if not env:
         raise ConfigError("give the environment the drill must have run in", where="--env")
-    at = _instant(args.at)
+    at = instant_flag(args.at)
     path = Path(args.file)
     try:
         content = path.read_bytes()

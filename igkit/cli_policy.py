@@ -9,9 +9,10 @@ unreadable or unusable key, bad flag).
 from __future__ import annotations
 
 import argparse
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
+from igkit.cliutil import instant_flag
 from igkit.errors import ConfigError
 
 EXIT_VERIFIED, EXIT_NOT_VERIFIED = 0, 1
@@ -71,17 +72,6 @@ def register(
     )
 
 
-def _instant(text: str | None) -> datetime:
-    from igkit.timeutil import parse_instant
-
-    if text is None:
-        return datetime.now(tz=UTC).replace(microsecond=0)
-    try:
-        return parse_instant(text)
-    except ValueError as exc:
-        raise ConfigError(str(exc), where="--at") from None
-
-
 def _read_key(path: Path) -> str:
     try:
         data = path.read_bytes()
@@ -106,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from igkit.verdicts import Status
 
-    at = _instant(args.at)
+    at = instant_flag(args.at)
     skew = float(args.max_clock_skew)
     if not skew >= 0 or skew == float("inf"):
         raise ConfigError("give a finite number of seconds >= 0", where="--max-clock-skew")

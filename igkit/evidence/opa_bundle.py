@@ -55,6 +55,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
 from igkit.errors import ConfigError, IgkitError
 from igkit.evidence.checks import Check, error, failed, no_data, passed
+from igkit.matrix.models import SIGNING_ALGORITHMS
 from igkit.timeutil import rfc3339
 from igkit.verdicts import Status
 
@@ -74,20 +75,6 @@ __all__ = [
 SIGNATURES_FILE = ".signatures.json"
 MAX_BUNDLE_BYTES = 256 * 1024 * 1024  # uncompressed content, all files together
 MAX_BUNDLE_ENTRIES = 10_000  # archive members or directory entries, directories included
-SIGNING_ALGORITHMS = (
-    "RS256",
-    "RS384",
-    "RS512",
-    "PS256",
-    "PS384",
-    "PS512",
-    "ES256",
-    "ES384",
-    "ES512",
-    "HS256",
-    "HS384",
-    "HS512",
-)
 # OPA's HashingAlgorithm names (bundle/hash.go), matched exactly, -> hashlib names.
 HASH_ALGORITHMS: dict[str, str] = {
     "MD5": "md5",

@@ -13,7 +13,7 @@ import math
 import re
 from datetime import timedelta
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     AfterValidator,
@@ -258,6 +258,23 @@ class SbomObjective(_Strict):
     fail_at: Literal["critical", "high", "medium", "low"] = "high"
 
 
+SigningAlg = Literal[
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "HS256",
+    "HS384",
+    "HS512",
+]
+SIGNING_ALGORITHMS: tuple[str, ...] = get_args(SigningAlg)
+
+
 class OpaBundleObjective(_Strict):
     """G4: policy bundles signed, complete, in scope, not expired."""
 
@@ -266,20 +283,7 @@ class OpaBundleObjective(_Strict):
     description: str = ""
     bundles: list[EvidencePath] = Field(min_length=1)
     verification_key: EvidencePath
-    signing_alg: Literal[
-        "RS256",
-        "RS384",
-        "RS512",
-        "PS256",
-        "PS384",
-        "PS512",
-        "ES256",
-        "ES384",
-        "ES512",
-        "HS256",
-        "HS384",
-        "HS512",
-    ] = "RS256"
+    signing_alg: SigningAlg = "RS256"
     scope: str | None = None
     exclude_files: list[str] = Field(default_factory=list)
 
