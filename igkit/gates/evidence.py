@@ -284,8 +284,18 @@ def evaluate_evidence(
         status=status,
         reasons=[f"{r} (snapshot {snap.id})" for r in reasons],
         snapshots=[snap.id],
-        details={
-            f"{c.subject + ': ' if c.subject else ''}{c.name}": f"{c.status.value}: {c.detail}"
-            for c in checks
-        },
+        details=_details(checks),
     )
+
+
+def _details(checks: list[Check]) -> dict[str, float | str | None]:
+    """Every check by ``subject: name``; a name that repeats (one hash check per file) is numbered."""
+    out: dict[str, float | str | None] = {}
+    for c in checks:
+        key = f"{c.subject + ': ' if c.subject else ''}{c.name}"
+        n = 2
+        while key in out:
+            key = f"{c.subject + ': ' if c.subject else ''}{c.name} #{n}"
+            n += 1
+        out[key] = f"{c.status.value}: {c.detail}"
+    return out
