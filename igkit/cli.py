@@ -101,9 +101,9 @@ def _parser() -> argparse.ArgumentParser:
         help="a malformed line is an error instead of being skipped",
     )
 
-    from igkit import cli_attest, cli_drill, cli_policy
+    from igkit import cli_attest, cli_bundle, cli_drill, cli_keys, cli_policy
 
-    for module in (cli_attest, cli_policy, cli_drill):
+    for module in (cli_attest, cli_policy, cli_drill, cli_bundle, cli_keys):
         module.register(sub, _Parser)
 
     d = sub.add_parser("demo", help="evaluate G1–G8 from the sample snapshots shipped with igkit")
@@ -319,6 +319,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         "attest": _lazy("igkit.cli_attest"),
         "policy": _lazy("igkit.cli_policy"),
         "drill": _lazy("igkit.cli_drill"),
+        "bundle": _lazy("igkit.cli_bundle"),
+        "keys": _lazy("igkit.cli_keys"),
     }
     try:
         return handlers[args.command](args)

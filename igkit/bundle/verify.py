@@ -1,0 +1,579 @@
+"""``igkit bundle verify``: check an evidence bundle offline, every step a :class:`Check`.
+
+Steps: layout (no symlinks, no special files; for a tar: only regular files and dirs under one
+top directory, no absolute or ``..`` names), the ``manifest-sha256.txt`` list (safe paths, no
+duplicates, every hash, no missing and no extra file), the signature of that list, the DSSE
+in-toto attestation (signature, subjects = the listed files), ``manifest.json`` (signature,
+agreement with ``verdicts.json``), PDF signatures (pyHanko), and with ``replay`` a
+re-evaluation of every gate from the bundled snapshots and matrix.
+
+The signature key is ``--key`` when given; otherwise the bundle's own ``signing-key.pub.pem``,
+which only proves the files are unchanged since someone signed them - a note says so.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import stat
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from igkit.bundle.build import (
+    ATTESTATION,
+    CERTIFICATE,
+    DEMO_NOTICE,
+    HASHES,
+    HASHES_SIG,
+    MANIFEST,
+    MATRIX,
+    PREDICATE_TYPE,
+    PUBLIC_KEY,
+    STATEMENT_TYPE,
+    manifest_signing_bytes,
+    safe_relpath,
+    sha256_file,
+)
+from igkit.errors import ConfigError
+from igkit.evidence.checks import Check, error, failed, no_data, passed
+from igkit.evidence.dsse import DsseProblem, decode_b64, parse_envelope, verify_envelope
+from igkit.evidence.keys import (
+    PublicKey,
+    UnusableKeyError,
+    fingerprint,
+    load_public_key,
+    verify_message,
+)
+
+_LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
+
+
+@dataclass
+class VerifyResult:
+    checks: list[Check] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.checks) and all(c.ok for c in self.checks)
+
+    @property
+    def failures(self) -> list[Check]:
+        return [c for c in self.checks if not c.ok]
+
+
+def _load_key_file(path: Path, where: str) -> PublicKey:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read public key: {exc.strerror}", where=where) from None
+    try:
+        return load_public_key(data)
+    except UnusableKeyError as exc:
+        raise ConfigError(str(exc), where=where) from None
+
+
+def verify_bundle(path: Path, *, key: Path | None = None, replay: bool = False) -> VerifyResult:
+    """Verify a bundle directory or ``.tar.gz``; ConfigError for usage problems only."""
+    trusted_key = _load_key_file(key, "--key") if key is not None else None
+    if path.is_symlink():
+        result = VerifyResult()
+        result.checks.append(failed("layout", "the bundle path itself is a symlink"))
+        return result
+    if path.is_dir():
+        return _verify_dir(path, trusted_key, replay, VerifyResult())
+    if path.is_file() and path.name.endswith((".tar.gz", ".tgz")):
+        with tempfile.TemporaryDirectory(prefix="igkit-bundle-") as tmp:
+            result = VerifyResult()
+            root = _extract(path, Path(tmp), result)
+            if root is None:
+                return result
+            return _verify_dir(root, trusted_key, replay, result)
+    raise ConfigError("not a bundle directory or .tar.gz file", where=str(path))
+
+
+def _extract(archive: Path, dest: Path, result: VerifyResult) -> Path | None:
+    """Extract only safe members (regular files, dirs) by hand; each unsafe one is a FAIL."""
+    try:
+        tar = tarfile.open(archive, "r:gz")  # noqa: SIM115 - closed below
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        result.checks.append(error("archive", f"cannot read {archive.name}: {exc}"))
+        return None
+    bad = 0
+    tops: set[str] = set()
+    with tar:
+        try:
+            members = tar.getmembers()
+        except (tarfile.TarError, OSError, EOFError) as exc:
+            result.checks.append(error("archive", f"corrupt archive {archive.name}: {exc}"))
+            return None
+        for m in members:
+            problem = safe_relpath(m.name.rstrip("/") if m.isdir() else m.name)
+            if problem is None and not (m.isfile() or m.isdir()):
+                problem = "symlink" if m.issym() else "hard link" if m.islnk() else "special file"
+            if problem:
+                bad += 1
+                result.checks.append(
+                    failed("archive member", f"{m.name!r}: {problem}; not extracted")
+                )
+                continue
+            tops.add(PurePosixPath(m.name).parts[0])
+            target = dest.joinpath(*PurePosixPath(m.name).parts)
+            if m.isdir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            fh = tar.extractfile(m)
+            if fh is None:
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if target.exists():
+                bad += 1
+                result.checks.append(failed("archive member", f"{m.name!r}: appears twice"))
+                continue
+            target.write_bytes(fh.read())
+    if len(tops) != 1 or not (dest / next(iter(tops))).is_dir():
+        result.checks.append(failed("archive", f"expected one top directory, found {sorted(tops)}"))
+        return None
+    if not bad:
+        result.checks.append(
+            passed("archive", f"{len(members)} safe member(s), top directory {next(iter(tops))}/")
+        )
+    return dest / next(iter(tops))
+
+
+def _walk(bundle: Path, result: VerifyResult) -> dict[str, Path]:
+    files: dict[str, Path] = {}
+    bad = 0
+    for p in sorted(bundle.rglob("*")):
+        rel = p.relative_to(bundle).as_posix()
+        mode = p.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            bad += 1
+            result.checks.append(failed("no symlinks", f"{rel} is a symlink"))
+        elif stat.S_ISREG(mode):
+            files[rel] = p
+        elif not stat.S_ISDIR(mode):
+            bad += 1
+            result.checks.append(failed("layout", f"{rel} is not a regular file"))
+    if not bad:
+        result.checks.append(passed("layout", f"{len(files)} regular files, no symlinks"))
+    return files
+
+
+def _hash_list(bundle: Path, files: dict[str, Path], result: VerifyResult) -> dict[str, str] | None:
+    """Parse manifest-sha256.txt and check every entry against the files; None if absent."""
+    if HASHES not in files:
+        result.checks.append(failed("hash list", f"{HASHES} is missing"))
+        return None
+    listed: dict[str, str] = {}
+    problems = 0
+    for n, raw in enumerate(files[HASHES].read_bytes().decode("utf-8", "replace").splitlines(), 1):
+        m = _LINE.match(raw)
+        if not m:
+            problems += 1
+            result.checks.append(
+                failed("hash list", f"{HASHES} line {n} is not '<sha256>  <path>'")
+            )
+            continue
+        digest, name = m.groups()
+        if why := safe_relpath(name):
+            problems += 1
+            result.checks.append(failed("unsafe path", f"{HASHES} line {n}: {name!r}: {why}"))
+            continue
+        if name in listed:
+            problems += 1
+            result.checks.append(failed("hash list", f"{name} is listed twice"))
+            continue
+        listed[name] = digest
+    for name, digest in listed.items():
+        if name in (HASHES, HASHES_SIG):
+            problems += 1
+            result.checks.append(
+                failed("hash list", f"{name} must not list itself or its signature")
+            )
+        elif name not in files:
+            problems += 1
+            result.checks.append(failed("missing file", f"{name} is listed but not in the bundle"))
+        elif sha256_file(files[name]) != digest:
+            problems += 1
+            result.checks.append(failed("hash mismatch", f"{name}: content differs from {HASHES}"))
+    for name in sorted(set(files) - set(listed) - {HASHES, HASHES_SIG}):
+        problems += 1
+        result.checks.append(failed("extra file", f"{name} is in the bundle but not in {HASHES}"))
+    if not problems:
+        result.checks.append(
+            passed("hashes", f"all {len(listed)} files match {HASHES}, none missing, none extra")
+        )
+    return listed
+
+
+def _signature(
+    bundle: Path, files: dict[str, Path], key: PublicKey | None, result: VerifyResult
+) -> PublicKey | None:
+    if key is None:
+        if PUBLIC_KEY not in files:
+            result.checks.append(
+                failed("manifest signature", f"no --key and no {PUBLIC_KEY} in the bundle")
+            )
+            return None
+        try:
+            key = load_public_key(files[PUBLIC_KEY].read_bytes())
+        except UnusableKeyError as exc:
+            result.checks.append(failed("manifest signature", f"{PUBLIC_KEY}: {exc}"))
+            return None
+        result.notes.append(
+            f"no --key given: verified with the bundle's own {PUBLIC_KEY} ({fingerprint(key)}), which is only "
+            "self-asserted - this proves the files are unchanged since signing, not who signed them"
+        )
+    if HASHES_SIG not in files or HASHES not in files:
+        result.checks.append(failed("manifest signature", f"{HASHES_SIG} or {HASHES} is missing"))
+        return key
+    if verify_message(key, files[HASHES_SIG].read_bytes(), files[HASHES].read_bytes()):
+        result.checks.append(
+            passed("manifest signature", f"{HASHES_SIG} verifies with {fingerprint(key)}")
+        )
+    else:
+        result.checks.append(
+            failed(
+                "manifest signature",
+                f"{HASHES_SIG} does not verify with {fingerprint(key)}: wrong key or altered list",
+            )
+        )
+    return key
+
+
+def _attestation(
+    files: dict[str, Path],
+    listed: dict[str, str] | None,
+    key: PublicKey | None,
+    verdicts: dict[str, Any] | None,
+    result: VerifyResult,
+) -> None:
+    name = "attestation"
+    if ATTESTATION not in files:
+        result.checks.append(failed(name, f"{ATTESTATION} is missing"))
+        return
+    env = parse_envelope(files[ATTESTATION].read_bytes())
+    if isinstance(env, DsseProblem):
+        result.checks.append(failed(name, f"{ATTESTATION}: {env.reason}"))
+        return
+    if key is None:
+        result.checks.append(no_data(name, "no key to verify the DSSE signature with"))
+    else:
+        ok = verify_envelope(env, [key])
+        if isinstance(ok, DsseProblem):
+            result.checks.append(failed("attestation signature", ok.reason))
+        else:
+            result.checks.append(
+                passed("attestation signature", f"DSSE envelope verifies with {fingerprint(key)}")
+            )
+    try:
+        statement = json.loads(env.payload)
+        subjects = {s["name"]: s["digest"]["sha256"] for s in statement["subject"]}
+        predicate = statement["predicate"]
+    except (ValueError, KeyError, TypeError):
+        result.checks.append(
+            failed("attestation subjects", "payload is not an in-toto Statement with subjects")
+        )
+        return
+    if statement.get("_type") != STATEMENT_TYPE or statement.get("predicateType") != PREDICATE_TYPE:
+        result.checks.append(
+            failed(
+                "attestation statement",
+                f"expected {STATEMENT_TYPE} with predicateType {PREDICATE_TYPE}",
+            )
+        )
+    expected = {k: v for k, v in (listed or {}).items() if k != ATTESTATION}
+    if subjects == expected and listed is not None:
+        result.checks.append(
+            passed(
+                "attestation subjects",
+                f"{len(subjects)} subjects = the hashed files (except the attestation)",
+            )
+        )
+    else:
+        diff = sorted(set(subjects.items()) ^ set(expected.items()))
+        result.checks.append(
+            failed(
+                "attestation subjects",
+                f"subjects differ from {HASHES} on: {', '.join(n for n, _ in diff[:5]) or '(list unreadable)'}",
+            )
+        )
+    if verdicts is not None and (
+        predicate.get("decision") != verdicts.get("decision")
+        or [(g.get("id"), g.get("status")) for g in predicate.get("gates", [])]
+        != [(g.get("id"), g.get("status")) for g in verdicts.get("gates", [])]
+    ):
+        result.checks.append(
+            failed("attestation predicate", "decision/gate statuses differ from verdicts.json")
+        )
+
+
+def _manifest(
+    files: dict[str, Path],
+    key: PublicKey | None,
+    verdicts: dict[str, Any] | None,
+    result: VerifyResult,
+) -> dict[str, Any] | None:
+    if MANIFEST not in files:
+        result.checks.append(failed("manifest.json", "missing"))
+        return None
+    try:
+        manifest: dict[str, Any] = json.loads(files[MANIFEST].read_bytes())
+        sigs = manifest["signatures"]
+        sig = decode_b64(sigs[0]["sig"]) if sigs else None
+    except (ValueError, KeyError, TypeError, IndexError):
+        result.checks.append(failed("manifest.json", "not JSON with a signatures list"))
+        return None
+    if key is not None:
+        if sig is not None and verify_message(key, sig, manifest_signing_bytes(manifest)):
+            result.checks.append(
+                passed("manifest.json signature", f"signatures[0] verifies with {fingerprint(key)}")
+            )
+        else:
+            result.checks.append(
+                failed(
+                    "manifest.json signature",
+                    f"signatures[0] does not verify with {fingerprint(key)}",
+                )
+            )
+        if manifest.get("signingKey", {}).get("fingerprint") != fingerprint(key):
+            result.checks.append(
+                failed("manifest.json", f"signingKey.fingerprint is not {fingerprint(key)}")
+            )
+    if manifest.get("signingKey", {}).get("trusted") is False or DEMO_NOTICE in files:
+        result.notes.append(
+            f"signed with an untrusted demo key ({DEMO_NOTICE}): not release evidence"
+        )
+    if verdicts is None:
+        result.checks.append(failed("manifest vs verdicts", "verdicts.json is missing or not JSON"))
+        return manifest
+    problems = []
+    pairs = {
+        "decision": "decision",
+        "evaluatedAt": "evaluated_at",
+        "matrixSha256": "matrix_sha256",
+        "runIgkitVersion": "igkit_version",
+    }
+    for mkey, vkey in pairs.items():
+        if manifest.get(mkey) != verdicts.get(vkey):
+            problems.append(f"{mkey} {manifest.get(mkey)!r} != verdicts {verdicts.get(vkey)!r}")
+    m_gates = [(g.get("id"), g.get("status")) for g in manifest.get("gates", [])]
+    v_gates = [(g.get("id"), g.get("status")) for g in verdicts.get("gates", [])]
+    if m_gates != v_gates:
+        problems.append(f"gates {m_gates} != verdicts {v_gates}")
+    for g in manifest.get("gates", []):
+        for ev in str(g.get("evidence", "")).split(", "):
+            if ev and ev not in files:
+                problems.append(f"{g.get('id')} evidence {ev} is not in the bundle")
+    for uri in manifest.get("snapshots", []):
+        rel = str(uri).split("://", 1)[-1]
+        if rel not in files:
+            problems.append(f"snapshot {uri} is not in the bundle")
+    if problems:
+        result.checks.extend(failed("manifest vs verdicts", p) for p in problems)
+    else:
+        result.checks.append(
+            passed(
+                "manifest vs verdicts",
+                f"decision {manifest.get('decision')}, {len(m_gates)} gates, snapshots and evidence present",
+            )
+        )
+    return manifest
+
+
+def _pdfs(files: dict[str, Path], key: PublicKey | None, result: VerifyResult) -> None:
+    """Every PDF must carry a signature that is intact, covers the whole file and chains to a
+    certificate in the bundle (``signing-cert.pem`` / ``*.cert.pem``); with ``--key`` only a
+    certificate for that key counts."""
+    pdfs = sorted(n for n in files if n.lower().endswith(".pdf"))
+    if not pdfs:
+        result.notes.append("no PDF in the bundle: PDF signature check skipped")
+        return
+    try:
+        from asn1crypto import pem, x509
+        from pyhanko.sign.validation import validate_pdf_signature  # noqa: F401
+    except ImportError:
+        for n in pdfs:
+            result.checks.append(
+                error("pdf signature", "pyHanko is not installed; cannot verify", n)
+            )
+        return
+    roots = []
+    for n, p in files.items():
+        if n.endswith(".cert.pem") or PurePosixPath(n).name == CERTIFICATE:
+            try:
+                _, _, der = pem.unarmor(p.read_bytes())
+                cert = x509.Certificate.load(der)
+                if key is not None and _spki_fingerprint(cert.public_key.dump()) != fingerprint(
+                    key
+                ):
+                    result.notes.append(f"{n} is not a certificate for --key: not trusted for PDFs")
+                    continue
+                roots.append(cert)
+            except (ValueError, TypeError) as exc:
+                result.checks.append(failed("pdf trust", f"unreadable certificate ({exc})", n))
+    quiet = logging.getLogger("pyhanko")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # pyHanko logs a traceback for every untrusted signer
+    try:
+        _validate_pdfs(pdfs, files, roots, result)
+    finally:
+        quiet.setLevel(level)
+
+
+def _spki_fingerprint(der: bytes) -> str:
+    from cryptography.hazmat.primitives.serialization import load_der_public_key
+
+    try:
+        return fingerprint(load_der_public_key(der))  # type: ignore[arg-type]
+    except (ValueError, TypeError):
+        return ""
+
+
+def _validate_pdfs(
+    pdfs: list[str], files: dict[str, Path], roots: list[Any], result: VerifyResult
+) -> None:
+    from pyhanko.pdf_utils.reader import PdfFileReader
+    from pyhanko.sign.validation import validate_pdf_signature
+    from pyhanko_certvalidator import ValidationContext
+
+    for n in pdfs:
+        try:
+            with files[n].open("rb") as fh:
+                sigs = PdfFileReader(fh, strict=False).embedded_signatures
+                if not sigs:
+                    result.checks.append(failed("pdf signature", "the PDF is not signed", n))
+                    continue
+                for i, sig in enumerate(sigs, 1):
+                    vc = ValidationContext(trust_roots=roots, allow_fetching=False)
+                    status = validate_pdf_signature(sig, signer_validation_context=vc)
+                    cov = getattr(status.coverage, "name", str(status.coverage))
+                    what = f"signature #{i} ({sig.field_name})"
+                    if not status.intact or not status.valid:
+                        result.checks.append(
+                            failed("pdf signature", f"{what} is not intact/valid", n)
+                        )
+                    elif cov != "ENTIRE_FILE":
+                        result.checks.append(
+                            failed("pdf signature", f"{what} covers {cov}, not the entire file", n)
+                        )
+                    elif not status.trusted:
+                        result.checks.append(
+                            failed(
+                                "pdf signature",
+                                f"{what} is intact but its signer is not the bundle's certificate",
+                                n,
+                            )
+                        )
+                    else:
+                        result.checks.append(
+                            passed(
+                                "pdf signature",
+                                f"{what} intact, covers the entire file, signer trusted",
+                                n,
+                            )
+                        )
+        except Exception as exc:
+            result.checks.append(
+                failed(
+                    "pdf signature",
+                    f"unreadable or damaged PDF ({type(exc).__name__}: {exc})"[:300],
+                    n,
+                )
+            )
+
+
+def _replay(
+    bundle: Path, files: dict[str, Path], verdicts: dict[str, Any] | None, result: VerifyResult
+) -> None:
+    from igkit.errors import IgkitError
+    from igkit.matrix.loader import load_matrix
+    from igkit.run import go_no_go
+    from igkit.sources.replay import ReplaySource
+    from igkit.verdicts import RunVerdicts
+
+    if verdicts is None:
+        result.checks.append(failed("replay", "no readable verdicts.json to compare with"))
+        return
+    if MATRIX not in files:
+        result.checks.append(failed("replay", f"no {MATRIX} in the bundle: cannot re-evaluate"))
+        return
+    try:
+        original = RunVerdicts.model_validate(verdicts)
+        loaded = load_matrix(files[MATRIX])
+        if loaded.sha256 != original.matrix_sha256:
+            result.checks.append(
+                failed(
+                    "replay",
+                    f"{MATRIX} sha256 {loaded.sha256[:12]}… != verdicts.json matrix_sha256 {original.matrix_sha256[:12]}…",
+                )
+            )
+            return
+        src = ReplaySource(bundle / "snapshots")
+        with tempfile.TemporaryDirectory(prefix="igkit-replay-") as tmp:
+            again = go_no_go(
+                loaded,
+                [g.id for g in original.gates],
+                original.evaluated_at,
+                src,
+                tenant=original.tenant,
+                out=Path(tmp),
+                source_label=original.source,
+                server=src.index.server if src.index else None,
+                k6=src.k6,
+                evidence=src.evidence,
+            )
+    except (IgkitError, ValueError) as exc:
+        result.checks.append(failed("replay", f"could not re-evaluate: {exc}"[:300]))
+        return
+    for p in src.problems:
+        result.checks.append(failed("replay snapshot", p[:300]))
+    a = {g.id: g.model_dump(mode="json") for g in original.gates}
+    b = {g.id: g.model_dump(mode="json") for g in again.gates}
+    differ = [gid for gid in a if a[gid] != b.get(gid)]
+    for gid in differ:
+        result.checks.append(
+            failed(
+                "replay",
+                f"{gid}: recorded {a[gid]['status']}, re-evaluated {b.get(gid, {}).get('status', 'missing')} (or different reasons/values)",
+            )
+        )
+    if original.decision != again.decision:
+        result.checks.append(
+            failed(
+                "replay", f"decision: recorded {original.decision}, re-evaluated {again.decision}"
+            )
+        )
+    if not differ and original.decision == again.decision:
+        result.checks.append(
+            passed(
+                "replay",
+                f"all {len(a)} gates and the decision {again.decision} re-evaluate identically",
+            )
+        )
+
+
+def _verify_dir(
+    bundle: Path, key: PublicKey | None, replay: bool, result: VerifyResult
+) -> VerifyResult:
+    files = _walk(bundle, result)
+    listed = _hash_list(bundle, files, result)
+    used_key = _signature(bundle, files, key, result)
+    verdicts: dict[str, Any] | None = None
+    if "verdicts.json" in files:
+        try:
+            loaded = json.loads(files["verdicts.json"].read_bytes())
+            verdicts = loaded if isinstance(loaded, dict) else None
+        except ValueError:
+            verdicts = None
+    _attestation(files, listed, used_key, verdicts, result)
+    _manifest(files, used_key, verdicts, result)
+    _pdfs(files, key, result)
+    if replay:
+        _replay(bundle, files, verdicts, result)
+    return result

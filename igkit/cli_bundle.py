@@ -1,0 +1,102 @@
+"""``igkit bundle build|verify``: signed, self-verifying evidence bundles of a run.
+
+    igkit bundle build RUN_DIR [--out BUNDLE_DIR] [--key PRIV.pem] [--release-tag TAG] [--tar]
+    igkit bundle verify DIR|TAR.GZ [--key PUB.pem] [--replay]
+
+``build`` exits 0 (or 2 on usage errors). ``verify`` prints one line per check, then notes and
+a verdict line; exit 0 when every check passes, 1 otherwise, 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TypeVar
+
+from igkit.errors import ConfigError
+
+EXIT_PASS, EXIT_FAIL = 0, 1
+_P = TypeVar("_P", bound=argparse.ArgumentParser)
+
+
+def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> None:
+    """Add ``bundle build`` and ``bundle verify`` (dispatch ``args.command == "bundle"``)."""
+    b = sub.add_parser("bundle", help="build or verify a signed evidence bundle of a run")
+    bsub = b.add_subparsers(dest="bundle_command", required=True, parser_class=parser_class)
+    bb = bsub.add_parser(
+        "build",
+        help="copy a run into a signed bundle (hash list, signature, in-toto attestation)",
+        description="Copy RUN_DIR's files into BUNDLE_DIR and write manifest.json, "
+        "attestation.intoto.dsse.json, manifest-sha256.txt and manifest-sha256.txt.sig. "
+        "The key is --key, else $IGKIT_SIGNING_KEY, else a throwaway untrusted demo key.",
+    )
+    bb.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a go-no-go --out directory")
+    bb.add_argument("--out", type=Path, metavar="BUNDLE_DIR", help="default RUN_DIR/bundle")
+    bb.add_argument("--key", type=Path, metavar="PRIV.pem", help="ECDSA P-256 private key")
+    bb.add_argument("--release-tag", metavar="TAG", help="default: the G3 release file's tag")
+    bb.add_argument("--tar", action="store_true", help="also write a reproducible BUNDLE.tar.gz")
+    bv = bsub.add_parser(
+        "verify",
+        help="verify a bundle directory or .tar.gz offline",
+        description="Check every hash, no missing/extra file, no symlink or unsafe path, the "
+        "signatures (manifest, attestation, manifest.json, PDFs) and, with --replay, "
+        "re-evaluate every gate from the bundled snapshots.",
+    )
+    bv.add_argument("bundle", type=Path, metavar="DIR|TAR.GZ")
+    bv.add_argument(
+        "--key", type=Path, metavar="PUB.pem", help="expected signer (default: the bundle's own)"
+    )
+    bv.add_argument("--replay", action="store_true", help="re-evaluate every gate and compare")
+
+
+def run(args: argparse.Namespace) -> int:
+    command = getattr(args, "bundle_command", None)
+    if command == "build":
+        return _build(args)
+    if command == "verify":
+        return _verify(args)
+    raise ConfigError(f"unknown bundle command {command!r} (known: build, verify)")
+
+
+def _build(args: argparse.Namespace) -> int:
+    from igkit.bundle.build import build_bundle
+    from igkit.bundle.keys import load_signing_key
+
+    key = load_signing_key(args.key)
+    result = build_bundle(
+        args.run_dir, args.out, key=key, release_tag=args.release_tag, tar=args.tar
+    )
+    for w in result.warnings:
+        print(f"igkit: warning: {w}")
+    m = result.manifest
+    print(
+        f"bundle {result.bundle}: {len(result.files)} files, decision {m['decision']}, "
+        f"release {m['releaseTag']}, signed by {result.key.fingerprint}"
+    )
+    if result.demo_public_key is not None:
+        print(
+            "WARNING: no signing key configured (--key or IGKIT_SIGNING_KEY): signed with an "
+            f"untrusted demo key; its public key is {result.demo_public_key}"
+        )
+    if result.tar is not None:
+        print(f"wrote {result.tar}")
+    return 0
+
+
+def _verify(args: argparse.Namespace) -> int:
+    from igkit.bundle.verify import verify_bundle
+
+    if not args.bundle.exists() and not args.bundle.is_symlink():
+        raise ConfigError("no such bundle directory or archive", where=str(args.bundle))
+    result = verify_bundle(args.bundle, key=args.key, replay=args.replay)
+    for check in result.checks:
+        who = f"{check.subject}: " if check.subject else ""
+        print(f"{check.status.value} {who}{check.name}: {check.detail}")
+    for note in result.notes:
+        print(f"note: {note}")
+    if result.ok:
+        print(f"bundle verify: PASS - {args.bundle}: all {len(result.checks)} checks pass")
+        return EXIT_PASS
+    bad = result.failures
+    print(f"bundle verify: FAIL - {args.bundle}: {len(bad)} of {len(result.checks)} checks fail")
+    return EXIT_FAIL
