@@ -1,0 +1,52 @@
+"""Render a run directory's auditor reports: HTML per gate notebook, index, signed PDFs."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from igkit.reports.html import notebook_to_html, render_index
+from igkit.reports.pdf import html_to_pdf, sign_pdf
+
+UNTRUSTED_BANNER = "Signed with an untrusted demo key — for demonstration only"
+REPORTS_DIR = "reports"
+INDEX_NAME = "index"
+SIGN_REASON = "igkit release go/no-go evidence"
+SIGN_LOCATION = "igkit"
+
+
+def _title(stem: str) -> str:
+    """``G1_slo_baseline`` -> ``G1 slo baseline — igkit gate report``."""
+    return f"{stem.replace('_', ' ')} — igkit gate report"
+
+
+def render_reports(
+    run_dir: Path, *, key_pem: bytes, cert_pem: bytes, untrusted: bool
+) -> list[Path]:
+    """Write ``reports/<name>.html`` per ``notebooks/*.ipynb``, ``reports/index.html`` and a
+    signed ``reports/<name>.pdf`` of each (index included); return the written paths."""
+    banner = UNTRUSTED_BANNER if untrusted else None
+    out_dir = run_dir / REPORTS_DIR
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    html_reports = [
+        notebook_to_html(nb, out_dir / f"{nb.stem}.html", title=_title(nb.stem), banner=banner)
+        for nb in sorted((run_dir / "notebooks").glob("*.ipynb"))
+    ]
+    written += html_reports
+    index = render_index(run_dir, out_dir / f"{INDEX_NAME}.html", html_reports, banner=banner)
+    written.append(index)
+    with tempfile.TemporaryDirectory(prefix="igkit-pdf-") as tmp:
+        for page in [index, *html_reports]:
+            unsigned = html_to_pdf(page, Path(tmp) / f"{page.stem}.pdf")
+            written.append(
+                sign_pdf(
+                    unsigned,
+                    out_dir / f"{page.stem}.pdf",
+                    key_pem=key_pem,
+                    cert_pem=cert_pem,
+                    reason=SIGN_REASON,
+                    location=SIGN_LOCATION,
+                )
+            )
+    return written
