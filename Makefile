@@ -33,6 +33,7 @@ lint: $(STAMP)
 
 pytest: $(STAMP) system-deps
 	$(BIN)/pytest
+	$(BIN)/pytest --nbmake notebooks -p no:cacheprovider -q
 
 ## Re-record the demo sample from the test suite's real Prometheus (scenario all_green).
 demo-sample: $(STAMP) system-deps

@@ -1,0 +1,193 @@
+"""Figures for the notebooks and the war room, drawn with matplotlib's Agg backend.
+
+Figures are built with the object API (``matplotlib.figure.Figure``), never ``pyplot``
+state, so they are safe in threads and headless CI. The war room board is read-only
+(ADR-002): it mirrors the verdicts, it decides nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+if TYPE_CHECKING:
+    from igkit.explore import Run
+
+STATUS_COLOURS = {
+    "PASS": "#2e7d32",
+    "FAIL": "#c62828",
+    "NO_DATA": "#f9a825",
+    "ERROR": "#6a1b9a",
+}
+
+
+def _figure(width: float, height: float) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def plot_objective(
+    frame: pd.DataFrame, *, title: str | None = None, ax: Any = None, legend_max: int = 8
+) -> Figure:
+    """Series over the window, the threshold line, violating steps shaded, status in the title.
+
+    ``frame`` is :meth:`igkit.explore.Run.objective_frame`'s long frame."""
+    attrs = frame.attrs
+    if ax is None:
+        fig = _figure(10, 3.6)
+        ax = fig.add_subplot(1, 1, 1)
+    else:
+        fig = ax.figure
+    wide = frame.pivot(index="time", columns="series", values="value")
+    shown = wide.replace([np.inf, -np.inf], np.nan)
+    for i, column in enumerate(shown.columns):
+        ax.plot(
+            shown.index,
+            shown[column].to_numpy(),
+            lw=1.2,
+            label=str(column) if i < legend_max else None,
+        )
+    threshold = attrs.get("threshold")
+    if threshold is not None:
+        ax.axhline(
+            float(threshold),
+            color="#c62828",
+            ls="--",
+            lw=1,
+            label=f"threshold {attrs.get('comparison', '')} {threshold:g}",
+        )
+    bad = frame.groupby("time", sort=True)["violating"].any()
+    if bad.any():
+        ax.fill_between(
+            bad.index,
+            0,
+            1,
+            where=bad.to_numpy(),
+            transform=ax.get_xaxis_transform(),
+            color="#c62828",
+            alpha=0.15,
+            step="mid",
+            label="violating steps",
+        )
+    status = attrs.get("status", "")
+    name = f"{attrs.get('gate', '')} {attrs.get('objective', '')}".strip()
+    ax.set_title(title or f"{name} — {status}", color=STATUS_COLOURS.get(status, "black"))
+    ax.set_ylabel(str(attrs.get("unit", "")))
+    ax.set_xlabel("UTC")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(loc="best", fontsize=7)
+    fig.autofmt_xdate()
+    return fig
+
+
+def plot_gate(run: Run, gate_id: str) -> Figure | None:
+    """One panel per time-series objective of a gate; None when the gate has none (k6/evidence)."""
+    names = run.objective_names(gate_id, series_only=True)
+    if not names:
+        return None
+    fig = _figure(10, 3.2 * len(names))
+    for i, name in enumerate(names, start=1):
+        ax = fig.add_subplot(len(names), 1, i)
+        plot_objective(run.objective_frame(gate_id, name), ax=ax)
+    fig.tight_layout()
+    return fig
+
+
+def figure_png(fig: Figure) -> bytes:
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png")
+    return buf.getvalue()
+
+
+def war_room(run: Run) -> tuple[bytes, dict[str, Any]]:
+    """A read-only board: one tile per gate in its status colour, plus the decision.
+
+    Returns the PNG bytes and the JSON-ready summary drawn on it."""
+    verdicts = run.verdicts()
+    gates = verdicts.gates
+    summary: dict[str, Any] = {
+        "schema": "igkit.war-room/v1",
+        "read_only": True,
+        "decision": verdicts.decision,
+        "evaluated_at": verdicts.model_dump(mode="json")["evaluated_at"],
+        "matrix_sha256": verdicts.matrix_sha256,
+        "gates": [
+            {
+                "id": g.id,
+                "name": g.name,
+                "status": g.status.value,
+                "colour": STATUS_COLOURS[g.status.value],
+                "reason": g.reasons[0] if g.reasons else "",
+            }
+            for g in gates
+        ],
+    }
+    cols = 4
+    rows = max(1, math.ceil(len(gates) / cols))
+    fig = _figure(12, 2.2 * rows + 1.0)
+    fig.suptitle(
+        f"Go/No-Go {verdicts.decision} — {summary['evaluated_at']} (read-only mirror, ADR-002)",
+        color=STATUS_COLOURS["PASS" if verdicts.decision == "GO" else "FAIL"],
+        fontsize=14,
+    )
+    for i, tile in enumerate(summary["gates"]):
+        ax = fig.add_subplot(rows, cols, i + 1)
+        ax.set_facecolor(tile["colour"])
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.text(0.5, 0.62, tile["id"], ha="center", va="center", fontsize=22, color="white")
+        ax.text(0.5, 0.35, tile["name"], ha="center", va="center", fontsize=10, color="white")
+        ax.text(0.5, 0.15, tile["status"], ha="center", va="center", fontsize=11, color="white")
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
+    return figure_png(fig), summary
+
+
+def plot_burn(
+    burn: pd.DataFrame, *, budget: str, budget_usd: float, alert_pct: float = 80.0
+) -> Figure:
+    """Month-to-date spend and its linear projection against the budget and its alert line
+    (``burn`` is :func:`igkit.finops.burn`'s frame)."""
+    fig = _figure(10, 3.6)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.plot(burn.index, burn["month_to_date_usd"].to_numpy(), lw=1.5, label="month-to-date USD")
+    ax.plot(
+        burn.index, burn["projected_usd"].to_numpy(), lw=1, ls=":", label="projected month-end USD"
+    )
+    ax.axhline(budget_usd, color="#c62828", lw=1, label=f"budget ${budget_usd:,.0f}")
+    ax.axhline(
+        budget_usd * alert_pct / 100,
+        color="#f9a825",
+        ls="--",
+        lw=1,
+        label=f"alert {alert_pct:g}%",
+    )
+    tier = int(burn["tier"].iloc[-1]) if len(burn) else 0
+    from igkit.finops import tier_name
+
+    ax.set_title(f"{budget}: month-to-date burn — downshift tier {tier} ({tier_name(tier)})")
+    ax.set_ylabel("USD")
+    ax.set_xlabel("UTC")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=7)
+    fig.autofmt_xdate()
+    return fig
+
+
+def plot_bars(values: pd.Series, *, title: str, ylabel: str = "USD") -> Figure:
+    """A bar chart of a labelled series (e.g. spend by component)."""
+    fig = _figure(8, 3.4)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.bar([str(i) for i in values.index], values.to_numpy(dtype=np.float64), color="#1565c0")
+    ax.set_title(title)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3, axis="y")
+    fig.autofmt_xdate()
+    return fig

@@ -1,0 +1,231 @@
+"""Regenerate ``notebooks/*.ipynb`` (clean: no outputs, no execution counts).
+
+Run: ``python -m tests.notebooks.make_notebooks``. ``test_notebooks_match_generator`` checks
+the committed notebooks are exactly what this writes, so edit the notebooks here.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+
+GATES = {
+    "G1": ("G1_slo_baseline", "SLO baseline: GraphQL p95 latency and availability per tenant"),
+    "G2": ("G2_ingest_health", "Ingest health: batch and streaming throughput, processing p95"),
+    "G3": ("G3_supply_chain", "Supply chain: SLSA provenance and SBOM evidence"),
+    "G4": ("G4_policy_access", "Policy/access: OPA decision latency and bundle signature"),
+    "G5": ("G5_perf_load", "Perf & load: k6 windows and summary"),
+    "G6": ("G6_cost_guardrails", "Cost guardrails: budget burn and unit costs"),
+    "G7": ("G7_dr_readiness", "DR readiness: restore drill evidence"),
+    "G8": ("G8_support_comms", "Support & comms: approvals and comms templates"),
+}
+
+KERNEL = {
+    "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+    "language_info": {"name": "python"},
+}
+
+
+def _params(text: str) -> nbformat.NotebookNode:
+    cell = new_code_cell(text)
+    cell.metadata["tags"] = ["parameters"]
+    return cell
+
+
+def _notebook(cells: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:
+    nb = new_notebook(cells=cells, metadata=KERNEL)
+    for i, cell in enumerate(nb.cells):  # stable ids keep the files byte-identical
+        cell["id"] = f"cell-{i}"
+    return nb
+
+
+COMMON_PARAMS = """# Parameters (papermill injects overrides after this cell). Paths and ids only, never credentials.
+# snapshot_dir: a run's snapshots/ (or its --out dir); empty = the shipped demo sample
+snapshot_dir = ""
+# matrix: a matrix YAML; empty = the packaged default matrix
+matrix = ""
+"""
+
+
+def gate_notebook(gate: str, title: str) -> nbformat.NotebookNode:
+    cells = [
+        new_markdown_cell(
+            f"# {gate} — {title}\n\nRe-evaluates {gate} from a run's snapshots with "
+            "`igkit.evaluate` (the same verdict `igkit go-no-go` computes) and shows its data.\n"
+            "`verdict_out` receives the gate verdict as JSON."
+        ),
+        _params(
+            COMMON_PARAMS
+            + f'gate = "{gate}"\n'
+            + "# verdict_out: where to write the GateVerdict JSON; empty = do not write\n"
+            + 'verdict_out = ""\n'
+        ),
+        new_code_cell(
+            "from IPython.display import Image, display\n\n"
+            "from igkit.explore import load_run, record_verdict\n"
+            "from igkit.reports.plots import figure_png, plot_gate\n\n"
+            "run = load_run(snapshot_dir, matrix)\n"
+            "verdict = run.gate(gate)\n"
+            'print(f"{verdict.id} {verdict.name}: {verdict.status.value} (evaluated at {run.at:%Y-%m-%d %H:%M:%S} UTC)")'
+        ),
+        new_code_cell("run.gate_table(gate)"),
+        new_code_cell(
+            "figure = plot_gate(run, gate)\n"
+            "if figure is not None:\n"
+            "    display(Image(figure_png(figure)))\n"
+            "else:\n"
+            '    print(f"{gate} is judged from k6/evidence snapshots: no step series to plot")'
+        ),
+        new_code_cell("for reason in verdict.reasons:\n    print(reason)"),
+        new_code_cell(
+            "record_verdict(verdict, verdict_out)\n"
+            'print(f"VERDICT {verdict.id}: {verdict.status.value}")'
+        ),
+    ]
+    return _notebook(cells)
+
+
+def go_no_go_notebook() -> nbformat.NotebookNode:
+    return _notebook(
+        [
+            new_markdown_cell(
+                "# Go / No-Go\n\nAll gates from one run's snapshots, and what would flip each "
+                "objective that is not PASS."
+            ),
+            _params(
+                COMMON_PARAMS
+                + "# verdict_out: where to write the full verdicts JSON; empty = do not write\n"
+                + 'verdict_out = ""\n'
+            ),
+            new_code_cell(
+                "from igkit.explore import load_run, record_verdict, what_would_flip\n\n"
+                "run = load_run(snapshot_dir, matrix)\n"
+                "verdicts = run.verdicts()\n"
+                "run.summary_table()"
+            ),
+            new_code_cell("what_would_flip(run)"),
+            new_code_cell(
+                'record_verdict(verdicts, verdict_out)\nprint(f"DECISION {verdicts.decision}")'
+            ),
+        ]
+    )
+
+
+def war_room_notebook() -> nbformat.NotebookNode:
+    return _notebook(
+        [
+            new_markdown_cell(
+                "# War room\n\nA read-only board (ADR-002): one tile per gate in its status "
+                "colour. Writes `war_room.png` and `war_room.json` to `output_dir`."
+            ),
+            _params(
+                COMMON_PARAMS
+                + "# output_dir: where to write war_room.png and war_room.json; empty = a new temp dir\n"
+                + 'output_dir = ""\n'
+            ),
+            new_code_cell(
+                "import json\n"
+                "import tempfile\n"
+                "from pathlib import Path\n\n"
+                "from IPython.display import Image, display\n\n"
+                "from igkit.explore import load_run\n"
+                "from igkit.reports.plots import war_room\n\n"
+                "run = load_run(snapshot_dir, matrix)\n"
+                "png, board = war_room(run)\n"
+                'out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="igkit-war-room-"))\n'
+                "out.mkdir(parents=True, exist_ok=True)\n"
+                '(out / "war_room.png").write_bytes(png)\n'
+                '(out / "war_room.json").write_text(json.dumps(board, indent=2) + "\\n", encoding="utf-8")\n'
+                "display(Image(png))\n"
+                "print(f\"DECISION {board['decision']}; wrote {out}/war_room.png and war_room.json\")"
+            ),
+        ]
+    )
+
+
+def finops_notebook() -> nbformat.NotebookNode:
+    return _notebook(
+        [
+            new_markdown_cell(
+                "# FinOps: cost burn\n\nMonth-to-date burn per budget with its linear month-end "
+                "projection and downshift tier (seed §8), spend by component and unit costs.\n"
+                "Source: the G6 snapshots of a run, or a FOCUS 1.x CSV export."
+            ),
+            _params(
+                COMMON_PARAMS
+                + "# source: prometheus-snapshots (the G6 snapshots of the run) or focus-csv\n"
+                + 'source = "prometheus-snapshots"\n'
+                + "# focus_csv: path of a FOCUS 1.x CSV export, used when source is focus-csv\n"
+                + 'focus_csv = ""\n'
+                + "# cost_column: FOCUS cost column, BilledCost or EffectiveCost\n"
+                + 'cost_column = "BilledCost"\n'
+                + "# budget: the budget to show (infra, llm, ...); empty = every budget\n"
+                + 'budget = ""\n'
+                + "# budget_usd: monthly budget in USD; 0 = the budget in the matrix\n"
+                + "budget_usd = 0.0\n"
+                + "# alert_pct: alert line, percent of the budget\n"
+                + "alert_pct = 80.0\n"
+                + "# start, end: time range shown (e.g. 2025-03-01); empty = open. Month-to-date\n"
+                + "# burn still counts spend before start within its month.\n"
+                + 'start = ""\n'
+                + 'end = ""\n'
+            ),
+            new_code_cell(
+                "from IPython.display import Image, display\n\n"
+                "from igkit import finops\n"
+                "from igkit.reports.plots import figure_png, plot_bars, plot_burn\n\n"
+                "costs, budgets = finops.load_costs(\n"
+                "    source, snapshot_dir=snapshot_dir, matrix=matrix, focus_csv=focus_csv, cost_column=cost_column\n"
+                ")\n"
+                "in_range = finops.filter_range(costs, start, end)\n"
+                "names = [budget] if budget else sorted(set(costs['budget']))\n"
+                "limits = {name: budget_usd or budgets.get(name, 0.0) for name in names}\n"
+                "missing = [name for name, usd in limits.items() if usd <= 0]\n"
+                "assert not missing, f'no budget in USD for {missing}: set budget_usd'\n"
+                "limits"
+            ),
+            new_code_cell(
+                "rows = []\n"
+                "for name, usd in limits.items():\n"
+                "    frame = finops.burn(costs, name, usd, alert_pct=alert_pct, start=start, end=end)\n"
+                "    display(Image(figure_png(plot_burn(frame, budget=name, budget_usd=usd, alert_pct=alert_pct))))\n"
+                "    last = frame.iloc[-1]\n"
+                "    rows.append({'budget': name, 'budget_usd': usd, 'month_to_date_usd': last['month_to_date_usd'],\n"
+                "                 'share_pct': last['share_pct'], 'projected_usd': last['projected_usd'],\n"
+                "                 'tier': int(last['tier']), 'tier_name': finops.tier_name(int(last['tier']))})\n"
+                "import pandas as pd\n\n"
+                "pd.DataFrame(rows)"
+            ),
+            new_code_cell(
+                "by_component = finops.spend_by_component(in_range)\n"
+                "display(Image(figure_png(plot_bars(by_component.set_index('component')['cost_usd'], title='spend by component'))))\n"
+                "by_component"
+            ),
+            new_code_cell(
+                "if source == 'prometheus-snapshots':\n"
+                "    unit_costs = finops.unit_costs_from_run(finops.load_run_for(snapshot_dir, matrix))\n"
+                "else:\n"
+                "    unit_costs = finops.unit_costs_from_focus(in_range)\n"
+                "unit_costs.tail(10)"
+            ),
+        ]
+    )
+
+
+def main() -> None:
+    NOTEBOOKS.mkdir(exist_ok=True)
+    books = {name: gate_notebook(gate, title) for gate, (name, title) in GATES.items()}
+    books["go_no_go"] = go_no_go_notebook()
+    books["war_room"] = war_room_notebook()
+    books["finops_cost_burn"] = finops_notebook()
+    for name, nb in books.items():
+        nbformat.validate(nb)
+        nbformat.write(nb, NOTEBOOKS / f"{name}.ipynb")
+
+
+if __name__ == "__main__":
+    main()

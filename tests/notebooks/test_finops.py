@@ -1,0 +1,155 @@
+"""igkit.finops: reset-aware spend, projection, FOCUS CSV, downshift tiers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from pydantic import ValidationError
+
+from igkit import finops
+from igkit.explore import load_run
+
+SAMPLE = Path(__file__).with_name("focus_sample.csv")
+
+
+def _wide(columns: dict[str, list[float]]) -> pd.DataFrame:
+    n = len(next(iter(columns.values())))
+    index = pd.Index(np.arange(n, dtype=np.int64) * 300_000, name="timestamp_ms")
+    return pd.DataFrame(columns, index=index, dtype=np.float64)
+
+
+def test_step_spend_handles_resets_gaps_and_late_series() -> None:
+    wide = _wide(
+        {
+            "a": [10, 12, 15, 3, 5],  # reset after 15: 3 is new spend
+            "b": [np.nan, np.nan, 4, 6, 6],  # appears late: its first value counts
+            "c": [1, np.nan, np.nan, 2, 2],  # gap: spend shows when seen again
+        }
+    )
+    spend = finops.step_spend(wide)
+    assert spend["a"].tolist() == [0, 2, 3, 3, 2]
+    assert spend["b"].tolist() == [0, 0, 4, 2, 0]
+    assert spend["c"].tolist() == [0, 0, 0, 1, 0]
+    assert finops.cumulative_spend(wide).iloc[-1].tolist() == [10, 6, 1]
+
+
+def test_snapshot_costs_match_the_budget_rule() -> None:
+    run = load_run("")
+    costs = finops.costs_from_run(run)
+    assert list(costs.columns) == finops.COST_COLUMNS
+    for objective in run.gate("G6").objectives:
+        if not objective.name.endswith("_budget_burn"):
+            continue
+        budget = objective.name.removesuffix("_budget_burn")
+        frame = finops.burn(costs, budget, float(objective.details["budget_usd"]))  # type: ignore[arg-type]
+        last = frame.iloc[-1]
+        assert last["month_to_date_usd"] == pytest.approx(objective.details["month_to_date_usd"])
+        assert last["projected_usd"] == pytest.approx(
+            objective.details["projected_month_end_usd"], abs=0.01
+        )
+        assert frame["month_to_date_usd"].is_monotonic_increasing
+    by_component = finops.spend_by_component(costs)
+    assert by_component["cost_usd"].is_monotonic_decreasing
+    assert set(by_component["component"]) == {"ingest", "llm", "storage", "neo4j", "graphql"}
+    unit = finops.unit_costs_from_run(run)
+    assert list(unit.columns) == ["ingest_unit_cost (USD/1k)", "graphql_unit_cost (USD/1M)"]
+
+
+def test_projection() -> None:
+    at = datetime(2025, 3, 16, tzinfo=UTC)  # 15 of 31 days elapsed
+    assert finops.projection(150.0, at) == pytest.approx(150 * 31 / 15)
+    assert finops.projection(10.0, datetime(2025, 3, 1, tzinfo=UTC)) is None
+
+
+def test_month_to_date_restarts_each_month() -> None:
+    costs = pd.DataFrame(
+        {
+            "time": pd.to_datetime(
+                ["2025-02-27", "2025-02-28", "2025-03-01", "2025-03-02"], utc=True
+            ),
+            "budget": "infra",
+            "component": "x",
+            "cost_usd": [10.0, 20.0, 5.0, 7.0],
+        }
+    )
+    assert finops.month_to_date(costs, "infra").tolist() == [10, 30, 5, 12]
+    frame = finops.burn(costs, "infra", 100.0, alert_pct=20)
+    assert frame["over_alert"].tolist() == [False, True, False, False]
+    # 12 USD after 1 day of March's 31 -> projected 372
+    assert frame["projected_usd"].iloc[-1] == pytest.approx(12 * 31)
+
+
+def test_read_focus_csv() -> None:
+    costs = finops.read_focus_csv(SAMPLE)
+    assert costs["time"].dt.tz is not None
+    assert costs["cost_usd"].sum() == pytest.approx(3 * (210 + 35 + 60 + 140 + 55) + 12.5)
+    assert set(costs["budget"]) == {"infra", "llm", "all"}  # untagged row -> default budget
+    assert "Neo4j Aura" in set(costs["component"])  # no component tag -> ServiceName
+    effective = finops.read_focus_csv(SAMPLE, cost_column="EffectiveCost")
+    assert effective["cost_usd"].sum() < costs["cost_usd"].sum()
+    frame = finops.burn(costs, "infra", 18000)
+    assert frame["month_to_date_usd"].tolist() == [360, 720, 1080]
+    # each day's cost is accrued at ChargePeriodEnd: 360/day -> 360 * 31
+    assert frame["projected_usd"].tolist() == pytest.approx([360 * 31] * 3)
+    unit = finops.unit_costs_from_focus(costs)
+    assert unit["ingest"].iloc[0] == pytest.approx(210 / 3e6)
+    ranged = finops.filter_range(costs, "2025-03-02", "2025-03-02T12:00:00")
+    assert ranged["time"].dt.day.unique().tolist() == [2]
+
+
+def test_read_focus_csv_rejects_other_csv(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    path.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="missing column"):
+        finops.read_focus_csv(path)
+
+
+@pytest.mark.parametrize(
+    ("burn", "projected", "tier"),
+    [
+        (0.10, 0.50, 0),
+        (0.10, None, 0),
+        (0.50, 0.10, 1),
+        (0.10, 0.80, 1),
+        (0.65, 0.70, 2),
+        (0.10, 1.00, 3),
+        (0.80, 0.80, 4),
+        (0.10, 1.30, 5),
+        (0.95, 1.00, 5),
+        (1.00, 1.00, 6),
+        (0.10, 2.00, 6),
+        (float("nan"), 0.1, 6),
+        (0.1, float("inf"), 6),
+    ],
+)
+def test_downshift_tier(burn: float, projected: float | None, tier: int) -> None:
+    assert finops.downshift_tier(burn, projected) == tier
+
+
+def test_downshift_ladder_validates() -> None:
+    assert finops.tier_name(0) == "None"
+    assert finops.tier_name(6) == "Emergency"
+    custom = finops.DownshiftLadder(burn_share=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6))
+    assert finops.downshift_tier(0.35, None, custom) == 3
+    with pytest.raises(ValidationError, match="strictly increasing"):
+        finops.DownshiftLadder(burn_share=(0.5, 0.5, 0.7, 0.8, 0.9, 1.0))
+
+
+def test_downshift_tiers_vectorised_matches_scalar() -> None:
+    burn = np.array([0.1, 0.5, 0.1, 0.8, 1.0, np.nan, 0.1])
+    proj = np.array([0.5, 0.1, 1.3, np.nan, 1.0, 0.1, np.inf])
+    scalar = [
+        finops.downshift_tier(b, None if np.isnan(p) else p)
+        for b, p in zip(burn.tolist(), proj.tolist(), strict=True)
+    ]
+    assert finops.downshift_tiers(burn, proj).tolist() == scalar == [0, 1, 5, 4, 6, 6, 6]
+
+
+def test_burn_range_trims_rows_not_month_to_date() -> None:
+    costs = finops.read_focus_csv(SAMPLE)
+    frame = finops.burn(costs, "infra", 18000, start="2025-03-02", end="2025-03-02")
+    assert frame["month_to_date_usd"].tolist() == [720]
