@@ -17,6 +17,7 @@ from igkit.errors import ConfigError, IgkitError
 if TYPE_CHECKING:  # imported where used: `igkit k6 summarize` should not pay for the rest
     from igkit.matrix.loader import LoadedMatrix
     from igkit.snapshots import EvidenceSnapshot, K6Snapshot, K6SummarySnapshot
+    from igkit.verdicts import RunVerdicts
 
 EXIT_GO, EXIT_NO_GO, EXIT_USAGE = 0, 1, 2
 ENV_PROM_URL = "IGKIT_PROM_URL"
@@ -72,6 +73,23 @@ def _parser() -> argparse.ArgumentParser:
     )
     g.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
     g.add_argument("--quiet", action="store_true", help="print only the decision line")
+    g.add_argument(
+        "--no-notebooks",
+        action="store_true",
+        help="skip executing the gate notebooks (the pure library path; same verdicts, faster)",
+    )
+    g.add_argument(
+        "--workers", type=int, default=None, help="parallel notebook kernels (default: cores)"
+    )
+    g.add_argument(
+        "--bundle", action="store_true", help="render signed reports and write DIR/bundle"
+    )
+    g.add_argument(
+        "--key",
+        type=Path,
+        metavar="PRIV.pem",
+        help="signing key (or $IGKIT_SIGNING_KEY); none: ephemeral, untrusted",
+    )
 
     m = sub.add_parser("matrix", help="inspect or validate a go/no-go matrix (no network)")
     msub = m.add_subparsers(dest="matrix_command", required=True, parser_class=_Parser)
@@ -108,6 +126,9 @@ def _parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="evaluate G1–G8 from the sample snapshots shipped with igkit")
     d.add_argument("--out", type=Path, default=Path("reports/demo"), metavar="DIR")
+    d.add_argument(
+        "--no-notebooks", action="store_true", help="skip notebooks, reports and the bundle"
+    )
     return p
 
 
@@ -142,6 +163,11 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
     loaded = load_matrix(args.matrix)
     gate_ids = _gate_ids(loaded, None if args.validate_all else args.gate)
     tenant = args.tenant
+    if args.bundle and (args.out / "bundle").exists() and any((args.out / "bundle").iterdir()):
+        raise ConfigError(
+            "already holds a bundle; choose another --out or remove it",
+            where=str(args.out / "bundle"),
+        )
     if args.k6 and "G5" not in gate_ids:
         raise ConfigError(
             "only G5 reads k6 files; add --gate G5 or use --validate-all", where="--k6"
@@ -210,12 +236,38 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
             k6=k6,
             evidence=_capture_evidence(loaded, gate_ids, args.evidence),
         )
+    run = _after_evaluation(run, args, gate_ids)
     print(run.decision if args.quiet else render_table(run))
     if not args.quiet:
         print(
             f"\nwrote {args.out / 'verdicts.json'}, {args.out / 'junit.xml'}, {args.out / 'snapshots'}/"
         )
     return EXIT_GO if run.decision == "GO" else EXIT_NO_GO
+
+
+NOTEBOOKS_BY_DEFAULT = True  # the test suite turns this off for speed, and tests both paths
+
+
+def _after_evaluation(
+    run: RunVerdicts, args: argparse.Namespace, gate_ids: list[str]
+) -> RunVerdicts:
+    """Notebooks (unless --no-notebooks), then --bundle: reports and the sealed bundle."""
+    from igkit.pipeline import render_and_bundle, run_notebooks, signing_key
+
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError("must be at least 1", where="--workers")
+    key = signing_key(args.key) if args.bundle else None  # a bad key fails before any work
+    if NOTEBOOKS_BY_DEFAULT and not args.no_notebooks:
+        run = run_notebooks(args.out, run, matrix=args.matrix, workers=args.workers)
+    if key is not None:
+        bundle = render_and_bundle(args.out, key)
+        if not key.trusted:
+            print(
+                f"bundle {bundle} signed with an UNTRUSTED ephemeral key; public half: {args.out / 'demo-key.pub.pem'}"
+            )
+        else:
+            print(f"bundle {bundle} signed with {key.source}")
+    return run
 
 
 def _capture_evidence(
@@ -290,12 +342,33 @@ def _cmd_k6(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
+    import shutil
+
+    from igkit.bundle.keys import ephemeral_key
     from igkit.demo import run_demo
+    from igkit.pipeline import render_and_bundle, run_notebooks
     from igkit.reports.table import render_table
 
+    previous = args.out / "bundle"
+    if (
+        previous.is_dir()
+        and not previous.is_symlink()
+        and (previous / "manifest-sha256.txt").is_file()
+    ):
+        shutil.rmtree(previous)  # an earlier demo's bundle: the demo always starts afresh
     run = run_demo(args.out)
+    if not args.no_notebooks:
+        run = run_notebooks(args.out, run, matrix=None, workers=None)
+        key = ephemeral_key()
+        bundle = render_and_bundle(args.out, key)
     print(render_table(run))
     print(f"\ndemo evaluated the shipped sample snapshots; outputs in {args.out}/")
+    if not args.no_notebooks:
+        print(
+            f"evidence bundle: {bundle} (reports in {args.out / 'reports'}), signed with an UNTRUSTED demo key "
+            f"whose public half is {args.out / 'demo-key.pub.pem'}\n"
+            f"check it: igkit bundle verify {bundle} --key {args.out / 'demo-key.pub.pem'} --replay"
+        )
     return 0
 
 

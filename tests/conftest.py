@@ -33,3 +33,12 @@ def prometheus() -> Iterator[PrometheusServer]:
 def scenarios() -> dict[str, Scenario]:
     """The scenario table (name -> Scenario with eval_time)."""
     return SCENARIOS
+
+
+@pytest.fixture(autouse=True)
+def _pure_path_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    """go-no-go runs the gate notebooks by default; most tests judge the library path, and
+    tests/test_pipeline.py turns notebooks back on to check both agree."""
+    import igkit.cli
+
+    monkeypatch.setattr(igkit.cli, "NOTEBOOKS_BY_DEFAULT", False)

@@ -1,0 +1,78 @@
+"""After the pure evaluation: gate notebooks, rendered reports, the evidence bundle.
+
+``go-no-go`` evaluates from snapshots first (``igkit.run``); by default it then executes
+the gate notebooks on those same snapshots and takes their recorded verdicts — a notebook
+that fails makes its gate ERROR — and with ``--bundle`` renders signed HTML/PDF reports and
+seals the run into an evidence bundle.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+
+from igkit.bundle.keys import SigningKey, ephemeral_key, load_signing_key, self_signed_cert
+from igkit.reports.junit import to_junit
+from igkit.run import JUNIT_FILE, VERDICTS_FILE, _atomic_write
+from igkit.verdicts import RunVerdicts, decide
+
+
+def run_notebooks(
+    out: Path, run: RunVerdicts, *, matrix: Path | None, workers: int | None
+) -> RunVerdicts:
+    """Execute the gate notebooks over ``out/snapshots`` and rewrite verdicts from what they record."""
+    from igkit.notebooks_run import execute_gates
+
+    recorded = execute_gates(
+        out / "snapshots",
+        [g.id for g in run.gates],
+        out,
+        matrix=matrix,
+        workers=workers or os.cpu_count(),
+    )
+    gates = [recorded.get(g.id, g) for g in run.gates]
+    updated = run.model_copy(update={"gates": gates, "decision": decide(gates)})
+    body = json.dumps(updated.model_dump(mode="json", by_alias=True), indent=2, ensure_ascii=False)
+    _atomic_write(out / VERDICTS_FILE, body.encode() + b"\n")
+    _atomic_write(out / JUNIT_FILE, to_junit(updated))
+    return updated
+
+
+def signing_key(path: Path | None) -> SigningKey:
+    """The configured key (``--key`` or ``IGKIT_SIGNING_KEY``), else an ephemeral untrusted one.
+
+    A key without a certificate beside it gets a self-signed one, so that the PDFs it signs
+    and the bundle carry the same signer."""
+    from dataclasses import replace
+
+    from cryptography import x509
+
+    key = load_signing_key(path) or ephemeral_key()
+    if key.cert_pem is None:
+        made = self_signed_cert(
+            key.private_key, x509.Name.from_rfc4514_string("CN=igkit report signer")
+        )
+        key = replace(key, cert_pem=made.public_bytes(serialization.Encoding.PEM))
+    return key
+
+
+def _private_pem(key: SigningKey) -> bytes:
+    return key.private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def render_and_bundle(out: Path, key: SigningKey, *, tar: bool = False) -> Path:
+    """Signed reports into ``out/reports``, then the bundle at ``out/bundle``; returns it."""
+    from igkit.bundle.build import build_bundle
+    from igkit.reports.render import render_reports
+
+    assert key.cert_pem is not None  # signing_key() always provides one
+    render_reports(out, key_pem=_private_pem(key), cert_pem=key.cert_pem, untrusted=not key.trusted)
+    build_bundle(out, out / "bundle", key=key, tar=tar)
+    if not key.trusted:
+        (out / "demo-key.pub.pem").write_bytes(key.public_pem)
+    return out / "bundle"

@@ -1,0 +1,117 @@
+"""The whole pipeline: notebooks give the same verdicts as the library, the demo writes a
+bundle an auditor can check with sha256sum and openssl, and no secret reaches any file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import igkit.cli
+from igkit.cli import main
+from igkit.demo import demo_snapshot_dir
+
+
+@pytest.fixture
+def notebooks_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(igkit.cli, "NOTEBOOKS_BY_DEFAULT", True)
+
+
+def test_notebooks_and_pure_path_write_identical_verdicts(
+    notebooks_on: None, tmp_path: Path
+) -> None:
+    sample = str(demo_snapshot_dir())
+    assert (
+        main(["go-no-go", "--validate-all", "--replay", sample, "--out", str(tmp_path / "nb")]) == 0
+    )
+    assert (
+        main(
+            [
+                "go-no-go",
+                "--validate-all",
+                "--replay",
+                sample,
+                "--no-notebooks",
+                "--out",
+                str(tmp_path / "pure"),
+            ]
+        )
+        == 0
+    )
+    with_notebooks = json.loads((tmp_path / "nb" / "verdicts.json").read_text())
+    pure = json.loads((tmp_path / "pure" / "verdicts.json").read_text())
+    assert with_notebooks == pure
+    assert len(list((tmp_path / "nb" / "notebooks").glob("G*.ipynb"))) == 8
+    assert not (tmp_path / "pure" / "notebooks").exists()
+
+
+def test_demo_writes_a_bundle_that_verifies_with_and_without_igkit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out)]) == 0
+    assert "UNTRUSTED demo key" in capsys.readouterr().out
+    bundle, pub = out / "bundle", out / "demo-key.pub.pem"
+    assert (bundle / "UNTRUSTED-DEMO-KEY.txt").read_text().lower().count("untrusted demo key") >= 1
+    reports = sorted(p.name for p in (bundle / "reports").iterdir())
+    assert "index.pdf" in reports
+    assert "G8_support_comms.html" in reports
+    subprocess.run(
+        ["sha256sum", "-c", "--strict", "--quiet", "manifest-sha256.txt"], cwd=bundle, check=True
+    )
+    verified = subprocess.run(
+        [
+            "openssl",
+            "dgst",
+            "-sha256",
+            "-verify",
+            str(pub),
+            "-signature",
+            "manifest-sha256.txt.sig",
+            "manifest-sha256.txt",
+        ],
+        cwd=bundle,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert verified.stdout.strip() == "Verified OK"
+    assert main(["bundle", "verify", str(bundle), "--key", str(pub), "--replay"]) == 0
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    assert manifest["releaseTag"] == "v1.4.0"
+    assert [g["status"] for g in manifest["gates"]] == ["PASS"] * 8
+    text = subprocess.run(
+        ["pdftotext", str(bundle / "reports" / "index.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "GO" in text
+    assert "untrusted demo key" in text.lower()
+
+
+def test_no_secret_reaches_any_output(
+    notebooks_on: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    canary = "canary-secret-7d1f3a9b"
+    monkeypatch.setenv("IGKIT_PROM_TOKEN", canary)
+    monkeypatch.setenv("IGKIT_PROM_PASSWORD", canary + "-pw")
+    out = tmp_path / "run"
+    rc = main(
+        [
+            "go-no-go",
+            "--validate-all",
+            "--replay",
+            str(demo_snapshot_dir()),
+            "--bundle",
+            "--out",
+            str(out),
+        ]
+    )
+    assert rc == 0
+    files = [p for p in out.rglob("*") if p.is_file()]
+    assert len(files) > 40
+    for path in files:
+        assert canary.encode() not in path.read_bytes(), path
