@@ -260,7 +260,7 @@ def _after_evaluation(
     if NOTEBOOKS_BY_DEFAULT and not args.no_notebooks:
         run = run_notebooks(args.out, run, matrix=args.matrix, workers=args.workers)
     if key is not None:
-        bundle = render_and_bundle(args.out, key)
+        bundle = render_and_bundle(args.out, key, matrix=args.matrix)
         if not key.trusted:
             print(
                 f"bundle {bundle} signed with an UNTRUSTED ephemeral key; public half: {args.out / 'demo-key.pub.pem'}"

@@ -65,12 +65,47 @@ def _private_pem(key: SigningKey) -> bytes:
     )
 
 
-def render_and_bundle(out: Path, key: SigningKey, *, tar: bool = False) -> Path:
+def write_war_room(out: Path, *, matrix: Path | None = None) -> None:
+    """The read-only War Room view (ADR-002) of the run, as ``war-room.png`` + ``war-room.json``."""
+    from igkit.explore import load_run
+    from igkit.reports.plots import war_room
+
+    png, board = war_room(load_run(out / "snapshots", matrix))
+    _atomic_write(out / "war-room.png", png)
+    _atomic_write(out / "war-room.json", json.dumps(board, indent=2).encode() + b"\n")
+
+
+def write_evidence_files(out: Path) -> None:
+    """The documents the evidence gates read (attestations, SBOMs, drill report, approvals log,
+    comms), copied out of their snapshots into ``evidence/`` for people to open."""
+    from pathlib import PurePosixPath
+
+    from igkit.snapshots import EvidenceSnapshot, read_snapshot
+
+    for path in sorted((out / "snapshots").glob("*-evidence-*.json")):
+        snap = read_snapshot(path)
+        if not isinstance(snap, EvidenceSnapshot):
+            continue
+        for f in snap.files.values():
+            rel = PurePosixPath(f.path)
+            data = f.content()
+            if data is None or rel.is_absolute() or ".." in rel.parts:
+                continue
+            target = out / "evidence" / Path(*rel.parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+
+
+def render_and_bundle(
+    out: Path, key: SigningKey, *, tar: bool = False, matrix: Path | None = None
+) -> Path:
     """Signed reports into ``out/reports``, then the bundle at ``out/bundle``; returns it."""
     from igkit.bundle.build import build_bundle
     from igkit.reports.render import render_reports
 
     assert key.cert_pem is not None  # signing_key() always provides one
+    write_war_room(out, matrix=matrix)
+    write_evidence_files(out)
     render_reports(out, key_pem=_private_pem(key), cert_pem=key.cert_pem, untrusted=not key.trusted)
     build_bundle(out, out / "bundle", key=key, tar=tar)
     if not key.trusted:

@@ -58,6 +58,15 @@ def test_demo_writes_a_bundle_that_verifies_with_and_without_igkit(
     reports = sorted(p.name for p in (bundle / "reports").iterdir())
     assert "index.pdf" in reports
     assert "G8_support_comms.html" in reports
+    assert json.loads((bundle / "war-room.json").read_text())["decision"] == "GO"
+    assert (bundle / "war-room.png").read_bytes().startswith(b"\x89PNG")
+    for doc in (
+        "release.yaml",
+        "drill/report.yaml",
+        "approvals.yaml",
+        "attestations/intelgraph-api.intoto.jsonl",
+    ):
+        assert (bundle / "evidence" / doc).is_file(), doc
     subprocess.run(
         ["sha256sum", "-c", "--strict", "--quiet", "manifest-sha256.txt"], cwd=bundle, check=True
     )
