@@ -49,7 +49,8 @@ def safe_path(base: Path, relative: str) -> Path:
     return current
 
 
-def _read(base: Path | None, relative: str, *, keep_content: bool = True) -> EvidenceFile:
+def _locate(base: Path | None, relative: str) -> Path | EvidenceFile:
+    """The existing path inside ``base``, or the EvidenceFile recording why there is none."""
     if base is None:
         return EvidenceFile(path=relative, error="no evidence directory was given (--evidence DIR)")
     try:
@@ -58,6 +59,13 @@ def _read(base: Path | None, relative: str, *, keep_content: bool = True) -> Evi
         return EvidenceFile(path=relative, error=str(exc))
     if not path.exists():
         return EvidenceFile(path=relative, error="missing")
+    return path
+
+
+def _read(base: Path | None, relative: str, *, keep_content: bool = True) -> EvidenceFile:
+    path = _locate(base, relative)
+    if isinstance(path, EvidenceFile):
+        return path
     if not path.is_file():
         return EvidenceFile(path=relative, error="not a regular file")
     size = path.stat().st_size
@@ -80,14 +88,9 @@ def _bundle(base: Path | None, relative: str) -> EvidenceFile:
     """A policy bundle (directory or .tar.gz) as its member files, read path-safely."""
     from igkit.evidence.opa_bundle import read_bundle
 
-    if base is None:
-        return EvidenceFile(path=relative, error="no evidence directory was given (--evidence DIR)")
-    try:
-        path = safe_path(base, relative)
-    except UnsafePathError as exc:
-        return EvidenceFile(path=relative, error=str(exc))
-    if not path.exists():
-        return EvidenceFile(path=relative, error="missing")
+    path = _locate(base, relative)
+    if isinstance(path, EvidenceFile):
+        return path
     digest = _read(base, relative) if path.is_file() else None
     try:
         members = read_bundle(path)
