@@ -12,23 +12,21 @@ Two inputs give the same frames:
 The common shape is a *cost frame*: one row per (time, budget, component) with the spend
 ``cost_usd`` incurred in that step. Everything else is a vectorised group-by over it.
 
-The downshift ladder thresholds are **not in the matrix yet**: :class:`DownshiftLadder`
-holds them with documented defaults so the matrix can adopt them later.
+The downshift ladder thresholds come from the matrix (``cost_ladder``), like every threshold.
 """
 
 from __future__ import annotations
 
 import json
 from datetime import datetime
-from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from igkit.matrix.models import BudgetBurn, PrometheusObjective
+from igkit.matrix.models import BudgetBurn, CostLadder, PrometheusObjective
 from igkit.snapshots import Snapshot, series_labels, to_wide_frame
 from igkit.timeutil import month_end, month_start
 
@@ -42,45 +40,25 @@ TIER_NAMES = ("None", "Observe", "Throttle", "Shed", "Degrade", "Protect", "Emer
 # --------------------------------------------------------------------------- downshift ladder
 
 
-class DownshiftLadder(BaseModel):
-    """Thresholds of the cost downshift ladder (seed §8), as shares of the monthly budget.
-
-    Tier *i* (1 = Observe … 6 = Emergency) applies when month-to-date burn ≥
-    ``burn_share[i-1]`` **or** the linear month-end projection ≥ ``projected_share[i-1]``;
-    the highest such tier wins, 0 means no action. Defaults: burn 50/60/70/80/90/100%
-    (tier 4 "Degrade" starts at the 80% alert line of the budgets) and projection
-    80/90/100/110/125/150% of budget.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    burn_share: tuple[float, float, float, float, float, float] = Field(
-        default=(0.50, 0.60, 0.70, 0.80, 0.90, 1.00),
-        description="month-to-date spend / budget at which tiers 1..6 start",
-    )
-    projected_share: tuple[float, float, float, float, float, float] = Field(
-        default=(0.80, 0.90, 1.00, 1.10, 1.25, 1.50),
-        description="projected month-end spend / budget at which tiers 1..6 start",
-    )
-
-    @model_validator(mode="after")
-    def _increasing(self) -> DownshiftLadder:
-        for name in ("burn_share", "projected_share"):
-            values = getattr(self, name)
-            if any(b <= a for a, b in pairwise(values)):
-                raise ValueError(f"{name} must be strictly increasing")
-        return self
+DownshiftLadder = CostLadder  # the matrix's ``cost_ladder`` section (seed §8)
 
 
-DEFAULT_LADDER = DownshiftLadder()
+def default_ladder() -> DownshiftLadder:
+    """The ladder of the matrix shipped with igkit (read when first needed, not at import)."""
+    from igkit.matrix.loader import load_matrix
+
+    ladder = load_matrix(None).matrix.cost_ladder
+    assert ladder is not None, "the shipped matrix defines cost_ladder"
+    return ladder
 
 
 def downshift_tier(
-    burn_share: float, projected_share: float | None, ladder: DownshiftLadder = DEFAULT_LADDER
+    burn_share: float, projected_share: float | None, ladder: DownshiftLadder | None = None
 ) -> int:
     """0 (no action) .. 6 (Emergency) for shares of the budget (1.0 = 100%).
 
     NaN or ±Inf burn is treated as the worst case (Emergency): spend unknown fails closed."""
+    ladder = ladder or default_ladder()
     if not np.isfinite(burn_share):
         return 6
     by_burn = int(np.searchsorted(np.asarray(ladder.burn_share), burn_share, side="right"))
@@ -95,9 +73,10 @@ def downshift_tier(
 
 
 def downshift_tiers(
-    burn_share: np.ndarray, projected_share: np.ndarray, ladder: DownshiftLadder = DEFAULT_LADDER
+    burn_share: np.ndarray, projected_share: np.ndarray, ladder: DownshiftLadder | None = None
 ) -> np.ndarray:
     """:func:`downshift_tier` over arrays; a NaN projection (no elapsed time) is ignored."""
+    ladder = ladder or default_ladder()
     burn_arr = np.asarray(burn_share, dtype=np.float64)
     proj = np.asarray(projected_share, dtype=np.float64)
     by_burn = np.searchsorted(np.asarray(ladder.burn_share), burn_arr, side="right")
@@ -283,7 +262,7 @@ def burn(
     budget_usd: float,
     *,
     alert_pct: float = 80.0,
-    ladder: DownshiftLadder = DEFAULT_LADDER,
+    ladder: DownshiftLadder | None = None,
     start: datetime | str | None = None,
     end: datetime | str | None = None,
 ) -> pd.DataFrame:

@@ -13,6 +13,7 @@ import math
 import re
 from datetime import timedelta
 from enum import StrEnum
+from itertools import pairwise
 from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
@@ -362,6 +363,26 @@ class Defaults(_Strict):
     max_gap: Duration = timedelta(minutes=5)
 
 
+class CostLadder(_Strict):
+    """The cost downshift ladder (seed §8) as shares of the monthly budget.
+
+    Tier *i* (1 Observe, 2 Throttle, 3 Shed, 4 Degrade, 5 Protect, 6 Emergency) applies when
+    month-to-date burn ≥ ``burn_share[i-1]`` or the linear month-end projection ≥
+    ``projected_share[i-1]``; the highest such tier wins, 0 means no action.
+    """
+
+    burn_share: tuple[float, float, float, float, float, float]
+    projected_share: tuple[float, float, float, float, float, float]
+
+    @model_validator(mode="after")
+    def _increasing(self) -> CostLadder:
+        for name in ("burn_share", "projected_share"):
+            values = getattr(self, name)
+            if any(b <= a for a, b in pairwise(values)):
+                raise ValueError(f"{name} must be strictly increasing")
+        return self
+
+
 class Gate(_Strict):
     id: str = Field(pattern=r"^G[1-9][0-9]*$")
     name: str
@@ -384,6 +405,7 @@ class Matrix(_Strict):
     kind: Literal["go-no-go-matrix"] = "go-no-go-matrix"
     defaults: Defaults = Field(default_factory=Defaults)
     k6: K6Settings = Field(default_factory=K6Settings)
+    cost_ladder: CostLadder | None = None
     gates: list[Gate] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -133,10 +133,15 @@ def test_downshift_tier(burn: float, projected: float | None, tier: int) -> None
 def test_downshift_ladder_validates() -> None:
     assert finops.tier_name(0) == "None"
     assert finops.tier_name(6) == "Emergency"
-    custom = finops.DownshiftLadder(burn_share=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6))
+    custom = finops.DownshiftLadder(
+        burn_share=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6), projected_share=(1.0, 1.1, 1.2, 1.3, 1.4, 1.5)
+    )
     assert finops.downshift_tier(0.35, None, custom) == 3
     with pytest.raises(ValidationError, match="strictly increasing"):
-        finops.DownshiftLadder(burn_share=(0.5, 0.5, 0.7, 0.8, 0.9, 1.0))
+        finops.DownshiftLadder(
+            burn_share=(0.5, 0.5, 0.7, 0.8, 0.9, 1.0),
+            projected_share=(1.0, 1.1, 1.2, 1.3, 1.4, 1.5),
+        )
 
 
 def test_downshift_tiers_vectorised_matches_scalar() -> None:
