@@ -33,6 +33,20 @@ def _missing(role: str, f: EvidenceFile | None, what: str) -> Check | None:
     return None
 
 
+def _get(snap: EvidenceSnapshot, role: str, label: str, what: str) -> EvidenceFile | Check:
+    """The captured file for ``role`` when its bytes are there, else the check saying why not."""
+    f = snap.files.get(role)
+    problem = _missing(label, f, what)
+    if problem is not None:
+        return problem
+    assert f is not None
+    return f
+
+
+def _text(f: EvidenceFile) -> str:
+    return (f.content() or b"").decode("utf-8", "replace")
+
+
 def _release(snap: EvidenceSnapshot) -> tuple[ReleaseFile | None, Check | None]:
     f = snap.files.get("release")
     problem = _missing("the release file", f, "release file")
@@ -71,18 +85,16 @@ def _attestation(obj: AttestationObjective, snap: EvidenceSnapshot, at: datetime
         return [problem] if problem else []
     keys = []
     for key_path in obj.keys:
-        f = snap.files.get(f"key:{key_path}")
-        bad = _missing(f"key {key_path}", f, "verification key")
-        if bad is not None:
-            return [bad]
-        keys.append((f.content() or b"").decode("utf-8", "replace"))  # type: ignore[union-attr]
+        key_file = _get(snap, f"key:{key_path}", f"key {key_path}", "verification key")
+        if isinstance(key_file, Check):
+            return [key_file]
+        keys.append(_text(key_file))
     root = None
     if obj.trusted_root is not None:
-        f = snap.files.get("trusted_root")
-        bad = _missing("the trusted root", f, "trusted root")
-        if bad is not None:
-            return [bad]
-        root = (f.content() or b"").decode("utf-8", "replace")  # type: ignore[union-attr]
+        root_file = _get(snap, "trusted_root", "the trusted root", "trusted root")
+        if isinstance(root_file, Check):
+            return [root_file]
+        root = _text(root_file)
     policy = ProvenancePolicy(
         keys=keys,
         certificate_identity=obj.certificate_identity,
@@ -160,11 +172,10 @@ def _opa(obj: OpaBundleObjective, snap: EvidenceSnapshot, at: datetime) -> list[
 
     from igkit.evidence.opa_bundle import verify_bundle
 
-    key_file = snap.files.get("verification_key")
-    bad = _missing("the verification key", key_file, "verification key")
-    if bad is not None:
-        return [bad]
-    key = (key_file.content() or b"").decode("utf-8", "replace")  # type: ignore[union-attr]
+    key_file = _get(snap, "verification_key", "the verification key", "verification key")
+    if isinstance(key_file, Check):
+        return [key_file]
+    key = _text(key_file)
     checks: list[Check] = []
     for bundle in obj.bundles:
         f = snap.files.get(f"bundle:{bundle}")
@@ -192,12 +203,11 @@ def _opa(obj: OpaBundleObjective, snap: EvidenceSnapshot, at: datetime) -> list[
 def _drill(obj: DrillObjective, snap: EvidenceSnapshot, at: datetime) -> list[Check]:
     from igkit.evidence.drill import DrillReportError, parse_drill_report, verify_drill
 
-    f = snap.files.get("report")
-    bad = _missing("the drill report", f, "drill report")
-    if bad is not None:
-        return [bad]
+    f = _get(snap, "report", "the drill report", "drill report")
+    if isinstance(f, Check):
+        return [f]
     try:
-        report = parse_drill_report(f.content() or b"", name=f.path)  # type: ignore[union-attr]
+        report = parse_drill_report(f.content() or b"", name=f.path)
     except DrillReportError as exc:
         return [error("drill report", str(exc))]
     return verify_drill(
@@ -213,12 +223,11 @@ def _drill(obj: DrillObjective, snap: EvidenceSnapshot, at: datetime) -> list[Ch
 def _approvals(obj: ApprovalsObjective, snap: EvidenceSnapshot, at: datetime) -> list[Check]:
     from igkit.evidence.approvals import parse_approvals, verify_approvals
 
-    f = snap.files.get("tracker")
-    bad = _missing("the approvals tracker", f, "approvals tracker")
-    if bad is not None:
-        return [bad]
+    f = _get(snap, "tracker", "the approvals tracker", "approvals tracker")
+    if isinstance(f, Check):
+        return [f]
     try:
-        approvals = parse_approvals(f.content() or b"", name=f.path)  # type: ignore[union-attr]
+        approvals = parse_approvals(f.content() or b"", name=f.path)
     except ValueError as exc:
         return [error("approvals tracker", str(exc))]
     return verify_approvals(

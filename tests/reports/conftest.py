@@ -15,10 +15,11 @@ import nbformat
 import papermill
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from igkit.bundle.keys import self_signed_cert
 from igkit.verdicts import GateVerdict, RunVerdicts, Status
 
 REQUIRED_BINARIES = {
@@ -106,32 +107,7 @@ def make_keypair(common_name: str) -> KeyPair:
     """ECDSA P-256 key and a self-signed cert with KeyUsage digitalSignature + nonRepudiation."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = dt.datetime.now(dt.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1))
-        .not_valid_after(now + dt.timedelta(days=7))
-        .add_extension(
-            x509.KeyUsage(
-                digital_signature=True,
-                content_commitment=True,  # nonRepudiation
-                key_encipherment=False,
-                data_encipherment=False,
-                key_agreement=False,
-                key_cert_sign=False,
-                crl_sign=False,
-                encipher_only=False,
-                decipher_only=False,
-            ),
-            critical=True,
-        )
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    cert = self_signed_cert(key, name)  # the certificate `igkit keys generate` makes
     return KeyPair(
         key_pem=key.private_bytes(
             serialization.Encoding.PEM,
