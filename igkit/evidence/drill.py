@@ -13,7 +13,6 @@ This module also holds the document-reading helpers shared by the evidence reade
 from __future__ import annotations
 
 import itertools
-import json
 import re
 import typing
 from datetime import UTC, datetime, timedelta
@@ -30,8 +29,8 @@ from pydantic import (
 
 from igkit.errors import IgkitError
 from igkit.evidence.checks import Check, failed, no_data, passed
+from igkit.strictdoc import DocumentError, load_json, load_yaml
 from igkit.timeutil import human_duration, rfc3339
-from igkit.yamlio import load_yaml
 
 # --------------------------------------------------------------------------------------------
 # Shared document reading
@@ -89,15 +88,6 @@ def decode_text(content: bytes) -> str:
         ) from None
 
 
-def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"duplicate key {key!r}")
-        out[key] = value
-    return out
-
-
 _YAML_TIMESTAMP = "tag:yaml.org,2002:timestamp"
 
 
@@ -145,7 +135,7 @@ def is_json_name(name: str, text: str) -> bool:
 
 def load_document(content: bytes, *, name: str) -> Any:
     """Parse JSON or YAML bytes (see :func:`is_json_name`); YAML via the alias-bomb-safe
-    :func:`~igkit.yamlio.load_yaml`. Duplicate keys are refused in both.
+    :func:`~igkit.strictdoc.load_yaml`. Duplicate keys are refused in both.
 
     Raises ``ValueError`` with a one-line description (line/column where known).
     """
@@ -153,15 +143,13 @@ def load_document(content: bytes, *, name: str) -> Any:
     try:
         if is_json_name(name, text):
             try:
-                return json.loads(text, object_pairs_hook=_json_object)
-            except json.JSONDecodeError as exc:
-                raise ValueError(
-                    f"invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}"
-                ) from None
+                return load_json(text, where=name)
+            except DocumentError as exc:
+                raise ValueError(exc.message) from None
         try:
             data = load_yaml(text, where=name)
-        except ValueError as exc:
-            message = " ".join(str(exc).split())
+        except DocumentError as exc:
+            message = " ".join(exc.message.split())
             if message.startswith("invalid YAML") or "alias" in message:
                 raise ValueError(message) from None
             # the safe loader resolved a scalar it then could not build (2025-02-30)

@@ -7,7 +7,7 @@ import re
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from igkit.matrix.models import EvidencePath
-from igkit.yamlio import load_yaml
+from igkit.strictdoc import DocumentError, load_yaml
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -62,9 +62,9 @@ class ReleaseFileError(ValueError):
 def parse_release(content: bytes, *, name: str) -> ReleaseFile:
     """JSON or YAML; any problem is a one-line :class:`ReleaseFileError` naming the field."""
     try:
-        data = load_yaml(content.decode("utf-8"), where=name)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ReleaseFileError(f"{name}: {exc}") from None
+        data = load_yaml(content, where=name)
+    except DocumentError as exc:
+        raise ReleaseFileError(str(exc)) from None
     try:
         return ReleaseFile.model_validate(data)
     except ValidationError as exc:

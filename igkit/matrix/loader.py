@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from igkit.errors import ConfigError
 from igkit.matrix.models import Matrix, PrometheusObjective, resolve_settings
-from igkit.yamlio import load_yaml
+from igkit.strictdoc import DocumentError, load_yaml
 
 DEFAULT_MATRIX_NAME = "default.yaml"
 
@@ -83,8 +83,8 @@ def parse_matrix(text: str, *, source: str) -> LoadedMatrix:
     """Validate matrix YAML text; raise :class:`ConfigError` naming ``source`` and the field."""
     try:
         data = load_yaml(text, where=source)
-    except ValueError as exc:
-        raise ConfigError(str(exc), where=source) from None
+    except DocumentError as exc:
+        raise ConfigError(exc.message, where=source) from None
     if not isinstance(data, dict):
         raise ConfigError("the matrix must be a YAML mapping with a 'gates' list", where=source)
     try:
