@@ -47,10 +47,15 @@ def scenarios() -> dict[str, Scenario]:
     return SCENARIOS
 
 
-@pytest.fixture(autouse=True)
-def _pure_path_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="session", autouse=True)
+def _pure_path_by_default() -> Iterator[None]:
     """go-no-go runs the gate notebooks by default; most tests judge the library path, and
-    tests/test_pipeline.py turns notebooks back on to check both agree."""
+    tests/test_pipeline.py turns notebooks back on to check both agree.
+
+    Session-scoped so it is in force before any module- or class-scoped fixture runs the
+    CLI (a function-scoped one came too late and started ~100 kernels for nothing)."""
     import igkit.cli
 
-    monkeypatch.setattr(igkit.cli, "NOTEBOOKS_BY_DEFAULT", False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(igkit.cli, "NOTEBOOKS_BY_DEFAULT", False)
+        yield
