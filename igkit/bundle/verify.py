@@ -515,6 +515,15 @@ def _replay(
             )
             return
         src = ReplaySource(bundle / "snapshots")
+        if not src.index_checked:
+            result.checks.append(
+                failed(
+                    "replay",
+                    "verdicts.json records no snapshots_index_sha256: the bundled "
+                    "snapshots/index.json cannot be tied to the signed verdicts",
+                )
+            )
+            return
         with tempfile.TemporaryDirectory(prefix="igkit-replay-") as tmp:
             again = go_no_go(
                 loaded,
@@ -573,7 +582,16 @@ def _verify_dir(
             verdicts = None
     _attestation(files, listed, used_key, verdicts, result)
     _manifest(files, used_key, verdicts, result)
+    intact = result.ok
     _pdfs(files, key, result)
-    if replay:
+    if replay and not intact:
+        result.checks.append(
+            failed(
+                "replay",
+                f"not run: {HASHES}, its signature or the files it lists did not verify, "
+                "so the snapshots are not the signed ones",
+            )
+        )
+    elif replay:
         _replay(bundle, files, verdicts, result)
     return result
