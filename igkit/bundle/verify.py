@@ -96,6 +96,11 @@ def verify_bundle(path: Path, *, key: Path | None = None, replay: bool = False) 
     raise ConfigError("not a bundle directory or .tar.gz file", where=str(path))
 
 
+def verify_with_public_key(bundle: Path, key: PublicKey) -> VerifyResult:
+    """Verify a bundle directory against ``key`` (no replay): what ``build`` checks last."""
+    return _verify_dir(bundle, key, False, VerifyResult())
+
+
 def _extract(archive: Path, dest: Path, result: VerifyResult) -> Path | None:
     """Extract only safe members (regular files, dirs) by hand; each unsafe one is a FAIL."""
     try:
@@ -171,7 +176,17 @@ def _hash_list(bundle: Path, files: dict[str, Path], result: VerifyResult) -> di
         return None
     listed: dict[str, str] = {}
     problems = 0
-    for n, raw in enumerate(files[HASHES].read_bytes().decode("utf-8", "replace").splitlines(), 1):
+    try:
+        text = files[HASHES].read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        result.checks.append(failed("hash list", f"{HASHES} is not UTF-8 (byte {exc.start})"))
+        return None
+    if text and not text.endswith("\n"):
+        problems += 1
+        result.checks.append(failed("hash list", f"{HASHES} does not end with a line break"))
+    # "\n" only: a file name may hold U+2028, U+0085... which str.splitlines() would split on
+    lines = text.removesuffix("\n").split("\n") if text else []
+    for n, raw in enumerate(lines, 1):
         m = _LINE.match(raw)
         if not m:
             problems += 1
