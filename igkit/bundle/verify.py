@@ -77,7 +77,13 @@ def _load_key_file(path: Path, where: str) -> PublicKey:
         raise ConfigError(str(exc), where=where) from None
 
 
-def verify_bundle(path: Path, *, key: Path | None = None, replay: bool = False) -> VerifyResult:
+def verify_bundle(
+    path: Path,
+    *,
+    key: Path | None = None,
+    replay: bool = False,
+    limits: ArchiveLimits | None = None,
+) -> VerifyResult:
     """Verify a bundle directory or ``.tar.gz``; ConfigError for usage problems only."""
     trusted_key = _load_key_file(key, "--key") if key is not None else None
     if path.is_symlink():
@@ -89,7 +95,7 @@ def verify_bundle(path: Path, *, key: Path | None = None, replay: bool = False) 
     if path.is_file() and path.name.endswith((".tar.gz", ".tgz")):
         with tempfile.TemporaryDirectory(prefix="igkit-bundle-") as tmp:
             result = VerifyResult()
-            root = _extract(path, Path(tmp), result)
+            root = _extract(path, Path(tmp), result, limits)
             if root is None:
                 return result
             return _verify_dir(root, trusted_key, replay, result)
@@ -101,51 +107,98 @@ def verify_with_public_key(bundle: Path, key: PublicKey) -> VerifyResult:
     return _verify_dir(bundle, key, False, VerifyResult())
 
 
-def _extract(archive: Path, dest: Path, result: VerifyResult) -> Path | None:
-    """Extract only safe members (regular files, dirs) by hand; each unsafe one is a FAIL."""
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """Bounds on a ``.tar.gz`` bundle: bytes after decompression, members, compression ratio
+    (checked once ``ratio_after`` bytes are out). A bundle is a few MB of JSON, HTML, PDF."""
+
+    max_bytes: int = 1 << 30
+    max_members: int = 10_000
+    max_ratio: float = 200.0
+    ratio_after: int = 16 << 20
+
+
+class _ArchiveLimitError(Exception):
+    pass
+
+
+class _BoundedReader:
+    """Reads the decompressed tar stream in bounded chunks; raises past any limit, so a
+    gzip bomb or a giant member header is refused before it fills memory or disk."""
+
+    def __init__(self, raw: Any, gz: Any, limits: ArchiveLimits) -> None:
+        self.raw, self.gz, self.limits, self.out = raw, gz, limits, 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = 1 << 16 if size is None or size < 0 else min(size, 1 << 16)
+        data: bytes = self.gz.read(chunk)
+        self.out += len(data)
+        lim = self.limits
+        if self.out > lim.max_bytes:
+            raise _ArchiveLimitError(f"more than {lim.max_bytes} bytes once decompressed")
+        if self.out > lim.ratio_after and self.out > lim.max_ratio * max(self.raw.tell(), 1):
+            raise _ArchiveLimitError(f"compression ratio above {lim.max_ratio:g}:1")
+        return data
+
+
+def _extract(
+    archive: Path, dest: Path, result: VerifyResult, limits: ArchiveLimits | None = None
+) -> Path | None:
+    """Stream the archive once, extracting only safe members (regular files, dirs) within
+    ``limits``; an unsafe member is a FAIL, a limit a FAIL "archive exceeds limits"."""
+    import gzip
+    import shutil
+    import zlib
+
+    lim = limits or ArchiveLimits()
+    bad = count = 0
+    tops: set[str] = set()
     try:
-        tar = tarfile.open(archive, "r:gz")  # noqa: SIM115 - closed below
-    except (tarfile.TarError, OSError, EOFError) as exc:
+        with archive.open("rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+            stream = _BoundedReader(raw, gz, lim)
+            with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
+                for m in tar:
+                    count += 1
+                    if count > lim.max_members:
+                        raise _ArchiveLimitError(f"more than {lim.max_members} members")
+                    problem = safe_relpath(m.name.rstrip("/") if m.isdir() else m.name)
+                    if problem is None and not (m.isfile() or m.isdir()):
+                        problem = (
+                            "symlink" if m.issym() else "hard link" if m.islnk() else "special file"
+                        )
+                    if problem:
+                        bad += 1
+                        result.checks.append(
+                            failed("archive member", f"{m.name!r}: {problem}; not extracted")
+                        )
+                        continue
+                    tops.add(PurePosixPath(m.name).parts[0])
+                    target = dest.joinpath(*PurePosixPath(m.name).parts)
+                    if m.isdir():
+                        target.mkdir(parents=True, exist_ok=True)
+                        continue
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    if target.exists():
+                        bad += 1
+                        result.checks.append(failed("archive member", f"{m.name!r}: appears twice"))
+                        continue
+                    fh = tar.extractfile(m)
+                    if fh is None:
+                        continue
+                    with target.open("wb") as out:
+                        shutil.copyfileobj(fh, out, 1 << 16)
+    except _ArchiveLimitError as exc:
+        result.checks.append(failed("archive", f"archive exceeds limits: {exc}; not extracted"))
+        return None
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         result.checks.append(error("archive", f"cannot read {archive.name}: {exc}"))
         return None
-    bad = 0
-    tops: set[str] = set()
-    with tar:
-        try:
-            members = tar.getmembers()
-        except (tarfile.TarError, OSError, EOFError) as exc:
-            result.checks.append(error("archive", f"corrupt archive {archive.name}: {exc}"))
-            return None
-        for m in members:
-            problem = safe_relpath(m.name.rstrip("/") if m.isdir() else m.name)
-            if problem is None and not (m.isfile() or m.isdir()):
-                problem = "symlink" if m.issym() else "hard link" if m.islnk() else "special file"
-            if problem:
-                bad += 1
-                result.checks.append(
-                    failed("archive member", f"{m.name!r}: {problem}; not extracted")
-                )
-                continue
-            tops.add(PurePosixPath(m.name).parts[0])
-            target = dest.joinpath(*PurePosixPath(m.name).parts)
-            if m.isdir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            fh = tar.extractfile(m)
-            if fh is None:
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists():
-                bad += 1
-                result.checks.append(failed("archive member", f"{m.name!r}: appears twice"))
-                continue
-            target.write_bytes(fh.read())
     if len(tops) != 1 or not (dest / next(iter(tops))).is_dir():
         result.checks.append(failed("archive", f"expected one top directory, found {sorted(tops)}"))
         return None
     if not bad:
         result.checks.append(
-            passed("archive", f"{len(members)} safe member(s), top directory {next(iter(tops))}/")
+            passed("archive", f"{count} safe member(s), top directory {next(iter(tops))}/")
         )
     return dest / next(iter(tops))
 
