@@ -52,10 +52,23 @@ from igkit.evidence.keys import (
 _LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 
 
+TRUSTED = "trusted (key given by --key)"
+SELF_ASSERTED_CERT = "self-asserted (certificate inside the bundle)"
+SELF_ASSERTED_KEY = "self-asserted (public key inside the bundle)"
+UNTRUSTED_DEMO = "UNTRUSTED demo key"
+
+
 @dataclass
 class VerifyResult:
+    """The checks, notes, who signed (``signer``: subject and key fingerprint) and how that
+    signer came to be trusted (``trust``: one of the labels above). ``ok`` is integrity:
+    every check passes; ``key_given`` says whether the signer was vouched for by ``--key``."""
+
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    signer: str | None = None
+    trust: str | None = None
+    key_given: bool = False
 
     @property
     def ok(self) -> bool:
@@ -87,14 +100,14 @@ def verify_bundle(
     """Verify a bundle directory or ``.tar.gz``; ConfigError for usage problems only."""
     trusted_key = _load_key_file(key, "--key") if key is not None else None
     if path.is_symlink():
-        result = VerifyResult()
+        result = VerifyResult(key_given=key is not None)
         result.checks.append(failed("layout", "the bundle path itself is a symlink"))
         return result
     if path.is_dir():
-        return _verify_dir(path, trusted_key, replay, VerifyResult())
+        return _verify_dir(path, trusted_key, replay, VerifyResult(key_given=key is not None))
     if path.is_file() and path.name.endswith((".tar.gz", ".tgz")):
         with tempfile.TemporaryDirectory(prefix="igkit-bundle-") as tmp:
-            result = VerifyResult()
+            result = VerifyResult(key_given=key is not None)
             root = _extract(path, Path(tmp), result, limits)
             if root is None:
                 return result
@@ -104,7 +117,7 @@ def verify_bundle(
 
 def verify_with_public_key(bundle: Path, key: PublicKey) -> VerifyResult:
     """Verify a bundle directory against ``key`` (no replay): what ``build`` checks last."""
-    return _verify_dir(bundle, key, False, VerifyResult())
+    return _verify_dir(bundle, key, False, VerifyResult(key_given=True))
 
 
 @dataclass(frozen=True)
@@ -294,8 +307,9 @@ def _signature(
             result.checks.append(failed("manifest signature", f"{PUBLIC_KEY}: {exc}"))
             return None
         result.notes.append(
-            f"no --key given: verified with the bundle's own {PUBLIC_KEY} ({fingerprint(key)}), which is only "
-            "self-asserted - this proves the files are unchanged since signing, not who signed them"
+            f"no --key given: checked with the bundle's own {PUBLIC_KEY} ({fingerprint(key)}), "
+            "which is only self-asserted - anyone can re-sign a bundle with a key of their own; "
+            "this proves the files are unchanged since signing, not who signed them"
         )
     if HASHES_SIG not in files or HASHES not in files:
         result.checks.append(failed("manifest signature", f"{HASHES_SIG} or {HASHES} is missing"))
@@ -454,6 +468,43 @@ def _manifest(
     return manifest
 
 
+def _cert_subject(data: bytes, key: PublicKey) -> str | None:
+    """The subject of PEM certificate ``data`` when it certifies ``key``, else None."""
+    from cryptography import x509
+
+    try:
+        cert = x509.load_pem_x509_certificate(data)
+    except ValueError:
+        return None
+    if cert.public_key() != key:
+        return None
+    return cert.subject.rfc4514_string()
+
+
+def _who_signed(
+    files: dict[str, Path],
+    key: PublicKey,
+    manifest: dict[str, Any] | None,
+    key_given: bool,
+    result: VerifyResult,
+) -> None:
+    """Name the signer (certificate subject, key fingerprint) and how trust was established."""
+    subject = None
+    if CERTIFICATE in files:
+        subject = _cert_subject(files[CERTIFICATE].read_bytes(), key)
+    result.signer = f"{subject or 'no certificate'} ({fingerprint(key)})"
+    signing_key = (manifest or {}).get("signingKey")
+    demo = DEMO_NOTICE in files or (
+        isinstance(signing_key, dict) and signing_key.get("trusted") is False
+    )
+    if demo:
+        result.trust = UNTRUSTED_DEMO
+    elif key_given:
+        result.trust = TRUSTED
+    else:
+        result.trust = SELF_ASSERTED_CERT if subject else SELF_ASSERTED_KEY
+
+
 def _pdfs(files: dict[str, Path], key: PublicKey | None, result: VerifyResult) -> None:
     """Every PDF must carry a signature that is intact, covers the whole file and chains to a
     certificate in the bundle (``signing-cert.pem`` / ``*.cert.pem``); with ``--key`` only a
@@ -489,7 +540,7 @@ def _pdfs(files: dict[str, Path], key: PublicKey | None, result: VerifyResult) -
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # pyHanko logs a traceback for every untrusted signer
     try:
-        _validate_pdfs(pdfs, files, roots, result)
+        _validate_pdfs(pdfs, files, roots, result, result.trust or SELF_ASSERTED_CERT)
     finally:
         quiet.setLevel(level)
 
@@ -504,7 +555,7 @@ def _spki_fingerprint(der: bytes) -> str:
 
 
 def _validate_pdfs(
-    pdfs: list[str], files: dict[str, Path], roots: list[Any], result: VerifyResult
+    pdfs: list[str], files: dict[str, Path], roots: list[Any], result: VerifyResult, trust: str
 ) -> None:
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
@@ -539,10 +590,14 @@ def _validate_pdfs(
                             )
                         )
                     else:
+                        try:
+                            who = status.signing_cert.subject.human_friendly
+                        except (AttributeError, ValueError):
+                            who = "the bundle's certificate"
                         result.checks.append(
                             passed(
                                 "pdf signature",
-                                f"{what} intact, covers the entire file, signer trusted",
+                                f"{what} intact, covers the entire file, signed by {who}: {trust}",
                                 n,
                             )
                         )
@@ -649,8 +704,10 @@ def _verify_dir(
         except ValueError:
             verdicts = None
     _attestation(files, listed, used_key, verdicts, result)
-    _manifest(files, used_key, verdicts, result)
+    manifest = _manifest(files, used_key, verdicts, result)
     intact = result.ok
+    if used_key is not None:
+        _who_signed(files, used_key, manifest, key is not None, result)
     _pdfs(files, key, result)
     if replay and not intact:
         result.checks.append(

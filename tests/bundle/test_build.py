@@ -82,10 +82,14 @@ def test_verify_passes_with_key_and_replay(sealed: Path, keypair: GeneratedKeyFi
 def test_cli_verify_without_key_says_self_asserted(
     sealed: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert cli(["bundle", "verify", str(sealed)]) == 0
+    """An intact bundle checked without --key is self-asserted at best: exit 1, no PASS."""
+    assert cli(["bundle", "verify", str(sealed)]) == 1
     out = capsys.readouterr().out
-    assert "self-asserted" in out
-    assert "bundle verify: PASS" in out
+    assert "signer: CN=igkit test signer (SHA256:" in out
+    assert "self-asserted (certificate inside the bundle)" in out
+    assert "bundle verify: SELF-ASSERTED" in out
+    assert "PASS -" not in out.splitlines()[-1]
+    assert "signer trusted" not in out
 
 
 def test_without_key_uses_an_untrusted_demo_key(
