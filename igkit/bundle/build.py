@@ -580,6 +580,28 @@ def write_tar(bundle: Path, dest: Path) -> None:
         gz.write(raw.getvalue())
 
 
+def _adopt_pdf_certificate(bundle: Path, key: SigningKey) -> SigningKey:
+    """A key without a certificate beside it takes the certificate its own PDF signatures
+    carry (the pipeline makes one when rendering), so those PDFs verify in the bundle."""
+    from dataclasses import replace
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    for pdf in sorted((bundle / "reports").glob("*.pdf")):
+        try:
+            from pyhanko.pdf_utils.reader import PdfFileReader
+
+            with pdf.open("rb") as fh:
+                for sig in PdfFileReader(fh, strict=False).embedded_signatures:
+                    cert = x509.load_der_x509_certificate(sig.signer_cert.dump())
+                    if cert.public_key() == key.private_key.public_key():
+                        return replace(key, cert_pem=cert.public_bytes(Encoding.PEM))
+        except Exception:  # an unreadable PDF is reported by the self-check
+            continue
+    return key
+
+
 def _self_check(bundle: Path, key: SigningKey, extra: list[Path]) -> None:
     """Verify the new bundle with its own key; on any failure remove it and refuse, so a
     build never leaves a bundle its own ``verify`` rejects (e.g. PDFs signed by another key)."""
@@ -631,6 +653,8 @@ def build_bundle(
     warnings: list[str] = []
     _copy_run(run_dir, bundle, warnings)
     signing = key if key is not None else ephemeral_key()
+    if signing.cert_pem is None:
+        signing = _adopt_pdf_certificate(bundle, signing)
     text = _matrix_text(verdicts, warnings)
     if text is not None:
         _write(bundle / MATRIX, text.encode("utf-8"))

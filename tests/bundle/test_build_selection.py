@@ -205,3 +205,18 @@ def test_names_with_a_line_break_are_refused(
         (bundle / bad).unlink()
     seal(bundle, signing_key)
     assert verify_bundle(bundle).ok
+
+
+@pytest.mark.skipif(not have_pyhanko(), reason="pyHanko not installed: cannot make a signed PDF")
+def test_key_without_certificate_adopts_its_pdf_certificate(
+    tmp_path: Path, run: Path, keypair: GeneratedKeyFiles
+) -> None:
+    """The pipeline signs PDFs with a certificate it made for a bare key; building with that
+    bare key later still yields a bundle whose PDFs verify (with --key)."""
+    bare = tmp_path / "keys" / "bare.pem"
+    bare.parent.mkdir()
+    shutil.copy(keypair.private_key, bare)  # no bare.cert.pem beside it
+    out = tmp_path / "b"
+    assert cli(["bundle", "build", str(run), "--out", str(out), "--key", str(bare)]) == 0
+    assert (out / "signing-cert.pem").read_bytes() == keypair.certificate.read_bytes()
+    assert verify_bundle(out, key=keypair.public_key).ok
