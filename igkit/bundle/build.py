@@ -332,17 +332,44 @@ def select_run_files(run_dir: Path, warnings: list[str]) -> list[str]:
             for blob in blobs:
                 if blob is not None and (why := private_key_in(blob)):
                     raise ConfigError(
-                        f"refusing to bundle: the evidence snapshot of {snap.objective} holds "
-                        f"{why} ({f.path}); remove the key from the evidence and run again",
+                        f"refusing to build the bundle: the evidence snapshot of "
+                        f"{snap.objective} holds {why} ({f.path}); remove the key from the "
+                        "evidence and run again",
                         where=str(run_dir),
                     )
     for rel in out:
         if why := private_key_in_file(run_dir / rel):
-            raise ConfigError(
-                f"refusing to bundle {rel}: it holds {why}; keep keys outside the run",
-                where=str(run_dir),
-            )
+            raise ConfigError(_key_refusal(rel, why), where=str(run_dir))
     return sorted(out)
+
+
+def _key_refusal(rel: str, why: str) -> str:
+    return (
+        f"refusing to build the bundle: {rel} holds {why}; keep private keys outside the "
+        "run directory"
+    )
+
+
+def refuse_private_keys(run_dir: Path, signing_key_file: Path | None) -> None:
+    """ConfigError naming the first file under ``run_dir`` that holds a private key - bundled
+    or not, since a key in a run directory is one copy away from a bundle. The key the
+    bundle is being signed with (``--key``/``IGKIT_SIGNING_KEY``) is the one exception: it
+    is never selected. Earlier bundles and symlinks are skipped; files are read in chunks."""
+    allowed = signing_key_file.resolve() if signing_key_file is not None else None
+    for root, dirs, names in os.walk(run_dir, followlinks=False):
+        base = Path(root)
+        dirs[:] = sorted(d for d in dirs if not (base / d / HASHES).exists())
+        for name in sorted(names):
+            path = base / name
+            if not stat.S_ISREG(path.lstat().st_mode) or path.resolve() == allowed:
+                continue
+            try:
+                why = private_key_in_file(path)
+            except OSError:
+                continue
+            if why:
+                rel = path.relative_to(run_dir).as_posix()
+                raise ConfigError(_key_refusal(rel, why), where=str(run_dir))
 
 
 def _inside_earlier_output(run_dir: Path, rel: str) -> bool:
@@ -647,6 +674,7 @@ def build_bundle(
         )
     if release_tag is not None and not release_tag.strip():
         raise ConfigError("empty release tag", where="--release-tag")
+    refuse_private_keys(run_dir, Path(key.source) if key is not None else None)
     bundle.mkdir(parents=True, exist_ok=True)
     tar_path = bundle.with_name(f"{bundle.name}.tar.gz")
     demo_pub = bundle.with_name(f"{bundle.name}.demo-key.pub.pem")

@@ -126,7 +126,7 @@ def test_run_marker_adds_files_but_never_dotfiles_env_or_keys(
     assert "not bundled: local.env is an environment file" in result.warnings
     assert verify_bundle(result.bundle).ok
     (run / "extra" / "table.csv").write_bytes(KEYS["pem-pkcs8"]())
-    with pytest.raises(ConfigError, match=r"refusing to bundle extra/table\.csv: it holds"):
+    with pytest.raises(ConfigError, match=r"refusing to build the bundle: extra/table\.csv holds"):
         build_bundle(run, tmp_path / "c", key=signing_key)
 
 
@@ -139,7 +139,7 @@ def test_a_private_key_in_a_run_file_refuses_the_build(
     out = tmp_path / "b"
     assert cli(["bundle", "build", str(run), "--out", str(out)]) == 2
     err = capsys.readouterr().out
-    assert f"refusing to bundle reports/{target.name}: it holds" in err
+    assert f"refusing to build the bundle: reports/{target.name} holds" in err
     assert not out.exists() or not any(out.iterdir())
 
 
@@ -220,3 +220,30 @@ def test_key_without_certificate_adopts_its_pdf_certificate(
     assert cli(["bundle", "build", str(run), "--out", str(out), "--key", str(bare)]) == 0
     assert (out / "signing-cert.pem").read_bytes() == keypair.certificate.read_bytes()
     assert verify_bundle(out, key=keypair.public_key).ok
+
+
+@pytest.mark.parametrize("where", ["notes/id_ecdsa", ".hidden/key.pem", "snapshots/key.json"])
+def test_a_stray_key_anywhere_in_the_run_refuses_the_build(
+    where: str, tmp_path: Path, run: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A key the bundle would not even take still refuses: it is one copy away from a leak."""
+    (run / where).parent.mkdir(parents=True, exist_ok=True)
+    (run / where).write_bytes(KEYS["pem-sec1"]())
+    out = tmp_path / "b"
+    assert cli(["bundle", "build", str(run), "--out", str(out)]) == 2
+    assert f"refusing to build the bundle: {where} holds a PEM PRIVATE KEY block" in (
+        capsys.readouterr().out
+    )
+    assert not out.exists()
+
+
+def test_the_signing_key_from_the_environment_may_live_in_the_run(
+    tmp_path: Path, run: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    keys = generate_keypair(run / "keys", name="ci")
+    (run / "reports" / "summary.pdf").unlink(missing_ok=True)
+    monkeypatch.setenv("IGKIT_SIGNING_KEY", str(keys.private_key))
+    out = tmp_path / "b"
+    assert cli(["bundle", "build", str(run), "--out", str(out)]) == 0
+    assert holds_private_key(out) == []
+    assert verify_bundle(out, key=keys.public_key).ok
