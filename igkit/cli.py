@@ -187,6 +187,8 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
                 where="--evidence",
             )
         replay = ReplaySource(args.replay)
+        for warning in replay.warnings:
+            print(f"igkit: warning: --replay: {warning}", file=sys.stderr)
         index = replay.index
         at = _instant(args.at) if args.at else (index.evaluated_at if index else None)
         if at is None:

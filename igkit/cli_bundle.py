@@ -3,8 +3,12 @@
     igkit bundle build RUN_DIR [--out BUNDLE_DIR] [--key PRIV.pem] [--release-tag TAG] [--tar]
     igkit bundle verify DIR|TAR.GZ [--key PUB.pem] [--replay]
 
-``build`` exits 0 (or 2 on usage errors). ``verify`` prints one line per check, then notes and
-a verdict line; exit 0 when every check passes, 1 otherwise, 2 on usage errors.
+``build`` exits 0 (or 2 on usage errors). ``verify`` prints one line per check, notes, who
+signed and how that signer is trusted, then a verdict line. Exit 0 only when every check
+passes *and* the signer was given by ``--key`` ("trusted (key given by --key)", or an
+"UNTRUSTED demo key" the caller chose to check against); without ``--key`` an intact bundle
+is only SELF-ASSERTED (anyone can re-sign a bundle with their own key): exit 1, like a
+failed check; 2 on usage errors.
 """
 
 from __future__ import annotations
@@ -84,7 +88,7 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from igkit.bundle.verify import verify_bundle
+    from igkit.bundle.verify import UNTRUSTED_DEMO, verify_bundle
 
     if not args.bundle.exists() and not args.bundle.is_symlink():
         raise ConfigError("no such bundle directory or archive", where=str(args.bundle))
@@ -94,9 +98,28 @@ def _verify(args: argparse.Namespace) -> int:
         print(f"{check.status.value} {who}{check.name}: {check.detail}")
     for note in result.notes:
         print(f"note: {note}")
-    if result.ok:
-        print(f"bundle verify: PASS - {args.bundle}: all {len(result.checks)} checks pass")
+    if result.signer is not None:
+        print(f"signer: {result.signer}: {result.trust}")
+    n = len(result.checks)
+    if not result.ok:
+        bad = result.failures
+        print(f"bundle verify: FAIL - {args.bundle}: {len(bad)} of {n} checks fail")
+        return EXIT_FAIL
+    if not result.key_given:
+        print(
+            f"bundle verify: SELF-ASSERTED - {args.bundle}: all {n} checks pass, but the signer "
+            f"{result.signer} is {result.trust}: anyone can re-sign a bundle with a key of "
+            "their own. NOT verified as the release team's: pass --key with their public key."
+        )
+        return EXIT_FAIL
+    if result.trust == UNTRUSTED_DEMO:
+        print(
+            f"bundle verify: PASS (integrity only) - {args.bundle}: all {n} checks pass; signed "
+            f"by {result.signer}: {UNTRUSTED_DEMO} - unchanged since signing, not release evidence"
+        )
         return EXIT_PASS
-    bad = result.failures
-    print(f"bundle verify: FAIL - {args.bundle}: {len(bad)} of {len(result.checks)} checks fail")
-    return EXIT_FAIL
+    print(
+        f"bundle verify: PASS - {args.bundle}: all {n} checks pass; signed by {result.signer}: "
+        f"{result.trust}"
+    )
+    return EXIT_PASS

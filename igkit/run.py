@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Sequence
@@ -15,6 +16,7 @@ from igkit.matrix.loader import LoadedMatrix
 from igkit.plan import PlannedQuery, plan
 from igkit.reports.junit import to_junit
 from igkit.snapshots import (
+    INDEX_FILE,
     EvidenceSnapshot,
     K6Snapshot,
     K6SummarySnapshot,
@@ -71,7 +73,9 @@ def write_outputs(
     server: str | None,
     k6: Sequence[K6Snapshot | K6SummarySnapshot] = (),
     evidence: Sequence[EvidenceSnapshot] = (),
-) -> None:
+) -> RunVerdicts:
+    """Write snapshots, then ``verdicts.json`` (recording the index's sha256) and junit.xml;
+    return the verdicts as written."""
     snap_dir = out / "snapshots"
     previous = read_index(snap_dir) if (snap_dir / "index.json").exists() else None
     labelled: list[tuple[str, Snapshot | K6Snapshot | K6SummarySnapshot | EvidenceSnapshot]] = [
@@ -93,9 +97,12 @@ def write_outputs(
             stale = snap_dir / Path(ref.file).name
             if ref.file not in keep and stale.is_file() and not stale.is_symlink():
                 stale.unlink()
+    index_digest = hashlib.sha256((snap_dir / INDEX_FILE).read_bytes()).hexdigest()
+    run = run.model_copy(update={"snapshots_index_sha256": index_digest})
     body = json.dumps(run.model_dump(mode="json", by_alias=True), indent=2, ensure_ascii=False)
     _atomic_write(out / VERDICTS_FILE, body.encode() + b"\n")
     _atomic_write(out / JUNIT_FILE, to_junit(run))
+    return run
 
 
 def go_no_go(
@@ -128,5 +135,4 @@ def go_no_go(
         k6=k6,
         evidence=evidence,
     )
-    write_outputs(out, run, planned, snapshots, server=server, k6=k6, evidence=evidence)
-    return run
+    return write_outputs(out, run, planned, snapshots, server=server, k6=k6, evidence=evidence)

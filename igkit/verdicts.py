@@ -104,6 +104,10 @@ class RunVerdicts(_Model):
     igkit_version: str
     tenant: str | None = None
     source: str
+    snapshots_index_sha256: str | None = Field(
+        default=None,
+        description="sha256 of snapshots/index.json: replay refuses an index that differs",
+    )
     gates: list[GateVerdict]
 
     @field_serializer("evaluated_at")

@@ -2,7 +2,7 @@
 
 Layout of ``BUNDLE_DIR`` (every path POSIX, relative to the bundle root)::
 
-    verdicts.json junit.xml snapshots/... notebooks/... reports/...   copied from the run
+    verdicts.json junit.xml snapshots/... notebooks/... reports/...   what the run wrote
     matrix.yaml                    the matrix text the run evaluated (for ``verify --replay``)
     signing-key.pub.pem            public half of the signing key (self-asserted!)
     signing-cert.pem               the key's X.509 certificate, when there is one (PDF trust)
@@ -20,6 +20,10 @@ hashes. Signatures are deterministic (RFC 6979), so with the same key two builds
 same run - and their ``--tar`` archives - are byte-identical. Without a configured key an
 ephemeral one is used; its public half is also written beside the bundle as
 ``<bundle>.demo-key.pub.pem`` (outside it, so a verifier can pass ``--key`` explicitly).
+
+What is copied is selected, never swept (:func:`select_run_files`); a selected file holding
+a private key refuses the build, and the finished bundle must pass its own ``verify`` with
+the signing key (PDFs signed by another key refuse the build) or it is removed.
 """
 
 from __future__ import annotations
@@ -169,58 +173,234 @@ def _load_run(run_dir: Path) -> tuple[RunVerdicts, SnapshotIndex]:
     return verdicts, index
 
 
-def _earlier_output(path: Path) -> bool:
-    """``X.tar.gz`` / ``X.demo-key.pub.pem`` written beside an earlier bundle ``X/``."""
+RUN_MARKER = ".igkit-run.json"
+_PEM_PRIVATE_KEY = re.compile(rb"-----BEGIN [A-Z0-9 ]{0,40}PRIVATE KEY-----")
+_DER_LIMIT = 1 << 20
+_CHUNK = 1 << 20
+
+
+def _der_private_key(data: bytes) -> str | None:
+    """What kind of DER private key container ``data`` is in full, or None."""
+    from cryptography.hazmat.primitives.serialization import load_der_private_key
+
+    if not data or data[0] != 0x30 or len(data) > _DER_LIMIT:
+        return None
+    try:
+        load_der_private_key(data, password=None)
+        return "a DER private key (PKCS#8/PKCS#1/SEC1)"
+    except TypeError:
+        return "an encrypted PKCS#8 private key"
+    except Exception:  # any parse failure means "not a key"
+        pass
+    try:
+        from asn1crypto import pkcs12
+
+        parsed = pkcs12.Pfx.load(data, strict=True)
+        if parsed["version"].native == "v3" and parsed["auth_safe"]["content_type"].native:
+            return "a PKCS#12/PFX key store"
+    except Exception:  # asn1crypto raises many types for bytes that are not a PFX
+        return None
+    return None
+
+
+def private_key_in(data: bytes) -> str | None:
+    """Why ``data`` holds a private key (a PEM ``PRIVATE KEY`` block of any kind, DER
+    PKCS#8/PKCS#1/SEC1, PKCS#12), or None."""
+    if _PEM_PRIVATE_KEY.search(data):
+        return "a PEM PRIVATE KEY block"
+    return _der_private_key(data)
+
+
+def private_key_in_file(path: Path) -> str | None:
+    """:func:`private_key_in` for a file, read in chunks (a PEM block may straddle two)."""
+    tail = b""
+    with path.open("rb") as fh:
+        head = fh.read(_DER_LIMIT + 1)
+        if (why := private_key_in(head)) is not None:
+            return why
+        tail = head[-80:]
+        for chunk in iter(lambda: fh.read(_CHUNK), b""):
+            if _PEM_PRIVATE_KEY.search(tail + chunk):
+                return "a PEM PRIVATE KEY block"
+            tail = chunk[-80:]
+    return None
+
+
+def _excluded_name(rel: str) -> str | None:
+    """Why a run file is never bundled (dotfiles, ``*.env``), or None."""
+    parts = rel.split("/")
+    if any(p.startswith(".") for p in parts):
+        return "a dotfile"
+    if parts[-1].endswith(".env") or parts[-1] == "env":
+        return "an environment file"
+    return None
+
+
+def _marker_files(run_dir: Path, warnings: list[str]) -> list[str]:
+    """The ``files`` list of the run marker ``.igkit-run.json`` when present and readable."""
+    from igkit.strictdoc import DocumentError, load_json
+
+    path = run_dir / RUN_MARKER
+    if not path.is_file() or path.is_symlink():
+        return []
+    try:
+        data = load_json(path.read_bytes(), where=str(path))
+    except (DocumentError, OSError) as exc:
+        warnings.append(f"{RUN_MARKER} ignored: {exc}")
+        return []
+    files = data.get("files") if isinstance(data, dict) else None
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        warnings.append(f"{RUN_MARKER} ignored: no 'files' list of paths")
+        return []
+    return list(files)
+
+
+def _glob_names(run_dir: Path, folder: str, suffixes: tuple[str, ...]) -> list[str]:
+    base = run_dir / folder
+    if not base.is_dir() or base.is_symlink():
+        return []
+    return sorted(
+        f"{folder}/{p.name}"
+        for p in base.iterdir()
+        if p.name.endswith(suffixes) or (not p.is_dir() and p.is_symlink())
+    )
+
+
+def select_run_files(run_dir: Path, warnings: list[str]) -> list[str]:
+    """What igkit wrote for the run and the evidence it captured - never a directory sweep.
+
+    verdicts.json, junit.xml, snapshots/index.json and the snapshots it lists (each checked
+    against the index and verdicts.json as replay would), the War Room files, notebooks and
+    reports the pipeline writes, the evidence documents copied out of evidence snapshots,
+    and the files the run marker ``.igkit-run.json`` lists. Dotfiles and ``*.env`` never."""
+    from igkit.sources.replay import ReplaySource
+
+    replay = ReplaySource(run_dir)
+    warnings.extend(replay.warnings)
+    if replay.rejected:
+        raise ConfigError(
+            f"refusing to bundle snapshots that are not the run's: {'; '.join(replay.problems)}",
+            where=str(run_dir),
+        )
+    assert replay.index is not None
+    wanted = ["verdicts.json", "junit.xml", "snapshots/index.json", "war-room.png"]
+    wanted += ["war-room.json"]
+    wanted += [f"snapshots/{ref.file}" for ref in replay.index.snapshots]
+    wanted += _glob_names(run_dir, "notebooks", (".ipynb", ".verdict.json"))
+    wanted += _glob_names(run_dir, "reports", (".html", ".pdf"))
+    for snap in replay.evidence:
+        for f in snap.files.values():
+            doc = PurePosixPath(f.path)
+            if f.content_b64 is not None and not doc.is_absolute() and ".." not in doc.parts:
+                wanted.append(f"evidence/{doc.as_posix()}")
+    wanted += _marker_files(run_dir, warnings)
+    required = {"verdicts.json", "snapshots/index.json"}
+    required |= {f"snapshots/{ref.file}" for ref in replay.index.snapshots}
+    out: list[str] = []
+    for rel in dict.fromkeys(wanted):
+        src = run_dir / rel
+        if _inside_earlier_output(run_dir, rel):
+            continue
+        if why := _excluded_name(rel):
+            warnings.append(f"not bundled: {rel} is {why}")
+            continue
+        if problem := safe_relpath(rel):
+            raise ConfigError(f"refusing to bundle {rel!r}: {problem}", where=str(run_dir))
+        try:
+            mode = src.lstat().st_mode
+        except OSError:
+            if rel in required:
+                raise ConfigError(f"{rel} is missing from the run", where=str(run_dir)) from None
+            continue
+        if stat.S_ISLNK(mode):
+            warnings.append(f"skipped symlink {rel} (never followed)")
+            continue
+        if not stat.S_ISREG(mode):
+            warnings.append(f"skipped {rel}: not a regular file")
+            continue
+        if any(p.is_symlink() for p in src.parents if p != run_dir and run_dir in p.parents):
+            warnings.append(f"skipped {rel}: inside a symlinked directory (never followed)")
+            continue
+        if rel in RESERVED:
+            raise ConfigError(
+                f"the run holds {rel}, a name the bundle reserves", where=str(run_dir)
+            )
+        out.append(rel)
+    for snap in replay.evidence:
+        for f in snap.files.values():
+            blobs = [f.content()] + [_b64decode(v) for v in (f.members or {}).values()]
+            for blob in blobs:
+                if blob is not None and (why := private_key_in(blob)):
+                    raise ConfigError(
+                        f"refusing to build the bundle: the evidence snapshot of "
+                        f"{snap.objective} holds {why} ({f.path}); remove the key from the "
+                        "evidence and run again",
+                        where=str(run_dir),
+                    )
+    for rel in out:
+        if why := private_key_in_file(run_dir / rel):
+            raise ConfigError(_key_refusal(rel, why), where=str(run_dir))
+    return sorted(out)
+
+
+def _key_refusal(rel: str, why: str) -> str:
+    return (
+        f"refusing to build the bundle: {rel} holds {why}; keep private keys outside the "
+        "run directory"
+    )
+
+
+def refuse_private_keys(run_dir: Path, signing_key_file: Path | None) -> None:
+    """ConfigError naming the first file under ``run_dir`` that holds a private key - bundled
+    or not, since a key in a run directory is one copy away from a bundle. The key the
+    bundle is being signed with (``--key``/``IGKIT_SIGNING_KEY``) is the one exception: it
+    is never selected. Earlier bundles and symlinks are skipped; files are read in chunks."""
+    allowed = signing_key_file.resolve() if signing_key_file is not None else None
+    for root, dirs, names in os.walk(run_dir, followlinks=False):
+        base = Path(root)
+        dirs[:] = sorted(d for d in dirs if not (base / d / HASHES).exists())
+        for name in sorted(names):
+            path = base / name
+            if not stat.S_ISREG(path.lstat().st_mode) or path.resolve() == allowed:
+                continue
+            try:
+                why = private_key_in_file(path)
+            except OSError:
+                continue
+            if why:
+                rel = path.relative_to(run_dir).as_posix()
+                raise ConfigError(_key_refusal(rel, why), where=str(run_dir))
+
+
+def _inside_earlier_output(run_dir: Path, rel: str) -> bool:
+    """A file of an earlier bundle (a folder holding manifest-sha256.txt) or its archive."""
+    parts = rel.split("/")
+    for i in range(1, len(parts)):
+        if (run_dir.joinpath(*parts[:i]) / HASHES).exists():
+            return True
     for suffix in (".tar.gz", ".demo-key.pub.pem"):
-        if path.name.endswith(suffix):
-            sibling = path.with_name(path.name.removesuffix(suffix))
-            if (sibling / HASHES).is_file():
-                return True
+        if rel.endswith(suffix) and (run_dir / rel.removesuffix(suffix) / HASHES).exists():
+            return True
     return False
 
 
-def _copy_run(run_dir: Path, bundle: Path, exclude: set[Path], warnings: list[str]) -> None:
-    """Copy regular files; never follow a symlink, refuse names that would escape."""
-    root_real = run_dir.resolve()
-    for root, dirs, files in os.walk(run_dir, followlinks=False):
-        base = Path(root)
-        keep_dirs = []
-        for d in sorted(dirs):
-            p = base / d
-            if p.is_symlink():
-                warnings.append(
-                    f"skipped symlink {p.relative_to(run_dir).as_posix()}/ (never followed)"
-                )
-            elif p.resolve() in exclude or (p / HASHES).exists():
-                continue  # the bundle being built, or an earlier bundle
-            else:
-                keep_dirs.append(d)
-        dirs[:] = keep_dirs
-        for name in sorted(files):
-            src = base / name
-            rel = src.relative_to(run_dir).as_posix()
-            mode = src.lstat().st_mode
-            if stat.S_ISLNK(mode):
-                warnings.append(f"skipped symlink {rel} (never followed)")
-                continue
-            if not stat.S_ISREG(mode):
-                warnings.append(f"skipped {rel}: not a regular file")
-                continue
-            if src.resolve() in exclude or name.startswith(".") or _earlier_output(src):
-                continue  # our own outputs (also of earlier builds); hidden/temporary files
-            problem = safe_relpath(rel)
-            if problem or not src.resolve().is_relative_to(root_real):
-                raise ConfigError(
-                    f"refusing to bundle {rel!r}: {problem or 'escapes the run'}",
-                    where=str(run_dir),
-                )
-            if rel in RESERVED:
-                raise ConfigError(
-                    f"the run holds {rel}, a name the bundle reserves", where=str(run_dir)
-                )
-            fd = os.open(src, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-            with os.fdopen(fd, "rb") as fh:
-                _write(bundle / rel, fh.read())
+def _b64decode(value: str) -> bytes | None:
+    try:
+        return base64.b64decode(value)
+    except ValueError:
+        return None
+
+
+def _copy_run(run_dir: Path, bundle: Path, warnings: list[str]) -> None:
+    """Copy the selected run files; never follow a symlink."""
+    for rel in select_run_files(run_dir, warnings):
+        fd = os.open(run_dir / rel, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        target = bundle / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with os.fdopen(fd, "rb") as src, target.open("wb") as dst:
+            for chunk in iter(lambda: src.read(_CHUNK), b""):
+                dst.write(chunk)
+        os.chmod(target, 0o644)
 
 
 def _snapshot_kinds(bundle: Path, index: SnapshotIndex) -> dict[str, str]:
@@ -359,6 +539,13 @@ def seal(bundle: Path, key: SigningKey) -> list[str]:
         (bundle / name).unlink(missing_ok=True)
     manifest = json.loads((bundle / MANIFEST).read_bytes())
     files = bundle_files(bundle)
+    for rel in files:
+        if "\n" in rel or "\r" in rel:
+            raise ConfigError(
+                f"refusing to list {rel!r}: a line break in a file name would split its "
+                f"{HASHES} line",
+                where=str(bundle),
+            )
     digests = {rel: sha256_file(bundle / rel) for rel in files}
     statement = {
         "_type": STATEMENT_TYPE,
@@ -420,6 +607,55 @@ def write_tar(bundle: Path, dest: Path) -> None:
         gz.write(raw.getvalue())
 
 
+def _adopt_pdf_certificate(bundle: Path, key: SigningKey) -> SigningKey:
+    """A key without a certificate beside it takes the certificate its own PDF signatures
+    carry (the pipeline makes one when rendering), so those PDFs verify in the bundle."""
+    from dataclasses import replace
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    for pdf in sorted((bundle / "reports").glob("*.pdf")):
+        try:
+            from pyhanko.pdf_utils.reader import PdfFileReader
+
+            with pdf.open("rb") as fh:
+                for sig in PdfFileReader(fh, strict=False).embedded_signatures:
+                    cert = x509.load_der_x509_certificate(sig.signer_cert.dump())
+                    if cert.public_key() == key.private_key.public_key():
+                        return replace(key, cert_pem=cert.public_bytes(Encoding.PEM))
+        except Exception:  # an unreadable PDF is reported by the self-check
+            continue
+    return key
+
+
+def _self_check(bundle: Path, key: SigningKey, extra: list[Path]) -> None:
+    """Verify the new bundle with its own key; on any failure remove it and refuse, so a
+    build never leaves a bundle its own ``verify`` rejects (e.g. PDFs signed by another key)."""
+    import shutil
+
+    from igkit.bundle.verify import verify_with_public_key
+
+    result = verify_with_public_key(bundle, key.private_key.public_key())
+    if result.ok:
+        return
+    shutil.rmtree(bundle, ignore_errors=True)
+    for path in extra:
+        path.unlink(missing_ok=True)
+    bad = result.failures
+    first = "; ".join(f"{c.subject + ': ' if c.subject else ''}{c.detail}" for c in bad[:3])
+    hint = ""
+    if any(c.name == "pdf signature" for c in bad):
+        hint = (
+            f" - the run's PDFs were not signed by this key ({key.fingerprint}): build with the "
+            "key that signed them, or render the reports again with this key"
+        )
+    raise ConfigError(
+        f"refusing to write a bundle that its own verify rejects: {first}{hint}",
+        where=str(bundle),
+    )
+
+
 def build_bundle(
     run_dir: Path,
     out: Path | None = None,
@@ -438,12 +674,15 @@ def build_bundle(
         )
     if release_tag is not None and not release_tag.strip():
         raise ConfigError("empty release tag", where="--release-tag")
+    refuse_private_keys(run_dir, Path(key.source) if key is not None else None)
     bundle.mkdir(parents=True, exist_ok=True)
     tar_path = bundle.with_name(f"{bundle.name}.tar.gz")
     demo_pub = bundle.with_name(f"{bundle.name}.demo-key.pub.pem")
     warnings: list[str] = []
-    _copy_run(run_dir, bundle, {bundle.resolve(), tar_path.resolve(), demo_pub.resolve()}, warnings)
+    _copy_run(run_dir, bundle, warnings)
     signing = key if key is not None else ephemeral_key()
+    if signing.cert_pem is None:
+        signing = _adopt_pdf_certificate(bundle, signing)
     text = _matrix_text(verdicts, warnings)
     if text is not None:
         _write(bundle / MATRIX, text.encode("utf-8"))
@@ -466,6 +705,7 @@ def build_bundle(
     manifest = sign_manifest(build_manifest(bundle, verdicts, index, signing, release_tag), signing)
     _write(bundle / MANIFEST, _json_bytes(manifest))
     files = seal(bundle, signing)
+    _self_check(bundle, signing, [p for p in (demo_written,) if p is not None])
     result = BuildResult(bundle, manifest, signing, files, demo_written, None, warnings)
     if tar:
         write_tar(bundle, tar_path)

@@ -52,10 +52,23 @@ from igkit.evidence.keys import (
 _LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 
 
+TRUSTED = "trusted (key given by --key)"
+SELF_ASSERTED_CERT = "self-asserted (certificate inside the bundle)"
+SELF_ASSERTED_KEY = "self-asserted (public key inside the bundle)"
+UNTRUSTED_DEMO = "UNTRUSTED demo key"
+
+
 @dataclass
 class VerifyResult:
+    """The checks, notes, who signed (``signer``: subject and key fingerprint) and how that
+    signer came to be trusted (``trust``: one of the labels above). ``ok`` is integrity:
+    every check passes; ``key_given`` says whether the signer was vouched for by ``--key``."""
+
     checks: list[Check] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    signer: str | None = None
+    trust: str | None = None
+    key_given: bool = False
 
     @property
     def ok(self) -> bool:
@@ -77,70 +90,128 @@ def _load_key_file(path: Path, where: str) -> PublicKey:
         raise ConfigError(str(exc), where=where) from None
 
 
-def verify_bundle(path: Path, *, key: Path | None = None, replay: bool = False) -> VerifyResult:
+def verify_bundle(
+    path: Path,
+    *,
+    key: Path | None = None,
+    replay: bool = False,
+    limits: ArchiveLimits | None = None,
+) -> VerifyResult:
     """Verify a bundle directory or ``.tar.gz``; ConfigError for usage problems only."""
     trusted_key = _load_key_file(key, "--key") if key is not None else None
     if path.is_symlink():
-        result = VerifyResult()
+        result = VerifyResult(key_given=key is not None)
         result.checks.append(failed("layout", "the bundle path itself is a symlink"))
         return result
     if path.is_dir():
-        return _verify_dir(path, trusted_key, replay, VerifyResult())
+        return _verify_dir(path, trusted_key, replay, VerifyResult(key_given=key is not None))
     if path.is_file() and path.name.endswith((".tar.gz", ".tgz")):
         with tempfile.TemporaryDirectory(prefix="igkit-bundle-") as tmp:
-            result = VerifyResult()
-            root = _extract(path, Path(tmp), result)
+            result = VerifyResult(key_given=key is not None)
+            root = _extract(path, Path(tmp), result, limits)
             if root is None:
                 return result
             return _verify_dir(root, trusted_key, replay, result)
     raise ConfigError("not a bundle directory or .tar.gz file", where=str(path))
 
 
-def _extract(archive: Path, dest: Path, result: VerifyResult) -> Path | None:
-    """Extract only safe members (regular files, dirs) by hand; each unsafe one is a FAIL."""
+def verify_with_public_key(bundle: Path, key: PublicKey) -> VerifyResult:
+    """Verify a bundle directory against ``key`` (no replay): what ``build`` checks last."""
+    return _verify_dir(bundle, key, False, VerifyResult(key_given=True))
+
+
+@dataclass(frozen=True)
+class ArchiveLimits:
+    """Bounds on a ``.tar.gz`` bundle: bytes after decompression, members, compression ratio
+    (checked once ``ratio_after`` bytes are out). A bundle is a few MB of JSON, HTML, PDF."""
+
+    max_bytes: int = 1 << 30
+    max_members: int = 10_000
+    max_ratio: float = 200.0
+    ratio_after: int = 16 << 20
+
+
+class _ArchiveLimitError(Exception):
+    pass
+
+
+class _BoundedReader:
+    """Reads the decompressed tar stream in bounded chunks; raises past any limit, so a
+    gzip bomb or a giant member header is refused before it fills memory or disk."""
+
+    def __init__(self, raw: Any, gz: Any, limits: ArchiveLimits) -> None:
+        self.raw, self.gz, self.limits, self.out = raw, gz, limits, 0
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = 1 << 16 if size is None or size < 0 else min(size, 1 << 16)
+        data: bytes = self.gz.read(chunk)
+        self.out += len(data)
+        lim = self.limits
+        if self.out > lim.max_bytes:
+            raise _ArchiveLimitError(f"more than {lim.max_bytes} bytes once decompressed")
+        if self.out > lim.ratio_after and self.out > lim.max_ratio * max(self.raw.tell(), 1):
+            raise _ArchiveLimitError(f"compression ratio above {lim.max_ratio:g}:1")
+        return data
+
+
+def _extract(
+    archive: Path, dest: Path, result: VerifyResult, limits: ArchiveLimits | None = None
+) -> Path | None:
+    """Stream the archive once, extracting only safe members (regular files, dirs) within
+    ``limits``; an unsafe member is a FAIL, a limit a FAIL "archive exceeds limits"."""
+    import gzip
+    import shutil
+    import zlib
+
+    lim = limits or ArchiveLimits()
+    bad = count = 0
+    tops: set[str] = set()
     try:
-        tar = tarfile.open(archive, "r:gz")  # noqa: SIM115 - closed below
-    except (tarfile.TarError, OSError, EOFError) as exc:
+        with archive.open("rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+            stream = _BoundedReader(raw, gz, lim)
+            with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
+                for m in tar:
+                    count += 1
+                    if count > lim.max_members:
+                        raise _ArchiveLimitError(f"more than {lim.max_members} members")
+                    problem = safe_relpath(m.name.rstrip("/") if m.isdir() else m.name)
+                    if problem is None and not (m.isfile() or m.isdir()):
+                        problem = (
+                            "symlink" if m.issym() else "hard link" if m.islnk() else "special file"
+                        )
+                    if problem:
+                        bad += 1
+                        result.checks.append(
+                            failed("archive member", f"{m.name!r}: {problem}; not extracted")
+                        )
+                        continue
+                    tops.add(PurePosixPath(m.name).parts[0])
+                    target = dest.joinpath(*PurePosixPath(m.name).parts)
+                    if m.isdir():
+                        target.mkdir(parents=True, exist_ok=True)
+                        continue
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    if target.exists():
+                        bad += 1
+                        result.checks.append(failed("archive member", f"{m.name!r}: appears twice"))
+                        continue
+                    fh = tar.extractfile(m)
+                    if fh is None:
+                        continue
+                    with target.open("wb") as out:
+                        shutil.copyfileobj(fh, out, 1 << 16)
+    except _ArchiveLimitError as exc:
+        result.checks.append(failed("archive", f"archive exceeds limits: {exc}; not extracted"))
+        return None
+    except (tarfile.TarError, OSError, EOFError, zlib.error) as exc:
         result.checks.append(error("archive", f"cannot read {archive.name}: {exc}"))
         return None
-    bad = 0
-    tops: set[str] = set()
-    with tar:
-        try:
-            members = tar.getmembers()
-        except (tarfile.TarError, OSError, EOFError) as exc:
-            result.checks.append(error("archive", f"corrupt archive {archive.name}: {exc}"))
-            return None
-        for m in members:
-            problem = safe_relpath(m.name.rstrip("/") if m.isdir() else m.name)
-            if problem is None and not (m.isfile() or m.isdir()):
-                problem = "symlink" if m.issym() else "hard link" if m.islnk() else "special file"
-            if problem:
-                bad += 1
-                result.checks.append(
-                    failed("archive member", f"{m.name!r}: {problem}; not extracted")
-                )
-                continue
-            tops.add(PurePosixPath(m.name).parts[0])
-            target = dest.joinpath(*PurePosixPath(m.name).parts)
-            if m.isdir():
-                target.mkdir(parents=True, exist_ok=True)
-                continue
-            fh = tar.extractfile(m)
-            if fh is None:
-                continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if target.exists():
-                bad += 1
-                result.checks.append(failed("archive member", f"{m.name!r}: appears twice"))
-                continue
-            target.write_bytes(fh.read())
     if len(tops) != 1 or not (dest / next(iter(tops))).is_dir():
         result.checks.append(failed("archive", f"expected one top directory, found {sorted(tops)}"))
         return None
     if not bad:
         result.checks.append(
-            passed("archive", f"{len(members)} safe member(s), top directory {next(iter(tops))}/")
+            passed("archive", f"{count} safe member(s), top directory {next(iter(tops))}/")
         )
     return dest / next(iter(tops))
 
@@ -171,7 +242,17 @@ def _hash_list(bundle: Path, files: dict[str, Path], result: VerifyResult) -> di
         return None
     listed: dict[str, str] = {}
     problems = 0
-    for n, raw in enumerate(files[HASHES].read_bytes().decode("utf-8", "replace").splitlines(), 1):
+    try:
+        text = files[HASHES].read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:
+        result.checks.append(failed("hash list", f"{HASHES} is not UTF-8 (byte {exc.start})"))
+        return None
+    if text and not text.endswith("\n"):
+        problems += 1
+        result.checks.append(failed("hash list", f"{HASHES} does not end with a line break"))
+    # "\n" only: a file name may hold U+2028, U+0085... which str.splitlines() would split on
+    lines = text.removesuffix("\n").split("\n") if text else []
+    for n, raw in enumerate(lines, 1):
         m = _LINE.match(raw)
         if not m:
             problems += 1
@@ -226,8 +307,9 @@ def _signature(
             result.checks.append(failed("manifest signature", f"{PUBLIC_KEY}: {exc}"))
             return None
         result.notes.append(
-            f"no --key given: verified with the bundle's own {PUBLIC_KEY} ({fingerprint(key)}), which is only "
-            "self-asserted - this proves the files are unchanged since signing, not who signed them"
+            f"no --key given: checked with the bundle's own {PUBLIC_KEY} ({fingerprint(key)}), "
+            "which is only self-asserted - anyone can re-sign a bundle with a key of their own; "
+            "this proves the files are unchanged since signing, not who signed them"
         )
     if HASHES_SIG not in files or HASHES not in files:
         result.checks.append(failed("manifest signature", f"{HASHES_SIG} or {HASHES} is missing"))
@@ -386,6 +468,43 @@ def _manifest(
     return manifest
 
 
+def _cert_subject(data: bytes, key: PublicKey) -> str | None:
+    """The subject of PEM certificate ``data`` when it certifies ``key``, else None."""
+    from cryptography import x509
+
+    try:
+        cert = x509.load_pem_x509_certificate(data)
+    except ValueError:
+        return None
+    if cert.public_key() != key:
+        return None
+    return cert.subject.rfc4514_string()
+
+
+def _who_signed(
+    files: dict[str, Path],
+    key: PublicKey,
+    manifest: dict[str, Any] | None,
+    key_given: bool,
+    result: VerifyResult,
+) -> None:
+    """Name the signer (certificate subject, key fingerprint) and how trust was established."""
+    subject = None
+    if CERTIFICATE in files:
+        subject = _cert_subject(files[CERTIFICATE].read_bytes(), key)
+    result.signer = f"{subject or 'no certificate'} ({fingerprint(key)})"
+    signing_key = (manifest or {}).get("signingKey")
+    demo = DEMO_NOTICE in files or (
+        isinstance(signing_key, dict) and signing_key.get("trusted") is False
+    )
+    if demo:
+        result.trust = UNTRUSTED_DEMO
+    elif key_given:
+        result.trust = TRUSTED
+    else:
+        result.trust = SELF_ASSERTED_CERT if subject else SELF_ASSERTED_KEY
+
+
 def _pdfs(files: dict[str, Path], key: PublicKey | None, result: VerifyResult) -> None:
     """Every PDF must carry a signature that is intact, covers the whole file and chains to a
     certificate in the bundle (``signing-cert.pem`` / ``*.cert.pem``); with ``--key`` only a
@@ -421,7 +540,7 @@ def _pdfs(files: dict[str, Path], key: PublicKey | None, result: VerifyResult) -
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # pyHanko logs a traceback for every untrusted signer
     try:
-        _validate_pdfs(pdfs, files, roots, result)
+        _validate_pdfs(pdfs, files, roots, result, result.trust or SELF_ASSERTED_CERT)
     finally:
         quiet.setLevel(level)
 
@@ -436,7 +555,7 @@ def _spki_fingerprint(der: bytes) -> str:
 
 
 def _validate_pdfs(
-    pdfs: list[str], files: dict[str, Path], roots: list[Any], result: VerifyResult
+    pdfs: list[str], files: dict[str, Path], roots: list[Any], result: VerifyResult, trust: str
 ) -> None:
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
@@ -471,10 +590,14 @@ def _validate_pdfs(
                             )
                         )
                     else:
+                        try:
+                            who = status.signing_cert.subject.human_friendly
+                        except (AttributeError, ValueError):
+                            who = "the bundle's certificate"
                         result.checks.append(
                             passed(
                                 "pdf signature",
-                                f"{what} intact, covers the entire file, signer trusted",
+                                f"{what} intact, covers the entire file, signed by {who}: {trust}",
                                 n,
                             )
                         )
@@ -515,6 +638,15 @@ def _replay(
             )
             return
         src = ReplaySource(bundle / "snapshots")
+        if not src.index_checked:
+            result.checks.append(
+                failed(
+                    "replay",
+                    "verdicts.json records no snapshots_index_sha256: the bundled "
+                    "snapshots/index.json cannot be tied to the signed verdicts",
+                )
+            )
+            return
         with tempfile.TemporaryDirectory(prefix="igkit-replay-") as tmp:
             again = go_no_go(
                 loaded,
@@ -572,8 +704,19 @@ def _verify_dir(
         except ValueError:
             verdicts = None
     _attestation(files, listed, used_key, verdicts, result)
-    _manifest(files, used_key, verdicts, result)
+    manifest = _manifest(files, used_key, verdicts, result)
+    intact = result.ok
+    if used_key is not None:
+        _who_signed(files, used_key, manifest, key is not None, result)
     _pdfs(files, key, result)
-    if replay:
+    if replay and not intact:
+        result.checks.append(
+            failed(
+                "replay",
+                f"not run: {HASHES}, its signature or the files it lists did not verify, "
+                "so the snapshots are not the signed ones",
+            )
+        )
+    elif replay:
         _replay(bundle, files, verdicts, result)
     return result

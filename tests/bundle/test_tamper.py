@@ -12,7 +12,7 @@ import pytest
 
 from igkit.bundle.build import HASHES, HASHES_SIG, seal, write_tar
 from igkit.bundle.keys import GeneratedKeyFiles, SigningKey
-from igkit.bundle.verify import VerifyResult, verify_bundle
+from igkit.bundle.verify import ArchiveLimits, VerifyResult, verify_bundle
 from tests.bundle.conftest import cli, have_pyhanko
 
 
@@ -179,7 +179,8 @@ def test_edited_and_resealed_snapshot_is_caught_by_replay(
     seal(bundle, signing_key)
     assert verify_bundle(bundle, key=keypair.public_key).ok
     bad = failing(verify_bundle(bundle, key=keypair.public_key, replay=True))
-    assert bad["replay"].startswith("G1: recorded PASS, re-evaluated FAIL")
+    # the re-sealed snapshot no longer matches index.json: its objective is ERROR, not judged
+    assert bad["replay"].startswith("G1: recorded PASS, re-evaluated ERROR")
     assert "decision: recorded GO, re-evaluated NO-GO" in bad["replay"]
 
 
@@ -191,3 +192,59 @@ def test_replay_refuses_a_matrix_that_is_not_the_runs(
     seal(bundle, signing_key)
     bad = failing(verify_bundle(bundle, replay=True))
     assert "matrix_sha256" in bad["replay"]
+
+
+class _Zeros(io.RawIOBase):
+    """``size`` zero bytes, streamed (the test itself never holds the bomb in memory)."""
+
+    def __init__(self, size: int) -> None:
+        self.left = size
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buf: bytearray) -> int:  # type: ignore[override]
+        n = min(len(buf), self.left)
+        buf[:n] = bytes(n)
+        self.left -= n
+        return n
+
+
+def _tar_with(sealed: Path, archive: Path, extra: list[tuple[str, int]]) -> None:
+    """The sealed bundle as a .tar.gz, plus ``extra`` members of zero bytes."""
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(sealed, arcname="bundle")
+        for name, size in extra:
+            info = tarfile.TarInfo(f"bundle/{name}")
+            info.size = size
+            tar.addfile(info, _Zeros(size))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("extra", "limits", "why"),
+    [
+        ([("zeros.bin", 64 << 20)], ArchiveLimits(), "compression ratio above 200:1"),
+        ([], ArchiveLimits(max_bytes=100_000), "more than 100000 bytes"),
+        ([(f"f{i}", 0) for i in range(30)], ArchiveLimits(max_members=20), "more than 20 members"),
+    ],
+    ids=["gzip-bomb", "total-size", "member-count"],
+)
+def test_tar_beyond_limits_fails_without_extracting(
+    tmp_path: Path, sealed: Path, extra: list[tuple[str, int]], limits: ArchiveLimits, why: str
+) -> None:
+    archive = tmp_path / "big.tar.gz"
+    _tar_with(sealed, archive, extra)
+    result = verify_bundle(archive, limits=limits)
+    assert [c.name for c in result.failures] == ["archive"]
+    assert result.failures[0].detail.startswith("archive exceeds limits")
+    assert why in result.failures[0].detail
+
+
+def test_tar_within_limits_verifies(
+    tmp_path: Path, sealed: Path, keypair: GeneratedKeyFiles
+) -> None:
+    """Positive control: the same bundle archived the same way, with default limits."""
+    archive = tmp_path / "ok.tar.gz"
+    _tar_with(sealed, archive, [])
+    result = verify_bundle(archive, key=keypair.public_key)
+    assert result.ok, [c.line() for c in result.failures]
