@@ -926,7 +926,9 @@ def _strict_json(data: bytes, what: str) -> Any:
             parse_constant=_reject_constant,
         )
     except _RefusedError as exc:
-        raise _RefusedError(f"{what}: {exc}") from None
+        found = _duplicate_path(data, "")
+        where = f" ({found})" if found.startswith("duplicate key") else ""
+        raise _RefusedError(f"{what}: {exc}{where}") from None
     except (json.JSONDecodeError, _DocError, RecursionError) as exc:
         msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc) or "too deep"
         raise _RefusedError(f"{what} is not valid JSON ({msg})") from None

@@ -1146,4 +1146,5 @@ def test_a_signatures_file_with_a_duplicate_key_is_refused(rs: Signer) -> None:
     assert_pass(verify(files, rs))
     token = json.loads(files[".signatures.json"])["signatures"][0]
     files[".signatures.json"] = b'{"signatures": ["' + token.encode() + b'"], "signatures": []}'
-    assert combine(verify(files, rs)) is not Status.PASS
+    checks = verify(files, rs)
+    assert_not_pass(checks, "signatures file", "duplicate key 'signatures' in (top level)")
