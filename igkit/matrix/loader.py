@@ -119,6 +119,24 @@ def _check_queries(matrix: Matrix, source: str) -> None:
                 )
 
 
+_LEGACY_FUNCTIONS_REGISTERED = False
+
+
+def _register_legacy_functions() -> None:
+    """Prometheus 2.x functions that Prometheus 3 renamed (and promql_parser dropped), so a
+    query valid for a 2.x server is not refused."""
+    global _LEGACY_FUNCTIONS_REGISTERED
+    if _LEGACY_FUNCTIONS_REGISTERED:
+        return
+    import promql_parser
+
+    v = promql_parser.ValueType
+    promql_parser.register_extra_functions(
+        [promql_parser.Function("holt_winters", [v.Matrix, v.Scalar, v.Scalar], v.Vector)]
+    )
+    _LEGACY_FUNCTIONS_REGISTERED = True
+
+
 def promql_problem(query: str) -> str | None:
     """Why ``query`` is not a PromQL expression a range query can evaluate, or None.
 
@@ -127,6 +145,7 @@ def promql_problem(query: str) -> str | None:
     """
     import promql_parser
 
+    _register_legacy_functions()
     try:
         expr = promql_parser.parse(query)
     except BaseException as exc:  # the Rust extension may raise a PanicException

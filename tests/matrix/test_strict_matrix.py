@@ -204,3 +204,9 @@ def test_every_shipped_matrix_query_parses(path: Path | None) -> None:
             if isinstance(obj, PrometheusObjective):
                 query = render_objective_query(obj, resolve_settings(obj, loaded.matrix.defaults))
                 assert promql_problem(query) is None, (gate.id, obj.name, query)
+
+
+def test_prometheus_2_function_names_still_parse() -> None:
+    assert promql_problem("holt_winters(rate(x[5m])[30m:1m], 0.5, 0.5)") is None
+    assert promql_problem("double_exponential_smoothing(rate(x[5m])[30m:1m], 0.5, 0.5)") is None
+    assert "holt_winters" in (promql_problem("holt_winters(x, 0.5, 0.5)") or "")
