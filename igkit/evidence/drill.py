@@ -4,7 +4,9 @@
 RPO = ``failure_injected_at - last_durable_write_before_failure`` (how much recent data the
 recovery lost); RTO = ``service_restored_at - failure_injected_at`` (how long service was
 down). A timestamp missing from the report makes the checks that need it NO_DATA; nothing
-missing, malformed or contradictory ever passes.
+missing, malformed or contradictory ever passes. A report that shows nothing happened is a
+FAIL "the drill did not exercise restore": no step ``ok``, a step whose name says
+restore/recover/verify ``skipped``, or no ``ok`` step named restore/recover at all.
 
 This module also holds the document-reading helpers shared by the evidence readers here
 (:func:`load_document`, :data:`Timestamp`, :func:`describe_validation_error`).

@@ -15,6 +15,13 @@
   resolved_with_pedigree suppresses; Grype ``ignoredMatches`` and Trivy
   ``ExperimentalModifiedFindings`` are counted as suppressed by the scanner. The highest of a
   CycloneDX vulnerability's ratings counts (a CVSS score without severity is banded).
+
+The JSON is read with :func:`igkit.strictdoc.load_json` (a duplicate key at any depth is an
+ERROR naming its path), and the sections that decide the verdict are shape-checked: a
+``vulnerabilities`` / ``matches`` / ``Results[].Vulnerabilities`` (or ratings, affects,
+ignored/modified findings) that is not a list of objects, a severity that is not a string
+or a VEX ``analysis.state`` outside the CycloneDX enumeration is "unreadable report"
+(ERROR), never "no vulnerabilities".
 """
 
 from __future__ import annotations
