@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -325,6 +326,24 @@ def verify_approvals(
     return checks
 
 
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp", "Mn", "Me"})
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+"""Hangul fillers and the Braille blank: letters/symbols by category that render as nothing."""
+
+
+def visible_text(text: str) -> str:
+    """``text`` without what renders as nothing: whitespace, control and format characters
+    (zero-width space U+200B, ZWJ, word joiner, BOM U+FEFF), separators, lone combining marks,
+    private-use/unassigned code points and blank fillers. Empty means the template is blank."""
+    return "".join(
+        c
+        for c in text
+        if unicodedata.category(c) not in _INVISIBLE_CATEGORIES
+        and c not in _BLANK_LETTERS
+        and not c.isspace()
+    )
+
+
 def verify_comms(
     templates: Mapping[str, bytes | None],
     *,
@@ -360,9 +379,18 @@ def verify_comms(
             continue
         if not content:
             checks.append(failed("template", f"{kind} template {label!r} is empty", label))
-        elif not text.strip():
+        elif not visible_text(text):
             checks.append(
-                failed("template", f"{kind} template {label!r} is blank (only whitespace)", label)
+                failed(
+                    "template",
+                    f"{kind} template {label!r} is blank ("
+                    + (
+                        "only whitespace)"
+                        if not text.strip()
+                        else "only whitespace and invisible characters such as zero-width spaces)"
+                    ),
+                    label,
+                )
             )
         else:
             lines = text.strip().splitlines()

@@ -4,7 +4,9 @@
 RPO = ``failure_injected_at - last_durable_write_before_failure`` (how much recent data the
 recovery lost); RTO = ``service_restored_at - failure_injected_at`` (how long service was
 down). A timestamp missing from the report makes the checks that need it NO_DATA; nothing
-missing, malformed or contradictory ever passes.
+missing, malformed or contradictory ever passes. A report that shows nothing happened is a
+FAIL "the drill did not exercise restore": no step ``ok``, a step whose name says
+restore/recover/verify ``skipped``, or no ``ok`` step named restore/recover at all.
 
 This module also holds the document-reading helpers shared by the evidence readers here
 (:func:`load_document`, :data:`Timestamp`, :func:`describe_validation_error`).
@@ -409,7 +411,13 @@ def _timeline(report: DrillReport) -> Check:
     )
 
 
+_RESTORE_STEP = re.compile(r"restor|recover", re.IGNORECASE)
+_EXERCISE_STEP = re.compile(r"restor|recover|verif", re.IGNORECASE)
+
+
 def _steps(report: DrillReport) -> Check:
+    """FAIL when a step failed, or when the steps do not show that restore ran: no step ok,
+    a restore/recover/verify step skipped, or no restore/recover step ok at all."""
     steps = report.steps
     if not steps:
         return no_data("steps", "the report lists no steps, so nothing shows the drill ran")
@@ -424,6 +432,26 @@ def _steps(report: DrillReport) -> Check:
         return failed("steps", f"{len(bad)} of {len(steps)} step(s) failed: {named}")
     skipped = [s.name for s in steps if s.outcome == "skipped"]
     ok = len(steps) - len(skipped)
+    not_run = [s.name for s in steps if s.outcome == "skipped" and _EXERCISE_STEP.search(s.name)]
+    if not ok:
+        return failed(
+            "steps",
+            "the drill did not exercise restore: no step is ok "
+            f"(skipped: {', '.join(map(repr, skipped))})",
+        )
+    if not_run:
+        return failed(
+            "steps",
+            "the drill did not exercise restore: restore/verify step(s) skipped: "
+            f"{', '.join(map(repr, not_run))}",
+        )
+    if not any(s.outcome == "ok" and _RESTORE_STEP.search(s.name) for s in steps):
+        names = ", ".join(repr(s.name) for s in steps)
+        return failed(
+            "steps",
+            "the drill did not exercise restore: no step named restore/recover is ok "
+            f"(steps: {names})",
+        )
     if skipped:
         return passed(
             "steps", f"{ok} step(s) ok, {len(skipped)} skipped ({', '.join(map(repr, skipped))})"

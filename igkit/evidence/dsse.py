@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
 from igkit.evidence.keys import PublicKey, describe, fingerprint, verify_message
+from igkit.strictdoc import DocumentError, load_json
 
 IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json"
 
@@ -76,9 +76,11 @@ def parse_envelope(data: bytes | str | Mapping[str, object]) -> Envelope | DsseP
     obj: object = data
     if isinstance(data, bytes | str):
         try:
-            obj = json.loads(data)
-        except (ValueError, UnicodeDecodeError) as exc:
-            return DsseProblem("malformed", f"the envelope is not JSON ({exc})")
+            obj = load_json(data, where="the DSSE envelope")
+        except DocumentError as exc:
+            if exc.message.startswith(("invalid JSON", "not UTF-8")):
+                return DsseProblem("malformed", f"the envelope is not JSON ({exc.message})")
+            return DsseProblem("malformed", f"the envelope is unreadable: {exc.message}")
     if not isinstance(obj, Mapping):
         return DsseProblem("malformed", "the envelope is not a JSON object")
     payload_type = obj.get("payloadType")

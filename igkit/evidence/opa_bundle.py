@@ -56,6 +56,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 from igkit.errors import ConfigError, IgkitError
 from igkit.evidence.checks import Check, error, failed, no_data, passed
 from igkit.matrix.models import SIGNING_ALGORITHMS
+from igkit.strictdoc import DocumentError, load_json
 from igkit.timeutil import rfc3339
 from igkit.verdicts import Status
 
@@ -403,15 +404,34 @@ def _reject_constant(name: str) -> Any:
     raise _DocError(f"{name} is not JSON")
 
 
-def _pairs_last_wins(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+class _DuplicateKeyError(ValueError):
+    """A key repeated in one object of a structured bundle file. Go's decoder keeps the
+    last value (so OPA would hash and load it), but half of what the file says would be
+    silently dropped: igkit refuses the file instead."""
+
+
+def _pairs_unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in pairs:
-        out[_fix(k)] = v  # a repeated key: the last one wins, as in Go's map decoding
+        key = _fix(k)
+        if key in out:
+            raise _DuplicateKeyError(f"duplicate key {key!r}")
+        out[key] = v
     return out
 
 
+def _duplicate_path(body: bytes, fallback: str) -> str:
+    """The duplicate's key path as :func:`igkit.strictdoc.load_json` names it, when it can."""
+    try:
+        load_json(body, where="")
+    except DocumentError as exc:
+        if exc.message.startswith("duplicate key"):
+            return exc.message
+    return f"{fallback} (a reader would silently keep one)"
+
+
 _JSON_DECODER = json.JSONDecoder(
-    object_pairs_hook=_pairs_last_wins,
+    object_pairs_hook=_pairs_unique,
     parse_float=_Num,
     parse_int=_Num,
     parse_constant=_reject_constant,
@@ -531,6 +551,8 @@ def _canonical(name: str, data: bytes, *, legacy: bool) -> bytes:
         value = _parse_go_json(body)
     except _TooDeepError:
         raise ValueError(_TOO_DEEP) from None
+    except _DuplicateKeyError as exc:
+        raise _DuplicateKeyError(_duplicate_path(body, str(exc))) from None
     except _DocError as exc:
         if base in _JSON_ONLY:
             raise ValueError(f"not valid JSON ({exc}); OPA loads {base} as JSON") from None
@@ -678,8 +700,9 @@ def _yaml_value(node: yaml.Node, budget: list[int], depth: int) -> Any:
         for key_node, value_node in node.value:
             key = _yaml_key(_yaml_value(key_node, budget, depth + 1))
             if key in out:
-                raise _DocError(
-                    f"key {key!r} appears twice (yaml.v2 keeps the last, yaml.v3 refuses)"
+                raise _DuplicateKeyError(
+                    f"duplicate key {key!r} (line {key_node.start_mark.line + 1}; yaml.v2 "
+                    "keeps the last, yaml.v3 refuses)"
                 )
             out[key] = _yaml_value(value_node, budget, depth + 1)
         return out
@@ -903,7 +926,9 @@ def _strict_json(data: bytes, what: str) -> Any:
             parse_constant=_reject_constant,
         )
     except _RefusedError as exc:
-        raise _RefusedError(f"{what}: {exc}") from None
+        found = _duplicate_path(data, "")
+        where = f" ({found})" if found.startswith("duplicate key") else ""
+        raise _RefusedError(f"{what}: {exc}{where}") from None
     except (json.JSONDecodeError, _DocError, RecursionError) as exc:
         msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc) or "too deep"
         raise _RefusedError(f"{what} is not valid JSON ({msg})") from None
@@ -1391,6 +1416,8 @@ def _hash_check(name: str, data: bytes, entry: _FileEntry) -> Check | bool:
         forms = [_canonical(name, data, legacy=False)]
         if structured and (b"\\b" in forms[0] or b"\\f" in forms[0]):
             forms.append(_canonical(name, data, legacy=True))  # signed by OPA built with Go < 1.22
+    except _DuplicateKeyError as exc:
+        return error("hashes", f"{name}: {exc}: refused, a signed document must say one thing")
     except ValueError as exc:
         return failed("hashes", f"{name}: {exc} (OPA cannot hash it)")
     for form in forms:

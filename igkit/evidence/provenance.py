@@ -47,6 +47,7 @@ from igkit.evidence.dsse import (
 from igkit.evidence.keys import PublicKey, UnusableKeyError, load_public_key, verify_digest
 from igkit.evidence.keys import describe as describe_key
 from igkit.evidence.keys import fingerprint as key_fingerprint
+from igkit.strictdoc import DocumentError, load_json
 from igkit.verdicts import Status
 
 __all__ = [
@@ -480,9 +481,14 @@ def _statement(s: _Steps, payload: bytes, at: datetime) -> _Provenance | None:
         s.add(failed("statement", detail, s.subject))
 
     try:
-        st = json.loads(payload)
-    except (ValueError, UnicodeDecodeError):
-        fail("the signed payload is not JSON")
+        st = load_json(payload, where="the signed statement")
+    except DocumentError as exc:
+        if exc.message.startswith(("invalid JSON", "not UTF-8")):
+            fail("the signed payload is not JSON")
+        else:
+            s.add(
+                error("statement", f"the signed statement is unreadable: {exc.message}", s.subject)
+            )
         return None
     if not isinstance(st, dict):
         fail("the signed payload is not a JSON object")
@@ -756,13 +762,17 @@ def _read_document(content: bytes) -> dict[str, Any] | str:
     if not text.strip():
         return "the provenance file is empty"
     try:
-        obj = json.loads(text)
-    except ValueError:
+        obj = load_json(text, where="the provenance file")
+    except DocumentError as whole:
+        if not whole.message.startswith("invalid JSON"):
+            return f"the provenance file is unreadable: {whole.message}"
         first = next(line for line in text.splitlines() if line.strip())
         try:
-            obj = json.loads(first)
-        except ValueError as exc:
-            return f"the provenance file is neither JSON nor JSON Lines ({exc})"
+            obj = load_json(first, where="the provenance file (first JSON line)")
+        except DocumentError as exc:
+            if exc.message.startswith("invalid JSON"):
+                return f"the provenance file is neither JSON nor JSON Lines ({exc.message})"
+            return f"the provenance file is unreadable: {exc}"
     if not isinstance(obj, dict):
         return "the provenance file is not a JSON object"
     return obj

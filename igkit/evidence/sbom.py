@@ -15,11 +15,17 @@
   resolved_with_pedigree suppresses; Grype ``ignoredMatches`` and Trivy
   ``ExperimentalModifiedFindings`` are counted as suppressed by the scanner. The highest of a
   CycloneDX vulnerability's ratings counts (a CVSS score without severity is banded).
+
+The JSON is read with :func:`igkit.strictdoc.load_json` (a duplicate key at any depth is an
+ERROR naming its path), and the sections that decide the verdict are shape-checked: a
+``vulnerabilities`` / ``matches`` / ``Results[].Vulnerabilities`` (or ratings, affects,
+ignored/modified findings) that is not a list of objects, a severity that is not a string
+or a VEX ``analysis.state`` outside the CycloneDX enumeration is "unreadable report"
+(ERROR), never "no vulnerabilities".
 """
 
 from __future__ import annotations
 
-import json
 import posixpath
 import re
 from collections.abc import Iterable, Mapping
@@ -27,6 +33,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from igkit.evidence.checks import Check, error, failed, no_data, passed
+from igkit.strictdoc import DocumentError, load_json
 from igkit.verdicts import Status
 
 __all__ = ["CYCLONEDX_VERSIONS", "SEVERITIES", "FailAt", "scan_sbom"]
@@ -46,6 +53,7 @@ SEVERITIES: dict[str, int] = {
 _NAMES = {4: "critical", 3: "high", 2: "medium", 1: "low", 0: "none"}
 CYCLONEDX_VERSIONS = ("1.4", "1.5", "1.6", "1.7")
 VEX_SUPPRESSING = ("not_affected", "false_positive", "resolved", "resolved_with_pedigree")
+VEX_STATES = (*VEX_SUPPRESSING, "exploitable", "in_triage")
 _MAX_LISTED = 50
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -75,9 +83,16 @@ def scan_sbom(
     artifact_version: str | None,
     artifact_sha256: str | None,
     fail_at: FailAt = "high",
+    source: str = "",
 ) -> list[Check]:
-    """``sbom format``, ``describes artifact`` and ``vulnerabilities`` for one report."""
+    """``sbom format``, ``describes artifact`` and ``vulnerabilities`` for one report.
+
+    ``source`` names the file in error messages (default: ``SBOM of <artifact>``). The JSON
+    is read strictly (a duplicate key at any depth is an ERROR naming its path) and every
+    section that decides the verdict is shape-checked: a vulnerability list that is not a
+    list of objects is an unreadable report, never "no vulnerabilities"."""
     subject = artifact_name
+    source = source or f"SBOM of {artifact_name}"
     if fail_at not in ("critical", "high", "medium", "low"):
         return _all_error(
             f"fail_at must be critical, high, medium or low, not {fail_at!r}", subject
@@ -87,14 +102,19 @@ def scan_sbom(
         return _all_error(f"the artifact sha256 {artifact_sha256!r} is not 64 hex digits", subject)
 
     try:
-        doc = json.loads(content.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError):
-        return _all_error(
-            "not a CycloneDX/Grype/Trivy report: the file is not JSON "
-            "(CycloneDX XML and SPDX tag-value are not supported)",
-            subject,
-        )
-    report = _read(doc)
+        doc = load_json(content, where=source)
+    except DocumentError as exc:
+        if exc.message.startswith(("invalid JSON", "not UTF-8")):
+            return _all_error(
+                f"not a CycloneDX/Grype/Trivy report: the file is not JSON ({exc}; "
+                "CycloneDX XML and SPDX tag-value are not supported)",
+                subject,
+            )
+        return _all_error(f"unreadable report: {exc}", subject)
+    try:
+        report = _read(doc)
+    except _UnreadableError as exc:
+        return _all_error(f"unreadable report: {source}: {exc}", subject)
     if isinstance(report, str):
         return _all_error(report, subject)
 
@@ -129,7 +149,7 @@ def _read(doc: object) -> _Report | str:
         return "not a CycloneDX/Grype/Trivy report: the JSON is not an object"
     if doc.get("bomFormat") == "CycloneDX":
         return _cyclonedx(doc)
-    if isinstance(doc.get("matches"), list) and ("source" in doc or "descriptor" in doc):
+    if "matches" in doc and ("source" in doc or "descriptor" in doc):
         return _grype(doc)
     if "SchemaVersion" in doc and ("ArtifactName" in doc or "Results" in doc):
         return _trivy(doc)
@@ -183,14 +203,29 @@ def _cyclonedx(doc: dict[str, Any]) -> _Report | str:
             ),
         )
     findings: list[_Finding] = []
-    for raw in _list(doc.get("vulnerabilities")):
-        v = _obj(raw)
+    for i, v in enumerate(_objects(doc, "vulnerabilities")):
+        where = f"vulnerabilities[{i}]"
         vid = str(v.get("id") or v.get("bom-ref") or "(no id)")
-        rank = _highest(_obj(r) for r in _list(v.get("ratings")))
-        state = _obj(v.get("analysis")).get("state")
+        ratings = _objects(v, "ratings", where)
+        for j, r in enumerate(ratings):
+            _severity(r, "severity", f"{where}.ratings[{j}]")
+            score = r.get("score")
+            if score is not None and (
+                isinstance(score, bool) or not isinstance(score, int | float)
+            ):
+                raise _UnreadableError(f"{where}.ratings[{j}].score is not a number")
+        rank = _highest(ratings)
+        analysis = v.get("analysis")
+        if analysis is not None and not isinstance(analysis, dict):
+            raise _UnreadableError(f"{where}.analysis is not an object")
+        state = _obj(analysis).get("state")
+        if state is not None and state not in VEX_STATES:
+            raise _UnreadableError(
+                f"{where}.analysis.state {_shown(state)} is not a CycloneDX VEX state "
+                f"({', '.join(VEX_STATES)})"
+            )
         pkgs = {
-            refs.get(str(_obj(a).get("ref")), str(_obj(a).get("ref")))
-            for a in _list(v.get("affects"))
+            refs.get(str(a.get("ref")), str(a.get("ref"))) for a in _objects(v, "affects", where)
         }
         findings.append(
             _Finding(vid, rank, {p for p in pkgs if p}, suppressed=state in VEX_SUPPRESSING)
@@ -221,12 +256,15 @@ def _grype(doc: dict[str, Any]) -> _Report:
         identities.append((source["name"], str(sv) if isinstance(sv, str) and sv else None))
 
     findings: list[_Finding] = []
-    for raw in _list(doc.get("matches")):
-        m = _obj(raw)
-        v = _obj(m.get("vulnerability"))
+    for i, m in enumerate(_objects(doc, "matches", required=True)):
+        v = m.get("vulnerability")
+        if not isinstance(v, dict):
+            raise _UnreadableError(f"matches[{i}].vulnerability is not an object")
+        severity = _severity(v, "severity", f"matches[{i}].vulnerability")
         art = _obj(m.get("artifact"))
         pkg = " ".join(str(x) for x in (art.get("name"), art.get("version")) if x)
-        findings.append(_Finding(str(v.get("id", "(no id)")), _rank(v.get("severity")), {pkg}))
+        findings.append(_Finding(str(v.get("id", "(no id)")), _rank(severity), {pkg}))
+    ignored = _objects(doc, "ignoredMatches")
     desc = _obj(doc.get("descriptor"))
     tool = " ".join(str(x) for x in (desc.get("name", "grype"), desc.get("version")) if x)
     kind = f"Grype JSON report ({tool}; {source.get('type', 'unknown')} source)"
@@ -235,7 +273,7 @@ def _grype(doc: dict[str, Any]) -> _Report:
         digests,
         identities,
         findings,
-        scanner_suppressed=len(_list(doc.get("ignoredMatches"))),
+        scanner_suppressed=len(ignored),
     )
 
 
@@ -258,18 +296,18 @@ def _trivy(doc: dict[str, Any]) -> _Report:
         if isinstance(ref, str) and ref:
             identities.extend(_image_identities(ref))
 
+    kind = f"Trivy JSON report (SchemaVersion {doc.get('SchemaVersion')}, {doc.get('ArtifactType', 'unknown type')})"
     findings: list[_Finding] = []
     modified = 0
-    for raw in _list(doc.get("Results")):
-        result = _obj(raw)
-        modified += len(_list(result.get("ExperimentalModifiedFindings")))
-        for vraw in _list(result.get("Vulnerabilities")):
-            v = _obj(vraw)
+    for i, result in enumerate(_objects(doc, "Results")):
+        where = f"Results[{i}]"
+        modified += len(_objects(result, "ExperimentalModifiedFindings", where))
+        for j, v in enumerate(_objects(result, "Vulnerabilities", where)):
+            severity = _severity(v, "Severity", f"{where}.Vulnerabilities[{j}]")
             pkg = " ".join(str(x) for x in (v.get("PkgName"), v.get("InstalledVersion")) if x)
             findings.append(
-                _Finding(str(v.get("VulnerabilityID", "(no id)")), _rank(v.get("Severity")), {pkg})
+                _Finding(str(v.get("VulnerabilityID", "(no id)")), _rank(severity), {pkg})
             )
-    kind = f"Trivy JSON report (SchemaVersion {doc.get('SchemaVersion')}, {doc.get('ArtifactType', 'unknown type')})"
     return _Report(kind, digests, identities, findings, scanner_suppressed=modified)
 
 
@@ -437,6 +475,37 @@ def _add_digest(digests: set[str], value: object) -> None:
         hexpart = value.strip().lower().removeprefix("sha256:")
         if _HEX64.fullmatch(hexpart):
             digests.add(hexpart)
+
+
+class _UnreadableError(Exception):
+    """A verdict-deciding section has the wrong shape; the message is its key path."""
+
+
+def _objects(
+    parent: Mapping[str, Any], key: str, where: str = "", *, required: bool = False
+) -> list[dict[str, Any]]:
+    """``parent[key]`` as a list of objects; absent is ``[]`` unless ``required``. Any other
+    shape (null, a string, an object, a list holding a number) raises :class:`_UnreadableError`."""
+    path = f"{where}.{key}" if where else key
+    if key not in parent and not required:
+        return []
+    value = parent.get(key)
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise _UnreadableError(f"{path} is not a list of objects")
+    return value
+
+
+def _severity(parent: Mapping[str, Any], key: str, where: str) -> str | None:
+    """A severity field: absent or null is "unknown" (None); anything but a string is unreadable."""
+    value = parent.get(key)
+    if value is not None and not isinstance(value, str):
+        raise _UnreadableError(f"{where}.{key} {_shown(value)} is not a string")
+    return value
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _obj(value: object) -> dict[str, Any]:

@@ -71,6 +71,8 @@ def _first_error(exc: ValidationError, data: Any) -> str:
         msg = "unknown field"
     elif err["type"] == "missing":
         msg = "required field is missing"
+    elif err["type"] == "value_error":
+        msg = str(err.get("ctx", {}).get("error", msg))
     more = (
         f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
         if len(errors) > 1
@@ -97,18 +99,64 @@ def parse_matrix(text: str, *, source: str) -> LoadedMatrix:
 
 
 def _check_queries(matrix: Matrix, source: str) -> None:
-    """Render every query once so placeholder/named-query mistakes surface at load time."""
+    """Render every query once and parse it as PromQL, so placeholder/named-query mistakes
+    and queries Prometheus would refuse surface at load time, not on GA day."""
     from igkit.plan import render_objective_query
 
     for g_index, gate in enumerate(matrix.gates):
         for o_index, obj in enumerate(gate.objectives):
             if not isinstance(obj, PrometheusObjective):
                 continue
+            where = f"{source}: gates[{g_index}]({gate.id}).objectives[{o_index}]({obj.name})"
             try:
-                render_objective_query(obj, resolve_settings(obj, matrix.defaults))
+                query = render_objective_query(obj, resolve_settings(obj, matrix.defaults))
             except ConfigError as exc:
-                where = f"{source}: gates[{g_index}]({gate.id}).objectives[{o_index}]({obj.name})"
                 raise ConfigError(exc.message, where=where) from None
+            problem = promql_problem(query)
+            if problem is not None:
+                raise ConfigError(
+                    f"the query does not parse as PromQL: {problem} (query: {query})", where=where
+                )
+
+
+_LEGACY_FUNCTIONS_REGISTERED = False
+
+
+def _register_legacy_functions() -> None:
+    """Prometheus 2.x functions that Prometheus 3 renamed (and promql_parser dropped), so a
+    query valid for a 2.x server is not refused."""
+    global _LEGACY_FUNCTIONS_REGISTERED
+    if _LEGACY_FUNCTIONS_REGISTERED:
+        return
+    import promql_parser
+
+    v = promql_parser.ValueType
+    promql_parser.register_extra_functions(
+        [promql_parser.Function("holt_winters", [v.Matrix, v.Scalar, v.Scalar], v.Vector)]
+    )
+    _LEGACY_FUNCTIONS_REGISTERED = True
+
+
+def promql_problem(query: str) -> str | None:
+    """Why ``query`` is not a PromQL expression a range query can evaluate, or None.
+
+    Parsed with ``promql_parser`` (a port of Prometheus' own parser); a range query needs
+    an instant vector or a scalar, so a range vector or a string at the top is refused too.
+    """
+    import promql_parser
+
+    _register_legacy_functions()
+    try:
+        expr = promql_parser.parse(query)
+    except BaseException as exc:  # the Rust extension may raise a PanicException
+        if isinstance(exc, KeyboardInterrupt | SystemExit):
+            raise
+        return " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(expr, promql_parser.MatrixSelector | promql_parser.SubqueryExpr):
+        return "it is a range vector; a range query needs an instant vector or a scalar"
+    if isinstance(expr, promql_parser.StringLiteral):
+        return "it is a string; a range query needs an instant vector or a scalar"
+    return None
 
 
 def load_matrix(path: str | Path | None = None) -> LoadedMatrix:

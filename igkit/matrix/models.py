@@ -30,7 +30,7 @@ from pydantic import (
 )
 
 from igkit.timeutil import parse_duration, promql_duration
-from igkit.units import Unit
+from igkit.units import Unit, dimension, to_base
 
 
 def _duration(value: Any) -> timedelta:
@@ -47,6 +47,28 @@ Duration = Annotated[
     PlainSerializer(promql_duration, return_type=str, when_used="always"),
     Field(json_schema_extra={"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|s|m|h|d|w))+$"}),
 ]
+
+
+def _real_number(value: Any) -> float:
+    """A YAML/JSON number: not a boolean (``true`` is 1 to Python), not a numeric string,
+    finite. Lax coercion here would let ``value: true`` or ``value: "0.5"`` mean something
+    nobody wrote."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        kind = "a boolean" if isinstance(value, bool) else f"a {type(value).__name__}"
+        raise ValueError(f"must be a valid number, not {kind} ({value!r:.40})")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError("must be a finite number (this one overflows a float)") from None
+    if not math.isfinite(number):
+        raise ValueError("must be a finite number")
+    return number
+
+
+RealNumber = Annotated[float, BeforeValidator(_real_number)]
+"""A finite int/float from the document; booleans and strings are refused."""
+Count = Annotated[int, Field(strict=True)]
+"""An integer from the document; booleans (``true`` == 1) and strings are refused."""
 
 
 class _Strict(BaseModel):
@@ -66,15 +88,26 @@ class Comparison(StrEnum):
 
 
 class Threshold(_Strict):
-    value: float
+    """A real number in a unit. Every shipped unit measures something that cannot be
+    negative (latency, rates, throughput, money, shares), and a share cannot exceed 100%:
+    such a threshold would make a comparison trivially true or false."""
+
+    value: RealNumber
     unit: Unit
 
-    @field_validator("value")
-    @classmethod
-    def _finite(cls, v: float) -> float:
-        if not math.isfinite(v):
-            raise ValueError("threshold must be a finite number")
-        return v
+    @model_validator(mode="after")
+    def _meaningful(self) -> Threshold:
+        if self.value < 0:
+            raise ValueError(
+                f"threshold {self.value:g} {self.unit.value} is negative: a {dimension(self.unit)} "
+                "threshold cannot be below 0"
+            )
+        if dimension(self.unit) == "ratio" and to_base(self.value, self.unit) > 1:
+            raise ValueError(
+                f"threshold {self.value:g} {self.unit.value} is above 100%: a share cannot exceed "
+                "the whole"
+            )
+        return self
 
 
 class AllSteps(_Strict):
@@ -87,7 +120,7 @@ class AllSteps(_Strict):
     kind: Literal["all_steps"]
     window: Duration
     step: Duration | None = None
-    min_consecutive: int = Field(default=1, ge=1)
+    min_consecutive: Count = Field(default=1, ge=1)
 
 
 class FractionOfSteps(_Strict):
@@ -95,7 +128,7 @@ class FractionOfSteps(_Strict):
 
     kind: Literal["fraction_of_steps"]
     window: Duration
-    min_fraction: float = Field(gt=0, le=1)
+    min_fraction: RealNumber = Field(gt=0, le=1)
     step: Duration | None = None
 
 
@@ -116,16 +149,63 @@ class BudgetBurn(_Strict):
     """
 
     kind: Literal["budget_burn"]
-    budget_usd: float = Field(gt=0)
+    budget_usd: RealNumber = Field(gt=0)
     step: Duration | None = None
 
 
 Rule = Annotated[AllSteps | FractionOfSteps | Aggregate | BudgetBurn, Field(discriminator="kind")]
 
 
+_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_LABEL_NAME = r"[a-zA-Z_][a-zA-Z0-9_]*"
+_LABEL_LIST = re.compile(rf"\s*{_LABEL_NAME}\s*(?:,\s*{_LABEL_NAME}\s*)*")
+_STRING = r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`]*`)"""
+_MATCHER = rf"\s*{_LABEL_NAME}\s*(?:=~|!~|!=|=)\s*{_STRING}\s*"
+_MATCHERS = re.compile(rf"(?:{_MATCHER}(?:,{_MATCHER})*,?\s*)?")
+_STATUS_REGEX = re.compile(r"[0-9a-zA-Z.|()\[\]^$*+?-]+")
+_QUANTILE = re.compile(r"(?:0(?:\.[0-9]+)?|1(?:\.0+)?|\.[0-9]+)")
+
+
+def _check_param(name: str, value: str) -> None:
+    """A named-query parameter as what :mod:`igkit.promql` splices it into, so that no
+    parameter can close a brace or a string and inject PromQL of its own."""
+    if name.endswith("metric"):
+        if not _METRIC_NAME.fullmatch(value):
+            raise ValueError(f"params.{name}: {value!r} is not a Prometheus metric name")
+    elif name.endswith("selector"):
+        if not _MATCHERS.fullmatch(value):
+            raise ValueError(
+                f"params.{name}: {value!r} is not a list of PromQL label matchers "
+                """(label="value", label=~"regex", ...)"""
+            )
+    elif name == "by":
+        if value and not _LABEL_LIST.fullmatch(value):
+            raise ValueError(f"params.by: {value!r} is not a comma-separated list of label names")
+    elif name == "quantile":
+        if not _QUANTILE.fullmatch(value.strip()):
+            raise ValueError(f"params.quantile: {value!r} is not a number between 0 and 1")
+    elif name == "success_codes":
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"params.success_codes: {value!r} is not a regex ({exc})") from None
+        if not _STATUS_REGEX.fullmatch(value):
+            raise ValueError(
+                f"params.success_codes: {value!r} is not a status-code regex (digits, '.', '|', "
+                "'()', '[]' and the like)"
+            )
+
+
 class NamedQuery(_Strict):
     name: str
     params: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("params")
+    @classmethod
+    def _safe_params(cls, params: dict[str, str]) -> dict[str, str]:
+        for key, value in params.items():
+            _check_param(key, value)
+        return params
 
 
 _NAME = r"^[a-z][a-z0-9_]*$"
@@ -143,7 +223,7 @@ class PrometheusObjective(_Strict):
     threshold: Threshold
     rule: Rule
     rate: Duration | None = None
-    min_coverage: float | None = Field(default=None, gt=0, le=1)
+    min_coverage: RealNumber | None = Field(default=None, gt=0, le=1)
     max_staleness: Duration | None = None
     max_gap: Duration | None = None
 
@@ -193,8 +273,8 @@ class K6Settings(_Strict):
     failed_metric: str = "http_req_failed"
     scenario_tag: str = "scenario"
     window: Duration = timedelta(minutes=1)
-    min_samples_per_window: int = Field(default=20, ge=1)
-    consecutive_failing_windows: int = Field(default=2, ge=1)
+    min_samples_per_window: Count = Field(default=20, ge=1)
+    consecutive_failing_windows: Count = Field(default=2, ge=1)
     max_error_rate: Threshold = Threshold(value=0.1, unit=Unit.PERCENT)
 
 
@@ -227,7 +307,7 @@ class AttestationObjective(_Strict):
     builders: dict[str, int] = Field(
         default_factory=dict, description="builder.id -> SLSA build level"
     )
-    min_slsa_level: int = Field(default=3, ge=0, le=4)
+    min_slsa_level: Count = Field(default=3, ge=0, le=4)
     source_uri: str | None = None
     source_ref: str | None = None
 
@@ -358,7 +438,7 @@ Objective = Annotated[
 class Defaults(_Strict):
     step: Duration = timedelta(seconds=15)
     rate: Duration = timedelta(minutes=5)
-    min_coverage: float = Field(default=0.9, gt=0, le=1)
+    min_coverage: RealNumber = Field(default=0.9, gt=0, le=1)
     max_staleness: Duration = timedelta(minutes=2)
     max_gap: Duration = timedelta(minutes=5)
 
@@ -371,8 +451,8 @@ class CostLadder(_Strict):
     ``projected_share[i-1]``; the highest such tier wins, 0 means no action.
     """
 
-    burn_share: tuple[float, float, float, float, float, float]
-    projected_share: tuple[float, float, float, float, float, float]
+    burn_share: tuple[RealNumber, RealNumber, RealNumber, RealNumber, RealNumber, RealNumber]
+    projected_share: tuple[RealNumber, RealNumber, RealNumber, RealNumber, RealNumber, RealNumber]
 
     @model_validator(mode="after")
     def _increasing(self) -> CostLadder:

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from igkit.errors import IgkitError
 from igkit.evidence.approvals import (
@@ -392,3 +394,42 @@ def test_two_keys_for_one_template_is_an_error() -> None:
     templates["Major Incident"] = b"# other"
     checks = {c.subject: c for c in verify_comms(templates)}
     assert checks["major_incident"].status is Status.ERROR
+
+
+INVISIBLE = [
+    "\u200b",  # zero-width space (Cf)
+    "\u200d",  # zero-width joiner
+    "\u2060",  # word joiner
+    "\ufeff",  # BOM / zero-width no-break space
+    "\u00a0",  # no-break space (Zs)
+    "\u3000",  # ideographic space
+    "\u2028",  # line separator (Zl)
+    "\u2029",  # paragraph separator (Zp)
+    "\x00\x07\x1b",  # control characters
+    "\u0301",  # a lone combining mark
+    "\u3164",  # Hangul filler
+    "\u2800",  # Braille blank
+    "\u00ad",  # soft hyphen
+]
+
+
+@pytest.mark.parametrize("invisible", INVISIBLE)
+def test_template_of_only_invisible_characters_is_blank(invisible: str) -> None:
+    """A template that renders as nothing is blank; positive control: the same invisible
+    characters around real text still pass."""
+    templates = staged()
+    templates["degraded"] = f"\n {invisible * 3}\t{invisible}\n".encode()
+    checks = {c.subject: c for c in verify_comms(templates)}
+    assert {s: c.status for s, c in checks.items() if not c.ok} == {"degraded": Status.FAIL}
+    assert "is blank" in checks["degraded"].detail
+    templates["degraded"] = f"{invisible}# Degraded performance{invisible}\n".encode()
+    assert combine(verify_comms(templates)) is Status.PASS
+
+
+@pytest.mark.property
+@given(st.text(alphabet=st.sampled_from("".join(INVISIBLE) + " \t\r\n\v\f\x85")))
+def test_no_mix_of_invisible_characters_is_a_staged_template(text: str) -> None:
+    templates = staged()
+    templates["resolved"] = text.encode("utf-8", "surrogatepass")
+    checks = {c.subject: c for c in verify_comms(templates)}
+    assert checks["resolved"].status is Status.FAIL

@@ -402,3 +402,50 @@ def test_cli_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
         cli(["drill", "report"])
     assert info.value.code == 2
     assert "FILE" in capsys.readouterr().err
+
+
+def _with_outcomes(outcomes: dict[str, str]) -> dict[str, Any]:
+    data = base()
+    for step in data["steps"]:
+        step["outcome"] = outcomes.get(step["name"], step["outcome"])
+    return data
+
+
+@pytest.mark.parametrize(
+    ("outcomes", "named"),
+    [
+        ({"restore-postgres": "skipped"}, "'restore-postgres'"),
+        ({"verify-data": "skipped"}, "'verify-data'"),
+        ({"restore-postgres": "skipped", "restore-neo4j": "skipped"}, "'restore-neo4j'"),
+    ],
+)
+def test_skipped_restore_or_verify_step_means_the_drill_did_not_exercise_restore(
+    outcomes: dict[str, str], named: str
+) -> None:
+    """Positive control: the same report with every step ok passes (first test above)."""
+    check = only_failure(checks_of(_with_outcomes(outcomes)), "steps")
+    assert check.detail.startswith("the drill did not exercise restore"), check.detail
+    assert named in check.detail
+
+
+def test_a_drill_with_no_step_ok_did_not_exercise_restore() -> None:
+    data = base()
+    for step in data["steps"]:
+        step["outcome"] = "skipped"
+    check = only_failure(checks_of(data), "steps")
+    assert "the drill did not exercise restore: no step is ok" in check.detail
+    assert "'preflight'" in check.detail
+
+
+def test_a_drill_without_any_restore_step_did_not_exercise_restore() -> None:
+    data = base()
+    data["steps"] = [s for s in data["steps"] if "restore" not in s["name"]]
+    check = only_failure(checks_of(data), "steps")
+    assert "no step named restore/recover is ok" in check.detail
+
+
+def test_the_demo_drill_report_exercises_restore() -> None:
+    demo = Path(__file__).resolve().parents[1] / "fixtures" / "demo-evidence" / "drill"
+    report = parse_drill_report((demo / "report.yaml").read_bytes(), name="report.yaml")
+    checks = {c.name: c for c in verify_drill(report, **TARGETS, at=AT)}
+    assert checks["steps"].ok, checks["steps"].line()

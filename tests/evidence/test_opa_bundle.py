@@ -318,8 +318,16 @@ def test_canonical_json_replaces_invalid_utf8_and_lone_surrogates_like_go() -> N
     )
 
 
-def test_canonical_json_strips_bom_and_keeps_the_last_duplicate_key() -> None:
-    assert canonical_form(".manifest", b'\xef\xbb\xbf{"a": 1, "a": 2}') == b'{"a":2}'
+def test_canonical_json_strips_bom() -> None:
+    assert canonical_form(".manifest", b'\xef\xbb\xbf{"b": 1, "a": 2}') == b'{"a":2,"b":1}'
+
+
+@pytest.mark.parametrize("name", [".manifest", "data.json", "data.yaml", "x/y/data.json"])
+def test_canonical_form_refuses_a_duplicate_key_with_its_path(name: str) -> None:
+    """Go keeps the last of two keys; igkit refuses so no value is silently dropped."""
+    with pytest.raises(ValueError, match=r"duplicate key 'a' in x\[0\]"):
+        canonical_form(name, b'{"x": [{"a": 1, "a": 2}]}')
+    assert canonical_form(name, b'{"x": [{"a": 1, "b": 2}]}') == b'{"x":[{"a":1,"b":2}]}'
 
 
 def test_canonical_form_is_raw_bytes_for_other_files_including_data_yml() -> None:
@@ -358,7 +366,7 @@ def test_canonical_yaml_that_is_json_keeps_numbers_as_written() -> None:
     ("raw", "words"),
     [
         (b"enabled: yes\n", "yaml.v2"),
-        (b"a: 1\na: 2\n", "twice"),
+        (b"a: 1\na: 2\n", "duplicate key 'a'"),
         (b"x: .nan\n", "finite"),
         (b"a: !!binary aGVsbG8=\n", "tag"),
         (b"base: &b {a: 1}\nderived:\n  <<: *b\n", "merge"),
@@ -1102,3 +1110,41 @@ def test_cli_usage_errors_are_config_errors(
     with pytest.raises(ConfigError) as info:
         run(_cli(argv))
     assert where in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "honest", "hostile"),
+    [
+        (
+            "data.json",
+            b'{"roles": {"admin": ["alice"]}}',
+            b'{"roles": {"admin": [], "admin": ["alice"]}}',
+        ),
+        (
+            ".manifest",
+            b'{"revision": "r1", "roots": ["authz"]}',
+            b'{"revision": "r1", "roots": ["authz"], "roots": [""]}',
+        ),
+        ("authz/data.json", b'{"enabled": true}', b'{"enabled": false, "enabled": true}'),
+    ],
+)
+def test_a_signed_structured_file_with_a_duplicate_key_is_an_error(
+    rs: Signer, name: str, honest: bytes, hostile: bytes
+) -> None:
+    """OPA would hash the last value and accept the bundle; igkit refuses it as ERROR naming
+    the file and the key path. Positive control: the honest twin verifies."""
+    files = {**content(), name: honest}
+    assert_pass(verify(signed(rs, files), rs))
+    files[name] = hostile
+    checks = verify(signed(rs, files), rs)
+    bad = assert_not_pass(checks, "hashes", name, "duplicate key")
+    assert bad.status is Status.ERROR
+
+
+def test_a_signatures_file_with_a_duplicate_key_is_refused(rs: Signer) -> None:
+    files = signed(rs)
+    assert_pass(verify(files, rs))
+    token = json.loads(files[".signatures.json"])["signatures"][0]
+    files[".signatures.json"] = b'{"signatures": ["' + token.encode() + b'"], "signatures": []}'
+    checks = verify(files, rs)
+    assert_not_pass(checks, "signatures file", "duplicate key 'signatures' in (top level)")

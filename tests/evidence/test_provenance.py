@@ -1381,3 +1381,59 @@ def test_managed_key_bundle_verified_keyless_says_to_use_the_key() -> None:
     assert c.status is Status.ERROR
     assert "expected certificate in bundle" in c.detail
     assert "signed with a managed key" in c.detail
+
+
+# =========================================================================== strict documents
+
+
+def _duplicated(statement: dict[str, Any]) -> bytes:
+    """The statement's JSON with builder.id given twice: Python's json keeps the last, other
+    readers the first. Signed as is, so only the duplicate key is wrong."""
+    text = json.dumps(statement)
+    good = json.dumps({"id": f"{BUILDER}@refs/tags/v1.0.0"})
+    evil = '{"id": "https://evil.example/builder@v1", ' + good[1:]
+    assert good in text
+    return text.replace(good, evil).encode()
+
+
+def test_signed_statement_with_a_duplicate_key_is_an_error_naming_its_path(
+    signer: ec.EllipticCurvePrivateKey,
+) -> None:
+    assert_all_pass(verify(envelope(signer, statement_v1()), keyed(_pem(signer))))
+    checks = verify(envelope(signer, _duplicated(statement_v1())), keyed(_pem(signer)))
+    assert statuses(checks)["signature"] is Status.PASS
+    assert statuses(checks)["statement"] is Status.ERROR
+    assert "duplicate key 'id' in predicate.runDetails.builder" in checks[1].detail
+    assert_rest_not_checked(checks, "statement")
+
+
+def test_envelope_with_a_duplicate_key_is_an_error(signer: ec.EllipticCurvePrivateKey) -> None:
+    env = envelope(signer, statement_v1())
+    text = json.dumps(env)
+    assert_all_pass(verify(text.encode(), keyed(_pem(signer))))
+    hostile = text.replace('{"payloadType"', '{"payload": "e30=", "payloadType"', 1)
+    checks = verify(hostile.encode(), keyed(_pem(signer)))
+    assert statuses(checks)["signature"] is Status.ERROR
+    assert "duplicate key 'payload'" in checks[0].detail
+    assert_rest_not_checked(checks, "signature")
+
+
+@pytest.mark.parametrize(("bundle", "root", "identity", "sha", "builder", "entry"), DSSE_PASS)
+def test_real_sigstore_bundle_with_a_duplicate_key_is_refused_before_sigstore(
+    bundle: Path, root: str, identity: str, sha: str, builder: str, entry: str
+) -> None:
+    """The real bundles that verify (positive control:
+    test_real_dsse_bundles_pass_with_documented_identity_and_root) are refused once one key
+    appears twice inside them, before sigstore-python (which would keep one) reads them."""
+    raw = bundle.read_bytes()
+    assert raw.count(b'"sig"') >= 1
+    hostile = raw.replace(b'"sig"', b'"sig": "AAAA", "sig"', 1)
+    checks = verify_provenance(
+        artifact_name=bundle.name,
+        artifact_sha256=sha,
+        provenance=hostile,
+        policy=keyless(identity, GHA, root, builders={builder: 3}),
+        at=NOW,
+    )
+    assert checks[0].status is Status.ERROR, checks[0].line()
+    assert "duplicate key 'sig' in dsseEnvelope.signatures[0]" in checks[0].detail

@@ -322,3 +322,165 @@ def test_bad_arguments_are_errors() -> None:
     path = TRIVY / "alpine-39.json.golden"
     assert scan(path, "app", sha="xyz")["sbom format"].status is Status.ERROR
     assert scan(path, "app", fail_at="severe")["sbom format"].status is Status.ERROR
+
+
+# --------------------------------------------------------------------------- strict documents
+
+DEMO_SBOM = Path(__file__).resolve().parents[1] / "fixtures" / "demo-evidence" / "sboms"
+
+
+def demo_cdx() -> dict[str, Any]:
+    return load(DEMO_SBOM / "intelgraph-api.cdx.json")
+
+
+def demo_scan(doc: dict[str, Any] | bytes) -> dict[str, Check]:
+    return scan(doc, "intelgraph-api", "1.4.0")
+
+
+def grype_doc() -> dict[str, Any]:
+    doc = load(GRYPE / "TestJsonImgsPresenter.golden.json")
+    doc["matches"] = [m for m in doc["matches"] if m["vulnerability"]["severity"] in ("Low",)]
+    return doc
+
+
+def grype_scan(doc: dict[str, Any] | bytes) -> dict[str, Check]:
+    return scan(doc, "user-input", sha=GRYPE_IMAGE_ID, fail_at="critical")
+
+
+def trivy_doc() -> dict[str, Any]:
+    doc = load(TRIVY / "alpine-39.json.golden")
+    for result in doc["Results"]:
+        result["Vulnerabilities"] = [
+            v for v in result.get("Vulnerabilities", []) if v["Severity"] in ("LOW", "MEDIUM")
+        ]
+    return doc
+
+
+def trivy_scan(doc: dict[str, Any] | bytes) -> dict[str, Check]:
+    return scan(doc, "alpine-39.tar.gz", fail_at="critical")
+
+
+def _set(doc: dict[str, Any], path: tuple[Any, ...], value: Any) -> dict[str, Any]:
+    doc = copy.deepcopy(doc)
+    node: Any = doc
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    return doc
+
+
+FORMATS = {
+    "cyclonedx": (demo_cdx, demo_scan, ("vulnerabilities",), "vulnerabilities"),
+    "grype": (grype_doc, grype_scan, ("matches",), "matches"),
+    "trivy": (
+        trivy_doc,
+        trivy_scan,
+        ("Results", 0, "Vulnerabilities"),
+        "Results[0].Vulnerabilities",
+    ),
+    "trivy-results": (trivy_doc, trivy_scan, ("Results",), "Results"),
+}
+NOT_A_LIST_OF_OBJECTS = [None, "none", {"id": "CVE-1"}, [1], [{"id": "x"}, "CVE-2"], 0, True]
+
+
+def test_honest_twins_of_the_strict_document_cases_pass() -> None:
+    for make, run, _, _ in FORMATS.values():
+        r = run(make())
+        assert combine(list(r.values())) is Status.PASS, [c.line() for c in r.values()]
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+@pytest.mark.parametrize("value", NOT_A_LIST_OF_OBJECTS, ids=repr)
+def test_a_vulnerability_section_that_is_not_a_list_of_objects_is_unreadable(
+    fmt: str, value: Any
+) -> None:
+    make, run, path, shown = FORMATS[fmt]
+    r = run(_set(make(), path, value))
+    assert {c.status for c in r.values()} == {Status.ERROR}, [c.line() for c in r.values()]
+    assert "unreadable report: SBOM of " in r["sbom format"].detail
+    assert f"{shown} is not a list of objects" in r["sbom format"].detail
+
+
+@pytest.mark.parametrize(
+    ("fmt", "path", "value", "needle"),
+    [
+        (
+            "cyclonedx",
+            ("vulnerabilities", 0, "ratings"),
+            "high",
+            "vulnerabilities[0].ratings is not",
+        ),
+        (
+            "cyclonedx",
+            ("vulnerabilities", 0, "ratings", 0, "severity"),
+            4,
+            "ratings[0].severity 4 is not a string",
+        ),
+        (
+            "cyclonedx",
+            ("vulnerabilities", 0, "ratings", 0, "score"),
+            "9.8",
+            "score is not a number",
+        ),
+        (
+            "cyclonedx",
+            ("vulnerabilities", 1, "analysis"),
+            "not_affected",
+            "vulnerabilities[1].analysis is not an object",
+        ),
+        (
+            "cyclonedx",
+            ("vulnerabilities", 1, "analysis", "state"),
+            "Not Affected",
+            "is not a CycloneDX VEX state",
+        ),
+        (
+            "cyclonedx",
+            ("vulnerabilities", 1, "analysis", "state"),
+            ["not_affected"],
+            "is not a CycloneDX VEX state",
+        ),
+        (
+            "cyclonedx",
+            ("vulnerabilities", 0, "affects"),
+            {"ref": "x"},
+            "vulnerabilities[0].affects is not",
+        ),
+        (
+            "grype",
+            ("matches", 0, "vulnerability"),
+            None,
+            "matches[0].vulnerability is not an object",
+        ),
+        ("grype", ("matches", 0, "vulnerability", "severity"), ["Critical"], "severity"),
+        ("grype", ("ignoredMatches",), {"a": 1}, "ignoredMatches is not a list of objects"),
+        (
+            "trivy",
+            ("Results", 0, "Vulnerabilities", 0, "Severity"),
+            4,
+            "Severity 4 is not a string",
+        ),
+    ],
+)
+def test_severity_and_vex_fields_of_the_wrong_type_are_unreadable(
+    fmt: str, path: tuple[Any, ...], value: Any, needle: str
+) -> None:
+    make, run, _, _ = FORMATS[fmt]
+    r = run(_set(make(), path, value))
+    assert r["sbom format"].status is Status.ERROR, [c.line() for c in r.values()]
+    assert needle in r["sbom format"].detail
+
+
+@pytest.mark.parametrize("fmt", sorted(FORMATS))
+def test_a_duplicate_key_never_drops_a_vulnerability_list(fmt: str) -> None:
+    """``{"vulnerabilities": [critical...], "vulnerabilities": []}``: Python's json would keep
+    the empty list and PASS; igkit refuses, naming the key path."""
+    make, run, path, _ = FORMATS[fmt]
+    text = json.dumps(make())
+    key = json.dumps(path[-1])
+    assert text.count(key + ":") >= 1
+    hostile = text.replace(key + ":", key + ": [], " + key + ":", 1)
+    r = run(hostile.encode())
+    assert {c.status for c in r.values()} == {Status.ERROR}
+    assert f"duplicate key {path[-1]!r}" in r["sbom format"].detail
+    assert "unreadable report: SBOM of" in r["sbom format"].detail

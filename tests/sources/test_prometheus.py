@@ -69,9 +69,12 @@ def test_long_range_is_split_and_stitched_without_duplicates(prometheus: Prometh
 
 
 @pytest.mark.prometheus
-def test_promql_syntax_error_is_objective_error_with_server_message(
+def test_query_the_server_refuses_is_objective_error_with_server_message(
     prometheus: PrometheusServer, tmp_path: Path
 ) -> None:
+    """A query that parses but that Prometheus refuses when it evaluates it (an invalid
+    label_replace regex): that objective is ERROR with the server's message. (A PromQL
+    syntax error never gets this far: ``parse_matrix`` refuses it, see tests/matrix.)"""
     matrix = tmp_path / "m.yaml"
     matrix.write_text(
         """gates:
@@ -79,7 +82,7 @@ def test_promql_syntax_error_is_objective_error_with_server_message(
     name: SLO
     objectives:
       - name: broken
-        query: sum(rate(http_requests_total[$rate])
+        query: 'label_replace(sum(rate(http_requests_total[$rate])), "a", "$$1", "b", "(")'
         comparison: ">="
         threshold: {value: 1, unit: ratio}
         rule: {kind: all_steps, window: 60m}
@@ -109,8 +112,8 @@ def test_promql_syntax_error_is_objective_error_with_server_message(
     assert rc == 1
     objs = g1_objectives(out)
     assert objs["broken"]["status"] == "ERROR"
-    assert "bad_data" in objs["broken"]["reasons"][0]
-    assert "parse error" in objs["broken"]["reasons"][0]
+    assert "HTTP 422 execution" in objs["broken"]["reasons"][0]
+    assert "invalid regular expression in label_replace()" in objs["broken"]["reasons"][0]
     assert objs["fine"]["status"] == "PASS"
     snap = json.loads(next((out / "snapshots").glob("G1-broken-*.json")).read_text())
     assert snap["status"] == "error"
