@@ -79,8 +79,11 @@ def _first_error(exc: ValidationError, data: Any) -> str:
     return f"{_field_path(tuple(err['loc']), data)}: {msg}{more}"
 
 
-def parse_matrix(text: str, *, source: str) -> LoadedMatrix:
-    """Validate matrix YAML text; raise :class:`ConfigError` naming ``source`` and the field."""
+def parse_matrix(text: str, *, source: str, base_dir: Path | None = None) -> LoadedMatrix:
+    """Validate matrix YAML text; raise :class:`ConfigError` naming ``source`` and the field.
+
+    ``base_dir`` (the matrix file's directory) resolves files the matrix points to, such as
+    ``expect.values_file``; they are read here, so they are part of what the matrix declares."""
     try:
         data = load_yaml(text, where=source)
     except DocumentError as exc:
@@ -92,13 +95,14 @@ def parse_matrix(text: str, *, source: str) -> LoadedMatrix:
     except ValidationError as exc:
         raise ConfigError(_first_error(exc, data), where=source) from None
     _check_queries(matrix, source)
+    matrix = _read_expect_files(matrix, source, base_dir)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return LoadedMatrix(matrix=matrix, source=source, sha256=digest, text=text)
 
 
 def _check_queries(matrix: Matrix, source: str) -> None:
     """Render every query once so placeholder/named-query mistakes surface at load time."""
-    from igkit.plan import render_objective_query
+    from igkit.plan import render_expect_query, render_objective_query
 
     for g_index, gate in enumerate(matrix.gates):
         for o_index, obj in enumerate(gate.objectives):
@@ -106,9 +110,32 @@ def _check_queries(matrix: Matrix, source: str) -> None:
                 continue
             try:
                 render_objective_query(obj, resolve_settings(obj, matrix.defaults))
+                render_expect_query(obj, resolve_settings(obj, matrix.defaults))
             except ConfigError as exc:
                 where = f"{source}: gates[{g_index}]({gate.id}).objectives[{o_index}]({obj.name})"
                 raise ConfigError(exc.message, where=where) from None
+
+
+def _read_expect_files(matrix: Matrix, source: str, base_dir: Path | None) -> Matrix:
+    """Fill ``expect.values`` from each ``expect.values_file`` (relative, inside the matrix's
+    directory, no ``..``)."""
+    from igkit.matrix.expect_file import read_values_file
+
+    gates = []
+    changed = False
+    for g_index, gate in enumerate(matrix.gates):
+        objectives = []
+        for o_index, obj in enumerate(gate.objectives):
+            if isinstance(obj, PrometheusObjective) and obj.expect and obj.expect.values_file:
+                where = f"{source}: gates[{g_index}]({gate.id}).objectives[{o_index}]({obj.name}).expect.values_file"
+                values = read_values_file(obj.expect.values_file, base_dir, where=where)
+                obj = obj.model_copy(
+                    update={"expect": obj.expect.model_copy(update={"values": values})}
+                )
+                changed = True
+            objectives.append(obj)
+        gates.append(gate.model_copy(update={"objectives": objectives}))
+    return matrix.model_copy(update={"gates": gates}) if changed else matrix
 
 
 def load_matrix(path: str | Path | None = None) -> LoadedMatrix:
@@ -131,7 +158,7 @@ def load_matrix(path: str | Path | None = None) -> LoadedMatrix:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError("matrix is not UTF-8 text", where=str(p)) from None
-    return parse_matrix(text, source=str(p))
+    return parse_matrix(text, source=str(p), base_dir=p.parent)
 
 
 def matrix_json_schema() -> dict[str, Any]:
