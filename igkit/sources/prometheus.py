@@ -163,7 +163,7 @@ def _bounded(work: Callable[[float], Outcome], timeout: float, url: str) -> Outc
     thread.start()
     thread.join(timeout)
     if not box:
-        return "timeout", f"no complete answer from {url} within {timeout:g}s"
+        return "timeout", f"no answer from {url} within {timeout:g}s"
     return box[0]
 
 
@@ -322,7 +322,7 @@ class PrometheusSource:
                 limit = self.max_bytes if response.status_code == 200 else _ERROR_BODY_BYTES
                 body = _read_body(response, limit, deadline)
             if body is None:
-                return "timeout", f"no complete answer from {self.url} within {self.timeout:g}s"
+                return "timeout", f"no answer from {self.url} within {self.timeout:g}s"
             if response.status_code == 200 and len(body) > self.max_bytes:
                 return "too_large", (
                     f"answer from {self.url} is larger than {self.max_bytes:,} bytes; refused"
