@@ -630,7 +630,8 @@ def parse_query_range_body(raw: bytes) -> tuple[list[Any], list[str]]:
     try:
         body = load_json(raw, where="response", check_depth=False)
     except DocumentError as exc:
-        raise ResultError(f"unreadable JSON: {exc.message}", not_api=True) from None
+        not_json = exc.message.startswith(("invalid JSON", "not UTF-8"))
+        raise ResultError(f"unreadable JSON: {exc.message}", not_api=not_json) from None
     if not isinstance(body, dict):
         raise ResultError(f"the answer is {type(body).__name__}, not a JSON object", not_api=True)
     if body.get("status") != "success":

@@ -33,7 +33,8 @@ class StubState:
 
 def _matrix(query: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
     n = int((end - start) // step) + 1
-    value = "1" if "http_requests_total" in query else "0.1"  # availability 100%, latency 100 ms
+    ratio = "http_requests_total" in query or "avail" in query
+    value = "1" if ratio else "0.1"  # availability 100%, latency 100 ms
     values = [[start + i * step, value] for i in range(n)]
     return [{"metric": {"tenant": "acme"}, "values": values}]
 
@@ -72,7 +73,10 @@ def stub_prometheus(host: str = "127.0.0.1") -> Iterator[tuple[str, StubState]]:
                 return self._send(200, b"<html>login</html>", "text/html")
             if mode == "redirect" and url.path == "/api/v1/query_range":
                 self.send_response(302)
-                self.send_header("Location", state.redirect_to or "/")
+                location = state.redirect_to or "/"
+                if location.startswith("/"):  # same server, another path: keep the query
+                    location = f"{location}?{url.query}"
+                self.send_header("Location", location)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return None
