@@ -414,10 +414,28 @@ _SAMPLE_CHARS = {ord(c): None for c in "0123456789.eE+-NaNInf"}
 _SPECIAL_SAMPLES = frozenset({"NaN", "+Inf", "-Inf"})
 
 
+_ESCAPE = re.compile('[\\\\"\x00-\x1f\x7f-\x9f\u2028\u2029]')
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if char in '\\"':
+        return "\\" + char
+    if char == "\n":
+        return "\\n"
+    return f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+
+
 def quote_label(text: str) -> str:
-    """A PromQL-style double-quoted string: ``\\``, ``"`` and newline escaped."""
-    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{escaped}"'
+    """A PromQL-style double-quoted string: ``\\``, ``"`` and newline escaped, other control
+    characters as ``\\xNN``/``\\uNNNN`` — so a key or reason always stays on one line."""
+    return f'"{_ESCAPE.sub(_escape, text)}"'
+
+
+def one_line(text: str) -> str:
+    """Server text for a one-line reason: runs of control characters become one space."""
+    return _CONTROL.sub(" ", text)
 
 
 def series_key(labels: Mapping[str, str]) -> str:

@@ -140,6 +140,8 @@ HOSTILE_PAIRS = [  # two different label sets that a naive key joins into one st
     ({"we ird": "v"}, {"we": "", "ird": "v"}),
     ({"a=b": "c"}, {"a": 'b"=c'}),
     ({"é": "ü"}, {"e": "u"}),
+    ({"a": "x\ry"}, {"a": "x\\x0dy"}),
+    ({"a": "x\u2028y"}, {"a": "x\\u2028y"}),
 ]
 
 
@@ -167,6 +169,7 @@ def test_property_distinct_label_sets_have_distinct_keys(
     one: dict[str, str], other: dict[str, str]
 ) -> None:
     assert (series_key(one) == series_key(other)) == (one == other)
+    assert len(series_key(one).splitlines()) <= 1
 
 
 def test_hostile_labels_are_separate_series_in_frames() -> None:

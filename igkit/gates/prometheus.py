@@ -11,6 +11,7 @@ from igkit.snapshots import (
     ResultError,
     Snapshot,
     check_range_snapshot,
+    one_line,
     series_labels,
     to_wide_frame,
 )
@@ -37,11 +38,11 @@ def _snapshot_problem(snapshot: Snapshot | str, what: str, role: str) -> str | N
     if isinstance(snapshot, str):
         return f"{what}: {snapshot}"
     if snapshot.status == "error":
-        return f"{what}: {role}failed — {snapshot.error} (snapshot {snapshot.id})"
+        return f"{what}: {role}failed — {one_line(snapshot.error or '')} (snapshot {snapshot.id})"
     if snapshot.warnings:
         return (
             f"{what}: the server answered the {role}with warnings, so the data may be partial: "
-            f"{'; '.join(snapshot.warnings)} (snapshot {snapshot.id})"
+            f"{one_line('; '.join(snapshot.warnings))} (snapshot {snapshot.id})"
         )
     return None
 
@@ -135,6 +136,16 @@ def _missing_series(
     return out
 
 
+def _with_expected(
+    details: dict[str, float | str | None], pq: PlannedQuery, expected: list[str] | None
+) -> dict[str, float | str | None]:
+    """Record which series the objective declared, so the verdict shows what was required."""
+    expect = pq.objective.expect
+    if expect is None or expected is None:
+        return details
+    return {**details, f"expected_series[{expect.label}]": ", ".join(expected)}
+
+
 def evaluate_prometheus(
     pq: PlannedQuery,
     snapshot: Snapshot | str,
@@ -201,6 +212,6 @@ def evaluate_prometheus(
         reasons=reasons,
         snapshots=refs,
         series=judgement.series + extra,
-        details=judgement.details,
+        details=_with_expected(judgement.details, pq, expected),
         **base,
     )

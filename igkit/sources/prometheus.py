@@ -34,6 +34,7 @@ from igkit.snapshots import (
     ResultError,
     Snapshot,
     canonical_json,
+    one_line,
     parse_query_range_body,
     parse_range_result,
     series_key,
@@ -222,7 +223,7 @@ class PrometheusSource:
 
     def _clean(self, text: str) -> str:
         """Server text as it may appear in a snapshot or reason: secrets redacted."""
-        return redact(text, self._secrets)
+        return one_line(redact(text, self._secrets))
 
     def fetch(self, request: RangeRequest) -> Snapshot:
         fetched_at = datetime.now(tz=UTC)
