@@ -552,7 +552,7 @@ def parse_range_result(result: Any) -> RangeData:
         series_values.append(values)
     lengths = [len(v) for v in series_values]
     pairs = list(chain.from_iterable(series_values))
-    if {type(p) for p in pairs} - {list} or set(map(len, pairs)) - {2}:
+    if set(map(type, pairs)) - {list} or set(map(len, pairs)) - {2}:
         bad = next(j for j, p in enumerate(pairs) if type(p) is not list or len(p) != 2)
         s, k = _locate(lengths, bad)
         raise ResultError(
@@ -560,13 +560,13 @@ def parse_range_result(result: Any) -> RangeData:
         )
     flat = list(chain.from_iterable(pairs))
     raw_ts, raw_values = flat[0::2], flat[1::2]
-    if {type(t) for t in raw_ts} - {int, float}:
+    if set(map(type, raw_ts)) - {int, float}:
         bad = next(j for j, t in enumerate(raw_ts) if type(t) not in (int, float))
         s, k = _locate(lengths, bad)
         raise ResultError(
             f"{_series_name(result, s)}: values[{k}] timestamp {_short(raw_ts[bad])} is not a number"
         )
-    if {type(v) for v in raw_values} - {str}:
+    if set(map(type, raw_values)) - {str}:
         bad = next(j for j, v in enumerate(raw_values) if type(v) is not str)
         s, k = _locate(lengths, bad)
         raise ResultError(
