@@ -313,7 +313,8 @@ class PrometheusSource:
                 if response.is_redirect:
                     target = urljoin(response.url, response.headers.get("Location", ""))
                     shown = self._clean(public_url(target) if urlsplit(target).hostname else target)
-                    if _origin(target) != _origin(self.url):
+                    parts = urlsplit(target)
+                    if _origin(target) != _origin(self.url) or parts.username or parts.password:
                         return "redirect", (
                             f"redirected to {shown}: igkit follows redirects only within {self.url}"
                         )

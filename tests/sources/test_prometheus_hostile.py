@@ -479,6 +479,7 @@ def test_same_origin_redirect_is_followed_and_recorded(tmp_path: Path) -> None:
         "http://qe:redirect-pw-canary@127.0.0.2:{port}/api/v1/query_range?x=redirect-pw-canary",
         "https://127.0.0.1:{port}/api/v1/query_range",
         "http://127.0.0.1:1/api/v1/query_range",
+        "http://qe:redirect-pw-canary@127.0.0.1:{port}/api/v1/query_range",  # same origin
     ],
 )
 def test_redirect_elsewhere_is_error(
