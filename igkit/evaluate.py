@@ -60,9 +60,12 @@ def evaluate(
             if isinstance(obj, PrometheusObjective):
                 pq = planned[(gate.id, obj.name)]
                 snap = snapshots.get(pq.request.id, f"no snapshot for request {pq.request.id}")
-                verdicts.append(
-                    _safe(gate.id, obj.name, partial(evaluate_prometheus, pq, snap, at))
-                )
+                expect = None
+                if pq.expect_request is not None:
+                    rid = pq.expect_request.id
+                    expect = snapshots.get(rid, f"no snapshot for expect query {rid}")
+                judge_one = partial(evaluate_prometheus, pq, snap, at, expect=expect)
+                verdicts.append(_safe(gate.id, obj.name, judge_one))
             elif isinstance(obj, K6Objective):
                 judge = partial(evaluate_k6, gate.id, obj, settings, tables, summaries)
                 verdicts.append(_safe(gate.id, obj.name, judge))

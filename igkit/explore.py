@@ -19,12 +19,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from igkit.errors import ConfigError, SourceError
+from igkit.errors import ConfigError, SnapshotError, SourceError
 from igkit.evaluate import evaluate
 from igkit.matrix.loader import LoadedMatrix, load_matrix
 from igkit.matrix.models import BudgetBurn, Comparison, PrometheusObjective
 from igkit.plan import PlannedQuery, plan
-from igkit.snapshots import Snapshot, series_labels, to_wide_frame
+from igkit.snapshots import Snapshot, parse_range_result, series_labels, to_wide_frame
 from igkit.sources.replay import ReplaySource
 from igkit.units import Unit, fmt, from_base, to_base
 from igkit.verdicts import GateVerdict, RunVerdicts, Status
@@ -74,10 +74,11 @@ class Run:
         """Request id -> snapshot, or the failure text (as ``igkit.run.fetch_all`` gives)."""
         out: dict[str, Snapshot | str] = {}
         for pq in self.planned.values():
-            try:
-                out[pq.request.id] = self.replay.fetch(pq.request)
-            except SourceError as exc:
-                out[pq.request.id] = str(exc)
+            for _, request in pq.requests:
+                try:
+                    out[request.id] = self.replay.fetch(request)
+                except SourceError as exc:
+                    out[request.id] = str(exc)
         return out
 
     def verdicts(self, gate_ids: list[str] | None = None) -> RunVerdicts:
@@ -129,10 +130,16 @@ class Run:
         snap = self.snapshots[pq.request.id]
         obj = pq.objective
         unit = obj.threshold.unit
+        empty = pd.DataFrame(index=pd.Index(np.round(pq.request.grid() * 1000).astype(np.int64)))
+        labels: dict[str, dict[str, str]] = {}
         if isinstance(snap, str) or snap.status == "error":
-            wide = pd.DataFrame(index=pd.Index(np.round(pq.request.grid() * 1000).astype(np.int64)))
+            wide = empty
         else:
-            wide = to_wide_frame(snap.result, pq.request.grid())
+            try:  # a malformed result is the objective's ERROR verdict; nothing to plot
+                data = parse_range_result(snap.result)
+                wide, labels = to_wide_frame(data, pq.request.grid()), series_labels(data)
+            except SnapshotError:
+                wide = empty
         if isinstance(obj.rule, BudgetBurn):
             from igkit.finops import cumulative_spend
 
@@ -173,7 +180,7 @@ class Run:
             window_start=pq.request.start,
             window_end=pq.request.end,
             status=self._objective_status(gate_id, objective_name),
-            labels=series_labels(snap.result) if isinstance(snap, Snapshot) else {},
+            labels=labels,
         )
         return frame
 

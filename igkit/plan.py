@@ -28,10 +28,19 @@ class PlannedQuery:
     objective: PrometheusObjective
     settings: ResolvedSettings
     request: RangeRequest
+    expect_request: RangeRequest | None = None  # the objective's ``expect.query``, if any
 
     @property
     def label(self) -> str:
         return f"{self.gate.id}-{self.objective.name}"
+
+    @property
+    def requests(self) -> list[tuple[str, RangeRequest]]:
+        """Every range this objective needs, labelled for its snapshot file."""
+        out = [(self.label, self.request)]
+        if self.expect_request is not None:
+            out.append((f"{self.label}-expect", self.expect_request))
+        return out
 
 
 def rule_window(obj: PrometheusObjective) -> timedelta | None:
@@ -43,6 +52,19 @@ def render_objective_query(obj: PrometheusObjective, settings: ResolvedSettings)
     return render(
         query=obj.query,
         named=named,
+        window=rule_window(obj),
+        rate=settings.rate,
+        step=settings.step,
+    )
+
+
+def render_expect_query(obj: PrometheusObjective, settings: ResolvedSettings) -> str | None:
+    """The ``expect.query`` text, with the same placeholders as the objective's query."""
+    if obj.expect is None or obj.expect.query is None:
+        return None
+    return render(
+        query=obj.expect.query,
+        named=None,
         window=rule_window(obj),
         rate=settings.rate,
         step=settings.step,
@@ -74,7 +96,17 @@ def plan(
                 step_seconds=settings.step.total_seconds(),
                 tenant=tenant,
             )
+            expect_text = render_expect_query(obj, settings)
+            expect_request = (
+                None if expect_text is None else request.model_copy(update={"query": expect_text})
+            )
             planned.append(
-                PlannedQuery(gate=gate, objective=obj, settings=settings, request=request)
+                PlannedQuery(
+                    gate=gate,
+                    objective=obj,
+                    settings=settings,
+                    request=request,
+                    expect_request=expect_request,
+                )
             )
     return planned

@@ -8,6 +8,7 @@ server did not return (a gap); ±Inf is present but never green.
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from igkit.matrix.models import (
     Rule,
     Threshold,
 )
+from igkit.snapshots import quote_label
 from igkit.timeutil import human_duration, month_end, month_start, short_time
 from igkit.units import Unit, fmt, from_base, to_base
 from igkit.verdicts import SeriesVerdict, Status, worst
@@ -66,9 +68,17 @@ def _longest_run(mask: np.ndarray) -> int:
     return max((b - a + 1 for a, b in runs), default=0)
 
 
+_PLAIN = re.compile(r"[A-Za-z0-9_.:/@-]+\Z")
+
+
 def _label_text(labels: dict[str, str]) -> str:
+    """``tenant=acme, worker=w1``; a name or value holding anything else is quoted, so two
+    series can never read alike."""
     shown = {k: v for k, v in labels.items() if k != "__name__"}
-    return ", ".join(f"{k}={v}" for k, v in sorted(shown.items()))
+    return ", ".join(
+        f"{k if _PLAIN.match(k) else quote_label(k)}={v if _PLAIN.match(v) else quote_label(v)}"
+        for k, v in sorted(shown.items())
+    )
 
 
 def _when(ts_ms: np.ndarray, runs: list[tuple[int, int]], with_date: bool, limit: int = 3) -> str:
@@ -358,6 +368,8 @@ def judge_budget(
     )
     cov = _coverage(union.to_numpy(), ts_ms, settings, at)
     problem = cov.data_problem[0]
+    if problem is None:
+        problem = _unknown_spend(frame, labels, values, ts_ms, settings, at)
 
     share = spend / rule.budget_usd
     share_disp = from_base(share, unit)
@@ -408,6 +420,61 @@ def judge_budget(
         reason=reason,
     )
     return Judgement(status, [verdict], share_disp, float(cov.coverage[0]), [reason], details)
+
+
+def _unknown_spend(
+    frame: pd.DataFrame,
+    labels: dict[str, dict[str, str]],
+    values: np.ndarray,
+    ts_ms: np.ndarray,
+    settings: ResolvedSettings,
+    at: datetime,
+) -> str | None:
+    """Why month-to-date spend is unknown although the combined set looks fresh: one cost
+    series stopped reporting (stale) or went silent longer than ``max_gap`` (its spend in
+    between, across a reset, is lost). A series that starts mid-month is not a problem."""
+    cov = _coverage(values, ts_ms, settings, at)
+    present = cov.present
+    first_idx = np.where(present.any(axis=0), np.argmax(present, axis=0), len(ts_ms))
+    # gaps before a series' first sample are its late start, not a gap
+    started = np.arange(len(ts_ms))[:, None] >= first_idx[None, :]
+    silent = ~present & started
+    padded = np.vstack(
+        [
+            np.zeros((1, silent.shape[1]), dtype=bool),
+            silent,
+            np.zeros((1, silent.shape[1]), dtype=bool),
+        ]
+    )
+    edges = np.diff(padded.astype(np.int8), axis=0)
+    step = settings.step.total_seconds()
+    max_gap = settings.max_gap.total_seconds()
+    longest = np.zeros(silent.shape[1])
+    starts, cols = np.nonzero(edges == 1)
+    ends, _ = np.nonzero(edges == -1)
+    if len(starts):
+        np.maximum.at(longest, cols, (ends - starts) * step)
+    problems = []
+    for j in np.flatnonzero(cov.stale | (longest > max_gap)).tolist():
+        lab = labels.get(str(frame.columns[j]), {})
+        name = f"{{{_label_text(lab)}}}"
+        if cov.last_idx[j] < 0:
+            continue
+        last = short_time(ts_ms[cov.last_idx[j]] / 1000, with_date=True)
+        if cov.stale[j]:
+            problems.append(
+                f"cost series {name} stopped reporting: last sample at {last} UTC "
+                f"(max staleness {human_duration(settings.max_staleness.total_seconds())})"
+            )
+        else:
+            problems.append(
+                f"cost series {name} was silent for {human_duration(longest[j])} "
+                f"(max gap {human_duration(max_gap)})"
+            )
+    if not problems:
+        return None
+    more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
+    return "; ".join(problems[:3]) + more + "; month-to-date spend unknown"
 
 
 def _common_labels(label_sets: list[dict[str, str]]) -> dict[str, str]:

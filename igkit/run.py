@@ -35,7 +35,7 @@ def fetch_all(
     planned: list[PlannedQuery], source: Source, workers: int = 4
 ) -> dict[str, Snapshot | str]:
     """Fetch each distinct request once; a source failure becomes a message, never a raise."""
-    requests = {p.request.id: p.request for p in planned}
+    requests = {r.id: r for p in planned for _, r in p.requests}
 
     def one(request_id: str) -> tuple[str, Snapshot | str]:
         try:
@@ -79,7 +79,10 @@ def write_outputs(
     snap_dir = out / "snapshots"
     previous = read_index(snap_dir) if (snap_dir / "index.json").exists() else None
     labelled: list[tuple[str, Snapshot | K6Snapshot | K6SummarySnapshot | EvidenceSnapshot]] = [
-        (p.label, s) for p in planned if isinstance(s := snapshots.get(p.request.id), Snapshot)
+        (label, s)
+        for p in planned
+        for label, r in p.requests
+        if isinstance(s := snapshots.get(r.id), Snapshot)
     ]
     labelled += [(f"G5-{s.kind}-{s.file}", s) for s in k6]
     labelled += [(f"{s.file}-evidence", s) for s in evidence]

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from igkit.matrix.models import (
     Aggregate,
@@ -338,3 +340,84 @@ def test_all_steps_min_consecutive(values: np.ndarray, run_length: int, status: 
         assert "tolerated" in j.reasons[0]
     else:
         assert f"{run_length} in a row" in j.reasons[0]
+
+
+# ---- freshness per cost series (issue #8 class 1) ---------------------------------------
+
+
+def _budget_kw(at: datetime) -> dict[str, object]:
+    return {
+        "comparison": Comparison.LT,
+        "threshold": LT_80,
+        "rule": BUDGET,
+        "settings": BUDGET_SETTINGS,
+        "at": at,
+        "what": "G6 infra_budget_burn",
+    }
+
+
+BUDGET_AT = datetime(2025, 4, 11, 0, 0, tzinfo=UTC)
+BUDGET_N = 10 * 288 + 1
+BUDGET_LABELS = {
+    "a": {"budget": "infra", "component": "storage"},
+    "b": {"budget": "infra", "component": "ingest"},
+}
+
+
+def _two_cost_series(stop_b_at: int | None = None, b_total: float = 1000.0) -> pd.DataFrame:
+    a = np.linspace(0.0, 3000.0, BUDGET_N)
+    b = np.linspace(0.0, b_total, BUDGET_N)
+    if stop_b_at is not None:
+        b[stop_b_at:] = np.nan
+    return budget_frame({"a": a, "b": b}, BUDGET_AT)
+
+
+def test_budget_burn_one_cost_series_stops_reporting_is_no_data() -> None:
+    """The combined set stays fresh (series a reports), but b's spend since day 5 is unknown."""
+    ok = judge_budget(_two_cost_series(), BUDGET_LABELS, **_budget_kw(BUDGET_AT))  # type: ignore[arg-type]
+    assert ok.status is Status.PASS  # positive control
+    stopped = _two_cost_series(stop_b_at=5 * 288)
+    j = judge_budget(stopped, BUDGET_LABELS, **_budget_kw(BUDGET_AT))  # type: ignore[arg-type]
+    assert j.status is Status.NO_DATA
+    (reason,) = j.reasons
+    assert "cost series {budget=infra, component=ingest} stopped reporting" in reason
+    assert "last sample at 2025-04-05 23:55 UTC" in reason
+    assert "month-to-date spend unknown" in reason
+
+
+def test_budget_burn_cost_series_silent_mid_month_is_no_data_but_late_start_is_fine() -> None:
+    silent = _two_cost_series()
+    silent.iloc[1000:1100, 1] = np.nan  # 100 steps of 5m: over 8 hours without a sample
+    j = judge_budget(silent, BUDGET_LABELS, **_budget_kw(BUDGET_AT))  # type: ignore[arg-type]
+    assert j.status is Status.NO_DATA
+    assert "component=ingest} was silent for 8h20m" in j.reasons[0]
+    late = _two_cost_series()
+    late.iloc[:1000, 1] = np.nan  # a component that started on day 4 is new spend, not a gap
+    assert judge_budget(late, BUDGET_LABELS, **_budget_kw(BUDGET_AT)).status is Status.PASS  # type: ignore[arg-type]
+
+
+def test_budget_burn_definite_breach_still_fails_with_a_stale_series() -> None:
+    over = _two_cost_series(stop_b_at=5 * 288, b_total=30000.0)  # 15k by day 5, plus 3k
+    j = judge_budget(over, BUDGET_LABELS, **_budget_kw(BUDGET_AT))  # type: ignore[arg-type]
+    assert j.status is Status.FAIL
+
+
+# ---- properties --------------------------------------------------------------------------
+
+
+@pytest.mark.property
+@given(
+    st.lists(
+        st.floats(min_value=0, max_value=0.35, allow_nan=False) | st.just(np.nan),
+        min_size=steps(),
+        max_size=steps(),
+    ),
+    st.integers(min_value=0, max_value=steps() - 1),
+    st.floats(min_value=0.350001, allow_nan=False, allow_infinity=False),
+)
+def test_property_any_finite_violating_step_is_never_pass(
+    values: list[float], where: int, violating: float
+) -> None:
+    series = np.asarray(values, dtype=np.float64)
+    series[where] = violating
+    assert judge(series).status is Status.FAIL

@@ -81,8 +81,11 @@ def _first_error(exc: ValidationError, data: Any) -> str:
     return f"{_field_path(tuple(err['loc']), data)}: {msg}{more}"
 
 
-def parse_matrix(text: str, *, source: str) -> LoadedMatrix:
-    """Validate matrix YAML text; raise :class:`ConfigError` naming ``source`` and the field."""
+def parse_matrix(text: str, *, source: str, base_dir: Path | None = None) -> LoadedMatrix:
+    """Validate matrix YAML text; raise :class:`ConfigError` naming ``source`` and the field.
+
+    ``base_dir`` (the matrix file's directory) resolves files the matrix points to, such as
+    ``expect.values_file``; they are read here, so they are part of what the matrix declares."""
     try:
         data = load_yaml(text, where=source)
     except DocumentError as exc:
@@ -94,14 +97,16 @@ def parse_matrix(text: str, *, source: str) -> LoadedMatrix:
     except ValidationError as exc:
         raise ConfigError(_first_error(exc, data), where=source) from None
     _check_queries(matrix, source)
+    matrix = _read_expect_files(matrix, source, base_dir)
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return LoadedMatrix(matrix=matrix, source=source, sha256=digest, text=text)
 
 
 def _check_queries(matrix: Matrix, source: str) -> None:
-    """Render every query once and parse it as PromQL, so placeholder/named-query mistakes
-    and queries Prometheus would refuse surface at load time, not on GA day."""
-    from igkit.plan import render_objective_query
+    """Render every query (the objective's and its expect query) once and parse it as
+    PromQL, so placeholder/named-query mistakes and queries Prometheus would refuse surface
+    at load time, not on GA day."""
+    from igkit.plan import render_expect_query, render_objective_query
 
     for g_index, gate in enumerate(matrix.gates):
         for o_index, obj in enumerate(gate.objectives):
@@ -109,14 +114,20 @@ def _check_queries(matrix: Matrix, source: str) -> None:
                 continue
             where = f"{source}: gates[{g_index}]({gate.id}).objectives[{o_index}]({obj.name})"
             try:
-                query = render_objective_query(obj, resolve_settings(obj, matrix.defaults))
+                settings = resolve_settings(obj, matrix.defaults)
+                queries = [render_objective_query(obj, settings)]
+                expect_query = render_expect_query(obj, settings)
             except ConfigError as exc:
                 raise ConfigError(exc.message, where=where) from None
-            problem = promql_problem(query)
-            if problem is not None:
-                raise ConfigError(
-                    f"the query does not parse as PromQL: {problem} (query: {query})", where=where
-                )
+            if expect_query is not None:
+                queries.append(expect_query)
+            for query in queries:
+                problem = promql_problem(query)
+                if problem is not None:
+                    raise ConfigError(
+                        f"the query does not parse as PromQL: {problem} (query: {query})",
+                        where=where,
+                    )
 
 
 _LEGACY_FUNCTIONS_REGISTERED = False
@@ -159,6 +170,28 @@ def promql_problem(query: str) -> str | None:
     return None
 
 
+def _read_expect_files(matrix: Matrix, source: str, base_dir: Path | None) -> Matrix:
+    """Fill ``expect.values`` from each ``expect.values_file`` (relative, inside the matrix's
+    directory, no ``..``)."""
+    from igkit.matrix.expect_file import read_values_file
+
+    gates = []
+    changed = False
+    for g_index, gate in enumerate(matrix.gates):
+        objectives = []
+        for o_index, obj in enumerate(gate.objectives):
+            if isinstance(obj, PrometheusObjective) and obj.expect and obj.expect.values_file:
+                where = f"{source}: gates[{g_index}]({gate.id}).objectives[{o_index}]({obj.name}).expect.values_file"
+                values = read_values_file(obj.expect.values_file, base_dir, where=where)
+                obj = obj.model_copy(
+                    update={"expect": obj.expect.model_copy(update={"values": values})}
+                )
+                changed = True
+            objectives.append(obj)
+        gates.append(gate.model_copy(update={"objectives": objectives}))
+    return matrix.model_copy(update={"gates": gates}) if changed else matrix
+
+
 def load_matrix(path: str | Path | None = None) -> LoadedMatrix:
     """Load ``path``, or the matrix shipped in the package when ``path`` is None."""
     if path is None:
@@ -179,7 +212,7 @@ def load_matrix(path: str | Path | None = None) -> LoadedMatrix:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise ConfigError("matrix is not UTF-8 text", where=str(p)) from None
-    return parse_matrix(text, source=str(p))
+    return parse_matrix(text, source=str(p), base_dir=p.parent)
 
 
 def matrix_json_schema() -> dict[str, Any]:

@@ -209,6 +209,34 @@ class NamedQuery(_Strict):
 
 
 _NAME = r"^[a-z][a-z0-9_]*$"
+_LABEL = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class ExpectSeries(_Strict):
+    """Which series must exist: one per value of ``label``.
+
+    The values are given inline (``values``), in a file beside the matrix (``values_file``,
+    one value per line or a YAML list, read when the matrix is loaded), or by a PromQL
+    ``query`` fetched over the same window and step (its series' ``label`` values). A
+    declared series without data in the window is NO_DATA, so a tenant that vanished cannot
+    leave a green objective behind.
+    """
+
+    label: str = Field(pattern=_LABEL)
+    values: list[str] | None = Field(default=None, min_length=1)
+    values_file: str | None = Field(default=None, min_length=1)
+    query: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ExpectSeries:
+        given = [n for n in ("values", "values_file", "query") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'values', 'values_file' or 'query'")
+        if self.values is not None:
+            dup = sorted({v for v in self.values if self.values.count(v) > 1})
+            if dup:
+                raise ValueError(f"values listed twice: {', '.join(dup)}")
+        return self
 
 
 class PrometheusObjective(_Strict):
@@ -226,6 +254,8 @@ class PrometheusObjective(_Strict):
     min_coverage: RealNumber | None = Field(default=None, gt=0, le=1)
     max_staleness: Duration | None = None
     max_gap: Duration | None = None
+    expect: ExpectSeries | None = None
+    min_series: int = Field(default=1, ge=1)
 
     @model_validator(mode="after")
     def _one_query(self) -> PrometheusObjective:

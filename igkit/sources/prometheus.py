@@ -4,40 +4,72 @@
 request itself goes through that session rather than ``custom_query_range``, because the
 latter discards the response's ``status``/``warnings`` — and a partial or warned answer
 must become an ERROR verdict, never a quiet green.
+
+The server is not trusted: the answer is parsed strictly and validated by the same function
+the judge uses (:func:`igkit.snapshots.parse_query_range_body`); ``--timeout`` bounds each
+whole request (a server dripping one byte a second cannot stall a run), bodies are capped,
+redirects are followed only within the configured origin, and every piece of text the server
+sends back passes through :func:`igkit.redact.redact` before it can reach an output.
 """
 
 from __future__ import annotations
 
 import math
 import os
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
-import numpy as np
 import requests
 from prometheus_api_client import PrometheusConnect
 from urllib3.util.retry import Retry
 
 from igkit.errors import ConfigError
-from igkit.snapshots import RangeRequest, Snapshot, series_key
+from igkit.redact import redact, redact_data, secrets
+from igkit.snapshots import (
+    RangeRequest,
+    ResultError,
+    Snapshot,
+    canonical_json,
+    one_line,
+    parse_query_range_body,
+    parse_range_result,
+    series_key,
+)
 
 MAX_POINTS = 11_000  # Prometheus refuses range queries of more than 11,000 points per series
+MAX_RESPONSE_BYTES = 1 << 30  # one answer larger than 1 GiB is refused, not buffered
+MAX_REDIRECTS = 5
+_ERROR_BODY_BYTES = 64 << 10
 
 ENV_TOKEN = "IGKIT_PROM_TOKEN"
 ENV_USER = "IGKIT_PROM_USERNAME"
 ENV_PASSWORD = "IGKIT_PROM_PASSWORD"
 ENV_CA = "IGKIT_PROM_CA_FILE"
 
+Outcome = dict[str, Any] | tuple[str, str]
+
 
 def public_url(url: str) -> str:
-    """The server URL as it may appear in evidence: no credentials, query or fragment."""
+    """The server URL as it may appear in evidence: no credentials, query or fragment.
+
+    IPv6 hosts keep their brackets (``http://[::1]:9090``)."""
     parts = urlsplit(url)
     host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
     if parts.port:
         host = f"{host}:{parts.port}"
     return urlunsplit((parts.scheme, host, parts.path.rstrip("/"), "", ""))
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), parts.port or default
 
 
 def _credentials(env: Mapping[str, str]) -> tuple[dict[str, str], tuple[str, str] | None]:
@@ -54,6 +86,38 @@ def _credentials(env: Mapping[str, str]) -> tuple[dict[str, str], tuple[str, str
     return headers, auth
 
 
+def _check_url(url: str) -> None:
+    """Refuse a URL that is not plain http(s); the URL itself is never echoed (it may hold
+    credentials)."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        raise ConfigError(
+            "is not a valid http(s) URL (malformed host or port)", where="--prom-url"
+        ) from None
+    if parts.username or parts.password or "@" in parts.netloc:
+        raise ConfigError(
+            f"must not carry credentials; set {ENV_TOKEN} or {ENV_USER}/{ENV_PASSWORD}",
+            where="--prom-url",
+        )
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        scheme = parts.scheme if parts.scheme.isalnum() else "?"
+        raise ConfigError(
+            f"is not an http(s) URL (scheme {scheme or 'missing'!r})", where="--prom-url"
+        )
+
+
+def _check_ca(ca: str) -> None:
+    try:
+        with open(ca, "rb") as f:
+            f.read(1)
+    except OSError as exc:
+        raise ConfigError(
+            f"CA bundle {ca!r} cannot be read ({exc.strerror or type(exc).__name__})", where=ENV_CA
+        ) from None
+
+
 def split_range(request: RangeRequest, max_points: int = MAX_POINTS) -> list[tuple[float, float]]:
     """Cut a range into pieces of at most ``max_points`` steps on the same grid, no overlap."""
     start, end, step = request.start.timestamp(), request.end.timestamp(), request.step_seconds
@@ -66,24 +130,42 @@ def split_range(request: RangeRequest, max_points: int = MAX_POINTS) -> list[tup
 
 
 def stitch(chunks: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    """Merge per-chunk matrix results by series; drop any repeated timestamp (first wins)."""
+    """Concatenate per-chunk matrix results series by series (exact label set).
+
+    Chunks cover disjoint pieces of the grid, so nothing is dropped or merged here: a server
+    that returns a sample twice across chunks leaves a repeated timestamp, which validation
+    then refuses as ambiguous."""
     merged: dict[str, dict[str, Any]] = {}
     for chunk in chunks:
         for series in chunk:
-            key = series_key(series.get("metric") or {})
-            entry = merged.setdefault(key, {"metric": series.get("metric") or {}, "values": []})
+            metric = series.get("metric") or {}
+            key = series_key(metric)
+            entry = merged.setdefault(key, {"metric": metric, "values": []})
             entry["values"].extend(series.get("values") or [])
-    for entry in merged.values():
-        values = entry["values"]
-        if not values:
-            continue
-        ts = np.fromiter((v[0] for v in values), dtype=np.float64, count=len(values))
-        order = np.argsort(ts, kind="stable")
-        _, first = np.unique(ts[order], return_index=True)
-        keep = order[first]
-        if len(keep) != len(values) or not np.all(np.diff(keep) > 0):
-            entry["values"] = [values[i] for i in keep]
     return list(merged.values())
+
+
+def _bounded(work: Callable[[float], Outcome], timeout: float, url: str) -> Outcome:
+    """Run one whole request in a helper thread and give up at the deadline.
+
+    A socket timeout only bounds the wait for each read; a server sending one byte a second
+    would never trip it. The helper is a daemon thread: it also checks the deadline between
+    reads and ends on its own shortly after."""
+    deadline = time.monotonic() + timeout
+    box: list[Outcome] = []
+
+    def run() -> None:
+        try:
+            box.append(work(deadline))
+        except Exception as exc:  # any failure is this request's error, never a crash
+            box.append(("request_failed", f"request to {url} failed ({type(exc).__name__})"))
+
+    thread = threading.Thread(target=run, name="igkit-prom-request", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if not box:
+        return "timeout", f"no answer from {url} within {timeout:g}s"
+    return box[0]
 
 
 class PrometheusSource:
@@ -98,32 +180,33 @@ class PrometheusSource:
         tenant: str | None = None,
         timeout: float = 30.0,
         max_points: int = MAX_POINTS,
+        max_bytes: int = MAX_RESPONSE_BYTES,
         retries: int = 2,
         env: Mapping[str, str] | None = None,
     ) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ConfigError(f"--prom-url {url!r} is not an http(s) URL")
-        if parts.username or parts.password:
-            raise ConfigError(
-                f"--prom-url must not carry credentials; set {ENV_TOKEN} or {ENV_USER}/{ENV_PASSWORD}"
-            )
+        _check_url(url)
+        if isinstance(timeout, bool) or not math.isfinite(timeout) or timeout <= 0:
+            raise ConfigError("must be a finite positive number of seconds", where="--timeout")
         env = os.environ if env is None else env
         headers, auth = _credentials(env)
         if tenant:
             headers["X-Scope-OrgID"] = tenant
         self.url = public_url(url)
         self.tenant = tenant
-        self.timeout = timeout
+        self.timeout = float(timeout)
         self.max_points = max_points
+        self.max_bytes = max_bytes
+        self._secrets = secrets(env)
         self._session = requests.Session()
         ca = env.get(ENV_CA)
         if ca:
+            _check_ca(ca)
             self._session.verify = ca
         retry = Retry(
             total=retries,
             connect=retries,
             read=0,
+            redirect=0,
             backoff_factor=0.2,
             status_forcelist=(502, 503, 504),
             allowed_methods=frozenset({"GET", "POST"}),
@@ -138,10 +221,15 @@ class PrometheusSource:
             timeout=timeout,
         )
 
+    def _clean(self, text: str) -> str:
+        """Server text as it may appear in a snapshot or reason: secrets redacted."""
+        return one_line(redact(text, self._secrets))
+
     def fetch(self, request: RangeRequest) -> Snapshot:
         fetched_at = datetime.now(tz=UTC)
         chunks: list[list[dict[str, Any]]] = []
         warnings: list[str] = []
+        redirects: list[str] = []
         pieces = split_range(request, self.max_points)
         base = {
             "id": request.id,
@@ -155,71 +243,153 @@ class PrometheusSource:
             if isinstance(outcome, tuple):
                 error_type, message = outcome
                 return Snapshot(
-                    status="error", error_type=error_type, error=message, **base
+                    status="error",
+                    error_type=self._clean(error_type)[:80],
+                    error=self._clean(message),
+                    redirects=redirects,
+                    **base,
                 ).sealed()
             chunks.append(outcome["result"])
-            warnings.extend(str(w) for w in outcome.get("warnings") or [])
+            warnings.extend(outcome["warnings"])
+            redirects.extend(r for r in outcome["redirects"] if r not in redirects)
+        result = stitch(chunks) if len(chunks) > 1 else chunks[0]
+        if len(chunks) > 1:
+            try:
+                parse_range_result(result)
+            except ResultError as exc:
+                return Snapshot(
+                    status="error",
+                    error_type="bad_response",
+                    error=self._clean(f"malformed answer from {self.url}: {exc}"),
+                    redirects=redirects,
+                    **base,
+                ).sealed()
+        if self._secrets and any(s in canonical_json(result).decode() for s in self._secrets):
+            result = redact_data(result, self._secrets)
         return Snapshot(
             status="success",
-            warnings=warnings,
+            warnings=[self._clean(w) for w in warnings],
             result_type="matrix",
-            result=stitch(chunks) if len(chunks) > 1 else chunks[0],
+            result=result,
+            redirects=redirects,
             **base,
         ).sealed()
 
-    def _query_range(
-        self, query: str, start: float, end: float, step: float
-    ) -> dict[str, Any] | tuple[str, str]:
-        """One HTTP range query: the ``data`` dict (plus warnings), or ``(error_type, message)``."""
+    def _query_range(self, query: str, start: float, end: float, step: float) -> Outcome:
+        """One range query, bounded by ``timeout`` as a whole: ``{"result", "warnings",
+        "redirects"}`` or ``(error_type, message)``."""
+        params = {"query": query, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+        return _bounded(
+            lambda deadline: self._get(f"{self.url}/api/v1/query_range", params, deadline),
+            self.timeout,
+            self.url,
+        )
+
+    def _get(self, url: str, params: dict[str, str] | None, deadline: float) -> Outcome:
         client = self._client
-        try:
-            response = self._session.request(
-                method="GET",
-                url=f"{client.url}/api/v1/query_range",
-                params={
-                    "query": query,
-                    "start": f"{start:.3f}",
-                    "end": f"{end:.3f}",
-                    "step": f"{step:g}",
-                },
-                headers=client.headers,
-                auth=client.auth,
-                timeout=self.timeout,
-            )
-        except requests.exceptions.Timeout:
-            return "timeout", f"no answer from {self.url} within {self.timeout:g}s"
-        except requests.exceptions.ConnectionError as exc:
-            cause = _root_cause(exc)
-            if (
-                cause == "timed out"
-            ):  # a read timeout surfaces as ConnectionError once retries are spent
+        redirects: list[str] = []
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                response = self._session.request(
+                    method="GET",
+                    url=url,
+                    params=params,
+                    headers=client.headers,
+                    auth=client.auth,
+                    timeout=self.timeout,
+                    allow_redirects=False,
+                    stream=True,
+                )
+            except requests.exceptions.Timeout:
                 return "timeout", f"no answer from {self.url} within {self.timeout:g}s"
-            return "unreachable", f"cannot connect to Prometheus at {self.url} ({cause})"
-        except requests.exceptions.RequestException as exc:
-            return "request_failed", f"request to {self.url} failed ({type(exc).__name__})"
+            except requests.exceptions.ConnectionError as exc:
+                cause = _root_cause(exc)
+                if cause == "timed out":  # a read timeout surfaces so once retries are spent
+                    return "timeout", f"no answer from {self.url} within {self.timeout:g}s"
+                return "unreachable", f"cannot connect to Prometheus at {self.url} ({cause})"
+            except requests.exceptions.RequestException as exc:
+                return "request_failed", f"request to {self.url} failed ({type(exc).__name__})"
+            with response:
+                if response.is_redirect:
+                    target = urljoin(response.url, response.headers.get("Location", ""))
+                    shown = self._clean(public_url(target) if urlsplit(target).hostname else target)
+                    parts = urlsplit(target)
+                    if _origin(target) != _origin(self.url) or parts.username or parts.password:
+                        return "redirect", (
+                            f"redirected to {shown}: igkit follows redirects only within {self.url}"
+                        )
+                    redirects.append(shown)
+                    url, params = target, None
+                    continue
+                limit = self.max_bytes if response.status_code == 200 else _ERROR_BODY_BYTES
+                body = _read_body(response, limit, deadline)
+            if body is None:
+                return "timeout", f"no answer from {self.url} within {self.timeout:g}s"
+            if response.status_code == 200 and len(body) > self.max_bytes:
+                return "too_large", (
+                    f"answer from {self.url} is larger than {self.max_bytes:,} bytes; refused"
+                )
+            return self._interpret(response.status_code, body, redirects)
+        return "redirect", f"more than {MAX_REDIRECTS} redirects from {self.url}"
+
+    def _interpret(self, status: int, body: bytes, redirects: list[str]) -> Outcome:
+        if status != 200:
+            return self._error_answer(status, body)
         try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            snippet = response.text[:200].strip().replace("\n", " ")
-            return f"http_{response.status_code}", (
-                f"HTTP {response.status_code} from {self.url}, not a Prometheus API answer: {snippet!r}"
+            result, warnings = parse_query_range_body(body)
+        except ResultError as exc:
+            error = _error_fields(body)
+            if error is not None:  # HTTP 200 with status "error" (some proxies do this)
+                return error[0], f"Prometheus answered HTTP 200 {error[0]}: {error[1]}"
+            if exc.not_api:
+                return f"http_{status}", (
+                    f"HTTP {status} from {self.url}, not a Prometheus API answer "
+                    f"({exc}): {_snippet(body)!r}"
+                )
+            return "bad_response", f"malformed answer from {self.url}: {exc}"
+        return {"result": result, "warnings": warnings, "redirects": redirects}
+
+    def _error_answer(self, status: int, body: bytes) -> tuple[str, str]:
+        error = _error_fields(body)
+        if error is None:
+            return f"http_{status}", (
+                f"HTTP {status} from {self.url}, not a Prometheus API answer: {_snippet(body)!r}"
             )
-        if response.status_code != 200 or body.get("status") != "success":
-            kind = body.get("errorType") or f"http_{response.status_code}"
-            return (
-                str(kind),
-                f"Prometheus answered HTTP {response.status_code} {kind}: {body.get('error', '')}".strip(),
-            )
-        data = body.get("data")
-        if not isinstance(data, dict) or data.get("resultType") != "matrix":
-            got = data.get("resultType") if isinstance(data, dict) else type(data).__name__
-            return "bad_response", f"expected a matrix result from query_range, got {got}"
-        result = data.get("result")
-        if not isinstance(result, list):
-            return "bad_response", "query_range answer has no result list"
-        return {"result": result, "warnings": body.get("warnings") or []}
+        kind = error[0] if error[0] else f"http_{status}"
+        return kind, f"Prometheus answered HTTP {status} {kind}: {error[1]}".strip()
+
+
+def _snippet(body: bytes) -> str:
+    return body[:200].decode("utf-8", "replace").strip().replace("\n", " ")
+
+
+def _error_fields(body: bytes) -> tuple[str, str] | None:
+    """``(errorType, error)`` of a Prometheus error answer, or None when it is not one."""
+    from igkit.strictdoc import DocumentError, load_json
+
+    try:
+        data = load_json(body, where="response", check_depth=False)
+    except DocumentError:
+        return None
+    if not isinstance(data, dict) or data.get("status") != "error":
+        return None
+    return str(data.get("errorType") or ""), str(data.get("error") or "")[:500]
+
+
+def _read_body(response: requests.Response, limit: int, deadline: float) -> bytes | None:
+    """Read at most ``limit`` + 1 bytes, returning as data arrives; None past the deadline."""
+    parts: list[bytes] = []
+    size = 0
+    raw = response.raw
+    while size <= limit:
+        if time.monotonic() > deadline:
+            return None
+        chunk = raw.read1(min(1 << 20, limit + 1 - size), decode_content=True)
+        if not chunk:
+            break
+        parts.append(chunk)
+        size += len(chunk)
+    return b"".join(parts)
 
 
 def _root_cause(exc: BaseException) -> str:

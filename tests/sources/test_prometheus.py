@@ -167,7 +167,7 @@ def test_stopped_prometheus_is_error_exit_1_no_traceback(tmp_path: Path) -> None
         ("503", "HTTP 503"),
         ("warnings", "partial response: store gateway eu-1 unavailable"),
         ("html", "not a Prometheus API answer"),
-        ("vector", "expected a matrix result"),
+        ("vector", "resultType is 'vector', not 'matrix'"),
         ("hang", "no answer from"),
     ],
 )
