@@ -10,6 +10,7 @@ a verdict line; exit 0 when every check passes, 1 otherwise, 2 on usage errors.
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 from typing import TypeVar
 
@@ -58,14 +59,33 @@ def run(args: argparse.Namespace) -> int:
     raise ConfigError(f"unknown bundle command {command!r} (known: build, verify)")
 
 
+def _run_of(run_dir: Path, bundle: Path) -> contextlib.AbstractContextManager[object]:
+    """Hold the igkit run directory a bundle is built into (its lock; the files it registers),
+    so that the next run into that directory removes the bundle too."""
+    from igkit.rundir import MARKER, owned
+
+    inside = bundle.resolve().is_relative_to(run_dir.resolve())
+    if inside and (run_dir / MARKER).is_file():
+        return owned(run_dir, fresh=False)
+    return contextlib.nullcontext()
+
+
 def _build(args: argparse.Namespace) -> int:
     from igkit.bundle.build import build_bundle
     from igkit.bundle.keys import load_signing_key
+    from igkit.rundir import register_tree
 
     key = load_signing_key(args.key)
-    result = build_bundle(
-        args.run_dir, args.out, key=key, release_tag=args.release_tag, tar=args.tar
-    )
+    bundle = args.out if args.out is not None else args.run_dir / "bundle"
+    with _run_of(args.run_dir, bundle):
+        try:
+            result = build_bundle(
+                args.run_dir, args.out, key=key, release_tag=args.release_tag, tar=args.tar
+            )
+        finally:
+            for written in (bundle, bundle.with_name(f"{bundle.name}.tar.gz")):
+                register_tree(written)
+            register_tree(bundle.with_name(f"{bundle.name}.demo-key.pub.pem"))
     for w in result.warnings:
         print(f"igkit: warning: {w}")
     m = result.manifest
@@ -95,7 +115,8 @@ def _verify(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}")
     if result.ok:
-        print(f"bundle verify: PASS - {args.bundle}: all {len(result.checks)} checks pass")
+        partial = " (PARTIAL RUN: not a release GO)" if result.partial else ""
+        print(f"bundle verify: PASS - {args.bundle}: all {len(result.checks)} checks pass{partial}")
         return EXIT_PASS
     bad = result.failures
     print(f"bundle verify: FAIL - {args.bundle}: {len(bad)} of {len(result.checks)} checks fail")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 from collections.abc import Iterable, Mapping
 from datetime import datetime
@@ -286,9 +285,9 @@ def snapshot_filename(snapshot: _Sealed, label: str = "") -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    from igkit.atomic import write_bytes
+
+    write_bytes(path, data)
 
 
 class SnapshotRef(BaseModel):

@@ -339,6 +339,7 @@ def build_manifest(
         "runIgkitVersion": verdicts.igkit_version,
         "matrixSha256": verdicts.matrix_sha256,
         "decision": verdicts.decision,
+        "scope": verdicts.scope.model_dump(mode="json"),
         "evaluatedAt": verdicts.model_dump(mode="json")["evaluated_at"],
         "signingKey": {"fingerprint": key.fingerprint, "trusted": key.trusted},
     }
