@@ -88,6 +88,11 @@ def _unlink_quietly(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
+def _write_file(path: Path, data: bytes) -> None:
+    with open(path, "wb") as fh:
+        fh.write(data)
+
+
 def write_set(files: Mapping[Path, bytes], *, binary: Collection[Path] = ()) -> None:
     """Write all ``files`` or none: temporaries first, then the renames.
 
@@ -105,8 +110,7 @@ def write_set(files: Mapping[Path, bytes], *, binary: Collection[Path] = ()) -> 
             register(path)
             tmp = _temp(path)
             temps.append((tmp, path))
-            with open(tmp, "wb") as fh:
-                fh.write(payload)
+            _write_file(tmp, payload)
         for tmp, path in temps:
             current = path
             os.replace(tmp, path)
