@@ -351,7 +351,9 @@ def _cmd_k6(args: argparse.Namespace) -> int:
 
     result = summarize_file(args.file, by=args.by, strict=args.strict)
     if args.format == "json":
-        print(json.dumps(result.export, indent=2))
+        from igkit.atomic import json_ready
+
+        print(json.dumps(json_ready(result.export), indent=2, allow_nan=False))
     else:
         print(render_summary(result))
     for problem in result.problems:

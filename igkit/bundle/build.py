@@ -122,8 +122,9 @@ def bundle_files(bundle: Path) -> list[str]:
 
 
 def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    from igkit.atomic import write_bytes
+
+    write_bytes(path, data, binary=True)  # atomic; an OSError is "could not write PATH" (exit 3)
     os.chmod(path, 0o644)
 
 
