@@ -130,3 +130,12 @@ def test_echoed_token_reaches_no_output_with_notebooks_and_bundle(
     decision, rows = statuses(out)
     assert decision == "NO-GO"
     assert ("G1", "availability", "PASS") in rows  # the labelled series was judged, redacted
+    # a run of G1 only says so everywhere it is shown
+    scope = {"gates": ["G1"], "complete": False}
+    assert json.loads((out / "war-room.json").read_text())["scope"] == scope
+    assert json.loads((out / "bundle" / "manifest.json").read_text())["scope"] == scope
+    assert "PARTIAL RUN" in (out / "reports" / "index.html").read_text()
+    pdf = subprocess.run(
+        ["pdftotext", str(out / "reports" / "index.pdf"), "-"], capture_output=True, check=True
+    )
+    assert b"PARTIAL RUN" in pdf.stdout

@@ -152,7 +152,9 @@ def test_reused_out_removes_only_the_earlier_runs_files(tmp_path: Path) -> None:
     assert [g["id"] for g in verdicts(out)["gates"]] == ["G2"]
 
 
-def test_bundle_of_a_reused_out_holds_no_file_of_the_earlier_run(tmp_path: Path) -> None:
+def test_bundle_of_a_reused_out_holds_no_file_of_the_earlier_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "out"
     assert replay(out, "G1") == 0
     assert main(["bundle", "build", str(out)]) == 0
@@ -163,7 +165,13 @@ def test_bundle_of_a_reused_out_holds_no_file_of_the_earlier_run(tmp_path: Path)
     bundled = [p.name for p in (out / "bundle" / "snapshots").iterdir()]
     assert not any(n.startswith("G1-") for n in bundled)
     assert any(n.startswith("G2-") for n in bundled)
+    capsys.readouterr()
     assert main(["bundle", "verify", str(out / "bundle"), "--replay"]) == 0
+    shown = capsys.readouterr().out
+    assert "note: PARTIAL RUN: only G2 evaluated" in shown
+    assert shown.rstrip().endswith("(PARTIAL RUN: not a release GO)")
+    manifest = json.loads((out / "bundle" / "manifest.json").read_text())
+    assert manifest["scope"] == {"gates": ["G2"], "complete": False}
 
 
 def test_non_empty_directory_that_is_no_igkit_run_is_refused(
@@ -376,6 +384,20 @@ def test_unexpected_exception_is_exit_3_with_a_logged_redacted_traceback(
     assert "boom" in text
     assert canary not in text
     log.unlink()
+
+
+@pytest.mark.parametrize("value", ["abc", "abcd-long-enough"])
+def test_too_short_secret_is_refused_at_start(
+    value: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("IGKIT_PROM_PASSWORD", value)
+    rc = replay(tmp_path / "out", "G1")
+    if len(value) < 4:
+        assert rc == 2
+        assert capsys.readouterr().err.startswith("igkit: error: IGKIT_PROM_PASSWORD: shorter")
+        assert not (tmp_path / "out").exists()
+    else:
+        assert rc == 0  # positive control
 
 
 # --- 8. ±Inf / NaN in JSON -------------------------------------------------------------------
