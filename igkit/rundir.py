@@ -119,7 +119,9 @@ def _lock(out: Path) -> int:
     try:
         fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o644)
     except OSError as exc:
-        raise ConfigError(f"cannot create {LOCK}: {exc.strerror}", where=str(out)) from None
+        from igkit.atomic import OutputError
+
+        raise OutputError(path, exc) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -198,9 +200,9 @@ def _open(out: Path, *, fresh: bool) -> RunDir:
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError(
-            f"cannot create output directory: {exc.strerror}", where=str(out)
-        ) from None
+        from igkit.atomic import OutputError
+
+        raise OutputError(out, exc) from None  # an unwritable path: exit 3
     fd = _lock(out)
     try:
         previous = _previous_files(out)

@@ -363,6 +363,17 @@ def test_unwritable_out_is_exit_3_one_line(
     assert "Traceback" not in err
 
 
+def test_out_that_cannot_be_created_is_exit_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    assert replay(blocker / "out", "G1") == 3
+    err = capsys.readouterr().err
+    assert err == f"igkit: error: could not write {blocker / 'out'}: Not a directory\n"
+    assert replay(tmp_path / "out", "G1") == 0  # positive control
+
+
 def test_unexpected_exception_is_exit_3_with_a_logged_redacted_traceback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
