@@ -190,6 +190,24 @@ def test_non_empty_directory_that_is_no_igkit_run_is_refused(
     assert replay(empty, "G1") == 0  # positive control: an empty directory is fine
 
 
+def test_marker_cannot_make_a_run_delete_outside_out(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "data.txt").write_text("keep")
+    out.mkdir()
+    (out / "link").symlink_to(elsewhere)
+    (out / "old.json").write_text("an earlier output")
+    listed = ["../victim.txt", str(victim), "link/data.txt", "old.json"]
+    (out / MARKER).write_text(json.dumps({"schema": "igkit.run/v1", "files": listed}))
+    assert replay(out, "G1") == 0
+    assert victim.read_text() == "keep"
+    assert (elsewhere / "data.txt").read_text() == "keep"
+    assert not (out / "old.json").exists()  # positive control: its own listed file went
+
+
 # --- 3. concurrent runs ----------------------------------------------------------------------
 
 
@@ -343,6 +361,44 @@ def test_failed_write_part_way_cleans_its_temporaries(
     monkeypatch.setattr(atomic, "_write_file", real)
     atomic.write_set(files)  # positive control
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "b.xml"]
+
+
+@pytest.mark.property
+@given(st.integers(min_value=0, max_value=5), st.sampled_from(["write", "replace"]))
+def test_write_set_is_all_or_nothing(fail_at: int, stage: str) -> None:
+    import tempfile
+
+    calls = [0]
+    real_write, real_replace = atomic._write_file, atomic.os.replace
+
+    def maybe_fail() -> None:
+        calls[0] += 1
+        if calls[0] == fail_at + 1:
+            raise OSError(errno.ENOSPC, "No space left on device")
+
+    def write(path: Path, data: bytes) -> None:
+        if stage == "write":
+            maybe_fail()
+        real_write(path, data)
+
+    def replace(src: Any, dst: Any) -> None:
+        if stage == "replace":
+            maybe_fail()
+        real_replace(src, dst)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        files = {Path(tmp) / f"f{i}": f"{i}".encode() for i in range(3)}
+        atomic._write_file, atomic.os.replace = write, replace  # type: ignore[assignment]
+        try:
+            atomic.write_set(files)
+            failed = False
+        except atomic.OutputError:
+            failed = True
+        finally:
+            atomic._write_file, atomic.os.replace = real_write, real_replace  # type: ignore[assignment]
+        present = sorted(p.name for p in Path(tmp).iterdir())
+        assert present == ([] if failed else ["f0", "f1", "f2"])
+        assert failed == (fail_at < 3)
 
 
 def test_unwritable_out_is_exit_3_one_line(
