@@ -86,7 +86,7 @@ def write_outputs(
     ]
     labelled += [(f"G5-{s.kind}-{s.file}", s) for s in k6]
     labelled += [(f"{s.file}-evidence", s) for s in evidence]
-    index = write_snapshots(
+    write_snapshots(  # the earlier run's files went when this run took ``out``
         snap_dir,
         labelled,
         evaluated_at=run.evaluated_at,
@@ -94,7 +94,6 @@ def write_outputs(
         server=server,
         matrix_sha256=run.matrix_sha256,
     )
-    del index  # written; the earlier run's files were removed when the run took ``out``
     write_run_files(out, run)
 
 
