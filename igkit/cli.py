@@ -1,15 +1,22 @@
-"""The ``igkit`` command line. Exit codes: 0 GO (or command succeeded), 1 NO-GO, 2 usage/config error."""
+"""The ``igkit`` command line.
+
+Exit codes: 0 GO, PARTIAL (every gate evaluated passed, but not every gate of the matrix was
+evaluated) or command succeeded; 1 NO-GO; 2 usage/config error; 3 tool error (an output could
+not be written, or an unexpected exception: one line on stderr naming a log file with the
+traceback); 4 HOLD (reserved). Everything printed passes through :func:`igkit.redact.redact`.
+"""
 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from igkit import __version__
 from igkit.errors import ConfigError, IgkitError
@@ -19,7 +26,7 @@ if TYPE_CHECKING:  # imported where used: `igkit k6 summarize` should not pay fo
     from igkit.snapshots import EvidenceSnapshot, K6Snapshot, K6SummarySnapshot
     from igkit.verdicts import RunVerdicts
 
-EXIT_GO, EXIT_NO_GO, EXIT_USAGE = 0, 1, 2
+EXIT_GO, EXIT_NO_GO, EXIT_USAGE, EXIT_TOOL, EXIT_HOLD = 0, 1, 2, 3, 4
 ENV_PROM_URL = "IGKIT_PROM_URL"
 
 
@@ -69,7 +76,7 @@ def _parser() -> argparse.ArgumentParser:
         help="k6 results for G5: --out json NDJSON or --out csv (plain or .gz), or a summary JSON",
     )
     g.add_argument(
-        "--timeout", type=float, default=30.0, help="seconds per HTTP request (default 30)"
+        "--timeout", default="30", help="seconds per HTTP request (default 30, at most 86400)"
     )
     g.add_argument("--out", type=Path, required=True, metavar="DIR", help="output directory")
     g.add_argument("--quiet", action="store_true", help="print only the decision line")
@@ -79,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
         help="skip executing the gate notebooks (the pure library path; same verdicts, faster)",
     )
     g.add_argument(
-        "--workers", type=int, default=None, help="parallel notebook kernels (default: cores)"
+        "--workers", default=None, help="parallel notebook kernels, 1-256 (default: cores)"
     )
     g.add_argument(
         "--bundle", action="store_true", help="render signed reports and write DIR/bundle"
@@ -156,16 +163,31 @@ def _gate_ids(loaded: LoadedMatrix, requested: list[str] | None) -> list[str]:
 
 
 def _cmd_go_no_go(args: argparse.Namespace) -> int:
+    from igkit.cliutil import count_flag, seconds_flag
     from igkit.matrix.loader import load_matrix
+    from igkit.rundir import check_apart, owned
+
+    args.timeout = seconds_flag(args.timeout, "--timeout")
+    args.workers = count_flag(args.workers, "--workers")
+    if args.at is not None:
+        _instant(args.at)  # a bad --at is a usage error before anything else
+    if args.replay is not None:
+        check_apart(args.out, [args.replay], "--replay")
+    loaded = load_matrix(args.matrix)
+    gate_ids = _gate_ids(loaded, None if args.validate_all else args.gate)
+    with owned(args.out, fresh=True):
+        return _go_no_go(args, loaded, gate_ids)
+
+
+def _go_no_go(args: argparse.Namespace, loaded: LoadedMatrix, gate_ids: list[str]) -> int:
     from igkit.reports.table import render_table
     from igkit.run import go_no_go
 
-    loaded = load_matrix(args.matrix)
-    gate_ids = _gate_ids(loaded, None if args.validate_all else args.gate)
     tenant = args.tenant
     if args.bundle and (args.out / "bundle").exists() and any((args.out / "bundle").iterdir()):
         raise ConfigError(
-            "already holds a bundle; choose another --out or remove it",
+            "already holds a bundle that no earlier igkit run registered; remove it or choose "
+            "another --out",
             where=str(args.out / "bundle"),
         )
     if args.k6 and "G5" not in gate_ids:
@@ -218,8 +240,6 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
             raise ConfigError(
                 f"give --prom-url URL (or set {ENV_PROM_URL}), or --replay DIR", where="--prom-url"
             )
-        if args.timeout <= 0:
-            raise ConfigError("must be a positive number of seconds", where="--timeout")
         prom = PrometheusSource(url, tenant=tenant, timeout=args.timeout)
         k6: list[K6Snapshot | K6SummarySnapshot] = []
         if args.k6:
@@ -244,7 +264,7 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
         print(
             f"\nwrote {args.out / 'verdicts.json'}, {args.out / 'junit.xml'}, {args.out / 'snapshots'}/"
         )
-    return EXIT_GO if run.decision == "GO" else EXIT_NO_GO
+    return EXIT_NO_GO if run.decision == "NO-GO" else EXIT_GO
 
 
 NOTEBOOKS_BY_DEFAULT = True  # the test suite turns this off for speed, and tests both paths
@@ -256,8 +276,6 @@ def _after_evaluation(
     """Notebooks (unless --no-notebooks), then --bundle: reports and the sealed bundle."""
     from igkit.pipeline import render_and_bundle, run_notebooks, signing_key
 
-    if args.workers is not None and args.workers < 1:
-        raise ConfigError("must be at least 1", where="--workers")
     key = signing_key(args.key) if args.bundle else None  # a bad key fails before any work
     if NOTEBOOKS_BY_DEFAULT and not args.no_notebooks:
         run = run_notebooks(args.out, run, matrix=args.matrix, workers=args.workers)
@@ -335,7 +353,9 @@ def _cmd_k6(args: argparse.Namespace) -> int:
 
     result = summarize_file(args.file, by=args.by, strict=args.strict)
     if args.format == "json":
-        print(json.dumps(result.export, indent=2))
+        from igkit.atomic import json_ready
+
+        print(json.dumps(json_ready(result.export), indent=2, allow_nan=False))
     else:
         print(render_summary(result))
     for problem in result.problems:
@@ -344,20 +364,18 @@ def _cmd_k6(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    import shutil
+    from igkit.rundir import owned
 
+    with owned(args.out, fresh=True):  # an earlier demo's outputs go: it always starts afresh
+        return _demo(args)
+
+
+def _demo(args: argparse.Namespace) -> int:
     from igkit.bundle.keys import ephemeral_key
     from igkit.demo import run_demo
     from igkit.pipeline import render_and_bundle, run_notebooks
     from igkit.reports.table import render_table
 
-    previous = args.out / "bundle"
-    if (
-        previous.is_dir()
-        and not previous.is_symlink()
-        and (previous / "manifest-sha256.txt").is_file()
-    ):
-        shutil.rmtree(previous)  # an earlier demo's bundle: the demo always starts afresh
     run = run_demo(args.out)
     if not args.no_notebooks:
         run = run_notebooks(args.out, run, matrix=None, workers=None)
@@ -384,7 +402,68 @@ def _lazy(module: str) -> Callable[[argparse.Namespace], int]:
     return run
 
 
+class _Redacting(io.TextIOBase):
+    """A text stream that redacts every configured secret before it reaches ``target``."""
+
+    def __init__(self, target: TextIO) -> None:
+        self.target = target
+
+    def write(self, text: str) -> int:
+        from igkit.redact import redact
+
+        self.target.write(redact(text))
+        return len(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def isatty(self) -> bool:
+        return self.target.isatty()
+
+    def fileno(self) -> int:
+        return self.target.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.target, "encoding", "utf-8")
+
+
+def _internal_error(exc: BaseException) -> int:
+    """Exit 3 with one redacted line on stderr; the (redacted) traceback goes to a log file."""
+    import tempfile
+    import traceback
+
+    from igkit.redact import redact
+
+    text = redact("".join(traceback.format_exception(exc)))
+    try:
+        fd, log = tempfile.mkstemp(prefix="igkit-error-", suffix=".log")
+        with os.fdopen(fd, "w", encoding="utf-8", errors="backslashreplace") as fh:
+            fh.write(text)
+        where = f"traceback in {log}"
+    except OSError as err:
+        where = f"no traceback log: {err.strerror}"
+    message = " ".join(str(exc).split())
+    print(
+        f"igkit: internal error: {type(exc).__name__}: {message} ({where})",
+        file=sys.stderr,
+    )
+    return EXIT_TOOL
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    stdout, stderr = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Redacting(stdout), _Redacting(stderr)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout, sys.stderr = stdout, stderr
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    from igkit.atomic import OutputError
+    from igkit.redact import check_secret_lengths
+
     args = _parser().parse_args(argv)
     handlers = {
         "go-no-go": _cmd_go_no_go,
@@ -398,7 +477,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "keys": _lazy("igkit.cli_keys"),
     }
     try:
+        check_secret_lengths()
         return handlers[args.command](args)
+    except OutputError as exc:
+        print(f"igkit: error: {exc}", file=sys.stderr)
+        return EXIT_TOOL
     except ConfigError as exc:
         print(f"igkit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -408,6 +491,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("igkit: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        return _internal_error(exc)
 
 
 if __name__ == "__main__":

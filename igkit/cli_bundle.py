@@ -14,6 +14,7 @@ failed check; 2 on usage errors.
 from __future__ import annotations
 
 import argparse
+import contextlib
 from pathlib import Path
 from typing import TypeVar
 
@@ -62,14 +63,33 @@ def run(args: argparse.Namespace) -> int:
     raise ConfigError(f"unknown bundle command {command!r} (known: build, verify)")
 
 
+def _run_of(run_dir: Path, bundle: Path) -> contextlib.AbstractContextManager[object]:
+    """Hold the igkit run directory a bundle is built into (its lock; the files it registers),
+    so that the next run into that directory removes the bundle too."""
+    from igkit.rundir import MARKER, owned
+
+    inside = bundle.resolve().is_relative_to(run_dir.resolve())
+    if inside and (run_dir / MARKER).is_file():
+        return owned(run_dir, fresh=False)
+    return contextlib.nullcontext()
+
+
 def _build(args: argparse.Namespace) -> int:
     from igkit.bundle.build import build_bundle
     from igkit.bundle.keys import load_signing_key
+    from igkit.rundir import register_tree
 
     key = load_signing_key(args.key)
-    result = build_bundle(
-        args.run_dir, args.out, key=key, release_tag=args.release_tag, tar=args.tar
-    )
+    bundle = args.out if args.out is not None else args.run_dir / "bundle"
+    with _run_of(args.run_dir, bundle):
+        try:
+            result = build_bundle(
+                args.run_dir, args.out, key=key, release_tag=args.release_tag, tar=args.tar
+            )
+        finally:
+            for written in (bundle, bundle.with_name(f"{bundle.name}.tar.gz")):
+                register_tree(written)
+            register_tree(bundle.with_name(f"{bundle.name}.demo-key.pub.pem"))
     for w in result.warnings:
         print(f"igkit: warning: {w}")
     m = result.manifest
@@ -101,25 +121,26 @@ def _verify(args: argparse.Namespace) -> int:
     if result.signer is not None:
         print(f"signer: {result.signer}: {result.trust}")
     n = len(result.checks)
+    partial = " (PARTIAL RUN: not a release GO)" if result.partial else ""
     if not result.ok:
         bad = result.failures
-        print(f"bundle verify: FAIL - {args.bundle}: {len(bad)} of {n} checks fail")
+        print(f"bundle verify: FAIL - {args.bundle}: {len(bad)} of {n} checks fail{partial}")
         return EXIT_FAIL
     if not result.key_given:
         print(
             f"bundle verify: SELF-ASSERTED - {args.bundle}: all {n} checks pass, but the signer "
             f"{result.signer} is {result.trust}: anyone can re-sign a bundle with a key of "
-            "their own. NOT verified as the release team's: pass --key with their public key."
+            f"their own. NOT verified as the release team's: pass --key with their public key.{partial}"
         )
         return EXIT_FAIL
     if result.trust == UNTRUSTED_DEMO:
         print(
             f"bundle verify: PASS (integrity only) - {args.bundle}: all {n} checks pass; signed "
-            f"by {result.signer}: {UNTRUSTED_DEMO} - unchanged since signing, not release evidence"
+            f"by {result.signer}: {UNTRUSTED_DEMO} - unchanged since signing, not release evidence{partial}"
         )
         return EXIT_PASS
     print(
         f"bundle verify: PASS - {args.bundle}: all {n} checks pass; signed by {result.signer}: "
-        f"{result.trust}"
+        f"{result.trust}{partial}"
     )
     return EXIT_PASS

@@ -19,7 +19,7 @@ from igkit.matrix.loader import LoadedMatrix
 from igkit.matrix.models import K6Objective, PrometheusObjective
 from igkit.plan import plan
 from igkit.snapshots import EvidenceSnapshot, K6Snapshot, K6SummarySnapshot, Snapshot
-from igkit.verdicts import ObjectiveVerdict, RunVerdicts, Status, decide, gate_verdict
+from igkit.verdicts import ObjectiveVerdict, RunVerdicts, Status, decide, gate_verdict, scope_of
 
 
 def _safe(gate_id: str, name: str, judge: Callable[[], ObjectiveVerdict]) -> ObjectiveVerdict:
@@ -75,8 +75,10 @@ def evaluate(
                     _safe(gate.id, obj.name, partial(evaluate_evidence, gate.id, obj, found, at))
                 )
         gates.append(gate_verdict(gate.id, gate.name, verdicts))
+    scope = scope_of(gate_ids, [g.id for g in loaded.matrix.gates])
     return RunVerdicts(
-        decision=decide(gates),
+        decision=decide(gates, complete=scope.complete),
+        scope=scope,
         evaluated_at=at,
         matrix_sha256=loaded.sha256,
         matrix_source=loaded.source,

@@ -326,9 +326,8 @@ def record_verdict(verdict: GateVerdict | RunVerdicts, path: str | Path | None) 
     """Write ``verdict`` as JSON (its exact model dump) to ``path``; "" or None writes nothing."""
     if path is None or str(path) == "":
         return None
+    from igkit.atomic import write_bytes
+
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(target.name + ".tmp")
-    tmp.write_text(verdict.model_dump_json(indent=2, by_alias=True) + "\n", encoding="utf-8")
-    tmp.replace(target)
+    write_bytes(target, verdict.model_dump_json(indent=2, by_alias=True).encode() + b"\n")
     return target

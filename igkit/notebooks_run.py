@@ -30,6 +30,8 @@ from typing import Any
 from jupyter_client.kernelspec import KernelSpec
 from jupyter_client.manager import AsyncKernelManager
 
+from igkit import atomic, rundir
+from igkit.redact import redact_data, secrets
 from igkit.verdicts import GateVerdict, Status
 
 KERNEL_NAME = "python3"
@@ -134,6 +136,8 @@ def execute_gate(
     output = target_dir / f"{stem}.ipynb"
     verdict_path = target_dir / f"{gate_id}.verdict.json"
     verdict_path.unlink(missing_ok=True)
+    rundir.register(output)  # before papermill writes it: the next run into out removes it
+    rundir.register(verdict_path)
     parameters = {  # paths and ids only: papermill records these in the output notebook
         # absolute: the kernel runs in out_dir/notebooks/
         "snapshot_dir": str(Path(snapshot_dir).resolve()) if snapshot_dir else "",
@@ -155,7 +159,9 @@ def execute_gate(
             # the kernel starts in target_dir; papermill's cwd= would chdir the whole process
             resources={"metadata": {"path": str(target_dir)}},
         )
+        redact_notebook(output)
     except PapermillExecutionError as exc:
+        redact_notebook(output)
         verdict = _error_verdict(
             gate_id,
             name,
@@ -182,8 +188,22 @@ def execute_gate(
                 verdict = _error_verdict(
                     gate_id, name, f"{label}: unreadable verdict {verdict_path.name}: {exc}"
                 )
-    verdict_path.write_text(verdict.model_dump_json(indent=2) + "\n", encoding="utf-8")
+    verdict = GateVerdict.model_validate(redact_data(verdict.model_dump()))
+    atomic.write_bytes(verdict_path, verdict.model_dump_json(indent=2).encode() + b"\n")
     return verdict
+
+
+def redact_notebook(path: Path) -> None:
+    """Rewrite an executed notebook without any configured secret (outputs, parameters).
+
+    The kernel never sees the credential variables, but a notebook may print text that a
+    server echoed back; the notebook is rewritten as data so it stays valid JSON."""
+    if not secrets() or not path.is_file():
+        return
+    data = json.loads(path.read_bytes())
+    clean = redact_data(data)
+    if clean != data:
+        atomic.write_bytes(path, json.dumps(clean, indent=1, ensure_ascii=False).encode() + b"\n")
 
 
 def _close_thread_loop() -> None:

@@ -8,15 +8,14 @@ seals the run into an evidence bundle.
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 
+from igkit import atomic, rundir
 from igkit.bundle.keys import SigningKey, ephemeral_key, load_signing_key, self_signed_cert
-from igkit.reports.junit import to_junit
-from igkit.run import JUNIT_FILE, VERDICTS_FILE, _atomic_write
+from igkit.run import VERDICTS_FILE, write_run_files
 from igkit.verdicts import RunVerdicts, decide
 
 
@@ -34,10 +33,10 @@ def run_notebooks(
         workers=workers or os.cpu_count(),
     )
     gates = [recorded.get(g.id, g) for g in run.gates]
-    updated = run.model_copy(update={"gates": gates, "decision": decide(gates)})
-    body = json.dumps(updated.model_dump(mode="json", by_alias=True), indent=2, ensure_ascii=False)
-    _atomic_write(out / VERDICTS_FILE, body.encode() + b"\n")
-    _atomic_write(out / JUNIT_FILE, to_junit(updated))
+    updated = run.model_copy(
+        update={"gates": gates, "decision": decide(gates, complete=run.scope.complete)}
+    )
+    write_run_files(out, updated)
     return updated
 
 
@@ -69,10 +68,16 @@ def write_war_room(out: Path, *, matrix: Path | None = None) -> None:
     """The read-only War Room view (ADR-002) of the run, as ``war-room.png`` + ``war-room.json``."""
     from igkit.explore import load_run
     from igkit.reports.plots import war_room
+    from igkit.strictdoc import load_json
 
-    png, board = war_room(load_run(out / "snapshots", matrix))
-    _atomic_write(out / "war-room.png", png)
-    _atomic_write(out / "war-room.json", json.dumps(board, indent=2).encode() + b"\n")
+    recorded = load_json((out / VERDICTS_FILE).read_bytes(), where=str(out / VERDICTS_FILE))
+    scope = recorded.get("scope") if isinstance(recorded, dict) else None
+    gate_ids = scope.get("gates") if isinstance(scope, dict) else None
+    png, board = war_room(load_run(out / "snapshots", matrix), gate_ids)
+    atomic.write_set(
+        {out / "war-room.png": png, out / "war-room.json": atomic.json_bytes(board)},
+        binary={out / "war-room.png"},
+    )
 
 
 def write_evidence_files(out: Path) -> None:
@@ -91,9 +96,7 @@ def write_evidence_files(out: Path) -> None:
             data = f.content()
             if data is None or rel.is_absolute() or ".." in rel.parts:
                 continue
-            target = out / "evidence" / Path(*rel.parts)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(data)
+            atomic.write_bytes(out / "evidence" / Path(*rel.parts), data, binary=True)
 
 
 def render_and_bundle(
@@ -107,7 +110,12 @@ def render_and_bundle(
     write_war_room(out, matrix=matrix)
     write_evidence_files(out)
     render_reports(out, key_pem=_private_pem(key), cert_pem=key.cert_pem, untrusted=not key.trusted)
-    build_bundle(out, out / "bundle", key=key, tar=tar)
+    rundir.register(out / "bundle.tar.gz")
+    rundir.register(out / "bundle.demo-key.pub.pem")
+    try:
+        build_bundle(out, out / "bundle", key=key, tar=tar)
+    finally:
+        rundir.register_tree(out / "bundle")
     if not key.trusted:
-        (out / "demo-key.pub.pem").write_bytes(key.public_pem)
+        atomic.write_bytes(out / "demo-key.pub.pem", key.public_pem)
     return out / "bundle"

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
-from igkit.errors import ConfigError, SourceError
+from igkit import atomic, rundir
+from igkit.errors import SourceError
 from igkit.evaluate import evaluate
 from igkit.matrix.loader import LoadedMatrix
 from igkit.plan import PlannedQuery, plan
+from igkit.redact import redact, redact_data, secrets
 from igkit.reports.junit import to_junit
 from igkit.snapshots import (
     INDEX_FILE,
@@ -21,7 +21,6 @@ from igkit.snapshots import (
     K6Snapshot,
     K6SummarySnapshot,
     Snapshot,
-    read_index,
     write_snapshots,
 )
 from igkit.sources import Source
@@ -39,29 +38,38 @@ def fetch_all(
 
     def one(request_id: str) -> tuple[str, Snapshot | str]:
         try:
-            return request_id, source.fetch(requests[request_id])
+            return request_id, redacted(source.fetch(requests[request_id]))
         except SourceError as exc:
-            return request_id, str(exc)
+            return request_id, redact(str(exc))
 
     with ThreadPoolExecutor(max_workers=max(1, min(workers, len(requests)))) as pool:
         return dict(pool.map(one, list(requests)))
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+def redacted(snap: Snapshot) -> Snapshot:
+    """``snap`` with every configured secret removed from its data (a server may echo a token
+    in an error body or a label), re-sealed so replay still verifies it."""
+    found = secrets()
+    if not found:
+        return snap
+    content = snap.content()
+    clean = redact_data(content, found)
+    if clean == content:
+        return snap
+    return Snapshot.model_validate(clean).sealed()
 
 
-def prepare_out(out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise ConfigError("--out exists and is not a directory", where=str(out))
-    try:
-        (out / "snapshots").mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot create output directory: {exc.strerror}", where=str(out)
-        ) from None
+def run_files(run: RunVerdicts) -> dict[Path, bytes]:
+    """``verdicts.json`` and ``junit.xml`` of ``run`` (relative names), written as one set."""
+    clean = RunVerdicts.model_validate(redact_data(run.model_dump(by_alias=True)))
+    return {
+        Path(VERDICTS_FILE): atomic.json_bytes(clean.model_dump(mode="json", by_alias=True)),
+        Path(JUNIT_FILE): to_junit(clean),
+    }
+
+
+def write_run_files(out: Path, run: RunVerdicts) -> None:
+    atomic.write_set({out / name: data for name, data in run_files(run).items()})
 
 
 def write_outputs(
@@ -77,7 +85,6 @@ def write_outputs(
     """Write snapshots, then ``verdicts.json`` (recording the index's sha256) and junit.xml;
     return the verdicts as written."""
     snap_dir = out / "snapshots"
-    previous = read_index(snap_dir) if (snap_dir / "index.json").exists() else None
     labelled: list[tuple[str, Snapshot | K6Snapshot | K6SummarySnapshot | EvidenceSnapshot]] = [
         (label, s)
         for p in planned
@@ -86,7 +93,7 @@ def write_outputs(
     ]
     labelled += [(f"G5-{s.kind}-{s.file}", s) for s in k6]
     labelled += [(f"{s.file}-evidence", s) for s in evidence]
-    index = write_snapshots(
+    write_snapshots(  # the earlier run's files went when this run took ``out``
         snap_dir,
         labelled,
         evaluated_at=run.evaluated_at,
@@ -94,17 +101,9 @@ def write_outputs(
         server=server,
         matrix_sha256=run.matrix_sha256,
     )
-    if previous is not None:
-        keep = {r.file for r in index.snapshots}
-        for ref in previous.snapshots:
-            stale = snap_dir / Path(ref.file).name
-            if ref.file not in keep and stale.is_file() and not stale.is_symlink():
-                stale.unlink()
     index_digest = hashlib.sha256((snap_dir / INDEX_FILE).read_bytes()).hexdigest()
     run = run.model_copy(update={"snapshots_index_sha256": index_digest})
-    body = json.dumps(run.model_dump(mode="json", by_alias=True), indent=2, ensure_ascii=False)
-    _atomic_write(out / VERDICTS_FILE, body.encode() + b"\n")
-    _atomic_write(out / JUNIT_FILE, to_junit(run))
+    write_run_files(out, run)
     return run
 
 
@@ -123,8 +122,36 @@ def go_no_go(
 ) -> RunVerdicts:
     """Snapshot, then evaluate, then write ``verdicts.json``, ``junit.xml`` and ``snapshots/``.
 
-    ``k6`` holds the k6 snapshots already captured (from ``--k6`` files, or a replay)."""
-    prepare_out(out)
+    ``k6`` holds the k6 snapshots already captured (from ``--k6`` files, or a replay). ``out``
+    is taken for this run (:func:`igkit.rundir.owned`) unless the caller already holds it."""
+    with rundir.owned(out, fresh=True):
+        return _go_no_go(
+            loaded,
+            gate_ids,
+            at,
+            source,
+            tenant=tenant,
+            out=out,
+            source_label=source_label,
+            server=server,
+            k6=k6,
+            evidence=evidence,
+        )
+
+
+def _go_no_go(
+    loaded: LoadedMatrix,
+    gate_ids: list[str],
+    at: datetime,
+    source: Source,
+    *,
+    tenant: str | None,
+    out: Path,
+    source_label: str,
+    server: str | None,
+    k6: Sequence[K6Snapshot | K6SummarySnapshot],
+    evidence: Sequence[EvidenceSnapshot],
+) -> RunVerdicts:
     at = at.replace(microsecond=0)
     planned = plan(loaded.matrix, gate_ids, at, tenant)
     snapshots = fetch_all(planned, source)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -308,9 +307,9 @@ def snapshot_filename(snapshot: _Sealed, label: str = "") -> str:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    from igkit.atomic import write_bytes
+
+    write_bytes(path, data)
 
 
 class SnapshotRef(BaseModel):

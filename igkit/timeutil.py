@@ -52,8 +52,23 @@ def human_duration(seconds: float) -> str:
     return "".join(parts)
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+"""Instants igkit accepts: windows, months and budgets are computed around them, so a time
+near ``datetime``'s limits (year 1, year 9999) would overflow instead of being judged."""
+
+
+def _in_range(dt: datetime, text: str) -> datetime:
+    if not EARLIEST <= dt < LATEST:
+        raise ValueError(
+            f"time {text!r} is out of range (from {EARLIEST.year} up to {LATEST.year}, UTC)"
+        )
+    return dt
+
+
 def parse_instant(text: str) -> datetime:
-    """Parse an RFC3339 timestamp or unix seconds into an aware UTC datetime."""
+    """Parse an RFC3339 timestamp or unix seconds into an aware UTC datetime in
+    [:data:`EARLIEST`, :data:`LATEST`)."""
     s = text.strip()
     try:
         seconds = float(s)
@@ -62,6 +77,8 @@ def parse_instant(text: str) -> datetime:
     else:
         if not math.isfinite(seconds):
             raise ValueError(f"invalid time {text!r}")
+        if not EARLIEST.timestamp() <= seconds < LATEST.timestamp():
+            _in_range(LATEST, text)  # raises with the message naming the range
         return datetime.fromtimestamp(seconds, tz=UTC)
     try:
         dt = datetime.fromisoformat(s)
@@ -71,7 +88,11 @@ def parse_instant(text: str) -> datetime:
         ) from exc
     if dt.tzinfo is None:
         raise ValueError(f"time {text!r} has no UTC offset (append Z or +00:00)")
-    return dt.astimezone(UTC)
+    try:
+        utc = dt.astimezone(UTC)
+    except OverflowError:
+        return _in_range(LATEST, text)
+    return _in_range(utc, text)
 
 
 def rfc3339(dt: datetime) -> str:

@@ -8,11 +8,29 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, field_serializer
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    field_serializer,
+    model_validator,
+)
 
+from igkit.atomic import decode_float, encode_float
 from igkit.timeutil import rfc3339
+
+JsonFloat = Annotated[
+    float,
+    BeforeValidator(decode_float),
+    PlainSerializer(encode_float, return_type=float | str, when_used="json"),
+]
+"""A float whose JSON form spells ±Inf/NaN as ``"+Inf"``, ``"-Inf"``, ``"NaN"`` (read back too)."""
+
+Decision = Literal["GO", "NO-GO", "PARTIAL"]
 
 
 class Status(StrEnum):
@@ -42,16 +60,16 @@ class SeriesVerdict(_Model):
 
     labels: dict[str, str]
     status: Status
-    observed: float | None = Field(description="value judged, in the threshold's unit")
-    coverage: float = Field(description="share of expected steps holding a finite value")
+    observed: JsonFloat | None = Field(description="value judged, in the threshold's unit")
+    coverage: JsonFloat = Field(description="share of expected steps holding a finite value")
     steps_expected: int
     steps_present: int
     steps_violating: int
     first_violation: datetime | None = None
     last_violation: datetime | None = None
-    worst_value: float | None = None
+    worst_value: JsonFloat | None = None
     worst_at: datetime | None = None
-    longest_gap_seconds: float = 0.0
+    longest_gap_seconds: JsonFloat = 0.0
     last_sample_at: datetime | None = None
     reason: str
 
@@ -64,11 +82,11 @@ class ObjectiveVerdict(_Model):
     name: str
     description: str = ""
     status: Status
-    observed: float | None = None
-    threshold: float | None = None
+    observed: JsonFloat | None = None
+    threshold: JsonFloat | None = None
     unit: str | None = None
     comparison: str | None = None
-    coverage: float | None = None
+    coverage: JsonFloat | None = None
     rule: str | None = None
     window_start: datetime | None = None
     window_end: datetime | None = None
@@ -78,7 +96,7 @@ class ObjectiveVerdict(_Model):
     )
     snapshots: list[str] = Field(default_factory=list)
     series: list[SeriesVerdict] = Field(default_factory=list)
-    details: dict[str, float | str | None] = Field(default_factory=dict)
+    details: dict[str, JsonFloat | str | None] = Field(default_factory=dict)
 
     @field_serializer("window_start", "window_end")
     def _ser(self, v: datetime | None) -> str | None:
@@ -93,11 +111,22 @@ class GateVerdict(_Model):
     objectives: list[ObjectiveVerdict]
 
 
+class Scope(_Model):
+    """Which gates this run evaluated; ``complete`` only when every gate of the matrix was."""
+
+    gates: list[str]
+    complete: bool
+
+
 class RunVerdicts(_Model):
-    """``verdicts.json``."""
+    """``verdicts.json``.
+
+    ``decision`` is GO only when every gate of the matrix was evaluated and passed; a run of
+    some gates whose gates all pass is PARTIAL (never GO); any failing gate makes NO-GO."""
 
     schema_: Literal["igkit.verdicts/v1"] = Field(default="igkit.verdicts/v1", alias="schema")
-    decision: Literal["GO", "NO-GO"]
+    decision: Decision
+    scope: Scope
     evaluated_at: datetime
     matrix_sha256: str
     matrix_source: str
@@ -114,6 +143,17 @@ class RunVerdicts(_Model):
     def _ser(self, v: datetime) -> str:
         return rfc3339(v)
 
+    @model_validator(mode="after")
+    def _decision_matches_scope(self) -> Self:
+        expected = decide(self.gates, complete=self.scope.complete)
+        if self.decision != expected:
+            raise ValueError(
+                f"decision {self.decision} contradicts the gates and scope (they give {expected})"
+            )
+        if self.scope.gates != [g.id for g in self.gates]:
+            raise ValueError("scope.gates differs from the gates evaluated")
+        return self
+
 
 def gate_verdict(gate_id: str, name: str, objectives: list[ObjectiveVerdict]) -> GateVerdict:
     status = worst([o.status for o in objectives])
@@ -127,5 +167,12 @@ def gate_verdict(gate_id: str, name: str, objectives: list[ObjectiveVerdict]) ->
     return GateVerdict(id=gate_id, name=name, status=status, reasons=reasons, objectives=objectives)
 
 
-def decide(gates: list[GateVerdict]) -> Literal["GO", "NO-GO"]:
-    return "GO" if gates and all(g.status is Status.PASS for g in gates) else "NO-GO"
+def decide(gates: list[GateVerdict], *, complete: bool) -> Decision:
+    """GO only for a complete run whose gates all pass; PARTIAL when an incomplete one's do."""
+    if not gates or not all(g.status is Status.PASS for g in gates):
+        return "NO-GO"
+    return "GO" if complete else "PARTIAL"
+
+
+def scope_of(gate_ids: list[str], matrix_gate_ids: list[str]) -> Scope:
+    return Scope(gates=list(gate_ids), complete=set(matrix_gate_ids) <= set(gate_ids))

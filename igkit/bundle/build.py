@@ -126,8 +126,9 @@ def bundle_files(bundle: Path) -> list[str]:
 
 
 def _write(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(data)
+    from igkit.atomic import write_bytes
+
+    write_bytes(path, data, binary=True)  # atomic; an OSError is "could not write PATH" (exit 3)
     os.chmod(path, 0o644)
 
 
@@ -519,6 +520,7 @@ def build_manifest(
         "runIgkitVersion": verdicts.igkit_version,
         "matrixSha256": verdicts.matrix_sha256,
         "decision": verdicts.decision,
+        "scope": verdicts.scope.model_dump(mode="json"),
         "evaluatedAt": verdicts.model_dump(mode="json")["evaluated_at"],
         "signingKey": {"fingerprint": key.fingerprint, "trusted": key.trusted},
     }

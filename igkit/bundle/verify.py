@@ -69,6 +69,7 @@ class VerifyResult:
     signer: str | None = None
     trust: str | None = None
     key_given: bool = False
+    partial: bool = False
 
     @property
     def ok(self) -> bool:
@@ -440,10 +441,22 @@ def _manifest(
         "evaluatedAt": "evaluated_at",
         "matrixSha256": "matrix_sha256",
         "runIgkitVersion": "igkit_version",
+        "scope": "scope",
     }
     for mkey, vkey in pairs.items():
         if manifest.get(mkey) != verdicts.get(vkey):
             problems.append(f"{mkey} {manifest.get(mkey)!r} != verdicts {verdicts.get(vkey)!r}")
+    scope = verdicts.get("scope")
+    if verdicts.get("decision") == "PARTIAL" or (
+        isinstance(scope, dict) and scope.get("complete") is not True
+    ):
+        result.partial = True
+        gates = ", ".join(scope.get("gates", [])) if isinstance(scope, dict) else "?"
+        result.notes.insert(
+            0,
+            f"PARTIAL RUN: only {gates} evaluated (decision {verdicts.get('decision')}); "
+            "this bundle is not evidence of a release GO",
+        )
     m_gates = [(g.get("id"), g.get("status")) for g in manifest.get("gates", [])]
     v_gates = [(g.get("id"), g.get("status")) for g in verdicts.get("gates", [])]
     if m_gates != v_gates:

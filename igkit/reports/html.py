@@ -19,6 +19,7 @@ import nbformat
 from bs4 import BeautifulSoup, Comment, Tag
 from nbconvert import HTMLExporter
 
+from igkit.atomic import write_text
 from igkit.errors import ConfigError
 from igkit.timeutil import rfc3339
 from igkit.verdicts import RunVerdicts, Status
@@ -35,7 +36,18 @@ STATUS_COLOURS: dict[Status, tuple[str, str]] = {  # background, text
     Status.NO_DATA: ("#f2b705", "#1f1f1f"),
     Status.ERROR: ("#6a1b9a", "#ffffff"),
 }
-DECISION_COLOURS = {"GO": "#1b7f3b", "NO-GO": "#b3261e"}
+DECISION_COLOURS = {"GO": "#1b7f3b", "NO-GO": "#b3261e", "PARTIAL": "#8a5a00"}
+
+
+def partial_banner(run: RunVerdicts) -> str | None:
+    """The banner of a run that did not evaluate every gate (None for a complete run)."""
+    if run.scope.complete:
+        return None
+    return (
+        f"PARTIAL RUN — only {', '.join(run.scope.gates)} evaluated; this is not a GO for "
+        "the release (every gate of the matrix must pass)"
+    )
+
 
 _CSS_URL = re.compile(r"url\(\s*(['\"]?)([^'\")]*)\1\s*\)", re.IGNORECASE)
 _CSS_IMPORT = re.compile(r"@import\s+[^;]*;", re.IGNORECASE)
@@ -163,8 +175,7 @@ def notebook_to_html(nb_path: Path, out_path: Path, *, title: str, banner: str |
     )
     document = _insert_banner_and_title(body, title=title, banner=banner)
     document = make_self_contained(document)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(document, encoding="utf-8")
+    write_text(out_path, document)
     return out_path
 
 
@@ -233,6 +244,7 @@ def render_index(
 </head>
 <body>
 {_banner_html(banner)}
+{"" if banner and "PARTIAL" in banner else _banner_html(partial_banner(run))}
 <h1>Release go/no-go</h1>
 <p>Decision: <span class="decision" id="decision" style="background:{decision_bg}">{html.escape(run.decision)}</span></p>
 <dl class="meta">
@@ -252,6 +264,5 @@ def render_index(
 </body>
 </html>
 """
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    out_path.write_text(document, encoding="utf-8")
+    write_text(out_path, document)
     return out_path

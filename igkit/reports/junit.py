@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 
 from igkit.verdicts import RunVerdicts, Status
+
+# Characters XML 1.0 does not allow (C0 controls but tab/LF/CR, surrogates, U+FFFE/U+FFFF).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_text(text: str) -> str:
+    """``text`` made legal in XML 1.0: each forbidden character becomes ``\\uXXXX``, visibly."""
+    return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _clean(element: ET.Element) -> None:
+    for node in element.iter():
+        node.attrib = {xml_text(k): xml_text(v) for k, v in node.attrib.items()}
+        if node.text is not None:
+            node.text = xml_text(node.text)
+        if node.tail is not None:
+            node.tail = xml_text(node.tail)
 
 
 def to_junit(run: RunVerdicts) -> bytes:
@@ -26,6 +44,8 @@ def to_junit(run: RunVerdicts) -> bytes:
     props = ET.SubElement(suite, "properties")
     for key, value in (
         ("decision", run.decision),
+        ("scope", ",".join(run.scope.gates)),
+        ("scope_complete", str(run.scope.complete).lower()),
         ("evaluated_at", run.evaluated_at.isoformat()),
         ("matrix_sha256", run.matrix_sha256),
         ("source", run.source),
@@ -56,6 +76,7 @@ def to_junit(run: RunVerdicts) -> bytes:
         ET.SubElement(case, "error", type="ERROR", message=gate.reasons[0]).text = "\n".join(
             gate.reasons
         )
+    _clean(suites)
     ET.indent(suites)
     body: bytes = ET.tostring(suites, encoding="utf-8", xml_declaration=True)
     return body + b"\n"

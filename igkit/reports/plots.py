@@ -107,16 +107,18 @@ def figure_png(fig: Figure) -> bytes:
     return buf.getvalue()
 
 
-def war_room(run: Run) -> tuple[bytes, dict[str, Any]]:
+def war_room(run: Run, gate_ids: list[str] | None = None) -> tuple[bytes, dict[str, Any]]:
     """A read-only board: one tile per gate in its status colour, plus the decision.
 
-    Returns the PNG bytes and the JSON-ready summary drawn on it."""
-    verdicts = run.verdicts()
+    ``gate_ids``: the gates the run evaluated (default all); a run of some gates is shown
+    as PARTIAL in the title. Returns the PNG bytes and the JSON-ready summary drawn on it."""
+    verdicts = run.verdicts(gate_ids)
     gates = verdicts.gates
     summary: dict[str, Any] = {
         "schema": "igkit.war-room/v1",
         "read_only": True,
         "decision": verdicts.decision,
+        "scope": verdicts.scope.model_dump(),
         "evaluated_at": verdicts.model_dump(mode="json")["evaluated_at"],
         "matrix_sha256": verdicts.matrix_sha256,
         "gates": [
@@ -133,8 +135,13 @@ def war_room(run: Run) -> tuple[bytes, dict[str, Any]]:
     cols = 4
     rows = max(1, math.ceil(len(gates) / cols))
     fig = _figure(12, 2.2 * rows + 1.0)
+    partial = (
+        ""
+        if verdicts.scope.complete
+        else f" — PARTIAL RUN ({', '.join(verdicts.scope.gates)} only): not a release GO"
+    )
     fig.suptitle(
-        f"Go/No-Go {verdicts.decision} — {summary['evaluated_at']} (read-only mirror, ADR-002)",
+        f"Go/No-Go {verdicts.decision}{partial} — {summary['evaluated_at']} (read-only mirror, ADR-002)",
         color=STATUS_COLOURS["PASS" if verdicts.decision == "GO" else "FAIL"],
         fontsize=14,
     )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from pathlib import Path
 
-from igkit.reports.html import notebook_to_html, render_index
+from igkit.reports.html import notebook_to_html, partial_banner, render_index
 from igkit.reports.pdf import html_to_pdf, sign_pdf
 
 UNTRUSTED_BANNER = "Signed with an untrusted demo key — for demonstration only"
@@ -25,8 +26,25 @@ def render_reports(
 ) -> list[Path]:
     """Write ``reports/<name>.html`` per ``notebooks/*.ipynb``, ``reports/index.html`` and a
     signed ``reports/<name>.pdf`` of each (index included); return the written paths."""
-    banner = UNTRUSTED_BANNER if untrusted else None
+    from igkit.rundir import register_tree
+    from igkit.verdicts import RunVerdicts
+
+    partial = None
+    with contextlib.suppress(OSError, ValueError):  # render_index names a bad verdicts.json
+        partial = partial_banner(
+            RunVerdicts.model_validate_json((run_dir / "verdicts.json").read_bytes())
+        )
+    banner = " · ".join(b for b in (UNTRUSTED_BANNER if untrusted else None, partial) if b) or None
     out_dir = run_dir / REPORTS_DIR
+    try:
+        return _render(run_dir, out_dir, key_pem=key_pem, cert_pem=cert_pem, banner=banner)
+    finally:
+        register_tree(out_dir)
+
+
+def _render(
+    run_dir: Path, out_dir: Path, *, key_pem: bytes, cert_pem: bytes, banner: str | None
+) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     html_reports = [

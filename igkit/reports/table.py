@@ -29,7 +29,14 @@ def render_table(run: RunVerdicts) -> str:
                 observed = f"{held}/{len(obj.details)} checks"
             rows.append((gate.id, obj.status.value, obj.name, observed, threshold, coverage))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    lines = [
+    lines = []
+    if not run.scope.complete:
+        lines += [
+            f"*** PARTIAL RUN: only {', '.join(run.scope.gates)} evaluated — not a release GO "
+            "(every gate of the matrix must pass) ***",
+            "",
+        ]
+    lines += [
         f"DECISION: {run.decision}   evaluated at {rfc3339(run.evaluated_at)}   source: {run.source}",
         f"matrix: {run.matrix_source} (sha256 {run.matrix_sha256[:12]})",
         "",

@@ -128,18 +128,18 @@ def war_room_notebook() -> nbformat.NotebookNode:
                 + 'output_dir = ""\n'
             ),
             new_code_cell(
-                "import json\n"
                 "import tempfile\n"
                 "from pathlib import Path\n\n"
                 "from IPython.display import Image, display\n\n"
+                "from igkit.atomic import write_bytes, write_json\n"
                 "from igkit.explore import load_run\n"
                 "from igkit.reports.plots import war_room\n\n"
                 "run = load_run(snapshot_dir, matrix)\n"
                 "png, board = war_room(run)\n"
                 'out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="igkit-war-room-"))\n'
                 "out.mkdir(parents=True, exist_ok=True)\n"
-                '(out / "war_room.png").write_bytes(png)\n'
-                '(out / "war_room.json").write_text(json.dumps(board, indent=2) + "\\n", encoding="utf-8")\n'
+                'write_bytes(out / "war_room.png", png, binary=True)\n'
+                'write_json(out / "war_room.json", board)  # standard JSON, redacted, atomic\n'
                 "display(Image(png))\n"
                 "print(f\"DECISION {board['decision']}; wrote {out}/war_room.png and war_room.json\")"
             ),

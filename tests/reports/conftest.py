@@ -20,7 +20,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from igkit.bundle.keys import self_signed_cert
-from igkit.verdicts import GateVerdict, RunVerdicts, Status
+from igkit.verdicts import GateVerdict, RunVerdicts, Scope, Status
 
 REQUIRED_BINARIES = {
     "chromium": (("chromium",), "chromium"),
@@ -137,6 +137,7 @@ def run_verdicts(statuses: dict[str, Status] | None = None) -> RunVerdicts:
         gates.append(GateVerdict(id=gid, name=name, status=status, reasons=[reason], objectives=[]))
     return RunVerdicts(
         decision="GO" if all(g.status is Status.PASS for g in gates) else "NO-GO",
+        scope=Scope(gates=[g.id for g in gates], complete=True),
         evaluated_at=dt.datetime(2026, 11, 27, 12, 30, tzinfo=dt.UTC),
         matrix_sha256="ab" * 32,
         matrix_source="<igkit>/default.yaml",
