@@ -111,7 +111,9 @@ def test_echoed_token_reaches_no_output_pure_path(
         assert go(url, tmp_path / "control") == rc  # positive control
     assert statuses(tmp_path / "hostile") == statuses(tmp_path / "control")
     assert rc == 1
-    assert main(["bundle", "verify", str(tmp_path / "hostile" / "bundle"), "--replay"]) == 0
+    key = str(tmp_path / "hostile" / "bundle.demo-key.pub.pem")
+    bundle = str(tmp_path / "hostile" / "bundle")
+    assert main(["bundle", "verify", bundle, "--key", key, "--replay"]) == 0
 
 
 def test_echoed_token_reaches_no_output_with_notebooks_and_bundle(

@@ -166,7 +166,8 @@ def test_bundle_of_a_reused_out_holds_no_file_of_the_earlier_run(
     assert not any(n.startswith("G1-") for n in bundled)
     assert any(n.startswith("G2-") for n in bundled)
     capsys.readouterr()
-    assert main(["bundle", "verify", str(out / "bundle"), "--replay"]) == 0
+    key = str(out / "bundle.demo-key.pub.pem")
+    assert main(["bundle", "verify", str(out / "bundle"), "--key", key, "--replay"]) == 0
     shown = capsys.readouterr().out
     assert "note: PARTIAL RUN: only G2 evaluated" in shown
     assert shown.rstrip().endswith("(PARTIAL RUN: not a release GO)")
@@ -521,7 +522,8 @@ def test_infinite_observation_fails_bundles_and_replays(tmp_path: Path) -> None:
     assert p95["observed"] == "+Inf"
     assert "Infinity" not in (out / "verdicts.json").read_text()
     assert main(["bundle", "build", str(out)]) == 0
-    assert main(["bundle", "verify", str(out / "bundle"), "--replay"]) == 0
+    key = str(out / "bundle.demo-key.pub.pem")
+    assert main(["bundle", "verify", str(out / "bundle"), "--key", key, "--replay"]) == 0
     # positive control: the untouched sample passes G1
     assert replay(tmp_path / "ok", "G1") == 0
 
