@@ -9,7 +9,7 @@ requests and failed requests from ``http_req_failed``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,7 @@ from igkit.snapshots import (
     k6_snapshot_id,
 )
 from igkit.sources.k6.files import K6InputError, digest
-from igkit.sources.k6.points import PointSet, read_points
+from igkit.sources.k6.points import TIME_MAX_US, TIME_MIN_US, PointSet, read_points
 from igkit.sources.k6.summary import K6Summary, read_summary
 
 ALL = "*"
@@ -42,12 +42,32 @@ def params_for(settings: K6Settings) -> K6Params:
     )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _dt(us: float) -> datetime:
-    return datetime.fromtimestamp(us / 1e6, tz=UTC)
+    """Microseconds since the epoch, exact, clamped to what a datetime holds."""
+    return _EPOCH + timedelta(microseconds=int(min(max(us, TIME_MIN_US), TIME_MAX_US)))
+
+
+def _span(seconds: int) -> str:
+    """A long span in the largest whole unit: ``365 days``, ``3 hours``, ``12 minutes``."""
+    for unit, size in (("days", 86_400), ("hours", 3_600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds // size:,} {unit}"
+    return f"{seconds} seconds"
+
+
+def _iso(us: int) -> str:
+    return _dt(us).isoformat(sep=" ", timespec="seconds").removesuffix("+00:00")
+
+
+class SpanError(Exception):
+    """The points span more windows than ``k6.max_windows``: the table is NO_DATA."""
 
 
 def _tables(
-    points: PointSet, params: K6Params
+    points: PointSet, params: K6Params, max_windows: int
 ) -> tuple[dict[str, K6Table], K6Table | None, int, int]:
     lat = points.metric_mask(params.latency_metric)
     fail = points.metric_mask(params.failed_metric)
@@ -57,7 +77,13 @@ def _tables(
     t = points.time_us
     t0, t1 = int(t[used].min()), int(t[used].max())
     w = int(params.window_seconds * 1e6)
-    n_win = max(1, (t1 - t0) // w)
+    n_win = max(1, (t1 - t0) // w)  # Python ints: no overflow, and checked before allocating
+    if n_win > max_windows:
+        raise SpanError(
+            f"timestamps span {_span((t1 - t0) // 1_000_000)}: damaged or mixed file "
+            f"({_iso(t0)} to {_iso(t1)} UTC, "
+            f"{n_win:,} windows > k6.max_windows {max_windows:,})"
+        )
     widx = np.minimum((t - t0) // w, n_win - 1)
     decl = points.metrics.get(params.latency_metric)
     scale = 1e-3 if decl is None or decl.contains == "time" else 1.0  # k6 time metrics are ms
@@ -161,7 +187,24 @@ def k6_snapshot(path: Path, settings: K6Settings, *, strict: bool = False) -> K6
             status="error",
             error=str(exc).replace(str(path), name),
         ).sealed()
-    scenarios, overall, t0, t1 = _tables(points, params)
+    try:
+        scenarios, overall, t0, t1 = _tables(points, params, settings.max_windows)
+    except SpanError as exc:
+        return K6Snapshot(
+            id=k6_snapshot_id(name, points.sha256, params),
+            file=name,
+            file_sha256=points.sha256,
+            file_bytes=points.size,
+            format=points.format,
+            captured_at=now,
+            params=params,
+            status="no_data",
+            error=str(exc),
+            points=len(points),
+            skipped_lines=points.skipped_lines,
+            truncated=points.truncated,
+            problems=[str(p) for p in points.problems],
+        ).sealed()
     return K6Snapshot(
         id=k6_snapshot_id(name, points.sha256, params),
         file=name,

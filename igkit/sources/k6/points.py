@@ -230,6 +230,9 @@ def _encode(column: pa.Array, index: dict[str, int]) -> np.ndarray:
 
 
 NO_TIME = np.iinfo(np.int64).min
+# the times a datetime can hold (0001-01-01 .. 9999-12-31 UTC); a point outside is malformed
+TIME_MIN_US = -62_135_596_800_000_000
+TIME_MAX_US = 253_402_300_799_999_999
 
 
 def _collect(
@@ -249,7 +252,7 @@ def _collect(
         is_point = _np(batch.column("p"), np.int8).astype(bool)
         value = _np(batch.column("v"), np.float64)
         time_us = _np(batch.column("t"), np.int64)
-        ok = is_point & ~np.isnan(value) & (time_us != NO_TIME)
+        ok = is_point & np.isfinite(value) & (time_us >= TIME_MIN_US) & (time_us <= TIME_MAX_US)
         junk += int((~is_point).sum())
         bad += int((is_point & ~ok).sum())
         codes.append(_encode(batch.column("m"), metric_index)[ok])
@@ -496,7 +499,7 @@ def _read_ndjson(
             raise K6InputError(first.message, path=str(path), line=first.line)
         problems.extend(bad)
     if bad_points:
-        message = f"{bad_points} Point lines without a numeric value or a valid time"
+        message = f"{bad_points} Point lines without a finite numeric value or a valid time"
         if strict:
             raise K6InputError(message, path=str(path))
         problems.append(LineProblem(None, message))
@@ -555,8 +558,10 @@ def _read_csv(
     wanted = None if metrics is None else list(metrics)
     query = (
         "SELECT 1::TINYINT AS p, metric_name AS m, COALESCE(TRY_CAST(metric_value AS DOUBLE), 'NaN'::DOUBLE) AS v, "
-        "COALESCE(TRY_CAST(timestamp AS BIGINT) * 1000000, epoch_us(TRY_CAST(timestamp AS TIMESTAMPTZ)), "
-        f"{NO_TIME}) AS t"
+        "COALESCE(CASE WHEN TRY_CAST(timestamp AS BIGINT) BETWEEN "
+        f"{TIME_MIN_US // 1_000_000} AND {TIME_MAX_US // 1_000_000} "
+        "THEN TRY_CAST(timestamp AS BIGINT) * 1000000 END, "
+        f"epoch_us(TRY_CAST(timestamp AS TIMESTAMPTZ)), {NO_TIME}) AS t"
         f"{''.join(parts)} FROM {src} WHERE metric_name IS NOT NULL"
         + _metric_filter(wanted).replace("metric IN", "metric_name IN")
     )
@@ -575,11 +580,12 @@ def _read_csv(
         problems.append(LineProblem(None, f"{rejected} malformed CSV rows skipped"))
     if bad:
         problems.append(
-            LineProblem(None, f"{bad} CSV rows without a numeric value or a valid timestamp")
+            LineProblem(None, f"{bad} CSV rows without a finite numeric value or a valid timestamp")
         )
         if strict:
             raise K6InputError(
-                f"{bad} CSV rows without a numeric value or a valid timestamp", path=str(path)
+                f"{bad} CSV rows without a finite numeric value or a valid timestamp",
+                path=str(path),
             )
     if not names:
         raise K6InputError("no k6 samples in this CSV", path=str(path), line=2)
