@@ -157,12 +157,21 @@ def _tables(
     return scenarios, build(all_slot), t0, t1
 
 
-def k6_snapshot(path: Path, settings: K6Settings, *, strict: bool = False) -> K6Snapshot:
-    """Read one k6 points file into its window table; an unreadable file is an error snapshot."""
+def k6_snapshot(
+    path: Path,
+    settings: K6Settings,
+    *,
+    strict: bool = False,
+    unreadable: K6InputError | None = None,
+) -> K6Snapshot:
+    """Read one k6 points file into its window table; an unreadable file (or ``unreadable``,
+    the error of a summary that could not be read) is an error snapshot."""
     params = params_for(settings)
     now = datetime.now(tz=UTC).replace(microsecond=0)
     name = path.name
     try:
+        if unreadable is not None:
+            raise unreadable
         points = read_points(
             path,
             metrics=[params.latency_metric, params.failed_metric],
@@ -260,8 +269,8 @@ def capture(
         if kind == "summary":
             try:
                 out.append(summary_snapshot(path))
-                continue
-            except K6InputError:
-                pass
+            except K6InputError as exc:  # recorded with its own reason (e.g. a duplicate key)
+                out.append(k6_snapshot(path, settings, unreadable=exc))
+            continue
         out.append(k6_snapshot(path, settings, strict=strict))
     return out
