@@ -162,14 +162,21 @@ def test_csv_with_a_far_away_row_is_no_data(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "time",
-    ["NaN", "nan", "infinity", "294247-01-10T04:00:54Z", "10000-01-01T00:00:00Z", "", "12345"],
+    ("time", "needle"),
+    [
+        *[
+            (t, f"line {len(GREEN) + 1}: time is not an RFC 3339 timestamp")
+            for t in ("NaN", "infinity", "294247-01-10T04:00:54Z", "10000-01-01T00:00:00Z", "")
+        ],
+        ("2026-13-01T00:00:00Z", "1 Point lines without a finite numeric value or a valid time"),
+        ("0000-01-01T00:00:00Z", "1 Point lines without a finite numeric value or a valid time"),
+    ],
 )
-def test_unrepresentable_times_are_malformed_points(time: str, tmp_path: Path) -> None:
+def test_unrepresentable_times_are_malformed_points(time: str, needle: str, tmp_path: Path) -> None:
     """A time no datetime holds is a malformed point (counted, file incomplete), not a window."""
     path = tmp_path / "t.json"
     path.write_bytes(b"".join(GREEN) + POINT.replace("TIME", time).encode())
     rc, objs, _ = g5(["--matrix", str(fast_matrix(tmp_path)), "--k6", str(path)], tmp_path / "out")
     assert rc == 1
     assert set(statuses(objs).values()) == {"NO_DATA"}
-    assert "without a finite numeric value or a valid time" in reasons(objs, "graphql_reads")
+    assert needle in reasons(objs, "graphql_reads")
