@@ -259,10 +259,17 @@ def _collect(
         is_point = _np(batch.column("p"), np.int8).astype(bool)
         value = _np(batch.column("v"), np.float64)
         time_us = _np(batch.column("t"), np.int64)
-        ok = is_point & np.isfinite(value) & (time_us >= TIME_MIN_US) & (time_us <= TIME_MAX_US)
+        metric = _encode(batch.column("m"), metric_index)
+        ok = (
+            is_point
+            & (metric >= 0)
+            & np.isfinite(value)
+            & (time_us >= TIME_MIN_US)
+            & (time_us <= TIME_MAX_US)
+        )
         junk += int((~is_point).sum())
         bad += int((is_point & ~ok).sum())
-        codes.append(_encode(batch.column("m"), metric_index)[ok])
+        codes.append(metric[ok])
         values.append(value[ok])
         if keep_time:
             times.append(time_us[ok])
@@ -331,7 +338,8 @@ def _finite(value: Any) -> bool:
 def line_problem(line: bytes) -> str | None:
     """Why one NDJSON line is not a k6 line igkit may read, or None. Strict JSON (a
     duplicate key at any depth, NaN/Infinity, pathological nesting are refused); a Point
-    needs a metric name, a finite JSON number as value and an RFC 3339 time."""
+    needs a metric name, a finite JSON number as value, an RFC 3339 time and a tags object
+    (as k6 always writes: a damaged key then never passes for a valid line)."""
     try:
         obj = json.loads(line, object_pairs_hook=_unique, parse_constant=_constant)
     except _DuplicateKeyError as exc:
@@ -357,8 +365,8 @@ def line_problem(line: bytes) -> str | None:
     time = data.get("time")
     if not isinstance(time, str) or not _RFC3339.fullmatch(time):
         return "time is not an RFC 3339 timestamp"
-    if data.get("tags") is not None and not isinstance(data["tags"], dict):
-        return "tags is not an object"
+    if not isinstance(data.get("tags"), dict):
+        return "Point without a tags object"
     return None
 
 
@@ -511,11 +519,14 @@ _Read = tuple[
 ]
 
 
-def _metric_filter(metrics: Iterable[str] | None) -> str:
+def _metric_filter(metrics: Iterable[str] | None, *, keep_null: bool = False) -> str:
+    """Only the metrics asked for; ``keep_null`` keeps lines without a metric name, so that
+    a Point whose ``metric`` key is missing is counted as malformed, not filtered away."""
     if metrics is None:
         return ""
     names = ", ".join(_sql_str(m) for m in sorted(set(metrics)))
-    return f" AND metric IN ({names})" if names else " AND false"
+    null = " OR metric IS NULL" if keep_null else ""
+    return f" AND (metric IN ({names}){null})" if names else f" AND (false{null})"
 
 
 def _read_ndjson(
@@ -551,10 +562,11 @@ def _read_ndjson(
     def query(source: Path) -> str:
         return (
             f"SELECT COALESCE(CAST(type = 'Point' AS TINYINT), 0) AS p, COALESCE(metric, {_sql_str(ABSENT)}) AS m, "
-            "COALESCE(TRY_CAST(CAST(data.value AS VARCHAR) AS DOUBLE), 'NaN'::DOUBLE) AS v, "
+            "CASE WHEN data.tags IS NULL THEN 'NaN'::DOUBLE "  # k6 always writes a tags object
+            "ELSE COALESCE(TRY_CAST(CAST(data.value AS VARCHAR) AS DOUBLE), 'NaN'::DOUBLE) END AS v, "
             f"COALESCE(epoch_us(TRY_CAST(data.time AS TIMESTAMPTZ)), {NO_TIME}) AS t{tag_sql} "
             f"FROM {_ndjson_source(source, tag_keys)} "
-            f"WHERE type IS DISTINCT FROM 'Metric'{_metric_filter(wanted)}"
+            f"WHERE type IS DISTINCT FROM 'Metric'{_metric_filter(wanted, keep_null=True)}"
         )
 
     def read(source: Path) -> tuple[Any, ...]:
