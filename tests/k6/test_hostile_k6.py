@@ -12,7 +12,9 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 
+from igkit.matrix.models import K6Settings
 from tests.k6.test_g5_gate import FIXTURES, fast_matrix, g5
 
 GREEN = gzip.decompress((FIXTURES / "green" / "points.json.gz").read_bytes()).splitlines(
@@ -180,3 +182,21 @@ def test_unrepresentable_times_are_malformed_points(time: str, needle: str, tmp_
     assert rc == 1
     assert set(statuses(objs).values()) == {"NO_DATA"}
     assert needle in reasons(objs, "graphql_reads")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "ok"),
+    [
+        ("max_windows", 0, False),
+        ("max_windows", 1, True),
+        ("window", "500ms", False),
+        ("window", "1s", True),
+    ],
+)
+def test_k6_settings_bounds(field: str, value: object, ok: bool) -> None:
+    """max_windows >= 1 and windows of at least 1s (a sub-microsecond window divided by 0)."""
+    if ok:
+        K6Settings.model_validate({field: value})
+    else:
+        with pytest.raises(ValidationError):
+            K6Settings.model_validate({field: value})
