@@ -228,3 +228,19 @@ def test_duplicate_key_line_beside_a_garbage_line_is_still_not_read(tmp_path: Pa
     assert points.skipped_lines == 2
     assert {p.line for p in points.problems} >= {11, TARGET + 2}
     assert len(points) == len(read_points(hostile_file(tmp_path, "honest"))) - 1
+
+
+def test_csv_header_with_a_duplicate_column_is_refused(tmp_path: Path) -> None:
+    """DuckDB reads the first of two same-named CSV columns: refused, like a duplicate key."""
+    rows = gzip.decompress((FIXTURES / "green" / "points.csv.gz").read_bytes()).splitlines(
+        keepends=True
+    )
+    honest = tmp_path / "honest.csv"
+    honest.write_bytes(b"".join(rows))
+    assert read_points(honest).complete
+    header = rows[0].replace(b",metadata", b",metric_value")
+    assert header != rows[0]
+    hostile = tmp_path / "hostile.csv"
+    hostile.write_bytes(header + b"".join(rows[1:]))
+    with pytest.raises(K6InputError, match="names column 'metric_value' twice"):
+        read_points(hostile)

@@ -31,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from igkit.sources.k6.files import K6InputError, check_file, detect_format, is_gzip, scan
+from igkit.sources.k6.files import K6InputError, _head, check_file, detect_format, is_gzip, scan
 
 MetricType = Literal["counter", "gauge", "rate", "trend"]
 
@@ -643,7 +643,18 @@ def _read_csv(
     keep_time: bool = True,
 ) -> _Read:
     """``--out csv``: no Metric declarations (types come from k6's built-ins) and values
-    rounded to 6 decimals by k6 — statistics are exact for what the file holds, no more."""
+    rounded to 6 decimals by k6 — statistics are exact for what the file holds, no more.
+    A header naming a column twice is refused: DuckDB would silently read the first."""
+    header = [
+        c.strip() for c in _head(path).split(b"\n", 1)[0].decode("utf-8", "replace").split(",")
+    ]
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise K6InputError(
+            f"CSV header names column {twice[0]!r} twice (a reader would silently keep one)",
+            path=str(path),
+            line=1,
+        )
     ignore = "false" if strict else "true"
     src = (
         f"read_csv({_sql_str(str(path))}, header=true, all_varchar=true, compression='auto_detect', "
