@@ -147,7 +147,11 @@ def _unusable(table: K6Table, obj: K6Objective, settings: K6Settings) -> str | N
             f"no {settings.failed_metric} points for this scenario in the file (error rate unknown)"
         )
     if not table.windows:
-        return "the window table holds no windows"
+        return (
+            f"the scenario's windows hold fewer than {settings.min_samples_per_window} samples "
+            f"on average ({table.latency_samples} latency samples, {table.requests} requests "
+            "in the whole run): too few to judge its windows"
+        )
     if len(table.windows) > settings.max_windows:
         return (
             f"{len(table.windows):,} windows exceed k6.max_windows {settings.max_windows:,}: "

@@ -67,8 +67,14 @@ class SpanError(Exception):
 
 
 def _tables(
-    points: PointSet, params: K6Params, max_windows: int
+    points: PointSet, params: K6Params, max_windows: int, min_samples: int = 1
 ) -> tuple[dict[str, K6Table], K6Table | None, int, int]:
+    """The window table of every scenario and of all requests.
+
+    A scenario with fewer than ``min_samples`` points per window on average of both metrics
+    can never have every window judged: it is stored whole-run only (no windows), so the
+    table holds at most points / ``min_samples`` scenario windows - a file with thousands
+    of distinct scenario values cannot allocate scenarios x windows cells."""
     lat = points.metric_mask(params.latency_metric)
     fail = points.metric_mask(params.failed_metric)
     used = lat | fail
@@ -90,7 +96,18 @@ def _tables(
     names, codes = points.tags.get(
         params.scenario_tag, ([], np.full(len(points), -1, dtype=np.int32))
     )
-    n_scen = len(names) + 1  # the last slot collects every request ("all")
+    raw = np.where(codes >= 0, codes, -1).astype(np.int64)
+    n_names = len(names)
+    sel_lat, sel_fail = lat & (raw >= 0), fail & (raw >= 0)
+    lat_total = np.bincount(raw[sel_lat], minlength=n_names)
+    fail_total = np.bincount(raw[sel_fail], minlength=n_names)
+    failed_total = np.bincount(
+        raw[sel_fail], weights=(points.value[sel_fail] != 0).astype(np.float64), minlength=n_names
+    ).astype(np.int64)
+    windowed = (lat_total >= min_samples * n_win) | (fail_total >= min_samples * n_win)
+    slot_of = np.full(n_names, -1, dtype=np.int64)
+    slot_of[windowed] = np.arange(int(windowed.sum()))
+    n_scen = int(windowed.sum()) + 1  # the last slot collects every request ("all")
     all_slot = n_scen - 1
 
     def table(mask: np.ndarray, scen: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -124,7 +141,7 @@ def _tables(
         )
         return counts, p95, whole_counts, whole_p95, requests, failed
 
-    scen = np.where(codes >= 0, codes, -1).astype(np.int64)
+    scen = np.where(raw >= 0, slot_of[np.maximum(raw, 0)] if n_names else -1, -1)
     counts, p95, whole_counts, whole_p95, requests, failed = table(
         np.ones(len(points), dtype=bool), scen
     )
@@ -153,7 +170,24 @@ def _tables(
             ],
         )
 
-    scenarios = {name: build(i) for i, name in enumerate(names)}
+    lat_values = points.value[sel_lat] * scale
+    lat_order = np.lexsort((lat_values, raw[sel_lat]))
+    lat_offsets = np.concatenate(([0], np.cumsum(lat_total)[:-1])).astype(np.int64)
+    sparse_p95 = k6_quantiles(lat_values[lat_order], lat_offsets, lat_total, 0.95)
+
+    def whole_only(i: int) -> K6Table:
+        return K6Table(
+            latency_samples=int(lat_total[i]),
+            p95_seconds=float(sparse_p95[i]) if lat_total[i] else None,
+            requests=int(fail_total[i]),
+            failed=int(failed_total[i]),
+            windows=[],
+        )
+
+    scenarios = {
+        name: build(int(slot_of[i])) if windowed[i] else whole_only(i)
+        for i, name in enumerate(names)
+    }
     return scenarios, build(all_slot), t0, t1
 
 
@@ -197,7 +231,9 @@ def k6_snapshot(
             error=str(exc).replace(str(path), name),
         ).sealed()
     try:
-        scenarios, overall, t0, t1 = _tables(points, params, settings.max_windows)
+        scenarios, overall, t0, t1 = _tables(
+            points, params, settings.max_windows, settings.min_samples_per_window
+        )
     except SpanError as exc:
         return K6Snapshot(
             id=k6_snapshot_id(name, points.sha256, params),

@@ -200,3 +200,38 @@ def test_k6_settings_bounds(field: str, value: object, ok: bool) -> None:
     else:
         with pytest.raises(ValidationError):
             K6Settings.model_validate({field: value})
+
+
+def test_thousands_of_scenario_values_over_a_long_span_stay_small(tmp_path: Path) -> None:
+    """5,000 distinct scenario values over 9,000 windows would be 45M scenario x window cells;
+    a scenario too sparse to fill its windows is kept whole-run only, so memory stays small.
+    Positive control: the honest run's scenarios keep their windows."""
+    import tracemalloc
+    from datetime import UTC, datetime, timedelta
+
+    from igkit.k6.windows import k6_snapshot
+
+    settings = K6Settings(window=timedelta(seconds=2), min_samples_per_window=10)
+    honest = variant(tmp_path, "honest")
+    assert all(t.windows for t in k6_snapshot(honest, settings).scenarios.values())
+    start = datetime(2026, 11, 27, 16, 54, 48, tzinfo=UTC)
+    extra = "".join(
+        POINT.replace(
+            "TIME", (start + timedelta(seconds=3.6 * i)).isoformat().replace("+00:00", "Z")
+        ).replace('"opa_decision"', f'"s{i}"')
+        for i in range(5000)
+    )
+    path = tmp_path / "many.json"
+    path.write_bytes(b"".join(GREEN) + extra.encode())
+    tracemalloc.start()
+    try:
+        snap = k6_snapshot(path, settings)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert snap.status == "success"
+    assert snap.overall is not None
+    assert len(snap.overall.windows) > 8_000
+    assert len(snap.scenarios) == 5004
+    assert not any(t.windows for t in snap.scenarios.values())
+    assert peak < 300 * 2**20, peak
