@@ -176,7 +176,7 @@ class K6Snapshot(_Sealed):
     format: str | None
     captured_at: datetime
     params: K6Params
-    status: Literal["success", "error"]
+    status: Literal["success", "error", "no_data"]  # no_data: e.g. timestamps span too long
     error: str | None = None
     points: int = 0
     skipped_lines: int = 0

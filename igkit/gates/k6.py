@@ -8,6 +8,8 @@ makes it NO_DATA; a file that could not be read makes it ERROR.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from igkit.k6.windows import ALL, params_for
@@ -26,16 +28,25 @@ def _judge_table(
     table: K6Table, obj: K6Objective, settings: K6Settings, max_err: Threshold, label: str
 ) -> tuple[Status, str, float | None, int, dict[str, bool]]:
     """(status, reason, observed p95 in threshold unit or error rate, failing windows,
-    whole-run checks: ``latency``/``errors`` -> held)."""
+    whole-run checks: ``latency``/``errors`` -> held).
+
+    Every objective judges the error rate (``failed_metric``) and, with ``p95``, the latency
+    (``latency_metric``): a judged metric without points, a table that cannot be judged,
+    or a window without enough samples of a judged metric is NO_DATA, never PASS."""
     wins = table.windows
     n = len(wins)
+    unusable = _unusable(table, obj, settings)
+    if unusable:
+        return Status.NO_DATA, f"{label}: {unusable}", None, 0, {}
     samples = np.array([w.latency_samples for w in wins])
     p95 = np.array([w.p95_seconds if w.p95_seconds is not None else np.nan for w in wins])
     req = np.array([w.requests for w in wins], dtype=np.float64)
     failed = np.array([w.failed for w in wins], dtype=np.float64)
     err = np.divide(failed, req, out=np.zeros_like(req), where=req > 0)
     err_limit = to_base(max_err.value, max_err.unit)
-    thin = samples < settings.min_samples_per_window
+    thin = req < settings.min_samples_per_window
+    if obj.p95 is not None:
+        thin |= (samples < settings.min_samples_per_window) | np.isnan(p95)
     slow = np.zeros(n, dtype=bool)
     if obj.p95 is not None:
         slow = ~thin & (p95 > to_base(obj.p95.value, obj.p95.unit))
@@ -99,9 +110,11 @@ def _judge_table(
         if thin.any():
             idx = np.flatnonzero(thin)
             status = Status.NO_DATA
+            first = idx[0]
+            held = int(min(samples[first], req[first])) if obj.p95 is not None else int(req[first])
             reasons.append(
                 f"{len(idx)} of {n} windows hold fewer than {settings.min_samples_per_window} samples "
-                f"(first at {short_time(wins[idx[0]].start.timestamp())} UTC, {int(samples[idx[0]])} samples)"
+                f"(first at {short_time(wins[first].start.timestamp())} UTC, {held} samples)"
             )
         else:
             parts = []
@@ -116,9 +129,46 @@ def _judge_table(
     observed = None
     if obj.p95 is not None and table.p95_seconds is not None:
         observed = from_base(table.p95_seconds, obj.p95.unit)
-    elif whole_err is not None:
+    elif obj.p95 is None and whole_err is not None:
         observed = from_base(whole_err, max_err.unit)
+    if status is Status.PASS and observed is None:  # nothing was judged: never a PASS
+        status = Status.NO_DATA
+        reasons.append("no observed value")
     return status, f"{label}: " + "; ".join(reasons), observed, int(bad.sum()), whole
+
+
+def _unusable(table: K6Table, obj: K6Objective, settings: K6Settings) -> str | None:
+    """Why a table cannot be judged for ``obj`` (a judged metric has no points, no windows,
+    too many windows, impossible counts or a missing/NaN p95), or None."""
+    if obj.p95 is not None and table.latency_samples == 0:
+        return f"no {settings.latency_metric} points for this scenario in the file"
+    if table.requests == 0:
+        return (
+            f"no {settings.failed_metric} points for this scenario in the file (error rate unknown)"
+        )
+    if not table.windows:
+        return (
+            f"the scenario's windows hold fewer than {settings.min_samples_per_window} samples "
+            f"on average ({table.latency_samples} latency samples, {table.requests} requests "
+            "in the whole run): too few to judge its windows"
+        )
+    if len(table.windows) > settings.max_windows:
+        return (
+            f"{len(table.windows):,} windows exceed k6.max_windows {settings.max_windows:,}: "
+            "damaged or mixed file"
+        )
+    counts = [(table.latency_samples, table.requests, table.failed)] + [
+        (w.latency_samples, w.requests, w.failed) for w in table.windows
+    ]
+    if any(s < 0 or r < 0 or not 0 <= f <= r for s, r, f in counts) or (
+        sum(w.requests for w in table.windows) != table.requests
+        or sum(w.failed for w in table.windows) != table.failed
+        or sum(w.latency_samples for w in table.windows) != table.latency_samples
+    ):
+        return "the window table's counts are inconsistent (negative, failed > requests, or windows do not add up)"
+    if obj.p95 is not None and (table.p95_seconds is None or math.isnan(table.p95_seconds)):
+        return f"whole-run p95 of {settings.latency_metric} is missing"
+    return None
 
 
 def evaluate_k6(
@@ -163,6 +213,10 @@ def evaluate_k6(
             statuses.append(Status.ERROR)
             reasons.append(f"{label}: {snap.error} (snapshot {snap.id})")
             continue
+        if snap.status == "no_data":
+            statuses.append(Status.NO_DATA)
+            reasons.append(f"{label}: {snap.error} (snapshot {snap.id})")
+            continue
         if snap.params != expected:
             statuses.append(Status.ERROR)
             reasons.append(
@@ -171,6 +225,13 @@ def evaluate_k6(
             )
             continue
         table = snap.overall if target == ALL else snap.scenarios.get(target)
+        if table is None and target == ALL:
+            statuses.append(Status.NO_DATA)
+            reasons.append(
+                f"{label}: no {settings.latency_metric} or {settings.failed_metric} points "
+                f"in the file (snapshot {snap.id})"
+            )
+            continue
         if table is None:
             continue
         status, reason, obs, n_bad, whole = _judge_table(table, obj, settings, max_err, label)
@@ -205,6 +266,9 @@ def evaluate_k6(
             **base,
         )
     status = worst(statuses)
+    if status is Status.PASS and not observed:  # a PASS always rests on an observed value
+        status = Status.NO_DATA
+        reasons.append(f"{what}: no observed value in any file")
     merged = {
         k: all(w[k] for w in whole_runs if k in w)
         for k in ("latency", "errors")

@@ -9,7 +9,7 @@ requests and failed requests from ``http_req_failed``.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +27,7 @@ from igkit.snapshots import (
     k6_snapshot_id,
 )
 from igkit.sources.k6.files import K6InputError, digest
-from igkit.sources.k6.points import PointSet, read_points
+from igkit.sources.k6.points import TIME_MAX_US, TIME_MIN_US, PointSet, read_points
 from igkit.sources.k6.summary import K6Summary, read_summary
 
 ALL = "*"
@@ -42,13 +42,39 @@ def params_for(settings: K6Settings) -> K6Params:
     )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def _dt(us: float) -> datetime:
-    return datetime.fromtimestamp(us / 1e6, tz=UTC)
+    """Microseconds since the epoch, exact, clamped to what a datetime holds."""
+    return _EPOCH + timedelta(microseconds=int(min(max(us, TIME_MIN_US), TIME_MAX_US)))
+
+
+def _span(seconds: int) -> str:
+    """A long span in the largest whole unit: ``365 days``, ``3 hours``, ``12 minutes``."""
+    for unit, size in (("days", 86_400), ("hours", 3_600), ("minutes", 60)):
+        if seconds >= 2 * size:
+            return f"{seconds // size:,} {unit}"
+    return f"{seconds} seconds"
+
+
+def _iso(us: int) -> str:
+    return _dt(us).isoformat(sep=" ", timespec="seconds").removesuffix("+00:00")
+
+
+class SpanError(Exception):
+    """The points span more windows than ``k6.max_windows``: the table is NO_DATA."""
 
 
 def _tables(
-    points: PointSet, params: K6Params
+    points: PointSet, params: K6Params, max_windows: int, min_samples: int = 1
 ) -> tuple[dict[str, K6Table], K6Table | None, int, int]:
+    """The window table of every scenario and of all requests.
+
+    A scenario with fewer than ``min_samples`` points per window on average of both metrics
+    can never have every window judged: it is stored whole-run only (no windows), so the
+    table holds at most points / ``min_samples`` scenario windows - a file with thousands
+    of distinct scenario values cannot allocate scenarios x windows cells."""
     lat = points.metric_mask(params.latency_metric)
     fail = points.metric_mask(params.failed_metric)
     used = lat | fail
@@ -57,14 +83,31 @@ def _tables(
     t = points.time_us
     t0, t1 = int(t[used].min()), int(t[used].max())
     w = int(params.window_seconds * 1e6)
-    n_win = max(1, (t1 - t0) // w)
+    n_win = max(1, (t1 - t0) // w)  # Python ints: no overflow, and checked before allocating
+    if n_win > max_windows:
+        raise SpanError(
+            f"timestamps span {_span((t1 - t0) // 1_000_000)}: damaged or mixed file "
+            f"({_iso(t0)} to {_iso(t1)} UTC, "
+            f"{n_win:,} windows > k6.max_windows {max_windows:,})"
+        )
     widx = np.minimum((t - t0) // w, n_win - 1)
     decl = points.metrics.get(params.latency_metric)
     scale = 1e-3 if decl is None or decl.contains == "time" else 1.0  # k6 time metrics are ms
     names, codes = points.tags.get(
         params.scenario_tag, ([], np.full(len(points), -1, dtype=np.int32))
     )
-    n_scen = len(names) + 1  # the last slot collects every request ("all")
+    raw = np.where(codes >= 0, codes, -1).astype(np.int64)
+    n_names = len(names)
+    sel_lat, sel_fail = lat & (raw >= 0), fail & (raw >= 0)
+    lat_total = np.bincount(raw[sel_lat], minlength=n_names)
+    fail_total = np.bincount(raw[sel_fail], minlength=n_names)
+    failed_total = np.bincount(
+        raw[sel_fail], weights=(points.value[sel_fail] != 0).astype(np.float64), minlength=n_names
+    ).astype(np.int64)
+    windowed = (lat_total >= min_samples * n_win) | (fail_total >= min_samples * n_win)
+    slot_of = np.full(n_names, -1, dtype=np.int64)
+    slot_of[windowed] = np.arange(int(windowed.sum()))
+    n_scen = int(windowed.sum()) + 1  # the last slot collects every request ("all")
     all_slot = n_scen - 1
 
     def table(mask: np.ndarray, scen: np.ndarray) -> tuple[np.ndarray, ...]:
@@ -98,7 +141,7 @@ def _tables(
         )
         return counts, p95, whole_counts, whole_p95, requests, failed
 
-    scen = np.where(codes >= 0, codes, -1).astype(np.int64)
+    scen = np.where(raw >= 0, slot_of[np.maximum(raw, 0)] if n_names else -1, -1)
     counts, p95, whole_counts, whole_p95, requests, failed = table(
         np.ones(len(points), dtype=bool), scen
     )
@@ -127,16 +170,42 @@ def _tables(
             ],
         )
 
-    scenarios = {name: build(i) for i, name in enumerate(names)}
+    lat_values = points.value[sel_lat] * scale
+    lat_order = np.lexsort((lat_values, raw[sel_lat]))
+    lat_offsets = np.concatenate(([0], np.cumsum(lat_total)[:-1])).astype(np.int64)
+    sparse_p95 = k6_quantiles(lat_values[lat_order], lat_offsets, lat_total, 0.95)
+
+    def whole_only(i: int) -> K6Table:
+        return K6Table(
+            latency_samples=int(lat_total[i]),
+            p95_seconds=float(sparse_p95[i]) if lat_total[i] else None,
+            requests=int(fail_total[i]),
+            failed=int(failed_total[i]),
+            windows=[],
+        )
+
+    scenarios = {
+        name: build(int(slot_of[i])) if windowed[i] else whole_only(i)
+        for i, name in enumerate(names)
+    }
     return scenarios, build(all_slot), t0, t1
 
 
-def k6_snapshot(path: Path, settings: K6Settings, *, strict: bool = False) -> K6Snapshot:
-    """Read one k6 points file into its window table; an unreadable file is an error snapshot."""
+def k6_snapshot(
+    path: Path,
+    settings: K6Settings,
+    *,
+    strict: bool = False,
+    unreadable: K6InputError | None = None,
+) -> K6Snapshot:
+    """Read one k6 points file into its window table; an unreadable file (or ``unreadable``,
+    the error of a summary that could not be read) is an error snapshot."""
     params = params_for(settings)
     now = datetime.now(tz=UTC).replace(microsecond=0)
     name = path.name
     try:
+        if unreadable is not None:
+            raise unreadable
         points = read_points(
             path,
             metrics=[params.latency_metric, params.failed_metric],
@@ -161,7 +230,26 @@ def k6_snapshot(path: Path, settings: K6Settings, *, strict: bool = False) -> K6
             status="error",
             error=str(exc).replace(str(path), name),
         ).sealed()
-    scenarios, overall, t0, t1 = _tables(points, params)
+    try:
+        scenarios, overall, t0, t1 = _tables(
+            points, params, settings.max_windows, settings.min_samples_per_window
+        )
+    except SpanError as exc:
+        return K6Snapshot(
+            id=k6_snapshot_id(name, points.sha256, params),
+            file=name,
+            file_sha256=points.sha256,
+            file_bytes=points.size,
+            format=points.format,
+            captured_at=now,
+            params=params,
+            status="no_data",
+            error=str(exc),
+            points=len(points),
+            skipped_lines=points.skipped_lines,
+            truncated=points.truncated,
+            problems=[str(p) for p in points.problems],
+        ).sealed()
     return K6Snapshot(
         id=k6_snapshot_id(name, points.sha256, params),
         file=name,
@@ -217,8 +305,8 @@ def capture(
         if kind == "summary":
             try:
                 out.append(summary_snapshot(path))
-                continue
-            except K6InputError:
-                pass
+            except K6InputError as exc:  # recorded with its own reason (e.g. a duplicate key)
+                out.append(k6_snapshot(path, settings, unreadable=exc))
+            continue
         out.append(k6_snapshot(path, settings, strict=strict))
     return out

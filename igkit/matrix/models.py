@@ -306,6 +306,18 @@ class K6Settings(_Strict):
     min_samples_per_window: Count = Field(default=20, ge=1)
     consecutive_failing_windows: Count = Field(default=2, ge=1)
     max_error_rate: Threshold = Threshold(value=0.1, unit=Unit.PERCENT)
+    max_windows: int = Field(
+        default=10_000,
+        ge=1,
+        description="a file whose points span more windows is NO_DATA (damaged or mixed file)",
+    )
+
+    @field_validator("window")
+    @classmethod
+    def _window_at_least_a_second(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError("a k6 window is at least 1s (k6 CSV times are whole seconds)")
+        return value
 
 
 def _relative(value: str) -> str:

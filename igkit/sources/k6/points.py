@@ -16,7 +16,9 @@ Bad input is found, not guessed: DuckDB names the first malformed line; with
 from __future__ import annotations
 
 import json
+import math
 import re
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,7 +31,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from igkit.sources.k6.files import K6InputError, check_file, detect_format, is_gzip, scan
+from igkit.sources.k6.files import K6InputError, _head, check_file, detect_format, is_gzip, scan
 
 MetricType = Literal["counter", "gauge", "rate", "trend"]
 
@@ -161,27 +163,32 @@ def _duck_error(exc: BaseException, path: Path) -> K6InputError:
     )
 
 
-def _ndjson_source(path: Path, tag_keys: Iterable[str], ignore_errors: bool) -> str:
+def _ndjson_source(path: Path, tag_keys: Iterable[str]) -> str:
+    """DuckDB's strict NDJSON reader: a duplicate key among the keys read is an error. The
+    value is read as JSON text so that only a JSON number casts to a double (DuckDB would
+    turn ``"1"`` or ``true`` into 1.0)."""
     tags = ", ".join(f"{_ident(k)} VARCHAR" for k in sorted(set(tag_keys))) or '"_none" VARCHAR'
     columns = (
         "{'type': 'VARCHAR', 'metric': 'VARCHAR', "
-        f"'data': 'STRUCT(time VARCHAR, value DOUBLE, tags STRUCT({tags.replace(chr(39), chr(39) * 2)}))'}}"
+        f"'data': 'STRUCT(time VARCHAR, value JSON, tags STRUCT({tags.replace(chr(39), chr(39) * 2)}))'}}"
     )
     return (
         f"read_json({_sql_str(str(path))}, format='newline_delimited', columns={columns}, "
-        f"compression='auto_detect', ignore_errors={'true' if ignore_errors else 'false'})"
+        "compression='auto_detect', ignore_errors=false)"
     )
 
 
-def _declarations(lines: list[bytes], path: Path) -> list[MetricDecl]:
-    """Parse the Metric lines found by the byte scan; one that does not parse is left for
-    the main read, which names its line."""
+def _declarations(lines: list[bytes], path: Path) -> tuple[list[MetricDecl], bool]:
+    """Parse the Metric lines found by the byte scan. One that is not a clean k6 line
+    (:func:`line_problem`: e.g. a duplicate key) is not used and left for the exact pass,
+    which names its line: the second value says whether there was one."""
     decls = []
+    suspect = False
     for raw in lines:
-        try:
-            obj = json.loads(raw)
-        except ValueError:
+        if line_problem(raw.strip()) is not None:
+            suspect = True
             continue
+        obj = json.loads(raw)
         if (
             not isinstance(obj, dict)
             or obj.get("type") != "Metric"
@@ -199,7 +206,7 @@ def _declarations(lines: list[bytes], path: Path) -> list[MetricDecl]:
             raise K6InputError(
                 f"invalid Metric line for {what!r} ({exc.errors()[0]['msg']})", path=str(path)
             ) from None
-    return decls
+    return decls, suspect
 
 
 def _np(array: pa.Array, dtype: type) -> np.ndarray:
@@ -230,6 +237,9 @@ def _encode(column: pa.Array, index: dict[str, int]) -> np.ndarray:
 
 
 NO_TIME = np.iinfo(np.int64).min
+# the times a datetime can hold (0001-01-01 .. 9999-12-31 UTC); a point outside is malformed
+TIME_MIN_US = -62_135_596_800_000_000
+TIME_MAX_US = 253_402_300_799_999_999
 
 
 def _collect(
@@ -249,10 +259,17 @@ def _collect(
         is_point = _np(batch.column("p"), np.int8).astype(bool)
         value = _np(batch.column("v"), np.float64)
         time_us = _np(batch.column("t"), np.int64)
-        ok = is_point & ~np.isnan(value) & (time_us != NO_TIME)
+        metric = _encode(batch.column("m"), metric_index)
+        ok = (
+            is_point
+            & (metric >= 0)
+            & np.isfinite(value)
+            & (time_us >= TIME_MIN_US)
+            & (time_us <= TIME_MAX_US)
+        )
         junk += int((~is_point).sum())
         bad += int((is_point & ~ok).sum())
-        codes.append(_encode(batch.column("m"), metric_index)[ok])
+        codes.append(metric[ok])
         values.append(value[ok])
         if keep_time:
             times.append(time_us[ok])
@@ -279,43 +296,126 @@ def _collect(
     return list(metric_index), metric_codes, value_col, time_col, tags, bad, junk
 
 
-def _bad_lines(path: Path, limit: int = 10) -> tuple[list[LineProblem], int, bool]:
-    """Slow, exact pass run only when DuckDB found malformed input: which lines, and why."""
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKeyError(
+                    f"duplicate key {key!r} (a reader would silently keep one)"
+                )
+            seen.add(key)
+    return obj
+
+
+def _constant(name: str) -> Any:
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:\d{2})")
+
+
+def _json_kind(value: Any) -> str:
+    return {bool: "a boolean", str: "a string", type(None): "null", dict: "an object"}.get(
+        type(value), "an array" if isinstance(value, list) else "not finite"
+    )
+
+
+def _finite(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def line_problem(line: bytes) -> str | None:
+    """Why one NDJSON line is not a k6 line igkit may read, or None. Strict JSON (a
+    duplicate key at any depth, NaN/Infinity, pathological nesting are refused); a Point
+    needs a metric name, a finite JSON number as value, an RFC 3339 time and a tags object
+    (as k6 always writes: a damaged key then never passes for a valid line)."""
+    try:
+        obj = json.loads(line, object_pairs_hook=_unique, parse_constant=_constant)
+    except _DuplicateKeyError as exc:
+        return str(exc)
+    except json.JSONDecodeError as exc:
+        return f"malformed JSON ({exc.msg})"
+    except RecursionError:
+        return "malformed JSON (nested too deeply)"
+    except ValueError as exc:  # invalid UTF-8, NaN/Infinity, an integer too long to convert
+        return f"malformed JSON ({str(exc)[:80]})"
+    if not isinstance(obj, dict) or obj.get("type") not in ("Point", "Metric"):
+        return "not a k6 Metric or Point line"
+    data = obj.get("data")
+    if not isinstance(data, dict):
+        return f"k6 {obj['type']} line without a data object"
+    if obj["type"] == "Metric":
+        return None
+    if not isinstance(obj.get("metric"), str):
+        return "k6 Point without a metric name"
+    value = data.get("value")
+    if not _finite(value):
+        return f"value is not a finite number ({_json_kind(value)})"
+    time = data.get("time")
+    if not isinstance(time, str) or not _RFC3339.fullmatch(time):
+        return "time is not an RFC 3339 timestamp"
+    if not isinstance(data.get("tags"), dict):
+        return "Point without a tags object"
+    return None
+
+
+@dataclass
+class _Screen:
+    """The exact pass over a damaged file: its bad lines, and a copy with them blanked."""
+
+    problems: list[LineProblem]
+    count: int
+    truncated: bool
+    clean: Path
+    good: int
+
+
+def _screen(source: Path, workdir: Path, limit: int = 10) -> _Screen:
+    """Slow, exact pass run only when the fast read met something it does not accept: name
+    every bad line (:func:`line_problem`) and write ``source`` again with those lines left
+    blank, so DuckDB reads exactly the good lines, strictly, with unchanged line numbers.
+    (DuckDB's own ``ignore_errors`` would read a duplicate-key line as one of its keys.)"""
     import gzip
 
     problems: list[LineProblem] = []
-    count = 0
+    count = good = 0
     truncated = False
-    opener = gzip.open if is_gzip(path) else open
-    try:
-        with opener(path, "rb") as fh:
-            number = 0
-            for number, raw in enumerate(fh, start=1):
-                line = raw.strip()
-                if not line:
-                    continue
-                try:
-                    obj = json.loads(line)
-                    if not isinstance(obj, dict) or obj.get("type") not in ("Point", "Metric"):
-                        raise ValueError("not a k6 Metric or Point line")
-                except ValueError as exc:
-                    last = not raw.endswith(b"\n")
-                    truncated = truncated or last
+    clean = workdir / "screened.json"
+    opener = gzip.open if is_gzip(source) else open
+    with clean.open("wb") as out:
+        try:
+            with opener(source, "rb") as fh:
+                for number, raw in enumerate(fh, start=1):
+                    line = raw.strip()
+                    why = line_problem(line) if line else None
+                    if why is None:
+                        out.write(raw if raw.endswith(b"\n") else raw + b"\n")
+                        good += bool(line)
+                        continue
+                    out.write(b"\n")
                     count += 1
+                    if not raw.endswith(b"\n"):
+                        truncated = True
+                        why = "truncated last line (the file ends mid-line)"
                     if len(problems) < limit:
-                        if last:
-                            why = "truncated last line (the file ends mid-line)"
-                        elif isinstance(exc, json.JSONDecodeError):
-                            why = f"malformed JSON ({exc.msg})"
-                        else:
-                            why = str(exc)
                         problems.append(LineProblem(number, why))
-    except (OSError, EOFError) as exc:
-        problems.append(LineProblem(None, f"stream ends early ({exc})"))
-        truncated = True
+        except (OSError, EOFError, zlib.error) as exc:
+            problems.append(LineProblem(None, f"stream ends early ({exc})"))
+            truncated = True
     if count > limit:
         problems.append(LineProblem(None, f"... and {count - limit} more bad lines"))
-    return problems, count, truncated
+    return _Screen(problems, count, truncated, clean, good)
 
 
 @contextmanager
@@ -376,9 +476,9 @@ def read_points(
     try:
         with _readable(path, truncated) as source:
             if fmt == "ndjson":
-                declared = _declarations(file_scan.metric_lines, path)
+                declared, suspect = _declarations(file_scan.metric_lines, path)
                 result = _read_ndjson(
-                    con, source, declared, metrics, tags, strict, problems, keep_time
+                    con, source, declared, metrics, tags, strict, problems, keep_time, suspect
                 )
             else:
                 result = _read_csv(con, source, metrics, tags, strict, problems, keep_time)
@@ -419,11 +519,14 @@ _Read = tuple[
 ]
 
 
-def _metric_filter(metrics: Iterable[str] | None) -> str:
+def _metric_filter(metrics: Iterable[str] | None, *, keep_null: bool = False) -> str:
+    """Only the metrics asked for; ``keep_null`` keeps lines without a metric name, so that
+    a Point whose ``metric`` key is missing is counted as malformed, not filtered away."""
     if metrics is None:
         return ""
     names = ", ".join(_sql_str(m) for m in sorted(set(metrics)))
-    return f" AND metric IN ({names})" if names else " AND false"
+    null = " OR metric IS NULL" if keep_null else ""
+    return f" AND (metric IN ({names}){null})" if names else f" AND (false{null})"
 
 
 def _read_ndjson(
@@ -435,6 +538,7 @@ def _read_ndjson(
     strict: bool,
     problems: list[LineProblem],
     keep_time: bool = True,
+    suspect: bool = False,
 ) -> _Read:
     skipped = 0
     truncated = False
@@ -455,48 +559,51 @@ def _read_ndjson(
         for i, k in enumerate(tag_keys)
     )
 
-    def query(ignore_errors: bool) -> str:
+    def query(source: Path) -> str:
         return (
             f"SELECT COALESCE(CAST(type = 'Point' AS TINYINT), 0) AS p, COALESCE(metric, {_sql_str(ABSENT)}) AS m, "
-            "COALESCE(data.value, 'NaN'::DOUBLE) AS v, "
+            "CASE WHEN data.tags IS NULL THEN 'NaN'::DOUBLE "  # k6 always writes a tags object
+            "ELSE COALESCE(TRY_CAST(CAST(data.value AS VARCHAR) AS DOUBLE), 'NaN'::DOUBLE) END AS v, "
             f"COALESCE(epoch_us(TRY_CAST(data.time AS TIMESTAMPTZ)), {NO_TIME}) AS t{tag_sql} "
-            f"FROM {_ndjson_source(path, tag_keys, ignore_errors)} "
-            f"WHERE type IS DISTINCT FROM 'Metric'{_metric_filter(wanted)}"
+            f"FROM {_ndjson_source(source, tag_keys)} "
+            f"WHERE type IS DISTINCT FROM 'Metric'{_metric_filter(wanted, keep_null=True)}"
         )
 
-    ignore = False
+    def read(source: Path) -> tuple[Any, ...]:
+        return _collect(con.sql(query(source)).to_arrow_reader(BATCH_ROWS), tag_keys, keep_time)
+
     try:
-        collected = _collect(con.sql(query(False)).to_arrow_reader(BATCH_ROWS), tag_keys, keep_time)
-    except _READ_ERRORS as exc:  # a malformed line: find every bad line, then read around them
-        bad, skipped, truncated = _bad_lines(path)
-        if strict:
-            first = bad[0] if bad else None
-            raise K6InputError(
-                first.message if first else str(_duck_error(exc, path)),
-                path=str(path),
-                line=first.line if first else None,
-            ) from None
-        problems.extend(bad)
-        ignore = True
-        try:
-            collected = _collect(
-                con.sql(query(True)).to_arrow_reader(BATCH_ROWS), tag_keys, keep_time
-            )
-        except _READ_ERRORS as again:
-            raise _duck_error(again, path) from None
+        collected = read(path)
+        clean = not suspect and collected[5] == 0 and collected[6] == 0  # no bad point/line
+    except _READ_ERRORS:
+        clean = False
+    if not clean:  # name every bad line, then read exactly the others
+        import tempfile
+
+        with tempfile.TemporaryDirectory(prefix="igkit-k6-") as tmp:
+            screen = _screen(path, Path(tmp))
+            if strict and screen.problems:
+                if not decls and not screen.good:
+                    raise K6InputError(
+                        "no k6 Metric or Point lines: not k6 --out json output",
+                        path=str(path),
+                        line=1,
+                    )
+                first = screen.problems[0]
+                raise K6InputError(first.message, path=str(path), line=first.line)
+            problems.extend(screen.problems)
+            skipped, truncated = screen.count, screen.truncated
+            try:
+                collected = read(screen.clean)
+            except _READ_ERRORS as again:  # a line Python accepts and DuckDB does not
+                raise _duck_error(again, path) from None
     names, codes, values, times, tag_cols, bad_points, junk = collected
     if not decls and not names:
         raise K6InputError(
             "no k6 Metric or Point lines: not k6 --out json output", path=str(path), line=1
         )
-    if junk and not ignore:  # valid JSON lines that are not k6 lines
-        bad, skipped, truncated = _bad_lines(path)
-        if strict:
-            first = bad[0] if bad else LineProblem(None, "a line is neither a k6 Metric nor Point")
-            raise K6InputError(first.message, path=str(path), line=first.line)
-        problems.extend(bad)
-    if bad_points:
-        message = f"{bad_points} Point lines without a numeric value or a valid time"
+    if bad_points or junk:
+        message = f"{bad_points + junk} Point lines without a finite numeric value or a valid time"
         if strict:
             raise K6InputError(message, path=str(path))
         problems.append(LineProblem(None, message))
@@ -505,7 +612,7 @@ def _read_ndjson(
             problems.append(LineProblem(None, f"points of {name!r} come without its Metric line"))
             kind, contains = BUILTIN_TYPES.get(name, ("trend", "default"))
             by_name[name] = MetricDecl(name=name, type=kind, contains=contains, declared=False)
-    return by_name, names, codes, values, times, tag_cols, skipped + bad_points, truncated
+    return by_name, names, codes, values, times, tag_cols, skipped + bad_points + junk, truncated
 
 
 CSV_FIXED_TAGS = (
@@ -536,7 +643,18 @@ def _read_csv(
     keep_time: bool = True,
 ) -> _Read:
     """``--out csv``: no Metric declarations (types come from k6's built-ins) and values
-    rounded to 6 decimals by k6 — statistics are exact for what the file holds, no more."""
+    rounded to 6 decimals by k6 — statistics are exact for what the file holds, no more.
+    A header naming a column twice is refused: DuckDB would silently read the first."""
+    header = [
+        c.strip() for c in _head(path).split(b"\n", 1)[0].decode("utf-8", "replace").split(",")
+    ]
+    twice = sorted({c for c in header if header.count(c) > 1})
+    if twice:
+        raise K6InputError(
+            f"CSV header names column {twice[0]!r} twice (a reader would silently keep one)",
+            path=str(path),
+            line=1,
+        )
     ignore = "false" if strict else "true"
     src = (
         f"read_csv({_sql_str(str(path))}, header=true, all_varchar=true, compression='auto_detect', "
@@ -555,8 +673,10 @@ def _read_csv(
     wanted = None if metrics is None else list(metrics)
     query = (
         "SELECT 1::TINYINT AS p, metric_name AS m, COALESCE(TRY_CAST(metric_value AS DOUBLE), 'NaN'::DOUBLE) AS v, "
-        "COALESCE(TRY_CAST(timestamp AS BIGINT) * 1000000, epoch_us(TRY_CAST(timestamp AS TIMESTAMPTZ)), "
-        f"{NO_TIME}) AS t"
+        "COALESCE(CASE WHEN TRY_CAST(timestamp AS BIGINT) BETWEEN "
+        f"{TIME_MIN_US // 1_000_000} AND {TIME_MAX_US // 1_000_000} "
+        "THEN TRY_CAST(timestamp AS BIGINT) * 1000000 END, "
+        f"epoch_us(TRY_CAST(timestamp AS TIMESTAMPTZ)), {NO_TIME}) AS t"
         f"{''.join(parts)} FROM {src} WHERE metric_name IS NOT NULL"
         + _metric_filter(wanted).replace("metric IN", "metric_name IN")
     )
@@ -575,11 +695,12 @@ def _read_csv(
         problems.append(LineProblem(None, f"{rejected} malformed CSV rows skipped"))
     if bad:
         problems.append(
-            LineProblem(None, f"{bad} CSV rows without a numeric value or a valid timestamp")
+            LineProblem(None, f"{bad} CSV rows without a finite numeric value or a valid timestamp")
         )
         if strict:
             raise K6InputError(
-                f"{bad} CSV rows without a numeric value or a valid timestamp", path=str(path)
+                f"{bad} CSV rows without a finite numeric value or a valid timestamp",
+                path=str(path),
             )
     if not names:
         raise K6InputError("no k6 samples in this CSV", path=str(path), line=2)
