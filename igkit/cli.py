@@ -17,6 +17,7 @@ from igkit.errors import ConfigError, IgkitError
 if TYPE_CHECKING:  # imported where used: `igkit k6 summarize` should not pay for the rest
     from igkit.matrix.loader import LoadedMatrix
     from igkit.snapshots import EvidenceSnapshot, K6Snapshot, K6SummarySnapshot
+    from igkit.trust import TrustStore
     from igkit.verdicts import RunVerdicts
 
 EXIT_GO, EXIT_NO_GO, EXIT_USAGE = 0, 1, 2
@@ -60,6 +61,13 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="release file, attestations, SBOMs, policy bundles, drill report, approvals (G3/G4/G7/G8)",
+    )
+    g.add_argument(
+        "--trust",
+        type=Path,
+        metavar="DIR",
+        help="trust anchors (public keys, Sigstore trusted roots, HMAC secret files) the matrix "
+        "names; default $IGKIT_TRUST_DIR, then beside the matrix file; never --evidence",
     )
     g.add_argument(
         "--k6",
@@ -163,6 +171,8 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
     loaded = load_matrix(args.matrix)
     gate_ids = _gate_ids(loaded, None if args.validate_all else args.gate)
     tenant = args.tenant
+    trust_dir = _trust_dir(args.trust)
+    trust = _trust_store(loaded, trust_dir, args.evidence)
     if args.bundle and (args.out / "bundle").exists() and any((args.out / "bundle").iterdir()):
         raise ConfigError(
             "already holds a bundle; choose another --out or remove it",
@@ -207,6 +217,7 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
             server=index.server if index else None,
             k6=replay.k6,
             evidence=replay.evidence,
+            trust=trust,
         )
     else:
         from igkit.sources.prometheus import PrometheusSource
@@ -235,8 +246,9 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
             server=prom.url,
             k6=k6,
             evidence=_capture_evidence(loaded, gate_ids, args.evidence),
+            trust=trust,
         )
-    run = _after_evaluation(run, args, gate_ids)
+    run = _after_evaluation(run, args, gate_ids, trust_dir)
     print(run.decision if args.quiet else render_table(run))
     if not args.quiet:
         print(
@@ -248,8 +260,21 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
 NOTEBOOKS_BY_DEFAULT = True  # the test suite turns this off for speed, and tests both paths
 
 
+def _trust_dir(flag: Path | None) -> Path | None:
+    from igkit.trust import trust_dir_from
+
+    return trust_dir_from(flag)
+
+
+def _trust_store(loaded: LoadedMatrix, trust_dir: Path | None, evidence: Path | None) -> TrustStore:
+    """The matrix's trust anchors from --trust / $IGKIT_TRUST_DIR / beside the matrix."""
+    from igkit.trust import resolve_trust
+
+    return resolve_trust(loaded, trust_dir=trust_dir, evidence_dir=evidence)
+
+
 def _after_evaluation(
-    run: RunVerdicts, args: argparse.Namespace, gate_ids: list[str]
+    run: RunVerdicts, args: argparse.Namespace, gate_ids: list[str], trust_dir: Path | None = None
 ) -> RunVerdicts:
     """Notebooks (unless --no-notebooks), then --bundle: reports and the sealed bundle."""
     from igkit.pipeline import render_and_bundle, run_notebooks, signing_key
@@ -258,7 +283,9 @@ def _after_evaluation(
         raise ConfigError("must be at least 1", where="--workers")
     key = signing_key(args.key) if args.bundle else None  # a bad key fails before any work
     if NOTEBOOKS_BY_DEFAULT and not args.no_notebooks:
-        run = run_notebooks(args.out, run, matrix=args.matrix, workers=args.workers)
+        run = run_notebooks(
+            args.out, run, matrix=args.matrix, workers=args.workers, trust=trust_dir
+        )
     if key is not None:
         bundle = render_and_bundle(args.out, key, matrix=args.matrix)
         if not key.trusted:
@@ -358,7 +385,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         shutil.rmtree(previous)  # an earlier demo's bundle: the demo always starts afresh
     run = run_demo(args.out)
     if not args.no_notebooks:
-        run = run_notebooks(args.out, run, matrix=None, workers=None)
+        from igkit.demo import demo_trust_dir
+
+        run = run_notebooks(args.out, run, matrix=None, workers=None, trust=demo_trust_dir())
         key = ephemeral_key()
         bundle = render_and_bundle(args.out, key)
     print(render_table(run))

@@ -21,7 +21,12 @@ from igkit.verdicts import RunVerdicts, decide
 
 
 def run_notebooks(
-    out: Path, run: RunVerdicts, *, matrix: Path | None, workers: int | None
+    out: Path,
+    run: RunVerdicts,
+    *,
+    matrix: Path | None,
+    workers: int | None,
+    trust: Path | None = None,
 ) -> RunVerdicts:
     """Execute the gate notebooks over ``out/snapshots`` and rewrite verdicts from what they record."""
     from igkit.notebooks_run import execute_gates
@@ -32,6 +37,7 @@ def run_notebooks(
         out,
         matrix=matrix,
         workers=workers or os.cpu_count(),
+        trust=trust,
     )
     gates = [recorded.get(g.id, g) for g in run.gates]
     updated = run.model_copy(update={"gates": gates, "decision": decide(gates)})

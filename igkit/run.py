@@ -23,6 +23,7 @@ from igkit.snapshots import (
     write_snapshots,
 )
 from igkit.sources import Source
+from igkit.trust import TrustStore
 from igkit.verdicts import RunVerdicts
 
 VERDICTS_FILE = "verdicts.json"
@@ -110,6 +111,7 @@ def go_no_go(
     server: str | None = None,
     k6: Sequence[K6Snapshot | K6SummarySnapshot] = (),
     evidence: Sequence[EvidenceSnapshot] = (),
+    trust: TrustStore | None = None,
 ) -> RunVerdicts:
     """Snapshot, then evaluate, then write ``verdicts.json``, ``junit.xml`` and ``snapshots/``.
 
@@ -127,6 +129,7 @@ def go_no_go(
         source=source_label,
         k6=k6,
         evidence=evidence,
+        trust=trust,
     )
     write_outputs(out, run, planned, snapshots, server=server, k6=k6, evidence=evidence)
     return run
