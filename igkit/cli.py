@@ -287,7 +287,7 @@ def _after_evaluation(
             args.out, run, matrix=args.matrix, workers=args.workers, trust=trust_dir
         )
     if key is not None:
-        bundle = render_and_bundle(args.out, key, matrix=args.matrix)
+        bundle = render_and_bundle(args.out, key, matrix=args.matrix, trust=trust_dir)
         if not key.trusted:
             print(
                 f"bundle {bundle} signed with an UNTRUSTED ephemeral key; public half: {args.out / 'demo-key.pub.pem'}"
@@ -372,7 +372,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     import shutil
 
     from igkit.bundle.keys import ephemeral_key
-    from igkit.demo import run_demo
+    from igkit.demo import demo_trust_dir, run_demo
     from igkit.pipeline import render_and_bundle, run_notebooks
     from igkit.reports.table import render_table
 
@@ -385,11 +385,9 @@ def _cmd_demo(args: argparse.Namespace) -> int:
         shutil.rmtree(previous)  # an earlier demo's bundle: the demo always starts afresh
     run = run_demo(args.out)
     if not args.no_notebooks:
-        from igkit.demo import demo_trust_dir
-
         run = run_notebooks(args.out, run, matrix=None, workers=None, trust=demo_trust_dir())
         key = ephemeral_key()
-        bundle = render_and_bundle(args.out, key)
+        bundle = render_and_bundle(args.out, key, trust=demo_trust_dir())
     print(render_table(run))
     print(f"\ndemo evaluated the shipped sample snapshots; outputs in {args.out}/")
     if not args.no_notebooks:

@@ -103,7 +103,12 @@ def write_evidence_files(out: Path) -> None:
 
 
 def render_and_bundle(
-    out: Path, key: SigningKey, *, tar: bool = False, matrix: Path | None = None
+    out: Path,
+    key: SigningKey,
+    *,
+    tar: bool = False,
+    matrix: Path | None = None,
+    trust: Path | None = None,
 ) -> Path:
     """Signed reports into ``out/reports``, then the bundle at ``out/bundle``; returns it."""
     from igkit.bundle.build import build_bundle
@@ -113,7 +118,7 @@ def render_and_bundle(
     write_war_room(out, matrix=matrix)
     write_evidence_files(out)
     render_reports(out, key_pem=_private_pem(key), cert_pem=key.cert_pem, untrusted=not key.trusted)
-    build_bundle(out, out / "bundle", key=key, tar=tar)
+    build_bundle(out, out / "bundle", key=key, tar=tar, trust_dir=trust)
     if not key.trusted:
         (out / "demo-key.pub.pem").write_bytes(key.public_pem)
     return out / "bundle"

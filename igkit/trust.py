@@ -60,13 +60,10 @@ class Anchor:
     vouched_by_bundle: bool = False
 
     def how(self) -> str:
-        """How trust was established, for a verdict line."""
-        if self.vouched_by_bundle:
-            return (
-                f"{self.kind} {self.name} taken from the bundle: only as trusted as the bundle "
-                "signature"
-            )
-        return f"trusted ({self.kind} {self.name} given by {self.origin})"
+        """How trust was established, for a verdict line. The same for every origin (trust
+        dir, matrix dir, a bundle's ``trust/``) so that a replay with the same anchors gives
+        the same verdicts; ``bundle verify`` says separately where its anchors came from."""
+        return f"trusted ({self.kind} {self.name} given by the matrix/trust dir)"
 
 
 @dataclass(frozen=True)
@@ -309,6 +306,7 @@ def resolve_trust(
     trust_label: str | None = None,
     env: Mapping[str, str] | None = None,
     bundle_anchors: Mapping[str, bytes] | None = None,
+    matrix_relative: bool = True,
 ) -> TrustStore:
     """Resolve every anchor the matrix names (see the module docstring for the order).
 
@@ -316,7 +314,7 @@ def resolve_trust(
     nowhere else, and are marked as vouched for by the bundle signature alone."""
     env = os.environ if env is None else env
     label = trust_label or ("the trust dir" if trust_dir else "")
-    mdir = matrix_dir(loaded)
+    mdir = matrix_dir(loaded) if matrix_relative else None
     anchors: dict[tuple[AnchorKind, str], Anchor | Unresolved] = {}
     for kind, name in needed(loaded):
         if kind is AnchorKind.HMAC_SECRET:
@@ -366,3 +364,20 @@ def resolve_trust(
 
 def fingerprints(anchors: Iterable[Anchor]) -> str:
     return ", ".join(f"{a.name} {a.fingerprint}" for a in anchors)
+
+
+BUNDLE_TRUST_DIR = "trust"
+
+
+def public_anchor_files(loaded: LoadedMatrix, trust_dir: Path | None) -> dict[str, bytes]:
+    """The public anchors (keys, trusted roots) the matrix names, for a bundle's ``trust/``:
+    never an HMAC secret; a file holding a private key is refused (ConfigError)."""
+    store = resolve_trust(loaded, trust_dir=trust_dir, env={})
+    files = store.public_files()
+    for name, data in files.items():
+        if b"PRIVATE KEY" in data:
+            raise ConfigError(
+                "holds a private key: a trust anchor must be public; refusing to bundle it",
+                where=name,
+            )
+    return files

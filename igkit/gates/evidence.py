@@ -209,7 +209,7 @@ def _trust_wording(
                 f"trusted (identity {obj.certificate_identity} and issuer "
                 f"{obj.certificate_oidc_issuer} given by the matrix; "
                 + (
-                    f"{root.kind} {root.name} {root.fingerprint} given by {root.origin})"
+                    f"{root.kind} {root.name} {root.fingerprint} given by the matrix/trust dir)"
                     if root
                     else "sigstore-python's production trusted root, offline)"
                 )
@@ -428,8 +428,8 @@ def evaluate_evidence(
 
 
 def _anchor_details(obj: EvidenceObjective, trust: TrustStore) -> dict[str, float | str | None]:
-    """``trust anchor: NAME`` -> ``PASS: <kind> <fingerprint> from <origin>`` or why it could
-    not be used; never the anchor's bytes."""
+    """``trust anchor: NAME`` -> ``PASS: <kind> <fingerprint>`` or why it could not be used;
+    never the anchor's bytes."""
     wanted: list[tuple[AnchorKind, str]] = []
     if isinstance(obj, AttestationObjective):
         wanted = [(AnchorKind.PUBLIC_KEY, k) for k in obj.keys]
@@ -444,9 +444,7 @@ def _anchor_details(obj: EvidenceObjective, trust: TrustStore) -> dict[str, floa
         got = trust.get(kind, name)
         label = f"trust anchor: {got.name}"
         if isinstance(got, Anchor):
-            out[label] = f"PASS: {got.kind} {got.fingerprint} from {got.origin}" + (
-                " (vouched for by the bundle signature only)" if got.vouched_by_bundle else ""
-            )
+            out[label] = f"PASS: {got.kind} {got.fingerprint}"
         else:
             out[label] = f"{'FAIL' if got.untrusted else 'ERROR'}: {got.reason}"
     return out

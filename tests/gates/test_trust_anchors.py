@@ -113,7 +113,7 @@ def test_g3_honest_evidence_with_anchors_in_trust_passes(
     assert o["status"] == "PASS", text(o)
     signature = o["details"]["intelgraph-api: signature"]
     assert "SHA256:" in signature
-    assert "trusted (key keys/provenance.pub.pem given by the trust dir)" in signature
+    assert "trusted (key keys/provenance.pub.pem given by the matrix/trust dir)" in signature
     assert o["details"]["trust anchor: keys/provenance.pub.pem"].startswith("PASS: key SHA256:")
 
 
@@ -184,7 +184,7 @@ def test_anchor_beside_the_matrix_and_ambiguity(dirs: tuple[Path, Path], tmp_pat
     args = ["--matrix", str(matrix), "--gate", "G3", "--at", AT, "--evidence", str(evidence)]
     _rc, v = go(args, tmp_path / "beside")
     assert objective(v, "slsa_provenance")["status"] == "PASS"  # positive control
-    assert "given by the matrix's directory" in text(objective(v, "slsa_provenance"))
+    assert "given by the matrix/trust dir" in text(objective(v, "slsa_provenance"))
     _rc, v = go([*args, "--trust", str(trust)], tmp_path / "same")  # equal copies: fine
     assert objective(v, "slsa_provenance")["status"] == "PASS"
     other = ec.generate_private_key(ec.SECP256R1())
@@ -338,7 +338,7 @@ def test_g3_keyless_root_comes_from_trust_dir(honest: bool, tmp_path: Path) -> N
         assert BEACON in sig
         assert GHA in sig
         assert "trusted root roots/trusted_root.json sha256:" in sig
-        assert "given by the trust dir" in sig
+        assert "given by the matrix/trust dir" in sig
     else:
         assert o["status"] == "FAIL", text(o)
         assert "signed by an untrusted signer" in text(o)
@@ -437,7 +437,7 @@ def test_g4_forged_bundle_and_key_in_evidence_fail(
     o = objective(v, "bundle_signature")
     if honest:
         assert o["status"] == "PASS", text(o)
-        assert "given by the trust dir" in o["details"]["policy/bundle.tar.gz: jwt"]
+        assert "given by the matrix/trust dir" in o["details"]["policy/bundle.tar.gz: jwt"]
     else:
         assert o["status"] == "FAIL", text(o)
         assert "signed by an untrusted key" in text(o)
@@ -531,3 +531,82 @@ def test_packaged_demo_trust_equals_the_fixture() -> None:
     assert packaged == fixture
     assert packaged
     assert not (DEMO_EVIDENCE / "keys").exists()  # anchors live beside the evidence, not in it
+
+
+# ------------------------------------------------------------------ bundle replay
+
+
+def bundle_of_run(dirs: tuple[Path, Path], tmp_path: Path, *, with_anchors: bool) -> Path:
+    evidence, trust = dirs
+    run_dir = tmp_path / "run"
+    rc, _ = go(
+        ["--gate", "G3", "--at", AT, "--evidence", str(evidence), "--trust", str(trust)], run_dir
+    )
+    assert rc == 0
+    extra = ["--trust", str(trust)] if with_anchors else []
+    assert main(["bundle", "build", str(run_dir), "--out", str(tmp_path / "b"), *extra]) == 0
+    return tmp_path / "b"
+
+
+def verify(bundle: Path, *extra: str) -> tuple[int, str]:
+    import contextlib
+    import io as _io
+
+    buf = _io.StringIO()
+    with contextlib.redirect_stdout(buf):
+        rc = main(["bundle", "verify", str(bundle), "--replay", *extra])
+    return rc, buf.getvalue()
+
+
+def test_bundle_replay_says_where_its_anchors_came_from(
+    dirs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IGKIT_TRUST_DIR", raising=False)
+    _, trust = dirs
+    bundle = bundle_of_run(dirs, tmp_path, with_anchors=True)
+    carried = sorted(
+        p.relative_to(bundle / "trust").as_posix() for p in (bundle / "trust").rglob("*.pem")
+    )
+    assert carried == ["keys/opa-bundle.pub.pem", "keys/provenance.pub.pem"]  # public only
+    rc, out = verify(bundle, "--trust", str(trust))
+    assert rc == 0, out
+    assert "replay: trust anchors from --trust" in out
+    rc, out = verify(bundle)
+    assert rc == 0, out
+    assert "trust anchors from the bundle (trust/), vouched for by the bundle signature" in out
+    assert "self-asserted" in out  # no --key: the bundle vouches for itself
+
+
+def test_bundle_replay_with_another_anchor_or_none_fails(
+    dirs: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IGKIT_TRUST_DIR", raising=False)
+    bundle = bundle_of_run(dirs, tmp_path, with_anchors=False)
+    assert not (bundle / "trust").exists()
+    rc, out = verify(bundle)  # no anchor anywhere: G3 re-evaluates ERROR, not PASS
+    assert rc == 1
+    assert "FAIL replay: G3: recorded PASS, re-evaluated ERROR" in out
+    other = tmp_path / "other-trust" / "keys"
+    other.mkdir(parents=True)
+    (other / "provenance.pub.pem").write_bytes(pem(ec.generate_private_key(ec.SECP256R1())))
+    rc, out = verify(bundle, "--trust", str(other.parent))
+    assert rc == 1
+    assert "FAIL replay: G3: recorded PASS, re-evaluated FAIL" in out
+
+
+def test_bundle_never_carries_a_private_anchor(dirs: tuple[Path, Path], tmp_path: Path) -> None:
+    evidence, trust = dirs
+    run_dir = tmp_path / "run"
+    go(["--gate", "G3", "--at", AT, "--evidence", str(evidence), "--trust", str(trust)], run_dir)
+    key = ec.generate_private_key(ec.SECP256R1())
+    (trust / "keys" / "provenance.pub.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    rc = main(
+        ["bundle", "build", str(run_dir), "--out", str(tmp_path / "b"), "--trust", str(trust)]
+    )
+    assert rc == 2
