@@ -238,34 +238,41 @@ def _hmac_secret(
     env: Mapping[str, str],
     resolved: Anchor | Unresolved | None,
 ) -> Anchor | Unresolved:
-    from igkit.redact import register_secret
+    from igkit.redact import MIN_SECRET_LENGTH, register_secret
 
     label = name or f"${ENV_OPA_HMAC_KEY}"
     from_env = env.get(ENV_OPA_HMAC_KEY, "").encode("utf-8", "surrogateescape") or None
     from_file = resolved.data if isinstance(resolved, Anchor) else None
+    if from_file is not None:  # a file written by `echo` ends with one newline: not the secret
+        from_file = from_file.removesuffix(b"\n").removesuffix(b"\r") or None
     for value in (from_env, from_file):
+        if value is not None and len(value) < MIN_SECRET_LENGTH:
+            return Unresolved(
+                label,
+                AnchorKind.HMAC_SECRET,
+                f"the HMAC secret is shorter than {MIN_SECRET_LENGTH} bytes: igkit cannot keep it "
+                "out of its outputs reliably",
+            )
         if value:
             register_secret(value)
-    if from_env is not None and from_file is not None and from_env.strip() != from_file.strip():
+    if from_env is not None and from_file is not None and from_env != from_file:
         return Unresolved(
             label,
             AnchorKind.HMAC_SECRET,
             f"ambiguous HMAC secret: ${ENV_OPA_HMAC_KEY} and {name} in the trust dir differ "
-            f"({secret_fingerprint(from_env.strip())} vs {secret_fingerprint(from_file.strip())})",
+            f"({secret_fingerprint(from_env)} vs {secret_fingerprint(from_file)})",
         )
     if from_env is not None:
-        secret = from_env.strip()
         return Anchor(
             label,
             AnchorKind.HMAC_SECRET,
-            secret,
-            secret_fingerprint(secret),
+            from_env,
+            secret_fingerprint(from_env),
             f"${ENV_OPA_HMAC_KEY}",
         )
     if from_file is not None and isinstance(resolved, Anchor):
-        secret = from_file.strip()
         return Anchor(
-            label, AnchorKind.HMAC_SECRET, secret, secret_fingerprint(secret), resolved.origin
+            label, AnchorKind.HMAC_SECRET, from_file, secret_fingerprint(from_file), resolved.origin
         )
     if isinstance(resolved, Unresolved):
         return Unresolved(

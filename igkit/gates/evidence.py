@@ -273,11 +273,6 @@ def _opa(
 
     kind = AnchorKind.HMAC_SECRET if obj.signing_alg.startswith("HS") else AnchorKind.PUBLIC_KEY
     anchor = trust.get(kind, obj.verification_key or "")
-    bad_anchor = _anchor_problem(anchor, "jwt")
-    if bad_anchor is not None:
-        return [bad_anchor]
-    assert isinstance(anchor, Anchor)
-    key = anchor.data.decode("utf-8", "surrogateescape")
     checks: list[Check] = []
     for bundle in obj.bundles:
         f = snap.files.get(f"bundle:{bundle}")
@@ -289,6 +284,12 @@ def _opa(
                 )
             )
             continue
+        bad_anchor = _anchor_problem(anchor, "jwt")
+        if bad_anchor is not None:
+            checks.append(bad_anchor.model_copy(update={"subject": bundle}))
+            continue
+        assert isinstance(anchor, Anchor)
+        key = anchor.data.decode("utf-8", "surrogateescape")
         files = {name: base64.b64decode(data) for name, data in f.members.items()}
         found = verify_bundle(
             files=files,
@@ -310,7 +311,7 @@ def _jwt_wording(check: Check, anchor: Anchor) -> Check:
         return check
     if check.status is Status.PASS:
         detail = f"{check.detail}; signed by {anchor.fingerprint}, {anchor.how()}"
-    elif check.status is Status.FAIL:
+    elif check.status is Status.FAIL and check.detail.startswith("signature does not verify"):
         detail = (
             f"signed by an untrusted key (not {anchor.kind} {anchor.name} {anchor.fingerprint}): "
             f"{check.detail}"

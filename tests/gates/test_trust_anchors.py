@@ -20,6 +20,8 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from hypothesis import given
+from hypothesis import strategies as st
 
 from igkit.cli import main
 from igkit.snapshots import EvidenceSnapshot, read_snapshot
@@ -610,3 +612,74 @@ def test_bundle_never_carries_a_private_anchor(dirs: tuple[Path, Path], tmp_path
         ["bundle", "build", str(run_dir), "--out", str(tmp_path / "b"), "--trust", str(trust)]
     )
     assert rc == 2
+
+
+def test_trust_dir_equal_to_the_evidence_dir_is_not_trusted(
+    dirs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    evidence, trust = dirs
+    shutil.copytree(trust / "keys", evidence / "keys")  # even the honest key: wrong place
+    _rc, v = go(
+        ["--gate", "G3", "--at", AT, "--evidence", str(evidence), "--trust", str(evidence)],
+        tmp_path / "o",
+    )
+    o = objective(v, "slsa_provenance")
+    assert o["status"] == "FAIL", text(o)
+    assert "lies inside the evidence directory and is not trusted" in text(o)
+
+
+@pytest.mark.property
+@given(
+    name=st.from_regex(r"[a-z]{1,6}(/[a-z]{1,6}){0,2}\.pem", fullmatch=True),
+    layout=st.sampled_from(["trust-is-evidence", "trust-inside-evidence", "matrix-in-evidence"]),
+)
+def test_an_anchor_inside_the_evidence_dir_is_never_resolved(name: str, layout: str) -> None:
+    """Wherever the anchor is found, if its file lies inside --evidence it is not an anchor;
+    the same file outside the evidence directory is (positive control)."""
+    import tempfile
+
+    from igkit.matrix.loader import parse_matrix
+    from igkit.trust import Anchor, AnchorKind, Unresolved, resolve_trust
+
+    key = pem(ec.generate_private_key(ec.SECP256R1()))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        evidence = root / "evidence"
+        evidence.mkdir()
+        base = {
+            "trust-is-evidence": evidence,
+            "trust-inside-evidence": evidence / "t",
+            "matrix-in-evidence": evidence,
+        }[layout]
+        (base / name).parent.mkdir(parents=True, exist_ok=True)
+        (base / name).write_bytes(key)
+        matrix_at = (evidence if layout == "matrix-in-evidence" else root) / "m.yaml"
+        text = json.dumps(
+            {
+                "gates": [
+                    {
+                        "id": "G3",
+                        "name": "S",
+                        "objectives": [
+                            {
+                                "type": "attestation",
+                                "name": "p",
+                                "keys": [name],
+                                "builders": {"b": 3},
+                            }
+                        ],
+                    }
+                ]
+            }
+        )
+        matrix_at.write_text(text)
+        loaded = parse_matrix(text, source=str(matrix_at))
+        trust_dir = None if layout == "matrix-in-evidence" else base
+        got = resolve_trust(loaded, trust_dir=trust_dir, evidence_dir=evidence, env={})
+        inside = got.get(AnchorKind.PUBLIC_KEY, name)
+        assert isinstance(inside, Unresolved)
+        assert inside.untrusted
+        outside = root / "outside"
+        shutil.copytree(base, outside)
+        got = resolve_trust(loaded, trust_dir=outside, evidence_dir=evidence, env={})
+        assert isinstance(got.get(AnchorKind.PUBLIC_KEY, name), Anchor)
