@@ -35,7 +35,7 @@ def strict_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
         text.replace("threshold: {value: 350, unit: ms}", "threshold: {value: 200, unit: ms}"),
         encoding="utf-8",
     )
-    return load_run(demo_snapshot_dir(), path)
+    return load_run(demo_snapshot_dir(), path, demo_trust_dir())
 
 
 def test_load_run_takes_time_and_tenant_from_index(run) -> None:  # type: ignore[no-untyped-def]
