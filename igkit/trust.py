@@ -12,10 +12,12 @@ and refused. A file that resolves inside ``--evidence`` is never used ("lies ins
 evidence directory and is not trusted"). An HMAC secret (an ``HS*`` OPA bundle) comes from
 ``$IGKIT_OPA_HMAC_KEY`` or the trust directory only (not from beside a matrix that may be
 committed anywhere); it is registered with :mod:`igkit.redact` and only its fingerprint is
-ever recorded. Anchors taken from a bundle (``bundle verify --replay`` without ``--trust``)
-are marked as only as trustworthy as the bundle signature.
-
-Resolution happens again at replay time: a missing anchor is an ERROR naming it.
+ever recorded. Anchors taken from a bundle's ``trust/`` (``bundle verify --replay`` without
+``--trust``) are used only for anchors found nowhere else and are marked
+``vouched_by_bundle``: ``bundle verify`` says they are only as trusted as the bundle signature.
+Verdicts name the anchor and its fingerprint, never its origin, so that a replay with the same
+anchors gives identical verdicts; resolution happens again at replay time, and a missing
+anchor is an ERROR naming it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ import base64
 import hashlib
 import hmac
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -56,7 +58,7 @@ class Anchor:
     kind: AnchorKind
     data: bytes = field(repr=False)
     fingerprint: str
-    origin: str  # e.g. "the trust dir /etc/igkit/trust", "the matrix dir", "$IGKIT_OPA_HMAC_KEY"
+    origin: str  # "the trust dir", "the matrix's directory", "$IGKIT_OPA_HMAC_KEY", "the bundle"
     vouched_by_bundle: bool = False
 
     def how(self) -> str:
@@ -86,11 +88,13 @@ class TrustStore:
     def get(self, kind: AnchorKind, name: str) -> Anchor | Unresolved:
         return self.anchors.get(
             (kind, name),
-            Unresolved(name, kind, f"{kind} {name} was not resolved (no trust store given)"),
+            Unresolved(
+                name,
+                kind,
+                f"trust anchor {kind} {name} not resolved: no trust anchors were given "
+                f"(--trust DIR or ${ENV_TRUST_DIR})",
+            ),
         )
-
-    def by_fingerprint(self) -> dict[str, Anchor]:
-        return {a.fingerprint: a for a in self.anchors.values() if isinstance(a, Anchor)}
 
     def public_files(self) -> dict[str, bytes]:
         """Public anchors by name (keys, trusted roots): what a bundle may carry for replay."""
@@ -367,10 +371,6 @@ def resolve_trust(
         anchors[(kind, name)] = got
     source = label or ("anchors beside the matrix" if mdir else "no trust directory")
     return TrustStore(anchors=anchors, source=source)
-
-
-def fingerprints(anchors: Iterable[Anchor]) -> str:
-    return ", ".join(f"{a.name} {a.fingerprint}" for a in anchors)
 
 
 BUNDLE_TRUST_DIR = "trust"

@@ -88,16 +88,23 @@ def _anchor_problem(got: Anchor | Unresolved, what: str) -> Check | None:
 
 
 def _signer_hint(content: bytes) -> str:
-    """Who the evidence says signed it: DSSE keyids, a Sigstore key hint or certificate."""
+    """Who the evidence *says* signed it (DSSE keyids, a Sigstore key hint or certificate),
+    for the reason line only: never used to decide, shortened, one line; "" when unreadable."""
+    try:
+        hint = _claimed_signer(content)
+    except Exception:  # a cosmetic hint: the verifier itself reports a broken document
+        return ""
+    hint = " ".join(hint.split())
+    return hint if len(hint) <= 200 else hint[:199] + "…"
+
+
+def _claimed_signer(content: bytes) -> str:
     import base64
     import json
 
     from cryptography import x509
 
-    try:
-        doc = json.loads(content)
-    except ValueError:
-        return ""
+    doc = json.loads(content)
     if not isinstance(doc, dict):
         return ""
     material = doc.get("verificationMaterial")
@@ -111,13 +118,10 @@ def _signer_hint(content: bytes) -> str:
         )
         raw = cert.get("rawBytes") if isinstance(cert, dict) else None
         if isinstance(raw, str):
-            try:
-                c = x509.load_der_x509_certificate(base64.b64decode(raw))
-                sans = c.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-                names = [str(n.value) for n in sans]
-                return f"certificate for {', '.join(names)} issued by {c.issuer.rfc4514_string()}"
-            except Exception:  # a broken certificate is reported by the verifier itself
-                return ""
+            c = x509.load_der_x509_certificate(base64.b64decode(raw))
+            sans = c.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            names = [str(n.value) for n in sans]
+            return f"certificate for {', '.join(names)} issued by {c.issuer.rfc4514_string()}"
     envelope = doc.get("dsseEnvelope", doc)
     sigs = envelope.get("signatures") if isinstance(envelope, dict) else None
     keyids = sorted(
