@@ -224,10 +224,15 @@ def _resolve_one(
     if not found:
         if ignored:
             return Unresolved(name, kind, "; ".join(ignored), untrusted=True)
-        where = " or ".join(label for label, _ in places) or (
-            "anywhere: give --trust DIR or set " + ENV_TRUST_DIR
+        where = (
+            "in " + " or ".join(label for label, _ in places)
+            if places
+            else f"(no trust dir: give --trust DIR or set ${ENV_TRUST_DIR})"
         )
-        return Unresolved(name, kind, f"trust anchor {kind} {name} not found in {where}")
+        note = ""
+        if evidence_dir is not None and (evidence_dir / name).exists():
+            note = f"; the copy in the evidence directory ({name}) is not trusted"
+        return Unresolved(name, kind, f"trust anchor {kind} {name} not found {where}{note}")
     if len({data for _, data in found}) > 1:
         prints = ", ".join(f"{label}: {_fingerprint(kind, data)}" for label, data in found)
         return Unresolved(

@@ -149,6 +149,7 @@ def test_g3_key_only_inside_evidence_is_never_an_anchor(
     assert rc == 1
     assert o["status"] == "ERROR", text(o)
     assert "trust anchor key keys/provenance.pub.pem not found" in text(o)
+    assert "the copy in the evidence directory (keys/provenance.pub.pem) is not trusted" in text(o)
 
 
 def attestation_matrix(path: Path, **fields: Any) -> Path:
