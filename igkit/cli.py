@@ -172,7 +172,8 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
     gate_ids = _gate_ids(loaded, None if args.validate_all else args.gate)
     tenant = args.tenant
     trust_dir = _trust_dir(args.trust)
-    trust = _trust_store(loaded, trust_dir, args.evidence)
+    # the replayed run is evidence too: an anchor inside it (e.g. beside a bundle's matrix) is not trusted
+    trust = _trust_store(loaded, trust_dir, args.evidence or args.replay)
     if args.bundle and (args.out / "bundle").exists() and any((args.out / "bundle").iterdir()):
         raise ConfigError(
             "already holds a bundle; choose another --out or remove it",

@@ -684,3 +684,22 @@ def test_an_anchor_inside_the_evidence_dir_is_never_resolved(name: str, layout: 
         shutil.copytree(base, outside)
         got = resolve_trust(loaded, trust_dir=outside, evidence_dir=evidence, env={})
         assert isinstance(got.get(AnchorKind.PUBLIC_KEY, name), Anchor)
+
+
+def test_anchor_inside_the_replayed_run_is_not_trusted(
+    dirs: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """A matrix kept inside the replayed directory cannot bring its own key along."""
+    evidence, trust = dirs
+    run_dir = tmp_path / "run"
+    shutil.copytree(trust / "keys", run_dir / "keys")
+    matrix = attestation_matrix(run_dir / "m.yaml", keys=["keys/provenance.pub.pem"])
+    args = ["--matrix", str(matrix), "--gate", "G3"]
+    rc, _ = go([*args, "--at", AT, "--evidence", str(evidence), "--trust", str(trust)], run_dir)
+    assert rc == 0
+    _rc, v = go([*args, "--replay", str(run_dir)], tmp_path / "again")
+    o = objective(v, "slsa_provenance")
+    assert o["status"] == "FAIL", text(o)
+    assert "lies inside the evidence directory and is not trusted" in text(o)
+    _rc, v = go([*args, "--replay", str(run_dir), "--trust", str(trust)], tmp_path / "ok")
+    assert objective(v, "slsa_provenance")["status"] == "PASS"  # positive control
