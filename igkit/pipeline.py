@@ -71,12 +71,13 @@ def _private_pem(key: SigningKey) -> bytes:
     )
 
 
-def write_war_room(out: Path, *, matrix: Path | None = None) -> None:
-    """The read-only War Room view (ADR-002) of the run, as ``war-room.png`` + ``war-room.json``."""
+def write_war_room(out: Path, *, matrix: Path | None = None, trust: Path | None = None) -> None:
+    """The read-only War Room view (ADR-002) of the run, as ``war-room.png`` + ``war-room.json``;
+    ``trust`` is the run's trust dir, so evidence gates are judged with the same anchors."""
     from igkit.explore import load_run
     from igkit.reports.plots import war_room
 
-    png, board = war_room(load_run(out / "snapshots", matrix))
+    png, board = war_room(load_run(out / "snapshots", matrix, trust))
     _atomic_write(out / "war-room.png", png)
     _atomic_write(out / "war-room.json", json.dumps(board, indent=2).encode() + b"\n")
 
@@ -115,7 +116,7 @@ def render_and_bundle(
     from igkit.reports.render import render_reports
 
     assert key.cert_pem is not None  # signing_key() always provides one
-    write_war_room(out, matrix=matrix)
+    write_war_room(out, matrix=matrix, trust=trust)
     write_evidence_files(out)
     render_reports(out, key_pem=_private_pem(key), cert_pem=key.cert_pem, untrusted=not key.trusted)
     build_bundle(out, out / "bundle", key=key, tar=tar, trust_dir=trust)
