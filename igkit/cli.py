@@ -24,6 +24,7 @@ from igkit.errors import ConfigError, IgkitError
 if TYPE_CHECKING:  # imported where used: `igkit k6 summarize` should not pay for the rest
     from igkit.matrix.loader import LoadedMatrix
     from igkit.snapshots import EvidenceSnapshot, K6Snapshot, K6SummarySnapshot
+    from igkit.trust import TrustStore
     from igkit.verdicts import RunVerdicts
 
 EXIT_GO, EXIT_NO_GO, EXIT_USAGE, EXIT_TOOL, EXIT_HOLD = 0, 1, 2, 3, 4
@@ -67,6 +68,13 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         metavar="DIR",
         help="release file, attestations, SBOMs, policy bundles, drill report, approvals (G3/G4/G7/G8)",
+    )
+    g.add_argument(
+        "--trust",
+        type=Path,
+        metavar="DIR",
+        help="trust anchors (public keys, Sigstore trusted roots, HMAC secret files) the matrix "
+        "names; default $IGKIT_TRUST_DIR, then beside the matrix file; never --evidence",
     )
     g.add_argument(
         "--k6",
@@ -184,6 +192,9 @@ def _go_no_go(args: argparse.Namespace, loaded: LoadedMatrix, gate_ids: list[str
     from igkit.run import go_no_go
 
     tenant = args.tenant
+    trust_dir = _trust_dir(args.trust)
+    # the replayed run is evidence too: an anchor inside it (e.g. beside a bundle's matrix) is not trusted
+    trust = _trust_store(loaded, trust_dir, args.evidence or args.replay)
     if args.bundle and (args.out / "bundle").exists() and any((args.out / "bundle").iterdir()):
         raise ConfigError(
             "already holds a bundle that no earlier igkit run registered; remove it or choose "
@@ -231,6 +242,7 @@ def _go_no_go(args: argparse.Namespace, loaded: LoadedMatrix, gate_ids: list[str
             server=index.server if index else None,
             k6=replay.k6,
             evidence=replay.evidence,
+            trust=trust,
         )
     else:
         from igkit.sources.prometheus import PrometheusSource
@@ -257,8 +269,9 @@ def _go_no_go(args: argparse.Namespace, loaded: LoadedMatrix, gate_ids: list[str
             server=prom.url,
             k6=k6,
             evidence=_capture_evidence(loaded, gate_ids, args.evidence),
+            trust=trust,
         )
-    run = _after_evaluation(run, args, gate_ids)
+    run = _after_evaluation(run, args, gate_ids, trust_dir)
     print(run.decision if args.quiet else render_table(run))
     if not args.quiet:
         print(
@@ -270,17 +283,32 @@ def _go_no_go(args: argparse.Namespace, loaded: LoadedMatrix, gate_ids: list[str
 NOTEBOOKS_BY_DEFAULT = True  # the test suite turns this off for speed, and tests both paths
 
 
+def _trust_dir(flag: Path | None) -> Path | None:
+    from igkit.trust import trust_dir_from
+
+    return trust_dir_from(flag)
+
+
+def _trust_store(loaded: LoadedMatrix, trust_dir: Path | None, evidence: Path | None) -> TrustStore:
+    """The matrix's trust anchors from --trust / $IGKIT_TRUST_DIR / beside the matrix."""
+    from igkit.trust import resolve_trust
+
+    return resolve_trust(loaded, trust_dir=trust_dir, evidence_dir=evidence)
+
+
 def _after_evaluation(
-    run: RunVerdicts, args: argparse.Namespace, gate_ids: list[str]
+    run: RunVerdicts, args: argparse.Namespace, gate_ids: list[str], trust_dir: Path | None = None
 ) -> RunVerdicts:
     """Notebooks (unless --no-notebooks), then --bundle: reports and the sealed bundle."""
     from igkit.pipeline import render_and_bundle, run_notebooks, signing_key
 
     key = signing_key(args.key) if args.bundle else None  # a bad key fails before any work
     if NOTEBOOKS_BY_DEFAULT and not args.no_notebooks:
-        run = run_notebooks(args.out, run, matrix=args.matrix, workers=args.workers)
+        run = run_notebooks(
+            args.out, run, matrix=args.matrix, workers=args.workers, trust=trust_dir
+        )
     if key is not None:
-        bundle = render_and_bundle(args.out, key, matrix=args.matrix)
+        bundle = render_and_bundle(args.out, key, matrix=args.matrix, trust=trust_dir)
         if not key.trusted:
             print(
                 f"bundle {bundle} signed with an UNTRUSTED ephemeral key; public half: {args.out / 'demo-key.pub.pem'}"
@@ -372,15 +400,15 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from igkit.bundle.keys import ephemeral_key
-    from igkit.demo import run_demo
+    from igkit.demo import demo_trust_dir, run_demo
     from igkit.pipeline import render_and_bundle, run_notebooks
     from igkit.reports.table import render_table
 
     run = run_demo(args.out)
     if not args.no_notebooks:
-        run = run_notebooks(args.out, run, matrix=None, workers=None)
+        run = run_notebooks(args.out, run, matrix=None, workers=None, trust=demo_trust_dir())
         key = ephemeral_key()
-        bundle = render_and_bundle(args.out, key)
+        bundle = render_and_bundle(args.out, key, trust=demo_trust_dir())
     print(render_table(run))
     print(f"\ndemo evaluated the shipped sample snapshots; outputs in {args.out}/")
     if not args.no_notebooks:

@@ -129,8 +129,18 @@ def _verify(args: argparse.Namespace) -> int:
         policy=policy,
         at=datetime.now(tz=UTC),
     )
+    how = (
+        "trusted (key given by --key)"
+        if keys
+        else "trusted (identity and issuer given by --certificate-identity/"
+        "--certificate-oidc-issuer, "
+        + ("root by --trusted-root)" if root is not None else "sigstore's production root)")
+    )
     for check in checks:
-        print(f"{check.status.value} {check.name}: {check.detail}")
+        detail = check.detail
+        if check.name == "signature" and check.ok:
+            detail = f"{detail}; {how}"
+        print(f"{check.status.value} {check.name}: {detail}")
     bad = [c.name for c in checks if not c.ok]
     if checks and not bad:
         print(

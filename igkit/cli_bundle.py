@@ -1,7 +1,7 @@
 """``igkit bundle build|verify``: signed, self-verifying evidence bundles of a run.
 
-    igkit bundle build RUN_DIR [--out BUNDLE_DIR] [--key PRIV.pem] [--release-tag TAG] [--tar]
-    igkit bundle verify DIR|TAR.GZ [--key PUB.pem] [--replay]
+    igkit bundle build RUN_DIR [--out BUNDLE_DIR] [--key PRIV.pem] [--release-tag TAG] [--tar] [--trust DIR]
+    igkit bundle verify DIR|TAR.GZ [--key PUB.pem] [--replay] [--trust DIR]
 
 ``build`` exits 0 (or 2 on usage errors). ``verify`` prints one line per check, notes, who
 signed and how that signer is trusted, then a verdict line. Exit 0 only when every check
@@ -40,6 +40,13 @@ def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> Non
     bb.add_argument("--key", type=Path, metavar="PRIV.pem", help="ECDSA P-256 private key")
     bb.add_argument("--release-tag", metavar="TAG", help="default: the G3 release file's tag")
     bb.add_argument("--tar", action="store_true", help="also write a reproducible BUNDLE.tar.gz")
+    bb.add_argument(
+        "--trust",
+        type=Path,
+        metavar="DIR",
+        help="copy the public trust anchors the matrix names into trust/ (default "
+        "$IGKIT_TRUST_DIR; never secrets or private keys)",
+    )
     bv = bsub.add_parser(
         "verify",
         help="verify a bundle directory or .tar.gz offline",
@@ -52,6 +59,13 @@ def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> Non
         "--key", type=Path, metavar="PUB.pem", help="expected signer (default: the bundle's own)"
     )
     bv.add_argument("--replay", action="store_true", help="re-evaluate every gate and compare")
+    bv.add_argument(
+        "--trust",
+        type=Path,
+        metavar="DIR",
+        help="trust anchors for --replay (default $IGKIT_TRUST_DIR, else the bundle's trust/, "
+        "which only the bundle signature vouches for)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,13 +92,19 @@ def _build(args: argparse.Namespace) -> int:
     from igkit.bundle.build import build_bundle
     from igkit.bundle.keys import load_signing_key
     from igkit.rundir import register_tree
+    from igkit.trust import trust_dir_from
 
     key = load_signing_key(args.key)
     bundle = args.out if args.out is not None else args.run_dir / "bundle"
     with _run_of(args.run_dir, bundle):
         try:
             result = build_bundle(
-                args.run_dir, args.out, key=key, release_tag=args.release_tag, tar=args.tar
+                args.run_dir,
+                args.out,
+                key=key,
+                release_tag=args.release_tag,
+                tar=args.tar,
+                trust_dir=trust_dir_from(args.trust),
             )
         finally:
             for written in (bundle, bundle.with_name(f"{bundle.name}.tar.gz")):
@@ -112,7 +132,10 @@ def _verify(args: argparse.Namespace) -> int:
 
     if not args.bundle.exists() and not args.bundle.is_symlink():
         raise ConfigError("no such bundle directory or archive", where=str(args.bundle))
-    result = verify_bundle(args.bundle, key=args.key, replay=args.replay)
+    from igkit.trust import trust_dir_from
+
+    trust = trust_dir_from(args.trust)
+    result = verify_bundle(args.bundle, key=args.key, replay=args.replay, trust=trust)
     for check in result.checks:
         who = f"{check.subject}: " if check.subject else ""
         print(f"{check.status.value} {who}{check.name}: {check.detail}")

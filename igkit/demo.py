@@ -2,6 +2,8 @@
 
 The sample was recorded from the test suite's real Prometheus (scenario ``all_green``) and
 a real k6 v1.1.0 run (the ``green`` fixture) by ``make demo-sample``; it is evidence like any other run's snapshots, hashes included.
+The demo's trust anchors (the public keys its G3 provenance and G4 policy bundle are verified
+with) live in ``data/demo/trust/``, beside the snapshots, never inside the evidence.
 """
 
 from __future__ import annotations
@@ -13,11 +15,17 @@ from igkit.errors import IgkitError
 from igkit.matrix.loader import load_matrix
 from igkit.run import go_no_go
 from igkit.sources.replay import ReplaySource
+from igkit.trust import resolve_trust
 from igkit.verdicts import RunVerdicts
 
 
 def demo_snapshot_dir() -> Path:
     return Path(str(resources.files("igkit").joinpath("data/demo/snapshots")))
+
+
+def demo_trust_dir() -> Path:
+    """The demo's trust anchors: public keys kept beside (never inside) its evidence."""
+    return Path(str(resources.files("igkit").joinpath("data/demo/trust")))
 
 
 def run_demo(out: Path) -> RunVerdicts:
@@ -38,4 +46,5 @@ def run_demo(out: Path) -> RunVerdicts:
         server=replay.index.server,
         k6=replay.k6,
         evidence=replay.evidence,
+        trust=resolve_trust(loaded, trust_dir=demo_trust_dir()),
     )

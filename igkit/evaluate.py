@@ -19,6 +19,7 @@ from igkit.matrix.loader import LoadedMatrix
 from igkit.matrix.models import K6Objective, PrometheusObjective
 from igkit.plan import plan
 from igkit.snapshots import EvidenceSnapshot, K6Snapshot, K6SummarySnapshot, Snapshot
+from igkit.trust import TrustStore
 from igkit.verdicts import ObjectiveVerdict, RunVerdicts, Status, decide, gate_verdict, scope_of
 
 
@@ -44,9 +45,11 @@ def evaluate(
     source: str,
     k6: Sequence[K6Snapshot | K6SummarySnapshot] = (),
     evidence: Sequence[EvidenceSnapshot] = (),
+    trust: TrustStore | None = None,
 ) -> RunVerdicts:
-    """Judge ``gate_ids`` at ``at`` from ``snapshots`` (request id -> snapshot or failure text)
-    and the k6 snapshots of the run."""
+    """Judge ``gate_ids`` at ``at`` from ``snapshots`` (request id -> snapshot or failure text),
+    the k6 and evidence snapshots of the run, and the trust anchors (keys, roots) that
+    evidence signatures are verified with."""
     planned = {(p.gate.id, p.objective.name): p for p in plan(loaded.matrix, gate_ids, at, tenant)}
     tables = sorted((s for s in k6 if isinstance(s, K6Snapshot)), key=lambda s: s.file)
     summaries = sorted((s for s in k6 if isinstance(s, K6SummarySnapshot)), key=lambda s: s.file)
@@ -72,7 +75,11 @@ def evaluate(
             else:
                 found = by_objective.get(f"{gate.id}/{obj.name}")
                 verdicts.append(
-                    _safe(gate.id, obj.name, partial(evaluate_evidence, gate.id, obj, found, at))
+                    _safe(
+                        gate.id,
+                        obj.name,
+                        partial(evaluate_evidence, gate.id, obj, found, at, trust),
+                    )
                 )
         gates.append(gate_verdict(gate.id, gate.name, verdicts))
     scope = scope_of(gate_ids, [g.id for g in loaded.matrix.gates])

@@ -26,6 +26,7 @@ from igkit.matrix.models import BudgetBurn, Comparison, PrometheusObjective
 from igkit.plan import PlannedQuery, plan
 from igkit.snapshots import Snapshot, parse_range_result, series_labels, to_wide_frame
 from igkit.sources.replay import ReplaySource
+from igkit.trust import TrustStore
 from igkit.units import Unit, fmt, from_base, to_base
 from igkit.verdicts import GateVerdict, RunVerdicts, Status
 
@@ -56,6 +57,7 @@ class Run:
     replay: ReplaySource
     at: datetime
     tenant: str | None
+    trust: TrustStore | None = None
     _verdicts: RunVerdicts | None = field(default=None, repr=False)
 
     @property
@@ -95,6 +97,7 @@ class Run:
             source=f"replay {self.replay.directory}",
             k6=self.replay.k6,
             evidence=self.replay.evidence,
+            trust=self.trust,
         )
         if gate_ids is None:
             self._verdicts = result
@@ -234,19 +237,34 @@ def _plain(value: float | None) -> str:
     return "—" if value is None else f"{value:g}"
 
 
-def load_run(snapshot_dir: str | Path | None, matrix: str | Path | None = None) -> Run:
-    """Replay source + matrix (default: the packaged one) + evaluation time from ``index.json``."""
+def load_run(
+    snapshot_dir: str | Path | None,
+    matrix: str | Path | None = None,
+    trust: str | Path | None = None,
+) -> Run:
+    """Replay source + matrix (default: the packaged one) + evaluation time from ``index.json``
+    + trust anchors (``trust`` dir, else ``$IGKIT_TRUST_DIR``, then beside the matrix; the
+    shipped demo sample uses the demo's own trust directory)."""
+    from igkit.trust import resolve_trust, trust_dir_from
+
+    demo = snapshot_dir is None or str(snapshot_dir) == ""
     replay = ReplaySource(resolve_snapshot_dir(snapshot_dir))
     if replay.index is None:
         raise ConfigError(
             "no index.json: the evaluation time of the run is unknown", where=str(replay.directory)
         )
     loaded = load_matrix(Path(matrix) if matrix not in (None, "") else None)
+    trust_dir = trust_dir_from(Path(trust) if trust not in (None, "") else None)
+    if trust_dir is None and demo:
+        from igkit.demo import demo_trust_dir
+
+        trust_dir = demo_trust_dir()
     return Run(
         loaded=loaded,
         replay=replay,
         at=replay.index.evaluated_at.replace(microsecond=0),
         tenant=replay.index.tenant,
+        trust=resolve_trust(loaded, trust_dir=trust_dir),
     )
 
 

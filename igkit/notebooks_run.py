@@ -123,6 +123,7 @@ def execute_gate(
     notebook: Path | None = None,
     timeout: float = 600,
     gate_name: str | None = None,
+    trust: Path | None = None,
 ) -> GateVerdict:
     """papermill-execute one gate notebook; every failure becomes this gate's ERROR verdict."""
     import papermill as pm  # type: ignore[import-untyped]
@@ -142,6 +143,7 @@ def execute_gate(
         # absolute: the kernel runs in out_dir/notebooks/
         "snapshot_dir": str(Path(snapshot_dir).resolve()) if snapshot_dir else "",
         "matrix": str(Path(matrix).resolve()) if matrix else "",
+        "trust": str(Path(trust).resolve()) if trust else "",
         "gate": gate_id,
         "verdict_out": str(verdict_path),
     }
@@ -266,6 +268,7 @@ def execute_gates(
     timeout: float = 600,
     progress: bool = True,
     notebooks: dict[str, Path] | None = None,
+    trust: Path | None = None,
 ) -> dict[str, GateVerdict]:
     """Execute each gate's notebook (in parallel, one kernel per gate, up to ``workers``).
 
@@ -289,6 +292,7 @@ def execute_gates(
                 notebook=overrides.get(gate_id),
                 timeout=timeout,
                 gate_name=names.get(gate_id),
+                trust=trust,
             )
         finally:
             _close_thread_loop()

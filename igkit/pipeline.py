@@ -20,7 +20,12 @@ from igkit.verdicts import RunVerdicts, decide
 
 
 def run_notebooks(
-    out: Path, run: RunVerdicts, *, matrix: Path | None, workers: int | None
+    out: Path,
+    run: RunVerdicts,
+    *,
+    matrix: Path | None,
+    workers: int | None,
+    trust: Path | None = None,
 ) -> RunVerdicts:
     """Execute the gate notebooks over ``out/snapshots`` and rewrite verdicts from what they record."""
     from igkit.notebooks_run import execute_gates
@@ -31,6 +36,7 @@ def run_notebooks(
         out,
         matrix=matrix,
         workers=workers or os.cpu_count(),
+        trust=trust,
     )
     gates = [recorded.get(g.id, g) for g in run.gates]
     updated = run.model_copy(
@@ -64,8 +70,9 @@ def _private_pem(key: SigningKey) -> bytes:
     )
 
 
-def write_war_room(out: Path, *, matrix: Path | None = None) -> None:
-    """The read-only War Room view (ADR-002) of the run, as ``war-room.png`` + ``war-room.json``."""
+def write_war_room(out: Path, *, matrix: Path | None = None, trust: Path | None = None) -> None:
+    """The read-only War Room view (ADR-002) of the run, as ``war-room.png`` + ``war-room.json``;
+    ``trust`` is the run's trust dir, so evidence gates are judged with the same anchors."""
     from igkit.explore import load_run
     from igkit.reports.plots import war_room
     from igkit.strictdoc import load_json
@@ -73,7 +80,7 @@ def write_war_room(out: Path, *, matrix: Path | None = None) -> None:
     recorded = load_json((out / VERDICTS_FILE).read_bytes(), where=str(out / VERDICTS_FILE))
     scope = recorded.get("scope") if isinstance(recorded, dict) else None
     gate_ids = scope.get("gates") if isinstance(scope, dict) else None
-    png, board = war_room(load_run(out / "snapshots", matrix), gate_ids)
+    png, board = war_room(load_run(out / "snapshots", matrix, trust), gate_ids)
     atomic.write_set(
         {out / "war-room.png": png, out / "war-room.json": atomic.json_bytes(board)},
         binary={out / "war-room.png"},
@@ -100,20 +107,25 @@ def write_evidence_files(out: Path) -> None:
 
 
 def render_and_bundle(
-    out: Path, key: SigningKey, *, tar: bool = False, matrix: Path | None = None
+    out: Path,
+    key: SigningKey,
+    *,
+    tar: bool = False,
+    matrix: Path | None = None,
+    trust: Path | None = None,
 ) -> Path:
     """Signed reports into ``out/reports``, then the bundle at ``out/bundle``; returns it."""
     from igkit.bundle.build import build_bundle
     from igkit.reports.render import render_reports
 
     assert key.cert_pem is not None  # signing_key() always provides one
-    write_war_room(out, matrix=matrix)
+    write_war_room(out, matrix=matrix, trust=trust)
     write_evidence_files(out)
     render_reports(out, key_pem=_private_pem(key), cert_pem=key.cert_pem, untrusted=not key.trusted)
     rundir.register(out / "bundle.tar.gz")
     rundir.register(out / "bundle.demo-key.pub.pem")
     try:
-        build_bundle(out, out / "bundle", key=key, tar=tar)
+        build_bundle(out, out / "bundle", key=key, tar=tar, trust_dir=trust)
     finally:
         rundir.register_tree(out / "bundle")
     if not key.trusted:

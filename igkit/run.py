@@ -24,6 +24,7 @@ from igkit.snapshots import (
     write_snapshots,
 )
 from igkit.sources import Source
+from igkit.trust import TrustStore
 from igkit.verdicts import RunVerdicts
 
 VERDICTS_FILE = "verdicts.json"
@@ -119,6 +120,7 @@ def go_no_go(
     server: str | None = None,
     k6: Sequence[K6Snapshot | K6SummarySnapshot] = (),
     evidence: Sequence[EvidenceSnapshot] = (),
+    trust: TrustStore | None = None,
 ) -> RunVerdicts:
     """Snapshot, then evaluate, then write ``verdicts.json``, ``junit.xml`` and ``snapshots/``.
 
@@ -136,6 +138,7 @@ def go_no_go(
             server=server,
             k6=k6,
             evidence=evidence,
+            trust=trust,
         )
 
 
@@ -151,6 +154,7 @@ def _go_no_go(
     server: str | None,
     k6: Sequence[K6Snapshot | K6SummarySnapshot],
     evidence: Sequence[EvidenceSnapshot],
+    trust: TrustStore | None,
 ) -> RunVerdicts:
     at = at.replace(microsecond=0)
     planned = plan(loaded.matrix, gate_ids, at, tenant)
@@ -164,5 +168,6 @@ def _go_no_go(
         source=source_label,
         k6=k6,
         evidence=evidence,
+        trust=trust,
     )
     return write_outputs(out, run, planned, snapshots, server=server, k6=k6, evidence=evidence)

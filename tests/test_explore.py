@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 from matplotlib.figure import Figure
 
-from igkit.demo import demo_snapshot_dir
+from igkit.demo import demo_snapshot_dir, demo_trust_dir
 from igkit.explore import FRAME_COLUMNS, load_run, record_verdict, what_would_flip
 from igkit.matrix.loader import load_matrix
 from igkit.reports.plots import figure_png, plot_gate, plot_objective, war_room
 from igkit.run import go_no_go
 from igkit.sources.replay import ReplaySource
+from igkit.trust import resolve_trust
 from igkit.verdicts import GateVerdict
 
 DEFAULT_MATRIX = Path(__file__).resolve().parents[1] / "igkit" / "matrix" / "default.yaml"
@@ -34,7 +35,7 @@ def strict_run(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
         text.replace("threshold: {value: 350, unit: ms}", "threshold: {value: 200, unit: ms}"),
         encoding="utf-8",
     )
-    return load_run(demo_snapshot_dir(), path)
+    return load_run(demo_snapshot_dir(), path, demo_trust_dir())
 
 
 def test_load_run_takes_time_and_tenant_from_index(run) -> None:  # type: ignore[no-untyped-def]
@@ -59,6 +60,7 @@ def test_verdicts_identical_to_go_no_go_replay(run, tmp_path: Path) -> None:  # 
         source_label=f"replay {replay.directory}",
         k6=replay.k6,
         evidence=replay.evidence,
+        trust=resolve_trust(loaded, trust_dir=demo_trust_dir()),  # load_run("") uses these
     )
     # snapshots_index_sha256 describes the index go_no_go *wrote*, not the judgement
     written = expected.model_copy(update={"snapshots_index_sha256": None})

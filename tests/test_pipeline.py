@@ -11,7 +11,7 @@ import pytest
 
 import igkit.cli
 from igkit.cli import main
-from igkit.demo import demo_snapshot_dir
+from igkit.demo import demo_snapshot_dir, demo_trust_dir
 
 
 @pytest.fixture
@@ -23,8 +23,20 @@ def test_notebooks_and_pure_path_write_identical_verdicts(
     notebooks_on: None, tmp_path: Path
 ) -> None:
     sample = str(demo_snapshot_dir())
+    trust = ["--trust", str(demo_trust_dir())]  # replay takes no anchor from the sample itself
     assert (
-        main(["go-no-go", "--validate-all", "--replay", sample, "--out", str(tmp_path / "nb")]) == 0
+        main(
+            [
+                "go-no-go",
+                "--validate-all",
+                "--replay",
+                sample,
+                *trust,
+                "--out",
+                str(tmp_path / "nb"),
+            ]
+        )
+        == 0
     )
     assert (
         main(
@@ -33,6 +45,7 @@ def test_notebooks_and_pure_path_write_identical_verdicts(
                 "--validate-all",
                 "--replay",
                 sample,
+                *trust,
                 "--no-notebooks",
                 "--out",
                 str(tmp_path / "pure"),
@@ -114,6 +127,8 @@ def test_no_secret_reaches_any_output(
             "--validate-all",
             "--replay",
             str(demo_snapshot_dir()),
+            "--trust",
+            str(demo_trust_dir()),
             "--bundle",
             "--out",
             str(out),

@@ -467,6 +467,18 @@ def _artifacts(
     return out
 
 
+def _write_anchors(bundle: Path, verdicts: RunVerdicts, trust_dir: Path | None) -> None:
+    from igkit.matrix.loader import load_matrix
+    from igkit.trust import BUNDLE_TRUST_DIR, public_anchor_files
+
+    source = verdicts.matrix_source
+    loaded = load_matrix(None if source == DEFAULT_MATRIX_SOURCE else source)
+    for name, data in sorted(public_anchor_files(loaded, trust_dir).items()):
+        target = bundle / BUNDLE_TRUST_DIR / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write(target, data)
+
+
 def _matrix_text(verdicts: RunVerdicts, warnings: list[str]) -> str | None:
     from igkit.matrix.loader import load_matrix
 
@@ -665,8 +677,13 @@ def build_bundle(
     key: SigningKey | None = None,
     release_tag: str | None = None,
     tar: bool = False,
+    trust_dir: Path | None = None,
 ) -> BuildResult:
-    """Build the bundle; ConfigError (exit 2) for a bad run dir or an existing non-empty out."""
+    """Build the bundle; ConfigError (exit 2) for a bad run dir or an existing non-empty out.
+
+    The PUBLIC trust anchors the matrix names (from ``trust_dir`` or beside the matrix) are
+    copied to ``trust/`` so an auditor can replay; they are only as trusted as the bundle
+    signature. HMAC secrets and private keys are never bundled."""
     verdicts, index = _load_run(run_dir)
     bundle = out if out is not None else run_dir / "bundle"
     if bundle.is_symlink() or (bundle.exists() and (not bundle.is_dir() or any(bundle.iterdir()))):
@@ -688,6 +705,7 @@ def build_bundle(
     text = _matrix_text(verdicts, warnings)
     if text is not None:
         _write(bundle / MATRIX, text.encode("utf-8"))
+        _write_anchors(bundle, verdicts, trust_dir)
     _write(bundle / PUBLIC_KEY, signing.public_pem)
     if signing.cert_pem is not None:
         _write(bundle / CERTIFICATE, signing.cert_pem)

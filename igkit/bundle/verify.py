@@ -97,6 +97,7 @@ def verify_bundle(
     key: Path | None = None,
     replay: bool = False,
     limits: ArchiveLimits | None = None,
+    trust: Path | None = None,
 ) -> VerifyResult:
     """Verify a bundle directory or ``.tar.gz``; ConfigError for usage problems only."""
     trusted_key = _load_key_file(key, "--key") if key is not None else None
@@ -105,14 +106,16 @@ def verify_bundle(
         result.checks.append(failed("layout", "the bundle path itself is a symlink"))
         return result
     if path.is_dir():
-        return _verify_dir(path, trusted_key, replay, VerifyResult(key_given=key is not None))
+        return _verify_dir(
+            path, trusted_key, replay, VerifyResult(key_given=key is not None), trust
+        )
     if path.is_file() and path.name.endswith((".tar.gz", ".tgz")):
         with tempfile.TemporaryDirectory(prefix="igkit-bundle-") as tmp:
             result = VerifyResult(key_given=key is not None)
             root = _extract(path, Path(tmp), result, limits)
             if root is None:
                 return result
-            return _verify_dir(root, trusted_key, replay, result)
+            return _verify_dir(root, trusted_key, replay, result, trust)
     raise ConfigError("not a bundle directory or .tar.gz file", where=str(path))
 
 
@@ -624,8 +627,41 @@ def _validate_pdfs(
             )
 
 
+def _replay_trust(
+    loaded: Any, files: dict[str, Path], trust: Path | None, own_key: bool, result: VerifyResult
+) -> Any:
+    """Anchors for the replay: --trust DIR (the auditor's own), else the bundle's ``trust/``,
+    which is only as trusted as the bundle signature. Never beside the bundled matrix."""
+    from igkit.trust import BUNDLE_TRUST_DIR, resolve_trust
+
+    if trust is not None:
+        result.notes.append(f"replay: trust anchors from --trust {trust}")
+        return resolve_trust(loaded, trust_dir=trust, matrix_relative=False)
+    prefix = f"{BUNDLE_TRUST_DIR}/"
+    carried = {n[len(prefix) :]: p.read_bytes() for n, p in files.items() if n.startswith(prefix)}
+    if carried:
+        signer = (
+            "the bundle's own key: self-asserted"
+            if own_key
+            else "the signature verified with --key"
+        )
+        result.notes.append(
+            f"replay: trust anchors from the bundle ({prefix}), vouched for by the bundle "
+            f"signature ({signer}); pass --trust DIR to replay with your own"
+        )
+    return resolve_trust(
+        loaded, trust_dir=None, matrix_relative=False, bundle_anchors=carried or None
+    )
+
+
 def _replay(
-    bundle: Path, files: dict[str, Path], verdicts: dict[str, Any] | None, result: VerifyResult
+    bundle: Path,
+    files: dict[str, Path],
+    verdicts: dict[str, Any] | None,
+    result: VerifyResult,
+    *,
+    trust: Path | None = None,
+    own_key: bool = True,
 ) -> None:
     from igkit.errors import IgkitError
     from igkit.matrix.loader import load_matrix
@@ -650,6 +686,7 @@ def _replay(
                 )
             )
             return
+        anchors = _replay_trust(loaded, files, trust, own_key, result)
         src = ReplaySource(bundle / "snapshots")
         if not src.index_checked:
             result.checks.append(
@@ -672,6 +709,7 @@ def _replay(
                 server=src.index.server if src.index else None,
                 k6=src.k6,
                 evidence=src.evidence,
+                trust=anchors,
             )
     except (IgkitError, ValueError) as exc:
         result.checks.append(failed("replay", f"could not re-evaluate: {exc}"[:300]))
@@ -704,7 +742,11 @@ def _replay(
 
 
 def _verify_dir(
-    bundle: Path, key: PublicKey | None, replay: bool, result: VerifyResult
+    bundle: Path,
+    key: PublicKey | None,
+    replay: bool,
+    result: VerifyResult,
+    trust: Path | None = None,
 ) -> VerifyResult:
     files = _walk(bundle, result)
     listed = _hash_list(bundle, files, result)
@@ -731,5 +773,5 @@ def _verify_dir(
             )
         )
     elif replay:
-        _replay(bundle, files, verdicts, result)
+        _replay(bundle, files, verdicts, result, trust=trust, own_key=key is None)
     return result

@@ -19,6 +19,7 @@ from igkit.matrix.models import (
     SbomObjective,
 )
 from igkit.snapshots import EvidenceFile, EvidenceSnapshot
+from igkit.trust import Anchor, AnchorKind, TrustStore, Unresolved
 from igkit.verdicts import ObjectiveVerdict, Status
 
 
@@ -77,26 +78,88 @@ def _artifact_digest(
     return (declared.removeprefix("sha256:") if declared else None), None
 
 
-def _attestation(obj: AttestationObjective, snap: EvidenceSnapshot, at: datetime) -> list[Check]:
+def _anchor_problem(got: Anchor | Unresolved, what: str) -> Check | None:
+    """None for a usable anchor; FAIL for one inside the evidence directory, ERROR otherwise."""
+    if isinstance(got, Anchor):
+        return None
+    if got.untrusted:
+        return failed(what, got.reason)
+    return error("trust anchor", got.reason)
+
+
+def _signer_hint(content: bytes) -> str:
+    """Who the evidence *says* signed it (DSSE keyids, a Sigstore key hint or certificate),
+    for the reason line only: never used to decide, shortened, one line; "" when unreadable."""
+    try:
+        hint = _claimed_signer(content)
+    except Exception:  # a cosmetic hint: the verifier itself reports a broken document
+        return ""
+    hint = " ".join(hint.split())
+    return hint if len(hint) <= 200 else hint[:199] + "…"
+
+
+def _claimed_signer(content: bytes) -> str:
+    import base64
+    import json
+
+    from cryptography import x509
+
+    doc = json.loads(content)
+    if not isinstance(doc, dict):
+        return ""
+    material = doc.get("verificationMaterial")
+    if isinstance(material, dict):
+        hint = (material.get("publicKey") or {}).get("hint")
+        if isinstance(hint, str) and hint:
+            return f"key hint {hint}"
+        cert = (
+            material.get("certificate")
+            or ((material.get("x509CertificateChain") or {}).get("certificates") or [None])[0]
+        )
+        raw = cert.get("rawBytes") if isinstance(cert, dict) else None
+        if isinstance(raw, str):
+            c = x509.load_der_x509_certificate(base64.b64decode(raw))
+            sans = c.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+            names = [str(n.value) for n in sans]
+            return f"certificate for {', '.join(names)} issued by {c.issuer.rfc4514_string()}"
+    envelope = doc.get("dsseEnvelope", doc)
+    sigs = envelope.get("signatures") if isinstance(envelope, dict) else None
+    keyids = sorted(
+        {s["keyid"] for s in sigs or [] if isinstance(s, dict) and isinstance(s.get("keyid"), str)}
+        - {""}
+    )
+    return f"keyid {', '.join(keyids)}" if keyids else ""
+
+
+def _attestation(
+    obj: AttestationObjective, snap: EvidenceSnapshot, at: datetime, trust: TrustStore
+) -> list[Check]:
     from igkit.evidence.provenance import ProvenancePolicy, verify_provenance
 
     release, problem = _release(snap)
     if release is None:
         return [problem] if problem else []
-    keys = []
+    anchors: list[Anchor] = []
     for key_path in obj.keys:
-        key_file = _get(snap, f"key:{key_path}", f"key {key_path}", "verification key")
-        if isinstance(key_file, Check):
-            return [key_file]
-        keys.append(_text(key_file))
+        got = trust.get(AnchorKind.PUBLIC_KEY, key_path)
+        bad = _anchor_problem(got, "signature")
+        if bad is not None:
+            return [bad]
+        assert isinstance(got, Anchor)
+        anchors.append(got)
     root = None
     if obj.trusted_root is not None:
-        root_file = _get(snap, "trusted_root", "the trusted root", "trusted root")
-        if isinstance(root_file, Check):
-            return [root_file]
-        root = _text(root_file)
+        got = trust.get(AnchorKind.TRUSTED_ROOT, obj.trusted_root)
+        bad = _anchor_problem(got, "signature")
+        if bad is not None:
+            return [bad]
+        assert isinstance(got, Anchor)
+        anchors.append(got)
+        root = got.data.decode("utf-8", "replace")
     policy = ProvenancePolicy(
-        keys=keys,
+        keys=[
+            a.data.decode("utf-8", "replace") for a in anchors if a.kind is AnchorKind.PUBLIC_KEY
+        ],
         certificate_identity=obj.certificate_identity,
         certificate_oidc_issuer=obj.certificate_oidc_issuer,
         trusted_root=root,
@@ -123,14 +186,52 @@ def _attestation(obj: AttestationObjective, snap: EvidenceSnapshot, at: datetime
             continue
         assert digest is not None
         assert f is not None
-        checks += verify_provenance(
+        found = verify_provenance(
             artifact_name=artifact.name,
             artifact_sha256=digest,
             provenance=f.content() or b"",
             policy=policy,
             at=at,
         )
+        checks += [_trust_wording(c, anchors, obj, f.content() or b"") for c in found]
     return checks
+
+
+def _trust_wording(
+    check: Check, anchors: list[Anchor], obj: AttestationObjective, content: bytes
+) -> Check:
+    """Say who signed and how trust in that signer was established (or that it was not)."""
+    if check.name != "signature":
+        return check
+    if check.status is Status.PASS:
+        if obj.keys:
+            used = [a for a in anchors if a.fingerprint in check.detail] or anchors
+            how = "; ".join(a.how() for a in used)
+        else:
+            root = next((a for a in anchors if a.kind is AnchorKind.TRUSTED_ROOT), None)
+            how = (
+                f"trusted (identity {obj.certificate_identity} and issuer "
+                f"{obj.certificate_oidc_issuer} given by the matrix; "
+                + (
+                    f"{root.kind} {root.name} {root.fingerprint} given by the matrix/trust dir)"
+                    if root
+                    else "sigstore-python's production trusted root, offline)"
+                )
+            )
+        return check.model_copy(update={"detail": f"{check.detail}; {how}"})
+    if check.status is Status.FAIL:
+        hint = _signer_hint(content)
+        trusted = ", ".join(f"{a.name} {a.fingerprint}" for a in anchors) or (
+            "sigstore-python's production trusted root"
+        )
+        if any(a.fingerprint in hint for a in anchors):
+            lead = f"not verified with the trusted signer ({hint})"
+        else:
+            lead = f"signed by an untrusted {'key' if obj.keys else 'signer'} ({hint or 'unnamed'})"
+        return check.model_copy(
+            update={"detail": f"{lead}: {check.detail}; trust anchors: {trusted}"}
+        )
+    return check
 
 
 def _sbom(obj: SbomObjective, snap: EvidenceSnapshot, at: datetime) -> list[Check]:
@@ -167,15 +268,15 @@ def _sbom(obj: SbomObjective, snap: EvidenceSnapshot, at: datetime) -> list[Chec
     return checks
 
 
-def _opa(obj: OpaBundleObjective, snap: EvidenceSnapshot, at: datetime) -> list[Check]:
+def _opa(
+    obj: OpaBundleObjective, snap: EvidenceSnapshot, at: datetime, trust: TrustStore
+) -> list[Check]:
     import base64
 
     from igkit.evidence.opa_bundle import verify_bundle
 
-    key_file = _get(snap, "verification_key", "the verification key", "verification key")
-    if isinstance(key_file, Check):
-        return [key_file]
-    key = _text(key_file)
+    kind = AnchorKind.HMAC_SECRET if obj.signing_alg.startswith("HS") else AnchorKind.PUBLIC_KEY
+    anchor = trust.get(kind, obj.verification_key or "")
     checks: list[Check] = []
     for bundle in obj.bundles:
         f = snap.files.get(f"bundle:{bundle}")
@@ -187,6 +288,12 @@ def _opa(obj: OpaBundleObjective, snap: EvidenceSnapshot, at: datetime) -> list[
                 )
             )
             continue
+        bad_anchor = _anchor_problem(anchor, "jwt")
+        if bad_anchor is not None:
+            checks.append(bad_anchor.model_copy(update={"subject": bundle}))
+            continue
+        assert isinstance(anchor, Anchor)
+        key = anchor.data.decode("utf-8", "surrogateescape")
         files = {name: base64.b64decode(data) for name, data in f.members.items()}
         found = verify_bundle(
             files=files,
@@ -196,8 +303,26 @@ def _opa(obj: OpaBundleObjective, snap: EvidenceSnapshot, at: datetime) -> list[
             exclude_files=obj.exclude_files,
             at=at,
         )
-        checks += [c if c.subject else c.model_copy(update={"subject": bundle}) for c in found]
+        checks += [
+            _jwt_wording(c if c.subject else c.model_copy(update={"subject": bundle}), anchor)
+            for c in found
+        ]
     return checks
+
+
+def _jwt_wording(check: Check, anchor: Anchor) -> Check:
+    if check.name != "jwt":
+        return check
+    if check.status is Status.PASS:
+        detail = f"{check.detail}; signed by {anchor.fingerprint}, {anchor.how()}"
+    elif check.status is Status.FAIL and check.detail.startswith("signature does not verify"):
+        detail = (
+            f"signed by an untrusted key (not {anchor.kind} {anchor.name} {anchor.fingerprint}): "
+            f"{check.detail}"
+        )
+    else:
+        return check
+    return check.model_copy(update={"detail": detail})
 
 
 def _drill(obj: DrillObjective, snap: EvidenceSnapshot, at: datetime) -> list[Check]:
@@ -263,8 +388,15 @@ _JUDGES: dict[type, Callable[..., list[Check]]] = {
 
 
 def evaluate_evidence(
-    gate_id: str, obj: EvidenceObjective, snap: EvidenceSnapshot | None, at: datetime
+    gate_id: str,
+    obj: EvidenceObjective,
+    snap: EvidenceSnapshot | None,
+    at: datetime,
+    trust: TrustStore | None = None,
 ) -> ObjectiveVerdict:
+    """Judge one evidence objective from its snapshot; keys and roots come from ``trust``
+    (never from the snapshot), and each anchor's fingerprint is recorded in the details."""
+    trust = trust or TrustStore()
     what = f"{gate_id} {obj.name}"
     if snap is None:
         return ObjectiveVerdict(
@@ -273,14 +405,17 @@ def evaluate_evidence(
             status=Status.NO_DATA,
             reasons=[f"{what}: no evidence was captured for it (igkit go-no-go --evidence DIR)"],
         )
-    checks = _JUDGES[type(obj)](obj, snap, at)
+    if isinstance(obj, AttestationObjective | OpaBundleObjective):
+        checks = _JUDGES[type(obj)](obj, snap, at, trust)
+    else:
+        checks = _JUDGES[type(obj)](obj, snap, at)
     status = combine(checks)
     if (
         isinstance(obj, AttestationObjective | SbomObjective)
         and status is Status.ERROR
         and snap.files.get("release")
     ):
-        release_ok = not any(c.name == "release file" for c in checks)
+        release_ok = not any(c.name in ("release file", "trust anchor") for c in checks)
         if release_ok:
             status = Status.FAIL  # an artifact that cannot be verified fails the supply chain
     bad = [c for c in checks if not c.ok]
@@ -293,8 +428,31 @@ def evaluate_evidence(
         status=status,
         reasons=[f"{r} (snapshot {snap.id})" for r in reasons],
         snapshots=[snap.id],
-        details=_details(checks),
+        details={**_details(checks), **_anchor_details(obj, trust)},
     )
+
+
+def _anchor_details(obj: EvidenceObjective, trust: TrustStore) -> dict[str, float | str | None]:
+    """``trust anchor: NAME`` -> ``PASS: <kind> <fingerprint>`` or why it could not be used;
+    never the anchor's bytes."""
+    wanted: list[tuple[AnchorKind, str]] = []
+    if isinstance(obj, AttestationObjective):
+        wanted = [(AnchorKind.PUBLIC_KEY, k) for k in obj.keys]
+        if obj.trusted_root is not None:
+            wanted.append((AnchorKind.TRUSTED_ROOT, obj.trusted_root))
+    elif isinstance(obj, OpaBundleObjective):
+        hs = obj.signing_alg.startswith("HS")
+        kind = AnchorKind.HMAC_SECRET if hs else AnchorKind.PUBLIC_KEY
+        wanted = [(kind, obj.verification_key or "")]
+    out: dict[str, float | str | None] = {}
+    for kind, name in wanted:
+        got = trust.get(kind, name)
+        label = f"trust anchor: {got.name}"
+        if isinstance(got, Anchor):
+            out[label] = f"PASS: {got.kind} {got.fingerprint}"
+        else:
+            out[label] = f"{'FAIL' if got.untrusted else 'ERROR'}: {got.reason}"
+    return out
 
 
 def _details(checks: list[Check]) -> dict[str, float | str | None]:

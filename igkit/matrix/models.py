@@ -335,6 +335,29 @@ def _relative(value: str) -> str:
 EvidencePath = Annotated[str, AfterValidator(_relative)]
 
 
+def _trust_relative(value: str) -> str:
+    """Trust anchors are relative to the trust directory or the matrix file's directory."""
+    from pathlib import PurePosixPath
+
+    p = PurePosixPath(value)
+    if not value or p.is_absolute() or ".." in p.parts or "\\" in value:
+        raise ValueError(
+            f"{value!r} must be a relative path inside the trust directory or beside the matrix "
+            "(no '..', not absolute)"
+        )
+    return value
+
+
+TrustPath = Annotated[
+    str,
+    AfterValidator(_trust_relative),
+    Field(
+        description="a trust anchor: looked up in --trust DIR / $IGKIT_TRUST_DIR, then beside "
+        "the matrix file; never in --evidence"
+    ),
+]
+
+
 class AttestationObjective(_Strict):
     """G3: signed SLSA provenance for every artifact of the release file."""
 
@@ -342,10 +365,10 @@ class AttestationObjective(_Strict):
     name: str = Field(pattern=_NAME)
     description: str = ""
     release: EvidencePath = "release.yaml"
-    keys: list[EvidencePath] = Field(default_factory=list)
+    keys: list[TrustPath] = Field(default_factory=list)
     certificate_identity: str | None = None
     certificate_oidc_issuer: str | None = None
-    trusted_root: EvidencePath | None = None
+    trusted_root: TrustPath | None = None
     builders: dict[str, int] = Field(
         default_factory=dict, description="builder.id -> SLSA build level"
     )
@@ -405,10 +428,20 @@ class OpaBundleObjective(_Strict):
     name: str = Field(pattern=_NAME)
     description: str = ""
     bundles: list[EvidencePath] = Field(min_length=1)
-    verification_key: EvidencePath
+    verification_key: TrustPath | None = Field(
+        default=None,
+        description="PEM public key/certificate (RS*/PS*/ES*) or HMAC secret file (HS*, trust "
+        "directory only); HS* may instead take $IGKIT_OPA_HMAC_KEY",
+    )
     signing_alg: SigningAlg = "RS256"
     scope: str | None = None
     exclude_files: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _key_given(self) -> OpaBundleObjective:
+        if self.verification_key is None and not self.signing_alg.startswith("HS"):
+            raise ValueError(f"{self.signing_alg} needs 'verification_key' (a public key file)")
+        return self
 
 
 class DrillObjective(_Strict):

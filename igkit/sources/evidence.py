@@ -3,6 +3,8 @@
 Every path comes from the matrix or the release file, is relative to the evidence
 directory, and is refused if it leaves it — by ``..``, an absolute path, or a symlink on
 the way. A file that is missing or refused is recorded as such; the verdict says so.
+Keys and trusted roots are never captured: they are trust anchors (:mod:`igkit.trust`),
+resolved from the verifier's side at evaluation time, never from the evidence judged.
 """
 
 from __future__ import annotations
@@ -131,15 +133,9 @@ def capture_objective(
                     files[f"provenance:{artifact.name}"] = _read(evidence_dir, artifact.provenance)
                 if isinstance(obj, SbomObjective) and artifact.sbom is not None:
                     files[f"sbom:{artifact.name}"] = _read(evidence_dir, artifact.sbom)
-        if isinstance(obj, AttestationObjective):
-            for key in obj.keys:
-                files[f"key:{key}"] = _read(evidence_dir, key)
-            if obj.trusted_root is not None:
-                files["trusted_root"] = _read(evidence_dir, obj.trusted_root)
     elif isinstance(obj, OpaBundleObjective):
         for bundle in obj.bundles:
             files[f"bundle:{bundle}"] = _bundle(evidence_dir, bundle)
-        files["verification_key"] = _read(evidence_dir, obj.verification_key)
     elif isinstance(obj, DrillObjective):
         files["report"] = _read(evidence_dir, obj.report)
     elif isinstance(obj, ApprovalsObjective):

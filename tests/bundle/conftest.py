@@ -11,7 +11,7 @@ import pytest
 
 from igkit.bundle.build import build_bundle
 from igkit.bundle.keys import GeneratedKeyFiles, SigningKey, generate_keypair, load_signing_key
-from igkit.demo import run_demo
+from igkit.demo import demo_trust_dir, run_demo
 from igkit.errors import ConfigError
 
 
@@ -59,7 +59,10 @@ def sealed(
     tmp_path_factory: pytest.TempPathFactory, run_dir: Path, signing_key: SigningKey
 ) -> Path:
     return build_bundle(
-        run_dir, tmp_path_factory.mktemp("sealed") / "bundle", key=signing_key
+        run_dir,
+        tmp_path_factory.mktemp("sealed") / "bundle",
+        key=signing_key,
+        trust_dir=demo_trust_dir(),  # the public anchors ride along for verify --replay
     ).bundle
 
 

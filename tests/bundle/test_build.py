@@ -19,6 +19,7 @@ from igkit.bundle.build import (
 )
 from igkit.bundle.keys import GeneratedKeyFiles, SigningKey
 from igkit.bundle.verify import verify_bundle
+from igkit.demo import demo_trust_dir
 from igkit.errors import ConfigError
 from tests.bundle.conftest import cli
 
@@ -144,6 +145,8 @@ def test_release_tag_flag_and_tar_cli(
                 "--key",
                 str(keypair.public_key),
                 "--replay",
+                "--trust",  # built without anchors: the auditor brings the demo's own
+                str(demo_trust_dir()),
             ]
         )
         == 0

@@ -64,6 +64,11 @@ def lines(capsys: pytest.CaptureFixture[str]) -> list[str]:
 
 def test_keyless_bundle_passes_exit_0(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(keyless_args(A_TXT, "--builder-id", REKOR2_REGEN)) == 0
+    signature = next(line for line in lines(capsys) if line.startswith("PASS signature:"))
+    assert BEACON in signature
+    assert "trusted (identity and issuer given by --certificate-identity" in signature
+    assert "root by --trusted-root" in signature
+    assert main(keyless_args(A_TXT, "--builder-id", REKOR2_REGEN)) == 0
     out = lines(capsys)
     assert [line.split(":")[0] for line in out[:6]] == [
         "PASS signature", "PASS statement", "PASS subject digest",
@@ -166,6 +171,7 @@ def test_keyed_exit_0_and_tampered_artifact_exit_1(
     assert out[0].startswith(
         "PASS signature: DSSE envelope: DSSE signature #1 verifies with allowed key SHA256:"
     )
+    assert out[0].endswith("; trusted (key given by --key)")  # who vouched for the signer
     data = bytearray(artifact.read_bytes())
     data[-1] ^= 0x01
     artifact.write_bytes(bytes(data))

@@ -19,6 +19,7 @@ from tests.support.prometheus import PrometheusServer
 from tests.support.scenarios import SCENARIOS
 
 EVIDENCE = Path(__file__).resolve().parents[1] / "fixtures" / "demo-evidence"
+TRUST = Path(__file__).resolve().parents[1] / "fixtures" / "demo-trust"  # beside, not inside
 AT = SCENARIOS["all_green"].eval_time.isoformat()  # the demo evidence is dated for this time
 NOWHERE = "http://127.0.0.1:9"  # G3/G7/G8 read documents only; Prometheus is never asked
 DOC_GATES = ["--gate", "G3", "--gate", "G7", "--gate", "G8"]
@@ -28,11 +29,12 @@ DOC_GATES = ["--gate", "G3", "--gate", "G7", "--gate", "G8"]
 def evidence(tmp_path: Path) -> Path:
     target = tmp_path / "evidence"
     shutil.copytree(EVIDENCE, target)
+    shutil.copytree(TRUST, tmp_path / "trust")
     return target
 
 
-def run(args: list[str], out: Path) -> tuple[int, dict[str, Any]]:
-    rc = main(["go-no-go", "--out", str(out), *args])
+def run(args: list[str], out: Path, trust: Path = TRUST) -> tuple[int, dict[str, Any]]:
+    rc = main(["go-no-go", "--out", str(out), "--trust", str(trust), *args])
     return rc, json.loads((out / "verdicts.json").read_text())
 
 
@@ -119,8 +121,8 @@ CASES: dict[str, tuple[Callable[[Path], None], str, str, str]] = {
         "FAIL",
         "signature",
     ),
-    "wrong key": (
-        lambda r: other_key(r / "keys" / "provenance.pub.pem"),
+    "wrong key": (  # the trust anchor is not the key that signed
+        lambda r: other_key(r.parent / "trust" / "keys" / "provenance.pub.pem"),
         "slsa_provenance",
         "FAIL",
         "signature",
@@ -208,7 +210,9 @@ def test_tampered_or_wrong_evidence_never_passes(case: str, evidence: Path, tmp_
     tamper, objective, status, words = CASES[case]
     tamper(evidence)
     rc, verdicts = run(
-        [*DOC_GATES, "--prom-url", NOWHERE, "--at", AT, "--evidence", str(evidence)], tmp_path / "o"
+        [*DOC_GATES, "--prom-url", NOWHERE, "--at", AT, "--evidence", str(evidence)],
+        tmp_path / "o",
+        trust=evidence.parent / "trust",
     )
     assert rc == 1
     assert statuses(verdicts)[objective] == status, reasons(verdicts)
@@ -285,6 +289,7 @@ def test_policy_bundle_with_path_traversal_is_refused_not_crashed(evidence: Path
     from igkit.gates.evidence import evaluate_evidence
     from igkit.matrix.loader import load_matrix
     from igkit.sources.evidence import capture_objective
+    from igkit.trust import resolve_trust
 
     buf = io.BytesIO()
     with tarfile.open(fileobj=buf, mode="w:gz") as tar:
@@ -292,8 +297,10 @@ def test_policy_bundle_with_path_traversal_is_refused_not_crashed(evidence: Path
         info.size = 3
         tar.addfile(info, io.BytesIO(b"x=1"))
     (evidence / "policy" / "bundle.tar.gz").write_bytes(buf.getvalue())
-    obj = load_matrix(None).matrix.gate("G4").objectives[1]
+    loaded = load_matrix(None)
+    obj = loaded.matrix.gate("G4").objectives[1]
     snap = capture_objective("G4", obj, evidence)  # type: ignore[arg-type]
-    verdict = evaluate_evidence("G4", obj, snap, datetime(2025, 3, 1, 3, 30, tzinfo=UTC))  # type: ignore[arg-type]
+    trust = resolve_trust(loaded, trust_dir=TRUST)
+    verdict = evaluate_evidence("G4", obj, snap, datetime(2025, 3, 1, 3, 30, tzinfo=UTC), trust)  # type: ignore[arg-type]
     assert verdict.status in ("FAIL", "ERROR")
     assert ".." in verdict.reasons[0]

@@ -48,6 +48,8 @@ COMMON_PARAMS = """# Parameters (papermill injects overrides after this cell). P
 snapshot_dir = ""
 # matrix: a matrix YAML; empty = the packaged default matrix
 matrix = ""
+# trust: a trust directory (keys, trusted roots); empty = $IGKIT_TRUST_DIR, then beside the matrix
+trust = ""
 """
 
 
@@ -68,7 +70,7 @@ def gate_notebook(gate: str, title: str) -> nbformat.NotebookNode:
             "from IPython.display import Image, display\n\n"
             "from igkit.explore import load_run, record_verdict\n"
             "from igkit.reports.plots import figure_png, plot_gate\n\n"
-            "run = load_run(snapshot_dir, matrix)\n"
+            "run = load_run(snapshot_dir, matrix, trust)\n"
             "verdict = run.gate(gate)\n"
             'print(f"{verdict.id} {verdict.name}: {verdict.status.value} (evaluated at {run.at:%Y-%m-%d %H:%M:%S} UTC)")'
         ),
@@ -103,7 +105,7 @@ def go_no_go_notebook() -> nbformat.NotebookNode:
             ),
             new_code_cell(
                 "from igkit.explore import load_run, record_verdict, what_would_flip\n\n"
-                "run = load_run(snapshot_dir, matrix)\n"
+                "run = load_run(snapshot_dir, matrix, trust)\n"
                 "verdicts = run.verdicts()\n"
                 "run.summary_table()"
             ),
@@ -134,7 +136,7 @@ def war_room_notebook() -> nbformat.NotebookNode:
                 "from igkit.atomic import write_bytes, write_json\n"
                 "from igkit.explore import load_run\n"
                 "from igkit.reports.plots import war_room\n\n"
-                "run = load_run(snapshot_dir, matrix)\n"
+                "run = load_run(snapshot_dir, matrix, trust)\n"
                 "png, board = war_room(run)\n"
                 'out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="igkit-war-room-"))\n'
                 "out.mkdir(parents=True, exist_ok=True)\n"

@@ -104,6 +104,7 @@ def test_executed_notebooks_record_only_paths_and_ids(
     assert set(nb["metadata"]["papermill"]["parameters"]) == {
         "snapshot_dir",
         "matrix",
+        "trust",  # a directory path: anchors, never a secret
         "gate",
         "verdict_out",
     }

@@ -1,9 +1,12 @@
 """Build the demo's evidence directory: a release whose supply chain, policy bundle, DR
 drill and approvals all verify — signed with keys made here and thrown away.
 
-``python -m tests.support.demo_evidence DIR`` writes it; the committed copy lives in
-``tests/fixtures/demo-evidence/`` (public keys only) and ``make demo-sample`` records the
-demo's evidence snapshots from it. Times fit the demo's evaluation time (2025-03-01T03:30Z).
+``python -m tests.support.demo_evidence EVIDENCE_DIR TRUST_DIR`` writes it; the committed copy
+lives in ``tests/fixtures/demo-evidence/`` and ``make demo-sample`` records the demo's evidence
+snapshots from it. The public keys that verify it are trust anchors, so they go to a directory
+of their own beside the evidence (``tests/fixtures/demo-trust/``, packaged as
+``igkit/data/demo/trust/``), never inside it. Times fit the demo's evaluation time
+(2025-03-01T03:30Z).
 """
 
 from __future__ import annotations
@@ -49,10 +52,11 @@ def _tar(members: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def build(root: Path) -> None:
+def build(root: Path, trust: Path) -> None:
     root.mkdir(parents=True, exist_ok=True)
-    for sub in ("artifacts", "attestations", "sboms", "keys", "policy", "drill", "comms"):
+    for sub in ("artifacts", "attestations", "sboms", "policy", "drill", "comms"):
         (root / sub).mkdir(exist_ok=True)
+    (trust / "keys").mkdir(parents=True, exist_ok=True)
 
     artifact = b"IntelGraph API 1.4.0 release image (demo stand-in)\n" * 64
     (root / "artifacts" / f"{ARTIFACT}-{VERSION}.tar").write_bytes(artifact)
@@ -60,7 +64,7 @@ def build(root: Path) -> None:
 
     # SLSA v1 provenance in a DSSE envelope, ECDSA P-256
     signer = ec.generate_private_key(ec.SECP256R1())
-    (root / "keys" / "provenance.pub.pem").write_bytes(_pem(signer.public_key()))
+    (trust / "keys" / "provenance.pub.pem").write_bytes(_pem(signer.public_key()))
     statement = {
         "_type": "https://in-toto.io/Statement/v1",
         "subject": [{"name": f"{ARTIFACT}-{VERSION}.tar", "digest": {"sha256": digest}}],
@@ -174,7 +178,7 @@ def build(root: Path) -> None:
         "intelgraph/authz.rego": b"package intelgraph.authz\n\nimport rego.v1\n\ndefault allow := false\n\nallow if input.user.tenant in data.intelgraph.tenants\n",
     }
     bundle_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    (root / "keys" / "opa-bundle.pub.pem").write_bytes(_pem(bundle_key.public_key()))
+    (trust / "keys" / "opa-bundle.pub.pem").write_bytes(_pem(bundle_key.public_key()))
     claims = {
         "files": [
             {"name": name, "hash": hashlib.sha256(data).hexdigest(), "algorithm": "SHA-256"}
@@ -234,4 +238,4 @@ def build(root: Path) -> None:
 
 
 if __name__ == "__main__":
-    build(Path(sys.argv[1]))
+    build(Path(sys.argv[1]), Path(sys.argv[2]))

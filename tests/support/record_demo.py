@@ -2,7 +2,8 @@
 
 ``make demo-sample`` runs this: it starts the scenario server, evaluates every gate of the
 default matrix at the ``all_green`` scenario's evaluation time with the recorded ``green``
-k6 run for G5 and ``tests/fixtures/demo-evidence`` for G3/G4/G7/G8, and keeps the snapshots
+k6 run for G5 and ``tests/fixtures/demo-evidence`` for G3/G4/G7/G8 (verified with the packaged
+demo trust anchors, ``igkit/data/demo/trust``, which never enter a snapshot), and keeps the snapshots
 (with their hashes and the server they came from) as ``igkit/data/demo/snapshots``.
 ``tests/test_demo.py`` checks that the shipped sample still equals a fresh recording.
 """
@@ -20,6 +21,7 @@ from igkit.matrix.models import K6Objective, PrometheusObjective
 from igkit.run import go_no_go
 from igkit.sources.evidence import capture_objective
 from igkit.sources.prometheus import PrometheusSource
+from igkit.trust import resolve_trust
 from tests.support.prometheus import PrometheusServer
 from tests.support.scenarios import SCENARIOS
 
@@ -27,6 +29,7 @@ DEMO_SCENARIO = "all_green"
 K6_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "k6" / "green"
 K6_FILES = [K6_FIXTURES / "points.json.gz", K6_FIXTURES / "handle-summary.json.gz"]
 EVIDENCE = Path(__file__).resolve().parents[1] / "fixtures" / "demo-evidence"
+TRUST = Path(__file__).resolve().parents[2] / "igkit" / "data" / "demo" / "trust"
 TARGET = Path(__file__).resolve().parents[2] / "igkit" / "data" / "demo" / "snapshots"
 
 
@@ -51,6 +54,7 @@ def record(server_url: str, out: Path) -> None:
         server=source.url,
         k6=k6,
         evidence=evidence,
+        trust=resolve_trust(loaded, trust_dir=TRUST, evidence_dir=EVIDENCE),
     )
 
 
