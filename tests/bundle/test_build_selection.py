@@ -18,6 +18,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from igkit.bundle.build import HASHES, build_bundle, bundle_files, seal
 from igkit.bundle.keys import GeneratedKeyFiles, SigningKey, generate_keypair
 from igkit.bundle.verify import verify_bundle
+from igkit.demo import demo_trust_dir
 from igkit.errors import ConfigError
 from tests.bundle.conftest import cli, have_pyhanko
 
@@ -90,7 +91,7 @@ def test_signing_key_kept_in_the_run_is_not_bundled(tmp_path: Path, run: Path) -
     )
     assert not (out / "release.key.pem").exists()
     assert holds_private_key(out) == []
-    assert verify_bundle(out, key=keys.public_key, replay=True).ok
+    assert verify_bundle(out, key=keys.public_key, replay=True, trust=demo_trust_dir()).ok
 
 
 def test_only_files_the_run_wrote_are_bundled(
@@ -185,7 +186,7 @@ def test_unicode_line_separators_in_a_name_are_one_manifest_line(
     assert name in result.files
     lines = (result.bundle / HASHES).read_bytes().split(b"\n")
     assert any(line.endswith(f"  {name}".encode()) for line in lines)
-    assert verify_bundle(result.bundle, replay=True).ok
+    assert verify_bundle(result.bundle, replay=True, trust=demo_trust_dir()).ok
     sha = subprocess.run(
         ["sha256sum", "-c", "--strict", HASHES], cwd=result.bundle, capture_output=True
     )

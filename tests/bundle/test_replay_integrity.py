@@ -13,11 +13,13 @@ from igkit.bundle.build import HASHES, seal
 from igkit.bundle.keys import GeneratedKeyFiles, SigningKey
 from igkit.bundle.verify import verify_bundle
 from igkit.cli import main
+from igkit.demo import demo_trust_dir
 from igkit.snapshots import canonical_json, canonical_sha256
 
 
 def replay(src: Path, out: Path) -> int:
     flags = ["--validate-all", "--no-notebooks", "--quiet", "--replay", str(src)]
+    flags += ["--trust", str(demo_trust_dir())]  # the demo's anchors, never the run's own
     return main(["go-no-go", *flags, "--out", str(out)])
 
 

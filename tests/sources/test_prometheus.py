@@ -229,7 +229,7 @@ def test_credentials_and_tenant_are_sent_but_never_written(
 
 
 def test_basic_auth_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("IGKIT_PROM_USERNAME", "qe")
+    monkeypatch.setenv("IGKIT_PROM_USERNAME", "qe-bot")
     monkeypatch.setenv("IGKIT_PROM_PASSWORD", "pa55-canary")
     with stub_prometheus() as (url, state):
         assert (

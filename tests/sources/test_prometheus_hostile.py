@@ -9,6 +9,7 @@ use the real session Prometheus.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import math
 import time
@@ -193,7 +194,9 @@ def test_pathological_json_is_error(case: str, raw: bytes, tmp_path: Path) -> No
 
 
 def reseal(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
-    """Forge a snapshot the way an attacker with write access would: edit, rehash, re-index."""
+    """Forge a snapshot the way an attacker with write access would: edit, rehash, re-index,
+    and re-anchor the index in verdicts.json (an unsigned run directory protects nothing
+    more), so that only the judge's own validation of the data stands in the way."""
     data = json.loads(path.read_text())
     change(data)
     content = {k: v for k, v in data.items() if k != "sha256"}
@@ -205,6 +208,10 @@ def reseal(path: Path, change: Callable[[dict[str, Any]], None]) -> None:
         if ref["file"] == path.name:
             ref["sha256"] = data["sha256"]
     index_path.write_text(json.dumps(index))
+    verdicts_path = path.parent.parent / "verdicts.json"
+    verdicts = json.loads(verdicts_path.read_text())
+    verdicts["snapshots_index_sha256"] = hashlib.sha256(index_path.read_bytes()).hexdigest()
+    verdicts_path.write_text(json.dumps(verdicts))
 
 
 @pytest.mark.parametrize(
@@ -345,7 +352,11 @@ UMBRELLA = 'count by (tenant)(http_requests_total) or label_replace(vector(1), "
             "NO_DATA",
             "the expect query returned no series with label tenant",
         ),
-        ("expect: {label: tenant, query: 'count by (tenant)(('}", "ERROR", "expect query failed"),
+        (  # parses, but Prometheus refuses the regex when it runs the query
+            """expect: {label: tenant, query: 'label_replace(up, "tenant", "$$1", "job", "(")'}""",
+            "ERROR",
+            "expect query failed",
+        ),
         ("min_series: 3", "PASS", "all 3 series PASS"),
         ("min_series: 4", "NO_DATA", "3 series in 02:30–03:30 UTC, fewer than min_series 4"),
     ],
@@ -383,6 +394,7 @@ def test_expect_query_is_a_snapshot_and_replays(
 BAD_EXPECT = [
     ("expect: {label: tenant}", "exactly one of 'values', 'values_file' or 'query'"),
     ("expect: {label: tenant, values: [a], query: up}", "exactly one of"),
+    ("expect: {label: tenant, query: 'count by (tenant)(('}", "does not parse as PromQL"),
     ("expect: {label: tenant, values: [a, a]}", "values listed twice: a"),
     ("expect: {label: 'bad name', values: [a]}", "expect.label"),
     ("expect: {label: tenant, values_file: /etc/passwd}", "must be a relative path without '..'"),
