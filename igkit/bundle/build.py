@@ -39,7 +39,7 @@ import stat
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -49,6 +49,9 @@ from igkit.errors import ConfigError
 from igkit.evidence.dsse import IN_TOTO_PAYLOAD_TYPE, pae
 from igkit.snapshots import EvidenceSnapshot, SnapshotIndex, canonical_json
 from igkit.verdicts import RunVerdicts
+
+if TYPE_CHECKING:
+    from igkit.matrix.loader import LoadedMatrix
 
 MANIFEST = "manifest.json"
 HASHES = "manifest-sha256.txt"
@@ -479,7 +482,7 @@ def _write_anchors(bundle: Path, verdicts: RunVerdicts, trust_dir: Path | None) 
         _write(target, data)
 
 
-def _matrix_text(verdicts: RunVerdicts, warnings: list[str]) -> str | None:
+def _bundled_matrix(verdicts: RunVerdicts, warnings: list[str]) -> LoadedMatrix | None:
     from igkit.matrix.loader import load_matrix
 
     source = verdicts.matrix_source
@@ -494,7 +497,21 @@ def _matrix_text(verdicts: RunVerdicts, warnings: list[str]) -> str | None:
             f"evaluated {verdicts.matrix_sha256[:12]}…; verify --replay will fail"
         )
         return None
-    return loaded.text
+    return loaded
+
+
+def _write_matrix_inputs(bundle: Path, loaded: LoadedMatrix, warnings: list[str]) -> None:
+    """The files the matrix declares (``expect.values_file``), beside ``matrix.yaml`` under
+    their relative names, so ``verify --replay`` loads the same matrix (same sha256)."""
+    for name, data in sorted(loaded.inputs.items()):
+        target = bundle / name
+        if name in RESERVED or target.exists():
+            warnings.append(
+                f"{name} (declared by the matrix) clashes with a bundle file; not bundled"
+            )
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _write(target, data)
 
 
 def build_manifest(
@@ -702,9 +719,10 @@ def build_bundle(
     signing = key if key is not None else ephemeral_key()
     if signing.cert_pem is None:
         signing = _adopt_pdf_certificate(bundle, signing)
-    text = _matrix_text(verdicts, warnings)
-    if text is not None:
-        _write(bundle / MATRIX, text.encode("utf-8"))
+    loaded = _bundled_matrix(verdicts, warnings)
+    if loaded is not None:
+        _write(bundle / MATRIX, loaded.text.encode("utf-8"))
+        _write_matrix_inputs(bundle, loaded, warnings)
         _write_anchors(bundle, verdicts, trust_dir)
     _write(bundle / PUBLIC_KEY, signing.public_pem)
     if signing.cert_pem is not None:

@@ -10,10 +10,10 @@ from igkit.strictdoc import DocumentError, load_yaml
 MAX_BYTES = 1 << 20
 
 
-def read_values_file(name: str, base_dir: Path | None, *, where: str) -> list[str]:
-    """The values in ``base_dir/name``: a YAML list of strings, or one value per line
-    (blank lines and ``#`` comments skipped). Absolute paths, ``..`` and files outside the
-    matrix's directory are refused."""
+def read_values_file(name: str, base_dir: Path | None, *, where: str) -> tuple[list[str], bytes]:
+    """The values in ``base_dir/name`` and the file's bytes: a YAML list of strings, or one
+    value per line (blank lines and ``#`` comments skipped). Absolute paths, ``..`` and files
+    outside the matrix's directory are refused."""
     if base_dir is None:
         raise ConfigError("values_file needs a matrix file to be relative to", where=where)
     rel = PurePosixPath(name)
@@ -57,4 +57,4 @@ def read_values_file(name: str, base_dir: Path | None, *, where: str) -> list[st
     dup = sorted({v for v in values if values.count(v) > 1})
     if dup:
         raise ConfigError(f"{name!r} lists {', '.join(map(repr, dup))} twice", where=where)
-    return values
+    return values, raw

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,24 @@ DEFAULT_MATRIX_NAME = "default.yaml"
 
 @dataclass(frozen=True)
 class LoadedMatrix:
+    """A validated matrix. ``inputs`` are the files it declares (``expect.values_file``,
+    relative name -> bytes); ``sha256`` covers the text and every input (:func:`matrix_digest`),
+    so a changed values file is a changed matrix."""
+
     matrix: Matrix
     source: str
     sha256: str
     text: str
+    inputs: Mapping[str, bytes] = field(default_factory=dict)
+
+
+def matrix_digest(text: str, inputs: Mapping[str, bytes]) -> str:
+    """SHA-256 of the matrix text alone when it declares no files (as before), else of the
+    text followed, for each file in name order, by ``\0 name \0 sha256(content)``."""
+    h = hashlib.sha256(text.encode("utf-8"))
+    for name in sorted(inputs):
+        h.update(b"\0" + name.encode("utf-8") + b"\0" + hashlib.sha256(inputs[name]).digest())
+    return h.hexdigest()
 
 
 def _field_path(loc: tuple[int | str, ...], data: Any) -> str:
@@ -97,9 +112,11 @@ def parse_matrix(text: str, *, source: str, base_dir: Path | None = None) -> Loa
     except ValidationError as exc:
         raise ConfigError(_first_error(exc, data), where=source) from None
     _check_queries(matrix, source)
-    matrix = _read_expect_files(matrix, source, base_dir)
-    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return LoadedMatrix(matrix=matrix, source=source, sha256=digest, text=text)
+    inputs: dict[str, bytes] = {}
+    matrix = _read_expect_files(matrix, source, base_dir, inputs)
+    return LoadedMatrix(
+        matrix=matrix, source=source, sha256=matrix_digest(text, inputs), text=text, inputs=inputs
+    )
 
 
 def _check_queries(matrix: Matrix, source: str) -> None:
@@ -170,9 +187,11 @@ def promql_problem(query: str) -> str | None:
     return None
 
 
-def _read_expect_files(matrix: Matrix, source: str, base_dir: Path | None) -> Matrix:
+def _read_expect_files(
+    matrix: Matrix, source: str, base_dir: Path | None, inputs: dict[str, bytes]
+) -> Matrix:
     """Fill ``expect.values`` from each ``expect.values_file`` (relative, inside the matrix's
-    directory, no ``..``)."""
+    directory, no ``..``); the files' bytes go into ``inputs``."""
     from igkit.matrix.expect_file import read_values_file
 
     gates = []
@@ -182,7 +201,8 @@ def _read_expect_files(matrix: Matrix, source: str, base_dir: Path | None) -> Ma
         for o_index, obj in enumerate(gate.objectives):
             if isinstance(obj, PrometheusObjective) and obj.expect and obj.expect.values_file:
                 where = f"{source}: gates[{g_index}]({gate.id}).objectives[{o_index}]({obj.name}).expect.values_file"
-                values = read_values_file(obj.expect.values_file, base_dir, where=where)
+                values, raw = read_values_file(obj.expect.values_file, base_dir, where=where)
+                inputs[obj.expect.values_file] = raw
                 obj = obj.model_copy(
                     update={"expect": obj.expect.model_copy(update={"values": values})}
                 )
