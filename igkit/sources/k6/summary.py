@@ -94,10 +94,12 @@ def _kind(value: Any, where: str, path: Path) -> MetricKind | None:
     raise K6InputError(f"{where}: unknown metric type {str(value)[:40]!r}", path=str(path))
 
 
-def _duration(value: Any, scale: float) -> float | None:
+def _duration(value: Any, per_second: float) -> float | None:
+    """``value`` (in units of 1/``per_second`` s) in seconds; divided, as k6's own figures
+    are, so the result is bit-identical to ``ms / 1000``."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    seconds = float(value) * scale
+    seconds = float(value) / per_second
     return seconds if math.isfinite(seconds) else None
 
 
@@ -172,7 +174,7 @@ def parse_summary(data: Any, path: Path) -> K6Summary:
         kind="handle-summary" if handle else "summary-export",
         file=name,
         metrics=metrics,
-        duration_seconds=_duration(duration_ms, 1e-3),
+        duration_seconds=_duration(duration_ms, 1000.0),
     )
 
 
