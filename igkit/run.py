@@ -127,47 +127,18 @@ def go_no_go(
     ``k6`` holds the k6 snapshots already captured (from ``--k6`` files, or a replay). ``out``
     is taken for this run (:func:`igkit.rundir.owned`) unless the caller already holds it."""
     with rundir.owned(out, fresh=True):
-        return _go_no_go(
+        at = at.replace(microsecond=0)
+        planned = plan(loaded.matrix, gate_ids, at, tenant)
+        snapshots = fetch_all(planned, source)
+        run = evaluate(
             loaded,
             gate_ids,
             at,
-            source,
+            snapshots,
             tenant=tenant,
-            out=out,
-            source_label=source_label,
-            server=server,
+            source=source_label,
             k6=k6,
             evidence=evidence,
             trust=trust,
         )
-
-
-def _go_no_go(
-    loaded: LoadedMatrix,
-    gate_ids: list[str],
-    at: datetime,
-    source: Source,
-    *,
-    tenant: str | None,
-    out: Path,
-    source_label: str,
-    server: str | None,
-    k6: Sequence[K6Snapshot | K6SummarySnapshot],
-    evidence: Sequence[EvidenceSnapshot],
-    trust: TrustStore | None,
-) -> RunVerdicts:
-    at = at.replace(microsecond=0)
-    planned = plan(loaded.matrix, gate_ids, at, tenant)
-    snapshots = fetch_all(planned, source)
-    run = evaluate(
-        loaded,
-        gate_ids,
-        at,
-        snapshots,
-        tenant=tenant,
-        source=source_label,
-        k6=k6,
-        evidence=evidence,
-        trust=trust,
-    )
-    return write_outputs(out, run, planned, snapshots, server=server, k6=k6, evidence=evidence)
+        return write_outputs(out, run, planned, snapshots, server=server, k6=k6, evidence=evidence)

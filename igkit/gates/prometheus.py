@@ -99,38 +99,34 @@ def _missing_series(
     """NO_DATA verdicts for declared series without data, and for too few series."""
     obj = pq.objective
     n = len(pq.request.grid())
+
+    def absent(series_labels: dict[str, str], reason: str) -> SeriesVerdict:
+        return SeriesVerdict(
+            labels=series_labels,
+            status=Status.NO_DATA,
+            observed=None,
+            coverage=0.0,
+            steps_expected=n,
+            steps_present=0,
+            steps_violating=0,
+            reason=reason,
+        )
+
     out: list[SeriesVerdict] = []
     if expected is not None and obj.expect is not None:
         label = obj.expect.label
         seen = {lab.get(label) for lab in labels}
-        for value in expected:
-            if value not in seen:
-                out.append(
-                    SeriesVerdict(
-                        labels={label: value},
-                        status=Status.NO_DATA,
-                        observed=None,
-                        coverage=0.0,
-                        steps_expected=n,
-                        steps_present=0,
-                        steps_violating=0,
-                        reason=f"{what}: {label} {value}: no series in {_window_text(pq)}",
-                    )
-                )
+        out += [
+            absent({label: value}, f"{what}: {label} {value}: no series in {_window_text(pq)}")
+            for value in expected
+            if value not in seen
+        ]
     if len(labels) < obj.min_series and labels:
         out.append(
-            SeriesVerdict(
-                labels={},
-                status=Status.NO_DATA,
-                observed=None,
-                coverage=0.0,
-                steps_expected=n,
-                steps_present=0,
-                steps_violating=0,
-                reason=(
-                    f"{what}: {len(labels)} series in {_window_text(pq)}, fewer than "
-                    f"min_series {obj.min_series}"
-                ),
+            absent(
+                {},
+                f"{what}: {len(labels)} series in {_window_text(pq)}, fewer than "
+                f"min_series {obj.min_series}",
             )
         )
     return out

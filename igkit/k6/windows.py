@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -230,39 +231,28 @@ def k6_snapshot(
             status="error",
             error=str(exc).replace(str(path), name),
         ).sealed()
+    read: dict[str, Any] = {
+        "id": k6_snapshot_id(name, points.sha256, params),
+        "file": name,
+        "file_sha256": points.sha256,
+        "file_bytes": points.size,
+        "format": points.format,
+        "captured_at": now,
+        "params": params,
+        "points": len(points),
+        "skipped_lines": points.skipped_lines,
+        "truncated": points.truncated,
+        "problems": [str(p) for p in points.problems],
+    }
     try:
         scenarios, overall, t0, t1 = _tables(
             points, params, settings.max_windows, settings.min_samples_per_window
         )
     except SpanError as exc:
-        return K6Snapshot(
-            id=k6_snapshot_id(name, points.sha256, params),
-            file=name,
-            file_sha256=points.sha256,
-            file_bytes=points.size,
-            format=points.format,
-            captured_at=now,
-            params=params,
-            status="no_data",
-            error=str(exc),
-            points=len(points),
-            skipped_lines=points.skipped_lines,
-            truncated=points.truncated,
-            problems=[str(p) for p in points.problems],
-        ).sealed()
+        return K6Snapshot(status="no_data", error=str(exc), **read).sealed()
     return K6Snapshot(
-        id=k6_snapshot_id(name, points.sha256, params),
-        file=name,
-        file_sha256=points.sha256,
-        file_bytes=points.size,
-        format=points.format,
-        captured_at=now,
-        params=params,
         status="success",
-        points=len(points),
-        skipped_lines=points.skipped_lines,
-        truncated=points.truncated,
-        problems=[str(p) for p in points.problems],
+        **read,
         run_start=_dt(t0) if overall else None,
         run_end=_dt(t1) if overall else None,
         scenarios=scenarios,
