@@ -297,6 +297,17 @@ def _trivy(doc: dict[str, Any]) -> _Report:
             identities.extend(_image_identities(ref))
 
     kind = f"Trivy JSON report (SchemaVersion {doc.get('SchemaVersion')}, {doc.get('ArtifactType', 'unknown type')})"
+    if not _objects(doc, "Results"):
+        return _Report(
+            kind,
+            digests,
+            identities,
+            None,
+            no_findings_reason=(
+                "the Trivy report has no Results: Trivy found nothing it could scan (no OS or "
+                "language packages), so it shows nothing was checked"
+            ),
+        )
     findings: list[_Finding] = []
     modified = 0
     for i, result in enumerate(_objects(doc, "Results")):

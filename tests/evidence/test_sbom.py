@@ -270,16 +270,23 @@ def test_trivy_high_critical_report_by_image_id_and_tag() -> None:
     assert f"records sha256 {ALPINE_IMAGE_ID}" in tar_digest["describes artifact"].detail
 
 
-def test_trivy_clean_scan_without_results_or_vulnerabilities_passes() -> None:
+def test_trivy_clean_scan_passes_but_a_scan_of_nothing_does_not() -> None:
+    """Results without Vulnerabilities is a clean scan (PASS); no Results at all means Trivy
+    found nothing to scan, which is evidence of nothing (NO_DATA, never PASS)."""
     doc = load(TRIVY / "alpine-39.json.golden")
     for result in doc["Results"]:
         del result["Vulnerabilities"]
     r = scan(doc, "alpine-39.tar.gz")
     assert combine(list(r.values())) is Status.PASS
-    del doc["Results"]
-    r = scan(doc, "alpine-39.tar.gz")
-    assert combine(list(r.values())) is Status.PASS
     assert "(0 listed)" in r["vulnerabilities"].detail
+    for empty in ([], None):
+        if empty is None:
+            del doc["Results"]
+        else:
+            doc["Results"] = empty
+        r = scan(doc, "alpine-39.tar.gz")
+        assert r["vulnerabilities"].status is Status.NO_DATA
+        assert "nothing was checked" in r["vulnerabilities"].detail
 
 
 def test_trivy_modified_findings_are_counted_as_suppressed() -> None:
