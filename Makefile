@@ -18,6 +18,7 @@ venv: $(STAMP)
 
 ## make demo: create .venv, install igkit, evaluate G1–G8 from the shipped sample.
 demo: $(STAMP)
+	@scripts/ensure-system-deps demo
 	$(BIN)/igkit demo --out reports/demo
 
 ## make test: lint (ruff, mypy) and the full test suite against a real Prometheus.
