@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import hashlib
 import io
 import json
 import os
@@ -47,7 +46,7 @@ from igkit import __version__
 from igkit.bundle.keys import SigningKey, ephemeral_key
 from igkit.errors import ConfigError
 from igkit.evidence.dsse import IN_TOTO_PAYLOAD_TYPE, pae
-from igkit.snapshots import EvidenceSnapshot, SnapshotIndex, canonical_json
+from igkit.snapshots import EvidenceSnapshot, SnapshotIndex, canonical_json, sha256_file
 from igkit.verdicts import RunVerdicts
 
 if TYPE_CHECKING:
@@ -86,14 +85,6 @@ class BuildResult:
     demo_public_key: Path | None = None
     tar: Path | None = None
     warnings: list[str] = field(default_factory=list)
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def safe_relpath(name: str) -> str | None:

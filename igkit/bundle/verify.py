@@ -36,7 +36,6 @@ from igkit.bundle.build import (
     STATEMENT_TYPE,
     manifest_signing_bytes,
     safe_relpath,
-    sha256_file,
 )
 from igkit.errors import ConfigError
 from igkit.evidence.checks import Check, error, failed, no_data, passed
@@ -48,6 +47,7 @@ from igkit.evidence.keys import (
     load_public_key,
     verify_message,
 )
+from igkit.snapshots import sha256_file
 
 _LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 

@@ -76,6 +76,16 @@ class _Report:
     no_findings_reason: str = ""
 
 
+_INVENTORY_ONLY = (
+    "the CycloneDX document has no vulnerabilities[] section: it is an inventory, "
+    "not a scan result; scan it (grype/trivy) or attach VEX"
+)
+_NOTHING_SCANNED = (
+    "the Trivy report has no Results: Trivy found nothing it could scan (no OS or "
+    "language packages), so it shows nothing was checked"
+)
+
+
 def scan_sbom(
     *,
     content: bytes,
@@ -192,16 +202,7 @@ def _cyclonedx(doc: dict[str, Any]) -> _Report | str:
     serial = doc.get("serialNumber")
     kind = f"CycloneDX {version} JSON" + (f" ({serial})" if isinstance(serial, str) else "")
     if "vulnerabilities" not in doc:
-        return _Report(
-            kind,
-            digests,
-            identities,
-            None,
-            no_findings_reason=(
-                "the CycloneDX document has no vulnerabilities[] section: it is an inventory, "
-                "not a scan result; scan it (grype/trivy) or attach VEX"
-            ),
-        )
+        return _Report(kind, digests, identities, None, no_findings_reason=_INVENTORY_ONLY)
     findings: list[_Finding] = []
     for i, v in enumerate(_objects(doc, "vulnerabilities")):
         where = f"vulnerabilities[{i}]"
@@ -298,16 +299,7 @@ def _trivy(doc: dict[str, Any]) -> _Report:
 
     kind = f"Trivy JSON report (SchemaVersion {doc.get('SchemaVersion')}, {doc.get('ArtifactType', 'unknown type')})"
     if not _objects(doc, "Results"):
-        return _Report(
-            kind,
-            digests,
-            identities,
-            None,
-            no_findings_reason=(
-                "the Trivy report has no Results: Trivy found nothing it could scan (no OS or "
-                "language packages), so it shows nothing was checked"
-            ),
-        )
+        return _Report(kind, digests, identities, None, no_findings_reason=_NOTHING_SCANNED)
     findings: list[_Finding] = []
     modified = 0
     for i, result in enumerate(_objects(doc, "Results")):

@@ -16,7 +16,6 @@ Files not listed in the index are ignored with a warning, never used.
 
 from __future__ import annotations
 
-import hashlib
 import re
 from pathlib import Path
 
@@ -31,6 +30,7 @@ from igkit.snapshots import (
     SnapshotIndex,
     read_index,
     read_snapshot,
+    sha256_file,
 )
 
 VERDICTS_FILE = "verdicts.json"
@@ -46,14 +46,6 @@ def snapshot_dir(path: Path) -> Path:
         raise ConfigError("replay path is not a directory", where=str(path))
     inner = path / "snapshots"
     return inner if inner.is_dir() else path
-
-
-def _file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def recorded_index_digest(directory: Path) -> tuple[Path | None, str | None]:
@@ -90,7 +82,7 @@ class ReplaySource:
                 where=str(self.directory),
             )
         self.index: SnapshotIndex | None = index
-        self.index_sha256 = _file_sha256(self.directory / INDEX_FILE)
+        self.index_sha256 = sha256_file(self.directory / INDEX_FILE)
         self.problems: list[str] = []
         self.warnings: list[str] = []
         self.rejected: dict[str, str] = {}  # request id -> why its snapshot is unusable

@@ -52,6 +52,14 @@ def go(args: list[str], out: Path) -> tuple[int, dict[str, Any]]:
     return rc, json.loads((out / "verdicts.json").read_text())
 
 
+def gate_run(
+    gate: str, matrix: Path, evidence: Path, trust: Path, out: Path
+) -> tuple[int, dict[str, Any]]:
+    """One gate at AT, from ``evidence`` with anchors from ``trust``."""
+    args = ["--matrix", str(matrix), "--gate", gate, "--at", AT, "--evidence", str(evidence)]
+    return go([*args, "--trust", str(trust)], out)
+
+
 def objective(verdicts: dict[str, Any], name: str) -> dict[str, Any]:
     return next(o for g in verdicts["gates"] for o in g["objectives"] if o["name"] == name)
 
@@ -422,21 +430,7 @@ def test_g4_forged_bundle_and_key_in_evidence_fail(
     (evidence / "keys" / "opa.key").write_bytes(anchor_bytes(forger))  # the forger's key
     (trust / "keys" / "opa.key").write_bytes(anchor_bytes(real))
     matrix = opa_matrix(tmp_path / "m.yaml", alg, "keys/opa.key")
-    _rc, v = go(
-        [
-            "--matrix",
-            str(matrix),
-            "--gate",
-            "G4",
-            "--at",
-            AT,
-            "--evidence",
-            str(evidence),
-            "--trust",
-            str(trust),
-        ],
-        tmp_path / "o",
-    )
+    _rc, v = gate_run("G4", matrix, evidence, trust, tmp_path / "o")
     o = objective(v, "bundle_signature")
     if honest:
         assert o["status"] == "PASS", text(o)
@@ -465,21 +459,7 @@ def test_hmac_secret_never_reaches_any_output(
         (trust / "opa.secret").write_text(CANARY + "\n")
         matrix = opa_matrix(tmp_path / "m.yaml", "HS256", "opa.secret")
     out = tmp_path / "o"
-    _rc, v = go(
-        [
-            "--matrix",
-            str(matrix),
-            "--gate",
-            "G4",
-            "--at",
-            AT,
-            "--evidence",
-            str(evidence),
-            "--trust",
-            str(trust),
-        ],
-        out,
-    )
+    _rc, v = gate_run("G4", matrix, evidence, trust, out)
     o = objective(v, "bundle_signature")
     assert o["status"] == "PASS", text(o)  # positive control: the secret did verify
     assert "HMAC-SHA256:" in json.dumps(o["details"])
@@ -697,21 +677,7 @@ def test_anchor_inside_the_replayed_run_is_not_trusted(
     evidence, trust = dirs
     run_dir = tmp_path / "run"
     first = attestation_matrix(tmp_path / "m.yaml", keys=["keys/provenance.pub.pem"])
-    rc, _ = go(
-        [
-            "--matrix",
-            str(first),
-            "--gate",
-            "G3",
-            "--at",
-            AT,
-            "--evidence",
-            str(evidence),
-            "--trust",
-            str(trust),
-        ],
-        run_dir,
-    )
+    rc, _ = gate_run("G3", first, evidence, trust, run_dir)
     assert rc == 0
     # then the run directory is given a matrix and "its own" key beside it
     shutil.copytree(trust / "keys", run_dir / "keys")
