@@ -20,10 +20,10 @@ sys.path.insert(0, str(REPO))
 
 from prometheus_api_client import MetricRangeDataFrame  # noqa: E402
 
-from igkit.matrix.loader import load_matrix  # noqa: E402
 from igkit.run import go_no_go  # noqa: E402
 from igkit.snapshots import RangeRequest, to_long_frame, to_wide_frame  # noqa: E402
 from igkit.sources.prometheus import PrometheusSource  # noqa: E402
+from igkit.spec.loader import load_matrix  # noqa: E402
 from tests.support.prometheus import PrometheusServer  # noqa: E402
 from tests.support.scenarios import SCENARIOS  # noqa: E402
 

@@ -1,5 +1,5 @@
 import sys
 
-from igkit.cli import main
+from igkit.cli.main import main
 
 sys.exit(main())

@@ -12,9 +12,9 @@ from importlib import resources
 from pathlib import Path
 
 from igkit.errors import IgkitError
-from igkit.matrix.loader import load_matrix
 from igkit.run import go_no_go
 from igkit.sources.replay import ReplaySource
+from igkit.spec.loader import load_matrix
 from igkit.trust import resolve_trust
 from igkit.verdicts import RunVerdicts
 

@@ -1,7 +1,7 @@
 """What the notebooks call: load a run's snapshots, re-evaluate it, and frame its data.
 
 Everything here is a thin, tested layer over the pure evaluation: ``Run.verdicts()`` calls
-:func:`igkit.evaluate.evaluate` on the replayed snapshots exactly as ``igkit go-no-go
+:func:`igkit.judge.evaluate.evaluate` on the replayed snapshots exactly as ``igkit go-no-go
 --replay`` does, so a notebook can never disagree with the command line. Frames are built
 with vectorised pandas/numpy; nothing loops over rows.
 """
@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 
 from igkit.errors import ConfigError, SnapshotError, SourceError
-from igkit.evaluate import evaluate
-from igkit.matrix.loader import LoadedMatrix, load_matrix
-from igkit.matrix.models import BudgetBurn, Comparison, PrometheusObjective
-from igkit.plan import PlannedQuery, plan
+from igkit.judge.evaluate import evaluate
 from igkit.snapshots import Snapshot, parse_range_result, series_labels, to_wide_frame
 from igkit.sources.replay import ReplaySource
+from igkit.spec.loader import LoadedMatrix, load_matrix
+from igkit.spec.models import BudgetBurn, Comparison, PrometheusObjective
+from igkit.spec.plan import PlannedQuery, plan
 from igkit.trust import TrustStore
 from igkit.units import Unit, fmt, from_base, to_base
 from igkit.verdicts import GateVerdict, RunVerdicts, Status

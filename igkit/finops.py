@@ -3,7 +3,7 @@
 Two inputs give the same frames:
 
 * the G6 budget snapshots of a run (cumulative USD counters ``finops_cost_usd_total``),
-  turned into per-step spend with the reset handling of :func:`igkit.rules.judge_budget`
+  turned into per-step spend with the reset handling of :func:`igkit.judge.rules.judge_budget`
   (a counter drop is a reset whose new value is all new spend; a series that appears after
   the window's first step counts its first value as spend — over-counting is the safe side);
 * a FOCUS 1.x cost export (CSV): ``BilledCost`` (or ``EffectiveCost``), ``ChargePeriodStart``,
@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from igkit.matrix.models import BudgetBurn, CostLadder, PrometheusObjective
 from igkit.snapshots import Snapshot, series_labels, to_wide_frame
+from igkit.spec.models import BudgetBurn, CostLadder, PrometheusObjective
 from igkit.timeutil import month_end, month_start
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ DownshiftLadder = CostLadder  # the matrix's ``cost_ladder`` section (seed §8)
 
 def default_ladder() -> DownshiftLadder:
     """The ladder of the matrix shipped with igkit (read when first needed, not at import)."""
-    from igkit.matrix.loader import load_matrix
+    from igkit.spec.loader import load_matrix
 
     ladder = load_matrix(None).matrix.cost_ladder
     assert ladder is not None, "the shipped matrix defines cost_ladder"
@@ -359,7 +359,7 @@ def load_costs(
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """The cost frame of ``source`` and the matrix budgets (name -> USD per month)."""
     from igkit.explore import load_run
-    from igkit.matrix.loader import load_matrix
+    from igkit.spec.loader import load_matrix
 
     if source == "prometheus-snapshots":
         run = load_run(snapshot_dir, matrix)

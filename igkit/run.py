@@ -10,11 +10,9 @@ from pathlib import Path
 
 from igkit import atomic, rundir
 from igkit.errors import SourceError
-from igkit.evaluate import evaluate
-from igkit.matrix.loader import LoadedMatrix
-from igkit.plan import PlannedQuery, plan
+from igkit.judge.evaluate import evaluate
 from igkit.redact import redact, redact_data, secrets
-from igkit.reports.junit import to_junit
+from igkit.report.junit import to_junit
 from igkit.snapshots import (
     INDEX_FILE,
     EvidenceSnapshot,
@@ -24,6 +22,8 @@ from igkit.snapshots import (
     write_snapshots,
 )
 from igkit.sources import Source
+from igkit.spec.loader import LoadedMatrix
+from igkit.spec.plan import PlannedQuery, plan
 from igkit.trust import TrustStore
 from igkit.verdicts import RunVerdicts
 

@@ -36,8 +36,8 @@ from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 
 from igkit.errors import ConfigError
-from igkit.matrix.loader import LoadedMatrix
-from igkit.matrix.models import AttestationObjective, OpaBundleObjective
+from igkit.spec.loader import LoadedMatrix
+from igkit.spec.models import AttestationObjective, OpaBundleObjective
 
 ENV_TRUST_DIR = "IGKIT_TRUST_DIR"
 ENV_OPA_HMAC_KEY = "IGKIT_OPA_HMAC_KEY"
@@ -111,7 +111,7 @@ def file_fingerprint(data: bytes) -> str:
 
 def key_fingerprint(data: bytes) -> str:
     """``SHA256:<base64>`` of the DER SubjectPublicKeyInfo of a PEM public key or certificate
-    (as ``igkit.evidence.keys.fingerprint``); the file's sha256 when it is neither."""
+    (as ``igkit.judge.evidence.keys.fingerprint``); the file's sha256 when it is neither."""
     try:
         public = (
             x509.load_pem_x509_certificate(data).public_key()

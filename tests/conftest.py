@@ -54,8 +54,8 @@ def _pure_path_by_default() -> Iterator[None]:
 
     Session-scoped so it is in force before any module- or class-scoped fixture runs the
     CLI (a function-scoped one came too late and started ~100 kernels for nothing)."""
-    import igkit.cli
+    import igkit.cli.go_no_go
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(igkit.cli, "NOTEBOOKS_BY_DEFAULT", False)
+        patch.setattr(igkit.cli.go_no_go, "NOTEBOOKS_BY_DEFAULT", False)
         yield

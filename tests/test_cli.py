@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from igkit.cli import main
+from igkit.cli.main import main
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from igkit.cli import main
+from igkit.cli.main import main
 from igkit.demo import demo_snapshot_dir
 from igkit.snapshots import read_snapshot
 from tests.support.prometheus import PrometheusServer

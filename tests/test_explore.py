@@ -1,4 +1,4 @@
-"""igkit.explore and igkit.reports.plots on the shipped demo sample (no server)."""
+"""igkit.explore and igkit.report.plots on the shipped demo sample (no server)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from matplotlib.figure import Figure
 
 from igkit.demo import demo_snapshot_dir, demo_trust_dir
 from igkit.explore import FRAME_COLUMNS, load_run, record_verdict, what_would_flip
-from igkit.matrix.loader import load_matrix
-from igkit.reports.plots import figure_png, plot_gate, plot_objective, war_room
+from igkit.report.plots import figure_png, plot_gate, plot_objective, war_room
 from igkit.run import go_no_go
 from igkit.sources.replay import ReplaySource
+from igkit.spec.loader import load_matrix
 from igkit.trust import resolve_trust
 from igkit.verdicts import GateVerdict
 
-DEFAULT_MATRIX = Path(__file__).resolve().parents[1] / "igkit" / "matrix" / "default.yaml"
+DEFAULT_MATRIX = Path(__file__).resolve().parents[1] / "igkit" / "spec" / "default.yaml"
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from igkit.cli import main
+from igkit.cli.main import main
 from tests.support.prometheus import PrometheusServer
 from tests.support.scenarios import SCENARIOS
 

@@ -19,8 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from igkit import cli
-from igkit.cli import main
+from igkit.cli import go_no_go as cli
+from igkit.cli.main import main
 
 CANARY = "cnry-5b8e2d1f0a9c4e77"
 AT = "2025-03-01T03:30:00Z"

@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-import igkit.cli
-from igkit.cli import main
+import igkit.cli.go_no_go
+from igkit.cli.main import main
 from igkit.demo import demo_snapshot_dir, demo_trust_dir
 
 
 @pytest.fixture
 def notebooks_on(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(igkit.cli, "NOTEBOOKS_BY_DEFAULT", True)
+    monkeypatch.setattr(igkit.cli.go_no_go, "NOTEBOOKS_BY_DEFAULT", True)
 
 
 def test_notebooks_and_pure_path_write_identical_verdicts(

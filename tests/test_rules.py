@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from igkit.matrix.models import (
+from igkit.judge.rules import judge_budget, judge_steps
+from igkit.spec.models import (
     Aggregate,
     AllSteps,
     BudgetBurn,
@@ -19,7 +20,6 @@ from igkit.matrix.models import (
     ResolvedSettings,
     Threshold,
 )
-from igkit.rules import judge_budget, judge_steps
 from igkit.units import Unit
 from igkit.verdicts import Status
 

@@ -22,9 +22,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from igkit import atomic
-from igkit.cli import main
+from igkit.cli.main import main
 from igkit.demo import demo_snapshot_dir
-from igkit.reports.junit import to_junit, xml_text
+from igkit.report.junit import to_junit, xml_text
 from igkit.rundir import LOCK, MARKER
 from igkit.snapshots import Snapshot, canonical_json, read_snapshot
 from igkit.verdicts import (

@@ -45,12 +45,12 @@ from pydantic import ValidationError
 from igkit import __version__
 from igkit.bundle.keys import SigningKey, ephemeral_key
 from igkit.errors import ConfigError
-from igkit.evidence.dsse import IN_TOTO_PAYLOAD_TYPE, pae
+from igkit.judge.evidence.dsse import IN_TOTO_PAYLOAD_TYPE, pae
 from igkit.snapshots import EvidenceSnapshot, SnapshotIndex, canonical_json, sha256_file
 from igkit.verdicts import RunVerdicts
 
 if TYPE_CHECKING:
-    from igkit.matrix.loader import LoadedMatrix
+    from igkit.spec.loader import LoadedMatrix
 
 MANIFEST = "manifest.json"
 HASHES = "manifest-sha256.txt"
@@ -410,7 +410,7 @@ def _snapshot_kinds(bundle: Path, index: SnapshotIndex) -> dict[str, str]:
 
 
 def _g3_release(bundle: Path, index: SnapshotIndex) -> tuple[Any, EvidenceSnapshot] | None:
-    from igkit.evidence.release import ReleaseFileError, parse_release
+    from igkit.judge.evidence.release import ReleaseFileError, parse_release
     from igkit.snapshots import read_snapshot
 
     for ref in index.snapshots:
@@ -462,7 +462,7 @@ def _artifacts(
 
 
 def _write_anchors(bundle: Path, verdicts: RunVerdicts, trust_dir: Path | None) -> None:
-    from igkit.matrix.loader import load_matrix
+    from igkit.spec.loader import load_matrix
     from igkit.trust import BUNDLE_TRUST_DIR, public_anchor_files
 
     source = verdicts.matrix_source
@@ -474,7 +474,7 @@ def _write_anchors(bundle: Path, verdicts: RunVerdicts, trust_dir: Path | None) 
 
 
 def _bundled_matrix(verdicts: RunVerdicts, warnings: list[str]) -> LoadedMatrix | None:
-    from igkit.matrix.loader import load_matrix
+    from igkit.spec.loader import load_matrix
 
     source = verdicts.matrix_source
     try:

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from igkit.errors import ConfigError
-from igkit.evidence.keys import fingerprint
+from igkit.judge.evidence.keys import fingerprint
 
 ENV_SIGNING_KEY = "IGKIT_SIGNING_KEY"
 DEFAULT_SUBJECT = "CN=igkit evidence signing"

@@ -38,9 +38,9 @@ from igkit.bundle.build import (
     safe_relpath,
 )
 from igkit.errors import ConfigError
-from igkit.evidence.checks import Check, error, failed, no_data, passed
-from igkit.evidence.dsse import DsseProblem, decode_b64, parse_envelope, verify_envelope
-from igkit.evidence.keys import (
+from igkit.judge.evidence.checks import Check, error, failed, no_data, passed
+from igkit.judge.evidence.dsse import DsseProblem, decode_b64, parse_envelope, verify_envelope
+from igkit.judge.evidence.keys import (
     PublicKey,
     UnusableKeyError,
     fingerprint,
@@ -664,9 +664,9 @@ def _replay(
     own_key: bool = True,
 ) -> None:
     from igkit.errors import IgkitError
-    from igkit.matrix.loader import load_matrix
     from igkit.run import go_no_go
     from igkit.sources.replay import ReplaySource
+    from igkit.spec.loader import load_matrix
     from igkit.verdicts import RunVerdicts
 
     if verdicts is None:

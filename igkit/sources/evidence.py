@@ -15,8 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from igkit.errors import IgkitError
-from igkit.evidence.release import ReleaseFileError, parse_release
-from igkit.matrix.models import (
+from igkit.judge.evidence.release import ReleaseFileError, parse_release
+from igkit.snapshots import EvidenceFile, EvidenceSnapshot, evidence_snapshot_id
+from igkit.spec.models import (
     ApprovalsObjective,
     AttestationObjective,
     CommsObjective,
@@ -25,7 +26,6 @@ from igkit.matrix.models import (
     OpaBundleObjective,
     SbomObjective,
 )
-from igkit.snapshots import EvidenceFile, EvidenceSnapshot, evidence_snapshot_id
 
 MAX_FILE = 256 * 1024 * 1024
 
@@ -88,7 +88,7 @@ def _read(base: Path | None, relative: str, *, keep_content: bool = True) -> Evi
 
 def _bundle(base: Path | None, relative: str) -> EvidenceFile:
     """A policy bundle (directory or .tar.gz) as its member files, read path-safely."""
-    from igkit.evidence.opa_bundle import read_bundle
+    from igkit.judge.evidence.opa_bundle import read_bundle
 
     path = _locate(base, relative)
     if isinstance(path, EvidenceFile):

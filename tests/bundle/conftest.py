@@ -75,9 +75,10 @@ def bundle(tmp_path: Path, sealed: Path) -> Path:
 
 
 def cli(argv: Sequence[str]) -> int:
-    """The bundle/keys verbs as igkit.cli wires them (ConfigError -> exit 2)."""
-    from igkit import cli_bundle, cli_keys
-    from igkit.cli import _Parser
+    """The bundle/keys verbs as igkit.cli.main wires them (ConfigError -> exit 2)."""
+    from igkit.cli import bundle as cli_bundle
+    from igkit.cli import keys as cli_keys
+    from igkit.cli.main import _Parser
 
     parser = _Parser(prog="igkit")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)

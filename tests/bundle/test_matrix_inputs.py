@@ -8,9 +8,9 @@ from pathlib import Path
 
 import yaml
 
-from igkit.cli import main
+from igkit.cli.main import main
 from igkit.demo import demo_snapshot_dir, demo_trust_dir
-from igkit.matrix.loader import load_matrix
+from igkit.spec.loader import load_matrix
 
 
 def matrix_with_values_file(directory: Path, tenants: str) -> Path:

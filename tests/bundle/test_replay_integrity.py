@@ -12,7 +12,7 @@ import pytest
 from igkit.bundle.build import HASHES, seal
 from igkit.bundle.keys import GeneratedKeyFiles, SigningKey
 from igkit.bundle.verify import verify_bundle
-from igkit.cli import main
+from igkit.cli.main import main
 from igkit.demo import demo_trust_dir
 from igkit.snapshots import canonical_json, canonical_sha256
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from igkit.cli import main
-from igkit.matrix.loader import load_matrix
+from igkit.cli.main import main
+from igkit.spec.loader import load_matrix
 from tests.support.k6_target import K6RunResult
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "k6"

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from igkit.matrix.models import K6Settings
+from igkit.spec.models import K6Settings
 from tests.k6.test_g5_gate import FIXTURES, fast_matrix, g5
 
 GREEN = gzip.decompress((FIXTURES / "green" / "points.json.gz").read_bytes()).splitlines(
@@ -209,7 +209,7 @@ def test_thousands_of_scenario_values_over_a_long_span_stay_small(tmp_path: Path
     import tracemalloc
     from datetime import UTC, datetime, timedelta
 
-    from igkit.k6.windows import k6_snapshot
+    from igkit.sources.k6.windows import k6_snapshot
 
     settings = K6Settings(window=timedelta(seconds=2), min_samples_per_window=10)
     honest = variant(tmp_path, "honest")

@@ -33,12 +33,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from igkit.errors import IgkitError
-from igkit.gates.k6 import evaluate_k6
-from igkit.k6.windows import k6_snapshot
-from igkit.matrix.loader import load_matrix
-from igkit.matrix.models import K6Objective, K6Settings
+from igkit.judge.k6 import evaluate_k6
 from igkit.sources.k6.points import read_points
 from igkit.sources.k6.summary import read_summary
+from igkit.sources.k6.windows import k6_snapshot
+from igkit.spec.loader import load_matrix
+from igkit.spec.models import K6Objective, K6Settings
 from igkit.verdicts import Status
 from tests.k6.test_g5_gate import FIXTURES
 

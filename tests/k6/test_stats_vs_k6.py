@@ -4,7 +4,7 @@ For every metric and every submetric k6 exported (the declared threshold submetr
 ``http_req_duration{expected_response:true}``, which k6 adds by itself), each statistic
 computed from the point stream must equal ``--summary-export`` to 1e-9 relative. Measured
 on both runs: the difference is exactly 0 for every statistic — k6 sums, sorts and
-interpolates the same float64 values in the same order as :mod:`igkit.k6.stats`.
+interpolates the same float64 values in the same order as :mod:`igkit.sources.k6.stats`.
 
 Two kinds of value are not fully determined by a point stream, and are handled apart:
 
@@ -28,8 +28,15 @@ from typing import Any
 import numpy as np
 import pytest
 
-from igkit.k6.stats import TREND_STATS, Group, compute, groups_for, k6_quantiles, summary_export
 from igkit.sources.k6.points import PointSet, read_points
+from igkit.sources.k6.stats import (
+    TREND_STATS,
+    Group,
+    compute,
+    groups_for,
+    k6_quantiles,
+    summary_export,
+)
 from igkit.sources.k6.summary import read_summary
 from tests.support.k6_target import K6RunResult
 

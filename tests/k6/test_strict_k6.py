@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from igkit.cli import main
+from igkit.cli.main import main
 from igkit.sources.k6.files import K6InputError
 from igkit.sources.k6.points import read_points
 from igkit.sources.k6.summary import read_summary

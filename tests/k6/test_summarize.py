@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from igkit.cli import main
+from igkit.cli.main import main
 from igkit.sources.k6.files import K6InputError
 from igkit.sources.k6.points import read_points
 from igkit.sources.k6.summary import parse_summary, read_summary

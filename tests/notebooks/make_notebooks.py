@@ -57,7 +57,7 @@ def gate_notebook(gate: str, title: str) -> nbformat.NotebookNode:
     cells = [
         new_markdown_cell(
             f"# {gate} — {title}\n\nRe-evaluates {gate} from a run's snapshots with "
-            "`igkit.evaluate` (the same verdict `igkit go-no-go` computes) and shows its data.\n"
+            "`igkit.judge.evaluate` (the same verdict `igkit go-no-go` computes) and shows its data.\n"
             "`verdict_out` receives the gate verdict as JSON."
         ),
         _params(
@@ -69,7 +69,7 @@ def gate_notebook(gate: str, title: str) -> nbformat.NotebookNode:
         new_code_cell(
             "from IPython.display import Image, display\n\n"
             "from igkit.explore import load_run, record_verdict\n"
-            "from igkit.reports.plots import figure_png, plot_gate\n\n"
+            "from igkit.report.plots import figure_png, plot_gate\n\n"
             "run = load_run(snapshot_dir, matrix, trust)\n"
             "verdict = run.gate(gate)\n"
             'print(f"{verdict.id} {verdict.name}: {verdict.status.value} (evaluated at {run.at:%Y-%m-%d %H:%M:%S} UTC)")'
@@ -135,7 +135,7 @@ def war_room_notebook() -> nbformat.NotebookNode:
                 "from IPython.display import Image, display\n\n"
                 "from igkit.atomic import write_bytes, write_json\n"
                 "from igkit.explore import load_run\n"
-                "from igkit.reports.plots import war_room\n\n"
+                "from igkit.report.plots import war_room\n\n"
                 "run = load_run(snapshot_dir, matrix, trust)\n"
                 "png, board = war_room(run)\n"
                 'out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="igkit-war-room-"))\n'
@@ -179,7 +179,7 @@ def finops_notebook() -> nbformat.NotebookNode:
             new_code_cell(
                 "from IPython.display import Image, display\n\n"
                 "from igkit import finops\n"
-                "from igkit.reports.plots import figure_png, plot_bars, plot_burn\n\n"
+                "from igkit.report.plots import figure_png, plot_bars, plot_burn\n\n"
                 "costs, budgets = finops.load_costs(\n"
                 "    source, snapshot_dir=snapshot_dir, matrix=matrix, focus_csv=focus_csv, cost_column=cost_column\n"
                 ")\n"

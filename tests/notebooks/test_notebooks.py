@@ -1,4 +1,4 @@
-"""The notebooks: committed clean, executed by papermill, and agreeing with igkit.evaluate."""
+"""The notebooks: committed clean, executed by papermill, and agreeing with igkit.judge.evaluate."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 from igkit.explore import load_run
-from igkit.notebooks_run import (
+from igkit.report.notebooks import (
     GATE_NOTEBOOKS,
     CurrentInterpreterKernelManager,
     execute_gates,
@@ -201,7 +201,7 @@ def test_finops_notebook(tmp_path: Path, parameters: dict[str, object]) -> None:
 
 
 def test_execute_gates_passes_the_matrix(tmp_path: Path) -> None:
-    text = (NOTEBOOKS.parent / "igkit" / "matrix" / "default.yaml").read_text(encoding="utf-8")
+    text = (NOTEBOOKS.parent / "igkit" / "spec" / "default.yaml").read_text(encoding="utf-8")
     strict = tmp_path / "strict.yaml"
     strict.write_text(
         text.replace("threshold: {value: 350, unit: ms}", "threshold: {value: 200, unit: ms}"),

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import requests
 
-from igkit.cli import main
+from igkit.cli.main import main
 from igkit.snapshots import RangeRequest
 from igkit.sources.prometheus import PrometheusSource, split_range
 from tests.support.prometheus import PrometheusServer
@@ -74,7 +74,7 @@ def test_query_the_server_refuses_is_objective_error_with_server_message(
 ) -> None:
     """A query that parses but that Prometheus refuses when it evaluates it (an invalid
     label_replace regex): that objective is ERROR with the server's message. (A PromQL
-    syntax error never gets this far: ``parse_matrix`` refuses it, see tests/matrix.)"""
+    syntax error never gets this far: ``parse_matrix`` refuses it, see tests/spec.)"""
     matrix = tmp_path / "m.yaml"
     matrix.write_text(
         """gates:

@@ -22,11 +22,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from igkit.cli import main
+from igkit.cli.main import main
 from igkit.errors import ConfigError
-from igkit.gates.prometheus import evaluate_prometheus
-from igkit.matrix.loader import load_matrix, parse_matrix
-from igkit.plan import plan
+from igkit.judge.prometheus import evaluate_prometheus
 from igkit.snapshots import (
     RangeRequest,
     ResultError,
@@ -35,6 +33,8 @@ from igkit.snapshots import (
     parse_query_range_body,
 )
 from igkit.sources.prometheus import PrometheusSource, public_url
+from igkit.spec.loader import load_matrix, parse_matrix
+from igkit.spec.plan import plan
 from igkit.verdicts import Status
 from tests.support.prometheus import PrometheusServer
 from tests.support.scenarios import SCENARIOS

@@ -15,12 +15,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from igkit.k6.windows import capture
-from igkit.matrix.loader import load_matrix
-from igkit.matrix.models import K6Objective, PrometheusObjective
 from igkit.run import go_no_go
 from igkit.sources.evidence import capture_objective
+from igkit.sources.k6.windows import capture
 from igkit.sources.prometheus import PrometheusSource
+from igkit.spec.loader import load_matrix
+from igkit.spec.models import K6Objective, PrometheusObjective
 from igkit.trust import resolve_trust
 from tests.support.prometheus import PrometheusServer
 from tests.support.scenarios import SCENARIOS

@@ -1,0 +1,1 @@
+"""The ``igkit`` command line: one module per verb over the library."""

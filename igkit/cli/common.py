@@ -1,0 +1,55 @@
+"""Flag parsing shared by the command-line verbs: bad values become ConfigError (exit 2)."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+from igkit.errors import ConfigError
+from igkit.timeutil import parse_duration, parse_instant
+
+EXIT_GO, EXIT_NO_GO, EXIT_USAGE, EXIT_TOOL, EXIT_HOLD = 0, 1, 2, 3, 4
+ENV_PROM_URL = "IGKIT_PROM_URL"
+
+
+def instant_flag(text: str | None, flag: str = "--at") -> datetime:
+    """RFC3339 or unix seconds; None means now (whole seconds, UTC)."""
+    if text is None:
+        return datetime.now(tz=UTC).replace(microsecond=0)
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise ConfigError(str(exc), where=flag) from None
+
+
+def seconds_flag(text: str | float, flag: str, *, maximum: float = 86_400.0) -> float:
+    """A positive, finite number of seconds no larger than ``maximum``."""
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise ConfigError(f"not a number of seconds: {text!r}", where=flag) from None
+    if not math.isfinite(value) or value <= 0:
+        raise ConfigError(f"must be a positive number of seconds, not {text!r}", where=flag)
+    if value > maximum:
+        raise ConfigError(f"at most {maximum:g} seconds, not {text!r}", where=flag)
+    return value
+
+
+def count_flag(text: str | int | None, flag: str, *, maximum: int = 256) -> int | None:
+    """A whole number from 1 to ``maximum`` (None stays None: the default applies)."""
+    if text is None:
+        return None
+    try:
+        value = int(str(text).strip(), 10)
+    except ValueError:
+        raise ConfigError(f"not a whole number: {text!r}", where=flag) from None
+    if not 1 <= value <= maximum:
+        raise ConfigError(f"must be at least 1 and at most {maximum}, not {text!r}", where=flag)
+    return value
+
+
+def duration_flag(text: str, flag: str) -> timedelta:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise ConfigError(str(exc), where=flag) from None

@@ -1,0 +1,52 @@
+"""``igkit k6 summarize``: k6's end-of-test statistics from a result file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import TypeVar
+
+_P = TypeVar("_P", bound=argparse.ArgumentParser)
+
+
+def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> None:
+    k = sub.add_parser("k6", help="k6 result files")
+    ksub = k.add_subparsers(dest="k6_command", required=True, parser_class=parser_class)
+    ks = ksub.add_parser(
+        "summarize", help="k6's end-of-test statistics, computed exactly as k6 does"
+    )
+    ks.add_argument(
+        "file", type=Path, help="--out json NDJSON, --out csv (plain or .gz), or a summary JSON"
+    )
+    ks.add_argument("--format", choices=("table", "json"), default="table")
+    ks.add_argument(
+        "--by",
+        metavar="TAG",
+        help="also split every metric by this tag (scenario, tenant, status...)",
+    )
+    ks.add_argument(
+        "--strict",
+        action="store_true",
+        help="a malformed line is an error instead of being skipped",
+    )
+
+
+def _cmd_k6(args: argparse.Namespace) -> int:
+    from igkit.report.k6 import render_summary, summarize_file
+
+    result = summarize_file(args.file, by=args.by, strict=args.strict)
+    if args.format == "json":
+        from igkit.atomic import json_ready
+
+        print(json.dumps(json_ready(result.export), indent=2, allow_nan=False))
+    else:
+        print(render_summary(result))
+    for problem in result.problems:
+        print(f"igkit: warning: {args.file}: {problem}", file=sys.stderr)
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    return _cmd_k6(args)

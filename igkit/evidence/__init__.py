@@ -1,3 +1,0 @@
-"""Evidence gates: documents verified offline (attestations, SBOMs, policy bundles, drill
-reports, approvals). Each verifier is a pure function of file bytes, policy and time that
-returns :class:`~igkit.evidence.checks.Check` results."""

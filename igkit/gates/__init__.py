@@ -1,1 +1,0 @@
-"""Gates: matrix objectives + snapshots -> verdicts. Nothing here touches the network."""

@@ -1,0 +1,2 @@
+"""Judge: spec + snapshots -> verdicts. Pure, offline: nothing here fetches, and nothing
+imports :mod:`igkit.sources`."""

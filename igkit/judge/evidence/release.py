@@ -1,0 +1,73 @@
+"""The release file: which artifacts a release ships and where their evidence lives."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from igkit.spec.models import EvidencePath
+from igkit.strictdoc import DocumentError, load_yaml
+
+_DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+
+
+class ReleaseArtifact(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    version: str | None = None
+    path: EvidencePath | None = None
+    digest: str | None = Field(
+        default=None, description="sha256:<hex>, when the artifact is not in the evidence dir"
+    )
+    provenance: EvidencePath | None = None
+    sbom: EvidencePath | None = None
+
+    @field_validator("digest")
+    @classmethod
+    def _digest(cls, v: str | None) -> str | None:
+        if v is not None and not _DIGEST.match(v):
+            raise ValueError("digest must look like sha256:<64 lowercase hex digits>")
+        return v
+
+    @model_validator(mode="after")
+    def _located(self) -> ReleaseArtifact:
+        if self.path is None and self.digest is None:
+            raise ValueError("give the artifact's 'path' (in the evidence dir) or its 'digest'")
+        return self
+
+
+class ReleaseFile(BaseModel):
+    """``release.yaml``: ``releaseTag`` and its ``artifacts`` (seed §10 export manifest names)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    releaseTag: str = Field(min_length=1)  # noqa: N815 - the seed's field name
+    changeTicket: str | None = None  # noqa: N815
+    artifacts: list[ReleaseArtifact] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> ReleaseFile:
+        names = [a.name for a in self.artifacts]
+        if len(names) != len(set(names)):
+            raise ValueError("artifact names must be unique")
+        return self
+
+
+class ReleaseFileError(ValueError):
+    pass
+
+
+def parse_release(content: bytes, *, name: str) -> ReleaseFile:
+    """JSON or YAML; any problem is a one-line :class:`ReleaseFileError` naming the field."""
+    try:
+        data = load_yaml(content, where=name)
+    except DocumentError as exc:
+        raise ReleaseFileError(str(exc)) from None
+    try:
+        return ReleaseFile.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        raise ReleaseFileError(f"{name}: {loc}: {err['msg']}") from None

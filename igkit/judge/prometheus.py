@@ -1,0 +1,213 @@
+"""Evaluate a Prometheus objective from its snapshot (never from a client)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from igkit.judge.rules import Judgement, judge_budget, judge_steps
+from igkit.snapshots import (
+    ResultError,
+    Snapshot,
+    check_range_snapshot,
+    one_line,
+    series_labels,
+    to_wide_frame,
+)
+from igkit.spec.models import BudgetBurn
+from igkit.spec.plan import PlannedQuery
+from igkit.timeutil import human_duration, short_time
+from igkit.verdicts import ObjectiveVerdict, SeriesVerdict, Status, worst
+
+
+def _rule_text(pq: PlannedQuery) -> str:
+    rule = pq.objective.rule
+    step = human_duration(pq.settings.step.total_seconds())
+    if isinstance(rule, BudgetBurn):
+        return f"budget_burn: month-to-date spend vs ${rule.budget_usd:,.0f}, step {step}"
+    window = human_duration(rule.window.total_seconds())
+    extra = {
+        "all_steps": "every step",
+        "fraction_of_steps": f"≥{getattr(rule, 'min_fraction', 0):.0%} of steps",
+        "aggregate": f"{getattr(rule, 'function', '')} of steps",
+    }[rule.kind]
+    return f"{rule.kind}: {extra} over the last {window}, step {step}"
+
+
+def _snapshot_problem(snapshot: Snapshot | str, what: str, role: str) -> str | None:
+    """Why a snapshot cannot be judged (ERROR), or None."""
+    if isinstance(snapshot, str):
+        return f"{what}: {snapshot}"
+    if snapshot.status == "error":
+        return f"{what}: {role}failed — {one_line(snapshot.error or '')} (snapshot {snapshot.id})"
+    if snapshot.warnings:
+        return (
+            f"{what}: the server answered the {role}with warnings, so the data may be partial: "
+            f"{one_line('; '.join(snapshot.warnings))} (snapshot {snapshot.id})"
+        )
+    return None
+
+
+def _window_text(pq: PlannedQuery) -> str:
+    start, end = pq.request.start.timestamp(), pq.request.end.timestamp()
+    with_date = end - start > 86_400 or pq.request.start.date() != pq.request.end.date()
+    return f"{short_time(start, with_date=with_date)}–{short_time(end, with_date=with_date)} UTC"
+
+
+def _expected_values(
+    pq: PlannedQuery, expect_snapshot: Snapshot | str | None, what: str
+) -> tuple[list[str] | None, str | None, Status | None]:
+    """The declared values of ``expect.label``; or (None, reason, status) when unknown."""
+    expect = pq.objective.expect
+    if expect is None:
+        return None, None, None
+    if expect.values is not None:
+        return list(expect.values), None, None
+    if expect_snapshot is None:
+        return None, f"{what}: the expect query was not fetched", Status.ERROR
+    problem = _snapshot_problem(expect_snapshot, what, "expect query ")
+    if problem:
+        return None, problem, Status.ERROR
+    assert isinstance(expect_snapshot, Snapshot)
+    try:
+        data = check_range_snapshot(expect_snapshot)
+    except ResultError as exc:
+        return (
+            None,
+            (f"{what}: malformed expect query answer: {exc} (snapshot {expect_snapshot.id})"),
+            Status.ERROR,
+        )
+    values = sorted({lab[expect.label] for lab in data.labels if expect.label in lab})
+    if not values:
+        return (
+            None,
+            (
+                f"{what}: the expect query returned no series with label {expect.label} in "
+                f"{_window_text(pq)}: which series must exist is unknown (snapshot {expect_snapshot.id})"
+            ),
+            Status.NO_DATA,
+        )
+    return values, None, None
+
+
+def _missing_series(
+    pq: PlannedQuery,
+    judgement: Judgement,
+    labels: list[dict[str, str]],
+    expected: list[str] | None,
+    what: str,
+) -> list[SeriesVerdict]:
+    """NO_DATA verdicts for declared series without data, and for too few series."""
+    obj = pq.objective
+    n = len(pq.request.grid())
+
+    def absent(series_labels: dict[str, str], reason: str) -> SeriesVerdict:
+        return SeriesVerdict(
+            labels=series_labels,
+            status=Status.NO_DATA,
+            observed=None,
+            coverage=0.0,
+            steps_expected=n,
+            steps_present=0,
+            steps_violating=0,
+            reason=reason,
+        )
+
+    out: list[SeriesVerdict] = []
+    if expected is not None and obj.expect is not None:
+        label = obj.expect.label
+        seen = {lab.get(label) for lab in labels}
+        out += [
+            absent({label: value}, f"{what}: {label} {value}: no series in {_window_text(pq)}")
+            for value in expected
+            if value not in seen
+        ]
+    if len(labels) < obj.min_series and labels:
+        out.append(
+            absent(
+                {},
+                f"{what}: {len(labels)} series in {_window_text(pq)}, fewer than "
+                f"min_series {obj.min_series}",
+            )
+        )
+    return out
+
+
+def _with_expected(
+    details: dict[str, float | str | None], pq: PlannedQuery, expected: list[str] | None
+) -> dict[str, float | str | None]:
+    """Record which series the objective declared, so the verdict shows what was required."""
+    expect = pq.objective.expect
+    if expect is None or expected is None:
+        return details
+    return {**details, f"expected_series[{expect.label}]": ", ".join(expected)}
+
+
+def evaluate_prometheus(
+    pq: PlannedQuery,
+    snapshot: Snapshot | str,
+    at: datetime,
+    *,
+    expect: Snapshot | str | None = None,
+) -> ObjectiveVerdict:
+    """Turn one snapshot into an objective verdict; ``snapshot`` is a message when none exists.
+
+    ``expect`` is the snapshot of the objective's ``expect.query``. Every result is validated
+    again here (a replayed snapshot can be forged and resealed): a malformed one is ERROR."""
+    obj = pq.objective
+    base = {
+        "name": obj.name,
+        "description": obj.description,
+        "threshold": obj.threshold.value,
+        "unit": obj.threshold.unit.value,
+        "comparison": obj.comparison.value,
+        "rule": _rule_text(pq),
+        "window_start": pq.request.start,
+        "window_end": pq.request.end,
+    }
+    what = f"{pq.gate.id} {obj.name}"
+    refs = [s.id for s in (snapshot, expect) if isinstance(s, Snapshot)]
+    problem = _snapshot_problem(snapshot, what, "query ")
+    if problem:
+        return ObjectiveVerdict(status=Status.ERROR, reasons=[problem], snapshots=refs, **base)
+    assert isinstance(snapshot, Snapshot)
+    try:
+        data = check_range_snapshot(snapshot)
+    except ResultError as exc:
+        reason = f"{what}: malformed query answer: {exc} (snapshot {snapshot.id})"
+        return ObjectiveVerdict(status=Status.ERROR, reasons=[reason], snapshots=refs, **base)
+    expected, expect_reason, expect_status = _expected_values(pq, expect, what)
+    frame = to_wide_frame(data, pq.request.grid())
+    labels = series_labels(data)
+    kwargs = {
+        "comparison": obj.comparison,
+        "threshold": obj.threshold,
+        "settings": pq.settings,
+        "at": at,
+        "what": what,
+    }
+    judgement: Judgement
+    if isinstance(obj.rule, BudgetBurn):
+        judgement = judge_budget(frame, labels, rule=obj.rule, **kwargs)  # type: ignore[arg-type]
+    else:
+        judgement = judge_steps(frame, labels, rule=obj.rule, **kwargs)  # type: ignore[arg-type]
+    extra = _missing_series(pq, judgement, data.labels, expected, what)
+    reasons = [f"{r} (snapshot {snapshot.id})" for r in judgement.reasons]
+    statuses = [judgement.status] + [v.status for v in extra]
+    if expect_status is not None and expect_reason is not None:
+        statuses.append(expect_status)
+    status = worst(statuses)
+    if status is not judgement.status:
+        reasons = [r for r in reasons if judgement.status is not Status.PASS]
+    reasons += [f"{v.reason} (snapshot {snapshot.id})" for v in extra]
+    if expect_reason is not None:
+        reasons.append(expect_reason)
+    return ObjectiveVerdict(
+        status=status,
+        observed=judgement.observed,
+        coverage=judgement.coverage,
+        reasons=reasons,
+        snapshots=refs,
+        series=judgement.series + extra,
+        details=_with_expected(judgement.details, pq, expected),
+        **base,
+    )

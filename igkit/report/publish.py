@@ -1,0 +1,133 @@
+"""After the pure evaluation: gate notebooks, rendered reports, the evidence bundle.
+
+``go-no-go`` evaluates from snapshots first (``igkit.run``); by default it then executes
+the gate notebooks on those same snapshots and takes their recorded verdicts — a notebook
+that fails makes its gate ERROR — and with ``--bundle`` renders signed HTML/PDF reports and
+seals the run into an evidence bundle.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from cryptography.hazmat.primitives import serialization
+
+from igkit import atomic, rundir
+from igkit.bundle.keys import SigningKey, ephemeral_key, load_signing_key, self_signed_cert
+from igkit.run import VERDICTS_FILE, write_run_files
+from igkit.verdicts import RunVerdicts, decide
+
+
+def run_notebooks(
+    out: Path,
+    run: RunVerdicts,
+    *,
+    matrix: Path | None,
+    workers: int | None,
+    trust: Path | None = None,
+) -> RunVerdicts:
+    """Execute the gate notebooks over ``out/snapshots`` and rewrite verdicts from what they record."""
+    from igkit.report.notebooks import execute_gates
+
+    recorded = execute_gates(
+        out / "snapshots",
+        [g.id for g in run.gates],
+        out,
+        matrix=matrix,
+        workers=workers or os.cpu_count(),
+        trust=trust,
+    )
+    gates = [recorded.get(g.id, g) for g in run.gates]
+    updated = run.model_copy(
+        update={"gates": gates, "decision": decide(gates, complete=run.scope.complete)}
+    )
+    write_run_files(out, updated)
+    return updated
+
+
+def signing_key(path: Path | None) -> SigningKey:
+    """The configured key (``--key`` or ``IGKIT_SIGNING_KEY``), else an ephemeral untrusted one.
+
+    A key without a certificate beside it gets a self-signed one, so that the PDFs it signs
+    and the bundle carry the same signer."""
+    from dataclasses import replace
+
+    from cryptography import x509
+
+    key = load_signing_key(path) or ephemeral_key()
+    if key.cert_pem is None:
+        made = self_signed_cert(
+            key.private_key, x509.Name.from_rfc4514_string("CN=igkit report signer")
+        )
+        key = replace(key, cert_pem=made.public_bytes(serialization.Encoding.PEM))
+    return key
+
+
+def _private_pem(key: SigningKey) -> bytes:
+    return key.private_key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def write_war_room(out: Path, *, matrix: Path | None = None, trust: Path | None = None) -> None:
+    """The read-only War Room view (ADR-002) of the run, as ``war-room.png`` + ``war-room.json``;
+    ``trust`` is the run's trust dir, so evidence gates are judged with the same anchors."""
+    from igkit.explore import load_run
+    from igkit.report.plots import war_room
+    from igkit.strictdoc import load_json
+
+    recorded = load_json((out / VERDICTS_FILE).read_bytes(), where=str(out / VERDICTS_FILE))
+    scope = recorded.get("scope") if isinstance(recorded, dict) else None
+    gate_ids = scope.get("gates") if isinstance(scope, dict) else None
+    png, board = war_room(load_run(out / "snapshots", matrix, trust), gate_ids)
+    atomic.write_set(
+        {out / "war-room.png": png, out / "war-room.json": atomic.json_bytes(board)},
+        binary={out / "war-room.png"},
+    )
+
+
+def write_evidence_files(out: Path) -> None:
+    """The documents the evidence gates read (attestations, SBOMs, drill report, approvals log,
+    comms), copied out of their snapshots into ``evidence/`` for people to open."""
+    from pathlib import PurePosixPath
+
+    from igkit.snapshots import EvidenceSnapshot, read_snapshot
+
+    for path in sorted((out / "snapshots").glob("*-evidence-*.json")):
+        snap = read_snapshot(path)
+        if not isinstance(snap, EvidenceSnapshot):
+            continue
+        for f in snap.files.values():
+            rel = PurePosixPath(f.path)
+            data = f.content()
+            if data is None or rel.is_absolute() or ".." in rel.parts:
+                continue
+            atomic.write_bytes(out / "evidence" / Path(*rel.parts), data, binary=True)
+
+
+def render_and_bundle(
+    out: Path,
+    key: SigningKey,
+    *,
+    tar: bool = False,
+    matrix: Path | None = None,
+    trust: Path | None = None,
+) -> Path:
+    """Signed reports into ``out/reports``, then the bundle at ``out/bundle``; returns it."""
+    from igkit.bundle.build import build_bundle
+    from igkit.report.render import render_reports
+
+    assert key.cert_pem is not None  # signing_key() always provides one
+    write_war_room(out, matrix=matrix, trust=trust)
+    write_evidence_files(out)
+    render_reports(out, key_pem=_private_pem(key), cert_pem=key.cert_pem, untrusted=not key.trusted)
+    rundir.register(out / "bundle.tar.gz")
+    rundir.register(out / "bundle.demo-key.pub.pem")
+    try:
+        build_bundle(out, out / "bundle", key=key, tar=tar, trust_dir=trust)
+    finally:
+        rundir.register_tree(out / "bundle")
+    if not key.trusted:
+        atomic.write_bytes(out / "demo-key.pub.pem", key.public_pem)
+    return out / "bundle"

@@ -1,1 +1,0 @@
-"""Renderings of verdicts: JSON, JUnit XML, the console table."""

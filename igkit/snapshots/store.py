@@ -1,0 +1,154 @@
+"""The snapshot store: one file per snapshot plus ``index.json``, written and read back with
+their hashes checked."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Iterable
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_serializer,
+)
+
+from igkit.errors import SnapshotError
+from igkit.snapshots.models import (
+    AnySnapshot,
+    EvidenceSnapshot,
+    K6Snapshot,
+    K6SummarySnapshot,
+    SealedSnapshot,
+    Snapshot,
+    canonical_json,
+)
+from igkit.strictdoc import DocumentError, load_json
+from igkit.timeutil import rfc3339
+
+INDEX_FILE = "index.json"
+_ANY = TypeAdapter(AnySnapshot)
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB chunks (bundles and indexes can be large)."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+_SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def snapshot_filename(snapshot: SealedSnapshot, label: str = "") -> str:
+    prefix = _SAFE.sub("-", label).strip("-.")[:60]
+    return f"{prefix}-{snapshot.id}.json" if prefix else f"{snapshot.id}.json"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    from igkit.atomic import write_bytes
+
+    write_bytes(path, data)
+
+
+class SnapshotRef(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str
+    file: str
+    sha256: str
+    label: str = ""
+
+
+class SnapshotIndex(BaseModel):
+    """``snapshots/index.json``: the run the snapshots belong to, so replay can resume it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    schema_: Literal["igkit.snapshot-index/v1"] = Field(
+        default="igkit.snapshot-index/v1", alias="schema"
+    )
+    evaluated_at: datetime
+    tenant: str | None = None
+    server: str | None = None
+    matrix_sha256: str
+    snapshots: list[SnapshotRef]
+
+    @field_serializer("evaluated_at")
+    def _ser_at(self, v: datetime) -> str:
+        return rfc3339(v)
+
+
+def write_snapshots(
+    directory: Path,
+    snapshots: Iterable[tuple[str, SealedSnapshot]],
+    *,
+    evaluated_at: datetime,
+    tenant: str | None,
+    server: str | None,
+    matrix_sha256: str,
+) -> SnapshotIndex:
+    """Write labelled snapshots and their index; each file is written atomically."""
+    directory.mkdir(parents=True, exist_ok=True)
+    refs: dict[str, SnapshotRef] = {}
+    for label, snap in snapshots:
+        if snap.id in refs:
+            continue
+        name = snapshot_filename(snap, label)
+        _atomic_write(
+            directory / name, canonical_json(snap.model_dump(mode="json", by_alias=True)) + b"\n"
+        )
+        refs[snap.id] = SnapshotRef(id=snap.id, file=name, sha256=snap.sha256, label=label)
+    index = SnapshotIndex(
+        evaluated_at=evaluated_at,
+        tenant=tenant,
+        server=server,
+        matrix_sha256=matrix_sha256,
+        snapshots=list(refs.values()),
+    )
+    body = json.dumps(index.model_dump(mode="json", by_alias=True), indent=2, sort_keys=True)
+    _atomic_write(directory / INDEX_FILE, body.encode() + b"\n")
+    return index
+
+
+def read_snapshot(path: Path) -> Snapshot | K6Snapshot | K6SummarySnapshot | EvidenceSnapshot:
+    try:
+        data = load_json(path.read_bytes(), where=str(path), check_depth=False)
+    except OSError as exc:
+        raise SnapshotError(f"cannot read: {exc.strerror}", path=str(path)) from None
+    except DocumentError as exc:
+        raise SnapshotError(f"not valid JSON ({exc.message})", path=str(path)) from None
+    try:
+        snap = _ANY.validate_python(data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise SnapshotError(
+            f"not an igkit snapshot ({loc}: {err['msg']})", path=str(path)
+        ) from None
+    try:
+        snap.verify()
+    except SnapshotError as exc:
+        raise SnapshotError(str(exc), path=str(path)) from None
+    return snap
+
+
+def read_index(directory: Path) -> SnapshotIndex | None:
+    path = directory / INDEX_FILE
+    if not path.is_file():
+        return None
+    try:
+        return SnapshotIndex.model_validate_json(path.read_bytes())
+    except (ValidationError, OSError) as exc:
+        raise SnapshotError(
+            f"unreadable snapshot index ({type(exc).__name__})", path=str(path)
+        ) from None

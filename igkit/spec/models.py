@@ -1,0 +1,604 @@
+"""Pydantic models of the go/no-go matrix: the single source of truth for every gate.
+
+Shape: ``Matrix -> gates[] -> objectives[]``. A Prometheus objective names a query (PromQL
+text with ``$window``/``$rate``/``$step`` placeholders, or a named query from
+:mod:`igkit.spec.promql`), a comparison, a threshold with a unit, and a rule saying how the
+steps of a window are judged. Objectives of other types are decided from documents or
+k6 files by later evaluators; until one exists the objective reports ERROR.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import timedelta
+from enum import StrEnum
+from itertools import pairwise
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainSerializer,
+    Tag,
+    field_validator,
+    model_validator,
+)
+
+from igkit.timeutil import parse_duration, promql_duration
+from igkit.units import Unit, dimension, to_base
+
+
+def _duration(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, str):
+        return parse_duration(value)
+    raise ValueError("expected a duration string such as 15s, 5m, 1h")
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(_duration),
+    PlainSerializer(promql_duration, return_type=str, when_used="always"),
+    Field(json_schema_extra={"type": "string", "pattern": r"^(\d+(\.\d+)?(ms|s|m|h|d|w))+$"}),
+]
+
+
+def _real_number(value: Any) -> float:
+    """A YAML/JSON number: not a boolean (``true`` is 1 to Python), not a numeric string,
+    finite. Lax coercion here would let ``value: true`` or ``value: "0.5"`` mean something
+    nobody wrote."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        kind = "a boolean" if isinstance(value, bool) else f"a {type(value).__name__}"
+        raise ValueError(f"must be a valid number, not {kind} ({value!r:.40})")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise ValueError("must be a finite number (this one overflows a float)") from None
+    if not math.isfinite(number):
+        raise ValueError("must be a finite number")
+    return number
+
+
+RealNumber = Annotated[float, BeforeValidator(_real_number)]
+"""A finite int/float from the document; booleans and strings are refused."""
+Count = Annotated[int, Field(strict=True)]
+"""An integer from the document; booleans (``true`` == 1) and strings are refused."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Comparison(StrEnum):
+    LE = "<="
+    LT = "<"
+    GE = ">="
+    GT = ">"
+
+    @property
+    def negated_word(self) -> str:
+        """The operator a violating value satisfies, for reasons: ``412 ms > 350 ms``."""
+        return {"<=": ">", "<": ">=", ">=": "<", ">": "<="}[self.value]
+
+
+class Threshold(_Strict):
+    """A real number in a unit. Every shipped unit measures something that cannot be
+    negative (latency, rates, throughput, money, shares), and a share cannot exceed 100%:
+    such a threshold would make a comparison trivially true or false."""
+
+    value: RealNumber
+    unit: Unit
+
+    @model_validator(mode="after")
+    def _meaningful(self) -> Threshold:
+        if self.value < 0:
+            raise ValueError(
+                f"threshold {self.value:g} {self.unit.value} is negative: a {dimension(self.unit)} "
+                "threshold cannot be below 0"
+            )
+        if dimension(self.unit) == "ratio" and to_base(self.value, self.unit) > 1:
+            raise ValueError(
+                f"threshold {self.value:g} {self.unit.value} is above 100%: a share cannot exceed "
+                "the whole"
+            )
+        return self
+
+
+class AllSteps(_Strict):
+    """Every step of the window must meet the threshold (G1: green for the last 60m).
+
+    ``min_consecutive`` > 1 tolerates shorter blips: FAIL needs that many violating steps in
+    a row (G5 from Prometheus: two consecutive failing windows).
+    """
+
+    kind: Literal["all_steps"]
+    window: Duration
+    step: Duration | None = None
+    min_consecutive: Count = Field(default=1, ge=1)
+
+
+class FractionOfSteps(_Strict):
+    """The threshold must be met in at least ``min_fraction`` of the window's steps (G2)."""
+
+    kind: Literal["fraction_of_steps"]
+    window: Duration
+    min_fraction: RealNumber = Field(gt=0, le=1)
+    step: Duration | None = None
+
+
+class Aggregate(_Strict):
+    """One statistic of the window's steps is compared (e.g. mean unit cost over 60m)."""
+
+    kind: Literal["aggregate"]
+    window: Duration
+    function: Literal["mean", "median", "max", "min", "last"]
+    step: Duration | None = None
+
+
+class BudgetBurn(_Strict):
+    """Month-to-date spend from a cumulative USD counter, as a fraction of a monthly budget.
+
+    The query must return the raw counter series (one per component); spend is the
+    counter increase since the first of the month (UTC), resets handled, summed over series.
+    """
+
+    kind: Literal["budget_burn"]
+    budget_usd: RealNumber = Field(gt=0)
+    step: Duration | None = None
+
+
+Rule = Annotated[AllSteps | FractionOfSteps | Aggregate | BudgetBurn, Field(discriminator="kind")]
+
+
+_METRIC_NAME = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
+_LABEL_NAME = r"[a-zA-Z_][a-zA-Z0-9_]*"
+_LABEL_LIST = re.compile(rf"\s*{_LABEL_NAME}\s*(?:,\s*{_LABEL_NAME}\s*)*")
+_STRING = r"""(?:"(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'|`[^`]*`)"""
+_MATCHER = rf"\s*{_LABEL_NAME}\s*(?:=~|!~|!=|=)\s*{_STRING}\s*"
+_MATCHERS = re.compile(rf"(?:{_MATCHER}(?:,{_MATCHER})*,?\s*)?")
+_STATUS_REGEX = re.compile(r"[0-9a-zA-Z.|()\[\]^$*+?-]+")
+_QUANTILE = re.compile(r"(?:0(?:\.[0-9]+)?|1(?:\.0+)?|\.[0-9]+)")
+
+
+def _check_param(name: str, value: str) -> None:
+    """A named-query parameter as what :mod:`igkit.spec.promql` splices it into, so that no
+    parameter can close a brace or a string and inject PromQL of its own."""
+    if name.endswith("metric"):
+        if not _METRIC_NAME.fullmatch(value):
+            raise ValueError(f"params.{name}: {value!r} is not a Prometheus metric name")
+    elif name.endswith("selector"):
+        if not _MATCHERS.fullmatch(value):
+            raise ValueError(
+                f"params.{name}: {value!r} is not a list of PromQL label matchers "
+                """(label="value", label=~"regex", ...)"""
+            )
+    elif name == "by":
+        if value and not _LABEL_LIST.fullmatch(value):
+            raise ValueError(f"params.by: {value!r} is not a comma-separated list of label names")
+    elif name == "quantile":
+        if not _QUANTILE.fullmatch(value.strip()):
+            raise ValueError(f"params.quantile: {value!r} is not a number between 0 and 1")
+    elif name == "success_codes":
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"params.success_codes: {value!r} is not a regex ({exc})") from None
+        if not _STATUS_REGEX.fullmatch(value):
+            raise ValueError(
+                f"params.success_codes: {value!r} is not a status-code regex (digits, '.', '|', "
+                "'()', '[]' and the like)"
+            )
+
+
+class NamedQuery(_Strict):
+    name: str
+    params: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("params")
+    @classmethod
+    def _safe_params(cls, params: dict[str, str]) -> dict[str, str]:
+        for key, value in params.items():
+            _check_param(key, value)
+        return params
+
+
+_NAME = r"^[a-z][a-z0-9_]*$"
+_LABEL = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+
+class ExpectSeries(_Strict):
+    """Which series must exist: one per value of ``label``.
+
+    The values are given inline (``values``), in a file beside the matrix (``values_file``,
+    one value per line or a YAML list, read when the matrix is loaded), or by a PromQL
+    ``query`` fetched over the same window and step (its series' ``label`` values). A
+    declared series without data in the window is NO_DATA, so a tenant that vanished cannot
+    leave a green objective behind.
+    """
+
+    label: str = Field(pattern=_LABEL)
+    values: list[str] | None = Field(default=None, min_length=1)
+    values_file: str | None = Field(default=None, min_length=1)
+    query: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ExpectSeries:
+        given = [n for n in ("values", "values_file", "query") if getattr(self, n) is not None]
+        if len(given) != 1:
+            raise ValueError("give exactly one of 'values', 'values_file' or 'query'")
+        if self.values is not None:
+            dup = sorted({v for v in self.values if self.values.count(v) > 1})
+            if dup:
+                raise ValueError(f"values listed twice: {', '.join(dup)}")
+        return self
+
+
+class PrometheusObjective(_Strict):
+    """An objective judged from one Prometheus range query."""
+
+    type: Literal["prometheus"] = "prometheus"
+    name: str = Field(pattern=_NAME)
+    description: str = ""
+    query: str | None = None
+    named_query: NamedQuery | None = None
+    comparison: Comparison
+    threshold: Threshold
+    rule: Rule
+    rate: Duration | None = None
+    min_coverage: RealNumber | None = Field(default=None, gt=0, le=1)
+    max_staleness: Duration | None = None
+    max_gap: Duration | None = None
+    expect: ExpectSeries | None = None
+    min_series: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _one_query(self) -> PrometheusObjective:
+        if (self.query is None) == (self.named_query is None):
+            raise ValueError("give exactly one of 'query' (PromQL text) or 'named_query'")
+        if isinstance(self.rule, BudgetBurn) and self.threshold.unit not in (
+            Unit.PERCENT,
+            Unit.RATIO,
+        ):
+            raise ValueError("a budget_burn threshold is a share of the budget: unit percent")
+        return self
+
+
+class K6Objective(_Strict):
+    """A k6 scenario (or, with ``scenario: null``, all requests) judged from k6 result files.
+
+    The run is cut into windows (``k6.window``); the objective FAILs when
+    ``k6.consecutive_failing_windows`` windows in a row fail, or when the whole-run
+    statistic fails. Missing scenario, thin windows or a damaged file: NO_DATA.
+    """
+
+    type: Literal["k6"]
+    name: str = Field(pattern=_NAME)
+    description: str = ""
+    scenario: str | None
+    p95: Threshold | None = None
+    max_error_rate: Threshold | None = None
+
+    @model_validator(mode="after")
+    def _units(self) -> K6Objective:
+        if self.p95 is not None and self.p95.unit not in (Unit.MS, Unit.S):
+            raise ValueError("p95 is a latency: unit ms or s")
+        if self.max_error_rate is not None and self.max_error_rate.unit not in (
+            Unit.PERCENT,
+            Unit.RATIO,
+        ):
+            raise ValueError("max_error_rate is a share of requests: unit percent or ratio")
+        return self
+
+
+class K6Settings(_Strict):
+    """How k6 results are read and windowed (names follow k6's built-in metrics)."""
+
+    latency_metric: str = "http_req_duration"
+    failed_metric: str = "http_req_failed"
+    scenario_tag: str = "scenario"
+    window: Duration = timedelta(minutes=1)
+    min_samples_per_window: Count = Field(default=20, ge=1)
+    consecutive_failing_windows: Count = Field(default=2, ge=1)
+    max_error_rate: Threshold = Threshold(value=0.1, unit=Unit.PERCENT)
+    max_windows: int = Field(
+        default=10_000,
+        ge=1,
+        description="a file whose points span more windows is NO_DATA (damaged or mixed file)",
+    )
+
+    @field_validator("window")
+    @classmethod
+    def _window_at_least_a_second(cls, value: timedelta) -> timedelta:
+        if value < timedelta(seconds=1):
+            raise ValueError("a k6 window is at least 1s (k6 CSV times are whole seconds)")
+        return value
+
+
+def _relative(value: str) -> str:
+    """Evidence paths are relative to ``--evidence DIR`` and may not leave it."""
+    from pathlib import PurePosixPath
+
+    p = PurePosixPath(value)
+    if not value or p.is_absolute() or ".." in p.parts or "\\" in value:
+        raise ValueError(
+            f"{value!r} must be a relative path inside the evidence directory (no '..', not absolute)"
+        )
+    return value
+
+
+EvidencePath = Annotated[str, AfterValidator(_relative)]
+
+
+def _trust_relative(value: str) -> str:
+    """Trust anchors are relative to the trust directory or the matrix file's directory."""
+    from pathlib import PurePosixPath
+
+    p = PurePosixPath(value)
+    if not value or p.is_absolute() or ".." in p.parts or "\\" in value:
+        raise ValueError(
+            f"{value!r} must be a relative path inside the trust directory or beside the matrix "
+            "(no '..', not absolute)"
+        )
+    return value
+
+
+TrustPath = Annotated[
+    str,
+    AfterValidator(_trust_relative),
+    Field(
+        description="a trust anchor: looked up in --trust DIR / $IGKIT_TRUST_DIR, then beside "
+        "the matrix file; never in --evidence"
+    ),
+]
+
+
+class AttestationObjective(_Strict):
+    """G3: signed SLSA provenance for every artifact of the release file."""
+
+    type: Literal["attestation"]
+    name: str = Field(pattern=_NAME)
+    description: str = ""
+    release: EvidencePath = "release.yaml"
+    keys: list[TrustPath] = Field(default_factory=list)
+    certificate_identity: str | None = None
+    certificate_oidc_issuer: str | None = None
+    trusted_root: TrustPath | None = None
+    builders: dict[str, int] = Field(
+        default_factory=dict, description="builder.id -> SLSA build level"
+    )
+    min_slsa_level: Count = Field(default=3, ge=0, le=4)
+    source_uri: str | None = None
+    source_ref: str | None = None
+
+    @model_validator(mode="after")
+    def _one_trust(self) -> AttestationObjective:
+        keyless = self.certificate_identity is not None or self.certificate_oidc_issuer is not None
+        if bool(self.keys) == keyless:
+            raise ValueError(
+                "give either 'keys' or 'certificate_identity' + 'certificate_oidc_issuer'"
+            )
+        if keyless and not (self.certificate_identity and self.certificate_oidc_issuer):
+            raise ValueError(
+                "keyless verification needs both certificate_identity and certificate_oidc_issuer"
+            )
+        if not self.builders:
+            raise ValueError(
+                "'builders' must name at least one trusted builder id (and its SLSA level)"
+            )
+        return self
+
+
+class SbomObjective(_Strict):
+    """G3: every artifact's SBOM/scan report is clean at or above ``fail_at``."""
+
+    type: Literal["sbom"]
+    name: str = Field(pattern=_NAME)
+    description: str = ""
+    release: EvidencePath = "release.yaml"
+    fail_at: Literal["critical", "high", "medium", "low"] = "high"
+
+
+SigningAlg = Literal[
+    "RS256",
+    "RS384",
+    "RS512",
+    "PS256",
+    "PS384",
+    "PS512",
+    "ES256",
+    "ES384",
+    "ES512",
+    "HS256",
+    "HS384",
+    "HS512",
+]
+SIGNING_ALGORITHMS: tuple[str, ...] = get_args(SigningAlg)
+
+
+class OpaBundleObjective(_Strict):
+    """G4: policy bundles signed, complete, in scope, not expired."""
+
+    type: Literal["opa_bundle"]
+    name: str = Field(pattern=_NAME)
+    description: str = ""
+    bundles: list[EvidencePath] = Field(min_length=1)
+    verification_key: TrustPath | None = Field(
+        default=None,
+        description="PEM public key/certificate (RS*/PS*/ES*) or HMAC secret file (HS*, trust "
+        "directory only); HS* may instead take $IGKIT_OPA_HMAC_KEY",
+    )
+    signing_alg: SigningAlg = "RS256"
+    scope: str | None = None
+    exclude_files: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _key_given(self) -> OpaBundleObjective:
+        if self.verification_key is None and not self.signing_alg.startswith("HS"):
+            raise ValueError(f"{self.signing_alg} needs 'verification_key' (a public key file)")
+        return self
+
+
+class DrillObjective(_Strict):
+    """G7: the latest DR drill achieved RPO/RTO, in the right environment, recently."""
+
+    type: Literal["drill"]
+    name: str = Field(pattern=_NAME)
+    description: str = ""
+    report: EvidencePath = "drill/report.yaml"
+    env: str = "prod"
+    rpo_target: Duration = timedelta(minutes=5)
+    rto_target: Duration = timedelta(minutes=60)
+    max_age: Duration = timedelta(days=7)
+
+
+class ApprovalsObjective(_Strict):
+    """G8: every required role approved, inside the freeze window (manual + tracker)."""
+
+    type: Literal["approvals"]
+    name: str = Field(pattern=_NAME)
+    description: str = ""
+    tracker: EvidencePath = "approvals.yaml"
+    required_roles: list[str] = Field(
+        default_factory=lambda: ["release_eng", "sre_oncall_ack", "qe", "secops", "pm_cs", "mc"],
+        min_length=1,
+    )
+    max_age: Duration = timedelta(hours=24)
+
+
+class CommsObjective(_Strict):
+    """G8: status-page and stakeholder templates are staged and not empty."""
+
+    type: Literal["comms"]
+    name: str = Field(pattern=_NAME)
+    description: str = ""
+    templates: dict[str, EvidencePath] = Field(min_length=1)
+
+
+EvidenceObjective = (
+    AttestationObjective
+    | SbomObjective
+    | OpaBundleObjective
+    | DrillObjective
+    | ApprovalsObjective
+    | CommsObjective
+)
+
+
+def _objective_type(value: Any) -> str:
+    kind = (
+        value.get("type", "prometheus") if isinstance(value, dict) else getattr(value, "type", None)
+    )
+    return str(kind)
+
+
+Objective = Annotated[
+    Annotated[PrometheusObjective, Tag("prometheus")]
+    | Annotated[K6Objective, Tag("k6")]
+    | Annotated[AttestationObjective, Tag("attestation")]
+    | Annotated[SbomObjective, Tag("sbom")]
+    | Annotated[OpaBundleObjective, Tag("opa_bundle")]
+    | Annotated[DrillObjective, Tag("drill")]
+    | Annotated[ApprovalsObjective, Tag("approvals")]
+    | Annotated[CommsObjective, Tag("comms")],
+    Discriminator(_objective_type),
+]
+
+
+class Defaults(_Strict):
+    step: Duration = timedelta(seconds=15)
+    rate: Duration = timedelta(minutes=5)
+    min_coverage: RealNumber = Field(default=0.9, gt=0, le=1)
+    max_staleness: Duration = timedelta(minutes=2)
+    max_gap: Duration = timedelta(minutes=5)
+
+
+class CostLadder(_Strict):
+    """The cost downshift ladder (seed §8) as shares of the monthly budget.
+
+    Tier *i* (1 Observe, 2 Throttle, 3 Shed, 4 Degrade, 5 Protect, 6 Emergency) applies when
+    month-to-date burn ≥ ``burn_share[i-1]`` or the linear month-end projection ≥
+    ``projected_share[i-1]``; the highest such tier wins, 0 means no action.
+    """
+
+    burn_share: tuple[RealNumber, RealNumber, RealNumber, RealNumber, RealNumber, RealNumber]
+    projected_share: tuple[RealNumber, RealNumber, RealNumber, RealNumber, RealNumber, RealNumber]
+
+    @model_validator(mode="after")
+    def _increasing(self) -> CostLadder:
+        for name in ("burn_share", "projected_share"):
+            values = getattr(self, name)
+            if any(b <= a for a, b in pairwise(values)):
+                raise ValueError(f"{name} must be strictly increasing")
+        return self
+
+
+class Gate(_Strict):
+    id: str = Field(pattern=r"^G[1-9][0-9]*$")
+    name: str
+    description: str = ""
+    objectives: list[Objective] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_objectives(self) -> Gate:
+        names = [o.name for o in self.objectives]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"duplicate objective names: {', '.join(sorted(dup))}")
+        return self
+
+
+class Matrix(_Strict):
+    """The whole go/no-go matrix (``kind: go-no-go-matrix``)."""
+
+    apiVersion: Literal["igkit/v1"] = "igkit/v1"  # noqa: N815 - YAML field name
+    kind: Literal["go-no-go-matrix"] = "go-no-go-matrix"
+    defaults: Defaults = Field(default_factory=Defaults)
+    k6: K6Settings = Field(default_factory=K6Settings)
+    cost_ladder: CostLadder | None = None
+    gates: list[Gate] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_gates(self) -> Matrix:
+        ids = [g.id for g in self.gates]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise ValueError(f"duplicate gate ids: {', '.join(sorted(dup))}")
+        return self
+
+    def gate(self, gate_id: str) -> Gate:
+        for g in self.gates:
+            if g.id == gate_id:
+                return g
+        known = ", ".join(g.id for g in self.gates)
+        raise KeyError(f"gate {gate_id} is not in the matrix (known: {known})")
+
+
+class ResolvedSettings(BaseModel):
+    """An objective's effective step/rate/coverage settings after matrix defaults apply."""
+
+    model_config = ConfigDict(frozen=True)
+
+    step: Duration
+    rate: Duration
+    min_coverage: float
+    max_staleness: Duration
+    max_gap: Duration
+
+
+def resolve_settings(obj: PrometheusObjective, defaults: Defaults) -> ResolvedSettings:
+    return ResolvedSettings(
+        step=obj.rule.step or defaults.step,
+        rate=obj.rate or defaults.rate,
+        min_coverage=obj.min_coverage if obj.min_coverage is not None else defaults.min_coverage,
+        max_staleness=obj.max_staleness or defaults.max_staleness,
+        max_gap=obj.max_gap or defaults.max_gap,
+    )
+
+
+SLUG = re.compile(_NAME)
