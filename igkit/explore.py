@@ -19,9 +19,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from igkit.errors import ConfigError, SnapshotError, SourceError
+from igkit.errors import ConfigError, SnapshotError
 from igkit.judge.evaluate import evaluate
-from igkit.snapshots import Snapshot, parse_range_result, series_labels, to_wide_frame
+from igkit.snapshots import (
+    FetchFailure,
+    Snapshot,
+    SnapshotSet,
+    parse_range_result,
+    series_labels,
+    to_wide_frame,
+)
 from igkit.sources.replay import ReplaySource
 from igkit.spec.loader import LoadedMatrix, load_matrix
 from igkit.spec.models import BudgetBurn, Comparison, PrometheusObjective
@@ -65,23 +72,44 @@ class Run:
         return [g.id for g in self.loaded.matrix.gates]
 
     @cached_property
-    def planned(self) -> dict[tuple[str, str], PlannedQuery]:
-        return {
-            (p.gate.id, p.objective.name): p
-            for p in plan(self.loaded.matrix, self.gate_ids, self.at, self.tenant)
-        }
+    def snapshot_set(self) -> SnapshotSet:
+        """Everything the run's judgement reads, captured from the replay (through the same
+        source registry as ``igkit go-no-go --replay``, with the run's recorded overrides)."""
+        from igkit.sources.registry import CaptureRequest, Recorded, capture
+
+        index = self.replay.index
+        return capture(
+            CaptureRequest(
+                matrix=self.loaded.matrix,
+                gate_ids=self.gate_ids,
+                at=self.at,
+                tenant=self.tenant,
+                select=index.select if index else None,
+                window=index.window if index else None,
+                prometheus=self.replay,
+                recorded=Recorded(k6=self.replay.k6, evidence=self.replay.evidence),
+            )
+        )
 
     @cached_property
-    def snapshots(self) -> dict[str, Snapshot | str]:
-        """Request id -> snapshot, or the failure text (as ``igkit.run.fetch_all`` gives)."""
-        out: dict[str, Snapshot | str] = {}
-        for pq in self.planned.values():
-            for _, request in pq.requests:
-                try:
-                    out[request.id] = self.replay.fetch(request)
-                except SourceError as exc:
-                    out[request.id] = str(exc)
-        return out
+    def planned(self) -> dict[tuple[str, str], PlannedQuery]:
+        overrides = self.snapshot_set
+        return {
+            (p.gate.id, p.objective.name): p
+            for p in plan(
+                self.loaded.matrix,
+                self.gate_ids,
+                self.at,
+                self.tenant,
+                select=overrides.select,
+                window=overrides.window,
+            )
+        }
+
+    @property
+    def snapshots(self) -> dict[str, Snapshot | FetchFailure]:
+        """Request id -> snapshot, or the FetchFailure saying why there is none."""
+        return self.snapshot_set.prometheus
 
     def verdicts(self, gate_ids: list[str] | None = None) -> RunVerdicts:
         """The same verdicts ``igkit go-no-go --replay`` computes for these snapshots."""
@@ -90,14 +118,12 @@ class Run:
             return self._verdicts
         result = evaluate(
             self.loaded,
-            ids,
+            self.snapshot_set,
             self.at,
-            self.snapshots,
+            gate_ids=ids,
             tenant=self.tenant,
-            source=f"replay {self.replay.directory}",
-            k6=self.replay.k6,
-            evidence=self.replay.evidence,
             trust=self.trust,
+            source=f"replay {self.replay.directory}",
         )
         if gate_ids is None:
             self._verdicts = result
@@ -135,7 +161,7 @@ class Run:
         unit = obj.threshold.unit
         empty = pd.DataFrame(index=pd.Index(np.round(pq.request.grid() * 1000).astype(np.int64)))
         labels: dict[str, dict[str, str]] = {}
-        if isinstance(snap, str) or snap.status == "error":
+        if isinstance(snap, FetchFailure) or snap.status == "error":
             wide = empty
         else:
             try:  # a malformed result is the objective's ERROR verdict; nothing to plot

@@ -7,11 +7,11 @@ and bundle replay call it): plan -> capture -> evaluate -> write ``verdicts.json
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import math
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TypeVar
@@ -19,21 +19,24 @@ from typing import TypeVar
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from igkit import atomic, rundir
-from igkit.errors import ConfigError, SourceError
+from igkit.errors import ConfigError
 from igkit.judge.evaluate import evaluate
-from igkit.redact import redact, redact_data, secrets
+from igkit.redact import redact_data
 from igkit.report.junit import to_junit
 from igkit.snapshots import (
     INDEX_FILE,
     EvidenceSnapshot,
     K6Snapshot,
     K6SummarySnapshot,
+    SealedSnapshot,
     Snapshot,
+    SnapshotSet,
     write_snapshots,
 )
 from igkit.sources import Source
+from igkit.sources.registry import CaptureRequest, Recorded, capture
 from igkit.spec.loader import LoadedMatrix
-from igkit.spec.plan import PlannedQuery, plan
+from igkit.spec.plan import plan
 from igkit.trust import TrustStore
 from igkit.verdicts import RunVerdicts
 
@@ -106,35 +109,6 @@ def gate_ids_of(loaded: LoadedMatrix, requested: Sequence[str] | None) -> list[s
     return ids
 
 
-def fetch_all(
-    planned: list[PlannedQuery], source: Source, workers: int = 4
-) -> dict[str, Snapshot | str]:
-    """Fetch each distinct request once; a source failure becomes a message, never a raise."""
-    requests = {r.id: r for p in planned for _, r in p.requests}
-
-    def one(request_id: str) -> tuple[str, Snapshot | str]:
-        try:
-            return request_id, redacted(source.fetch(requests[request_id]))
-        except SourceError as exc:
-            return request_id, redact(str(exc))
-
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(requests)))) as pool:
-        return dict(pool.map(one, list(requests)))
-
-
-def redacted(snap: Snapshot) -> Snapshot:
-    """``snap`` with every configured secret removed from its data (a server may echo a token
-    in an error body or a label), re-sealed so replay still verifies it."""
-    found = secrets()
-    if not found:
-        return snap
-    content = snap.content()
-    clean = redact_data(content, found)
-    if clean == content:
-        return snap
-    return Snapshot.model_validate(clean).sealed()
-
-
 def run_files(run: RunVerdicts) -> dict[Path, bytes]:
     """``verdicts.json`` and ``junit.xml`` of ``run`` (relative names), written as one set."""
     clean = RunVerdicts.model_validate(redact_data(run.model_dump(by_alias=True)))
@@ -154,24 +128,31 @@ def write_run_files(out: Path, run: RunVerdicts) -> None:
 def write_outputs(
     out: Path,
     run: RunVerdicts,
-    planned: list[PlannedQuery],
-    snapshots: dict[str, Snapshot | str],
+    snapshot_set: SnapshotSet,
+    loaded: LoadedMatrix,
     *,
     server: str | None,
-    k6: Sequence[K6Snapshot | K6SummarySnapshot] = (),
-    evidence: Sequence[EvidenceSnapshot] = (),
 ) -> RunVerdicts:
-    """Write snapshots, then ``verdicts.json`` (recording the index's sha256) and junit.xml;
-    return the verdicts as written."""
+    """Write the snapshots, then ``verdicts.json`` (recording the index's sha256) and
+    junit.xml; return the verdicts as written. Range snapshots are labelled by the objective
+    that read them, k6 ones by kind and file, evidence by objective."""
     snap_dir = out / "snapshots"
-    labelled: list[tuple[str, Snapshot | K6Snapshot | K6SummarySnapshot | EvidenceSnapshot]] = [
+    planned = plan(
+        loaded.matrix,
+        run.scope.gates,
+        run.evaluated_at,
+        run.tenant,
+        select=snapshot_set.select,
+        window=snapshot_set.window,
+    )
+    labelled: list[tuple[str, SealedSnapshot]] = [
         (label, s)
         for p in planned
         for label, r in p.requests
-        if isinstance(s := snapshots.get(r.id), Snapshot)
+        if isinstance(s := snapshot_set.prometheus.get(r.id), Snapshot)
     ]
-    labelled += [(f"G5-{s.kind}-{s.file}", s) for s in k6]
-    labelled += [(f"{s.file}-evidence", s) for s in evidence]
+    labelled += [(f"{s.kind}-{s.file}", s) for s in snapshot_set.k6]
+    labelled += [(f"{s.file}-evidence", s) for s in snapshot_set.evidence.values()]
     write_snapshots(  # the earlier run's files went when this run took ``out``
         snap_dir,
         labelled,
@@ -186,6 +167,33 @@ def write_outputs(
     run = run.model_copy(update={"snapshots_index_sha256": index_digest})
     write_run_files(out, run)
     return run
+
+
+def execute(
+    loaded: LoadedMatrix,
+    request: CaptureRequest,
+    *,
+    out: Path,
+    source_label: str,
+    server: str | None = None,
+    trust: TrustStore | None = None,
+) -> RunVerdicts:
+    """Capture (one SnapshotSet), then evaluate it, then write ``verdicts.json``,
+    ``junit.xml`` and ``snapshots/``. ``out`` is taken for this run
+    (:func:`igkit.rundir.owned`) unless the caller already holds it."""
+    with rundir.owned(out, fresh=True):
+        request = dataclasses.replace(request, at=request.at.replace(microsecond=0))
+        snapshot_set = capture(request)
+        run = evaluate(
+            loaded,
+            snapshot_set,
+            request.at,
+            gate_ids=list(request.gate_ids),
+            tenant=request.tenant,
+            trust=trust,
+            source=source_label,
+        )
+        return write_outputs(out, run, snapshot_set, loaded, server=server)
 
 
 def go_no_go(
@@ -204,28 +212,19 @@ def go_no_go(
     select: str | None = None,
     window: timedelta | None = None,
 ) -> RunVerdicts:
-    """Snapshot, then evaluate, then write ``verdicts.json``, ``junit.xml`` and ``snapshots/``.
-
-    ``k6`` holds the k6 snapshots already captured (from ``--k6`` files, or a replay). ``out``
-    is taken for this run (:func:`igkit.rundir.owned`) unless the caller already holds it."""
-    with rundir.owned(out, fresh=True):
-        at = at.replace(microsecond=0)
-        planned = plan(loaded.matrix, gate_ids, at, tenant, select=select, window=window)
-        snapshots = fetch_all(planned, source)
-        run = evaluate(
-            loaded,
-            gate_ids,
-            at,
-            snapshots,
-            tenant=tenant,
-            source=source_label,
-            k6=k6,
-            evidence=evidence,
-            trust=trust,
-            select=select,
-            window=window,
-        )
-        return write_outputs(out, run, planned, snapshots, server=server, k6=k6, evidence=evidence)
+    """:func:`execute` with a range source and k6/evidence snapshots captured beforehand (a
+    replay's, or a recorder's); :func:`run_gates` is the entry point for everything else."""
+    request = CaptureRequest(
+        matrix=loaded.matrix,
+        gate_ids=gate_ids,
+        at=at,
+        tenant=tenant,
+        select=select,
+        window=window,
+        prometheus=source,
+        recorded=Recorded(k6=k6, evidence=evidence),
+    )
+    return execute(loaded, request, out=out, source_label=source_label, server=server, trust=trust)
 
 
 def run_gates(
@@ -269,28 +268,25 @@ def run_loaded(
     from igkit.sources.prometheus import PrometheusSource
 
     prom = PrometheusSource(request.prom_url, tenant=request.tenant, timeout=request.timeout)
-    with rundir.owned(request.out, fresh=True):
-        k6: list[K6Snapshot | K6SummarySnapshot] = []
-        if request.k6_files:
-            from igkit.sources.k6.windows import capture
-
-            k6 = capture(request.k6_files, loaded.matrix.k6)
-        at = request.at or datetime.now(tz=UTC)
-        return go_no_go(
-            loaded,
-            gate_ids,
-            at,
-            prom,
-            tenant=request.tenant,
-            out=request.out,
-            source_label=source_label or f"prometheus {prom.url}",
-            server=prom.url,
-            k6=k6,
-            evidence=capture_evidence(loaded, gate_ids, request.evidence_dir),
-            trust=trust,
-            select=request.select,
-            window=request.window,
-        )
+    capture_request = CaptureRequest(
+        matrix=loaded.matrix,
+        gate_ids=gate_ids,
+        at=request.at or datetime.now(tz=UTC),
+        tenant=request.tenant,
+        select=request.select,
+        window=request.window,
+        prometheus=prom,
+        k6_files=request.k6_files,
+        evidence_dir=request.evidence_dir,
+    )
+    return execute(
+        loaded,
+        capture_request,
+        out=request.out,
+        source_label=source_label or f"prometheus {prom.url}",
+        server=prom.url,
+        trust=trust,
+    )
 
 
 def _check_k6_gates(loaded: LoadedMatrix, gate_ids: list[str], k6_files: Sequence[Path]) -> None:
@@ -347,24 +343,24 @@ def _replay(
         )
     select = _recorded("--select", request.select, index.select if index else None)
     window = _recorded("--window", request.window, index.window if index else None)
-    with rundir.owned(request.out, fresh=True):
-        return go_no_go(
-            loaded,
-            gate_ids,
-            at,
-            replay,
-            tenant=request.tenant
-            if request.tenant is not None
-            else (index.tenant if index else None),
-            out=request.out,
-            source_label=source_label or f"replay {replay.directory}",
-            server=index.server if index else None,
-            k6=replay.k6,
-            evidence=replay.evidence,
-            trust=trust,
-            select=select,
-            window=window,
-        )
+    capture_request = CaptureRequest(
+        matrix=loaded.matrix,
+        gate_ids=gate_ids,
+        at=at,
+        tenant=request.tenant if request.tenant is not None else (index.tenant if index else None),
+        select=select,
+        window=window,
+        prometheus=replay,
+        recorded=Recorded(k6=replay.k6, evidence=replay.evidence),
+    )
+    return execute(
+        loaded,
+        capture_request,
+        out=request.out,
+        source_label=source_label or f"replay {replay.directory}",
+        server=index.server if index else None,
+        trust=trust,
+    )
 
 
 def _recorded(flag: str, given: _T | None, recorded: _T | None) -> _T | None:
@@ -377,23 +373,3 @@ def _recorded(flag: str, given: _T | None, recorded: _T | None) -> _T | None:
         "snapshots it never took (drop the flag)",
         where=flag,
     )
-
-
-def capture_evidence(
-    loaded: LoadedMatrix, gate_ids: list[str], evidence_dir: Path | None
-) -> list[EvidenceSnapshot]:
-    """Snapshot what every selected evidence objective reads (a missing dir is recorded too)."""
-    from igkit.sources.evidence import capture_objective
-    from igkit.spec.models import K6Objective, PrometheusObjective
-
-    if evidence_dir is not None and not evidence_dir.is_dir():
-        raise ConfigError(
-            "evidence directory does not exist or is not a directory", where=str(evidence_dir)
-        )
-    return [
-        capture_objective(gate.id, obj, evidence_dir)
-        for gate in loaded.matrix.gates
-        if gate.id in gate_ids
-        for obj in gate.objectives
-        if not isinstance(obj, PrometheusObjective | K6Objective)
-    ]

@@ -710,6 +710,8 @@ def _replay(
                 k6=src.k6,
                 evidence=src.evidence,
                 trust=anchors,
+                select=src.index.select if src.index else None,
+                window=src.index.window if src.index else None,
             )
     except (IgkitError, ValueError) as exc:
         result.checks.append(failed("replay", f"could not re-evaluate: {exc}"[:300]))

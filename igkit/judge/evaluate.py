@@ -1,4 +1,4 @@
-"""The pure evaluation: (matrix, snapshots, evaluation time) -> verdicts.
+"""The pure evaluation: (matrix, SnapshotSet, evaluation time) -> verdicts.
 
 Snapshots are looked up by the id of the request the plan derives, so the same inputs
 always give the same verdicts, live or replayed. An exception while judging one objective
@@ -7,15 +7,15 @@ becomes that objective's ERROR verdict; it never aborts the run.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from functools import partial
 
 from igkit import __version__
 from igkit.judge.evidence.gates import evaluate_evidence
 from igkit.judge.k6 import evaluate_k6
 from igkit.judge.prometheus import evaluate_prometheus
-from igkit.snapshots import EvidenceSnapshot, K6Snapshot, K6SummarySnapshot, Snapshot
+from igkit.snapshots import SnapshotSet
 from igkit.spec.loader import LoadedMatrix
 from igkit.spec.models import K6Objective, PrometheusObjective
 from igkit.spec.plan import plan
@@ -37,57 +37,61 @@ def _safe(gate_id: str, name: str, judge: Callable[[], ObjectiveVerdict]) -> Obj
 
 def evaluate(
     loaded: LoadedMatrix,
-    gate_ids: list[str],
+    snapshot_set: SnapshotSet,
     at: datetime,
-    snapshots: Mapping[str, Snapshot | str],
     *,
+    gate_ids: Sequence[str] | None = None,
     tenant: str | None,
-    source: str,
-    k6: Sequence[K6Snapshot | K6SummarySnapshot] = (),
-    evidence: Sequence[EvidenceSnapshot] = (),
     trust: TrustStore | None = None,
-    select: str | None = None,
-    window: timedelta | None = None,
+    source: str,
 ) -> RunVerdicts:
-    """Judge ``gate_ids`` at ``at`` from ``snapshots`` (request id -> snapshot or failure text),
-    the k6 and evidence snapshots of the run, and the trust anchors (keys, roots) that
-    evidence signatures are verified with."""
+    """Judge ``gate_ids`` (None: every gate of the matrix) at ``at`` from ``snapshot_set``
+    alone, with the trust anchors (keys, roots) evidence signatures are verified with.
+
+    Requests are planned with the set's ``select``/``window``, so the judgement reads exactly
+    the snapshots that were captured for it. A request without a snapshot is that objective's
+    ERROR (the FetchFailure's message names it)."""
+    ids = list(gate_ids) if gate_ids is not None else [g.id for g in loaded.matrix.gates]
     planned = {
         (p.gate.id, p.objective.name): p
-        for p in plan(loaded.matrix, gate_ids, at, tenant, select=select, window=window)
+        for p in plan(
+            loaded.matrix,
+            ids,
+            at,
+            tenant,
+            select=snapshot_set.select,
+            window=snapshot_set.window,
+        )
     }
-    tables = sorted((s for s in k6 if isinstance(s, K6Snapshot)), key=lambda s: s.file)
-    summaries = sorted((s for s in k6 if isinstance(s, K6SummarySnapshot)), key=lambda s: s.file)
     settings = loaded.matrix.k6
-    by_objective = {e.objective: e for e in evidence}
     gates = []
-    for gate_id in gate_ids:
+    for gate_id in ids:
         gate = loaded.matrix.gate(gate_id)
         verdicts = []
         for obj in gate.objectives:
+            judge: Callable[[], ObjectiveVerdict]
             if isinstance(obj, PrometheusObjective):
                 pq = planned[(gate.id, obj.name)]
-                snap = snapshots.get(pq.request.id, f"no snapshot for request {pq.request.id}")
+                snap = snapshot_set.range(pq.request)
                 expect = None
                 if pq.expect_request is not None:
-                    rid = pq.expect_request.id
-                    expect = snapshots.get(rid, f"no snapshot for expect query {rid}")
-                judge_one = partial(evaluate_prometheus, pq, snap, at, expect=expect)
-                verdicts.append(_safe(gate.id, obj.name, judge_one))
+                    expect = snapshot_set.range(pq.expect_request, "expect query")
+                judge = partial(evaluate_prometheus, pq, snap, at, expect=expect)
             elif isinstance(obj, K6Objective):
-                judge = partial(evaluate_k6, gate.id, obj, settings, tables, summaries)
-                verdicts.append(_safe(gate.id, obj.name, judge))
-            else:
-                found = by_objective.get(f"{gate.id}/{obj.name}")
-                verdicts.append(
-                    _safe(
-                        gate.id,
-                        obj.name,
-                        partial(evaluate_evidence, gate.id, obj, found, at, trust),
-                    )
+                judge = partial(
+                    evaluate_k6,
+                    gate.id,
+                    obj,
+                    settings,
+                    snapshot_set.k6_tables,
+                    snapshot_set.k6_summaries,
                 )
+            else:
+                found = snapshot_set.evidence_for(f"{gate.id}/{obj.name}")
+                judge = partial(evaluate_evidence, gate.id, obj, found, at, trust)
+            verdicts.append(_safe(gate.id, obj.name, judge))
         gates.append(gate_verdict(gate.id, gate.name, verdicts))
-    scope = scope_of(gate_ids, [g.id for g in loaded.matrix.gates])
+    scope = scope_of(ids, [g.id for g in loaded.matrix.gates])
     return RunVerdicts(
         decision=decide(gates, complete=scope.complete),
         scope=scope,
@@ -97,7 +101,7 @@ def evaluate(
         igkit_version=__version__,
         tenant=tenant,
         source=source,
-        select=select,
-        window=window,
+        select=snapshot_set.select,
+        window=snapshot_set.window,
         gates=gates,
     )

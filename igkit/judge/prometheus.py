@@ -6,6 +6,7 @@ from datetime import datetime
 
 from igkit.judge.rules import Judgement, judge_budget, judge_steps
 from igkit.snapshots import (
+    FetchFailure,
     ResultError,
     Snapshot,
     check_range_snapshot,
@@ -33,10 +34,10 @@ def _rule_text(pq: PlannedQuery) -> str:
     return f"{rule.kind}: {extra} over the last {window}, step {step}"
 
 
-def _snapshot_problem(snapshot: Snapshot | str, what: str, role: str) -> str | None:
+def _snapshot_problem(snapshot: Snapshot | FetchFailure, what: str, role: str) -> str | None:
     """Why a snapshot cannot be judged (ERROR), or None."""
-    if isinstance(snapshot, str):
-        return f"{what}: {snapshot}"
+    if isinstance(snapshot, FetchFailure):
+        return f"{what}: {snapshot.message}"
     if snapshot.status == "error":
         return f"{what}: {role}failed — {one_line(snapshot.error or '')} (snapshot {snapshot.id})"
     if snapshot.warnings:
@@ -54,7 +55,7 @@ def _window_text(pq: PlannedQuery) -> str:
 
 
 def _expected_values(
-    pq: PlannedQuery, expect_snapshot: Snapshot | str | None, what: str
+    pq: PlannedQuery, expect_snapshot: Snapshot | FetchFailure | None, what: str
 ) -> tuple[list[str] | None, str | None, Status | None]:
     """The declared values of ``expect.label``; or (None, reason, status) when unknown."""
     expect = pq.objective.expect
@@ -144,12 +145,12 @@ def _with_expected(
 
 def evaluate_prometheus(
     pq: PlannedQuery,
-    snapshot: Snapshot | str,
+    snapshot: Snapshot | FetchFailure,
     at: datetime,
     *,
-    expect: Snapshot | str | None = None,
+    expect: Snapshot | FetchFailure | None = None,
 ) -> ObjectiveVerdict:
-    """Turn one snapshot into an objective verdict; ``snapshot`` is a message when none exists.
+    """Turn one snapshot into an objective verdict; a FetchFailure says why none exists.
 
     ``expect`` is the snapshot of the objective's ``expect.query``. Every result is validated
     again here (a replayed snapshot can be forged and resealed): a malformed one is ERROR."""

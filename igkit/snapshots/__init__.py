@@ -1,5 +1,8 @@
 """Snapshots: the one hand-off between sources (which fetch) and gates (which judge).
 
+A :class:`SnapshotSet` holds everything one judgement reads; a request without a snapshot
+is a typed :class:`FetchFailure`, never a bare string.
+
 A snapshot holds everything a verdict depends on for one range query — the exact query
 text, the resolved absolute window, tenant, server (never credentials), the raw result
 as the server sent it, fetch time and outcome — and a SHA-256 over its canonical JSON so
@@ -8,6 +11,7 @@ that a replay can prove it reads what the live run read.
 
 from __future__ import annotations
 
+from igkit.snapshots.failure import FailureKind, FetchFailure
 from igkit.snapshots.models import (
     ALL,
     SCHEMA,
@@ -42,6 +46,7 @@ from igkit.snapshots.series import (
     to_long_frame,
     to_wide_frame,
 )
+from igkit.snapshots.set import SnapshotSet
 from igkit.snapshots.store import (
     INDEX_FILE,
     SnapshotIndex,
@@ -60,6 +65,8 @@ __all__ = [
     "AnySnapshot",
     "EvidenceFile",
     "EvidenceSnapshot",
+    "FailureKind",
+    "FetchFailure",
     "K6Params",
     "K6Snapshot",
     "K6SummarySnapshot",
@@ -73,6 +80,7 @@ __all__ = [
     "Snapshot",
     "SnapshotIndex",
     "SnapshotRef",
+    "SnapshotSet",
     "canonical_json",
     "canonical_sha256",
     "check_range_snapshot",

@@ -67,6 +67,7 @@ class SnapshotRef(BaseModel):
     file: str
     sha256: str
     label: str = ""
+    kind: str | None = None  # the snapshot's kind; absent in indexes of earlier igkit
 
 
 class SnapshotIndex(BaseModel):
@@ -115,7 +116,9 @@ def write_snapshots(
         _atomic_write(
             directory / name, canonical_json(snap.model_dump(mode="json", by_alias=True)) + b"\n"
         )
-        refs[snap.id] = SnapshotRef(id=snap.id, file=name, sha256=snap.sha256, label=label)
+        refs[snap.id] = SnapshotRef(
+            id=snap.id, file=name, sha256=snap.sha256, label=label, kind=getattr(snap, "kind", None)
+        )
     index = SnapshotIndex(
         evaluated_at=evaluated_at,
         tenant=tenant,

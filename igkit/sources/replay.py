@@ -28,6 +28,7 @@ from igkit.snapshots import (
     RangeRequest,
     Snapshot,
     SnapshotIndex,
+    SnapshotRef,
     read_index,
     read_snapshot,
     sha256_file,
@@ -35,7 +36,16 @@ from igkit.snapshots import (
 
 VERDICTS_FILE = "verdicts.json"
 INDEX_DIGEST_FIELD = "snapshots_index_sha256"
-_NOT_RANGE = re.compile(r"^G5-k6_(windows|summary)-|-evidence$")
+# Indexes written before refs carried ``kind`` tell k6 and evidence snapshots by their label
+# ("<gate>-k6_windows-<file>", "<gate>-<objective>-evidence").
+_LEGACY_NOT_RANGE = re.compile(r"(^|-)k6_(windows|summary)-|-evidence$")
+
+
+def is_range_ref(ref: SnapshotRef) -> bool:
+    """True when an index entry is a Prometheus range snapshot (not k6, not evidence)."""
+    if ref.kind is not None:
+        return ref.kind == "prometheus_range"
+    return not _LEGACY_NOT_RANGE.search(ref.label)
 
 
 def snapshot_dir(path: Path) -> Path:
@@ -97,7 +107,7 @@ class ReplaySource:
         for ref in index.snapshots:
             snap, why = self._read_listed(ref.file, ref.id, ref.sha256)
             if snap is None:
-                if not _NOT_RANGE.search(ref.label):
+                if is_range_ref(ref):
                     self.rejected[ref.id] = why
                     self.problems.append(why)
                     continue
