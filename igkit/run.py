@@ -91,14 +91,18 @@ class RunRequest(BaseModel):
 
 def gate_ids_of(loaded: LoadedMatrix, requested: Sequence[str] | None) -> list[str]:
     """The matrix's gate ids for ``requested`` (comma lists allowed, case-insensitive); every
-    gate when None or empty; an id the matrix lacks is a ConfigError listing the known ones."""
+    gate when None; none, or an id the matrix lacks, is a ConfigError listing the known ones."""
     known = [g.id for g in loaded.matrix.gates]
-    if not requested:
+    if requested is None:
         return known
+    if not [part for raw in requested for part in raw.split(",") if part.strip()]:
+        raise ConfigError(f"no gate selected (matrix has {', '.join(known)})", where="--gate")
     by_upper = {k.upper(): k for k in known}
     ids: list[str] = []
     for raw in requested:
         for part in raw.split(","):
+            if not part.strip():
+                continue
             gid = by_upper.get(part.strip().upper())
             if gid is None:
                 raise ConfigError(

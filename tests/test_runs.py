@@ -633,3 +633,14 @@ def test_replay_with_a_different_override_than_recorded_is_refused(tmp_path: Pat
     assert replay(tmp_path / "cli", extra=("--select", 'tenant="acme"')) == 2
     assert replay(tmp_path / "bad", extra=("--select", "tenant=")) == 2  # not a matcher
     assert replay(tmp_path / "ok", "G1") == 0  # positive control: no override, recorded none
+
+
+def test_an_empty_gate_selection_is_refused_not_read_as_all(tmp_path: Path) -> None:
+    from igkit.errors import ConfigError
+    from igkit.run import RunRequest, run_gates
+
+    with pytest.raises(ConfigError, match=r"no gate selected \(matrix has G1"):
+        run_gates(RunRequest(out=tmp_path / "none", snapshot_dir=DEMO, gates=[]))
+    assert replay(tmp_path / "cli", " ") == 2
+    # positive control: gates=None is every gate of the matrix
+    assert run_gates(RunRequest(out=tmp_path / "all", snapshot_dir=DEMO)).scope.complete
