@@ -74,6 +74,40 @@ class RunRequest(BaseModel):
     )
     timeout: float = Field(default=30, description="seconds per HTTP request")
 
+    @field_validator(
+        "matrix",
+        "at",
+        "prom_url",
+        "snapshot_dir",
+        "tenant",
+        "select",
+        "window",
+        "evidence_dir",
+        "trust_dir",
+        mode="before",
+    )
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        """An empty parameter (a notebook's ``""``) means unset - never ``Path("")``, the cwd."""
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("window", mode="before")
+    @classmethod
+    def _promql_duration(cls, value: object) -> object:
+        """``30m``, ``1h30m`` as in the matrix (ISO 8601 and seconds are accepted too)."""
+        if isinstance(value, str) and value.strip() and not value.startswith("P"):
+            from igkit.timeutil import parse_duration
+
+            return parse_duration(value)
+        return value
+
+    @field_validator("window")
+    @classmethod
+    def _positive(cls, value: timedelta | None) -> timedelta | None:
+        if value is not None and value <= timedelta(0):
+            raise ValueError("must be a positive duration")
+        return value
+
     @field_validator("timeout")
     @classmethod
     def _timeout(cls, value: float) -> float:

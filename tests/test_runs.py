@@ -644,3 +644,32 @@ def test_an_empty_gate_selection_is_refused_not_read_as_all(tmp_path: Path) -> N
     assert replay(tmp_path / "cli", " ") == 2
     # positive control: gates=None is every gate of the matrix
     assert run_gates(RunRequest(out=tmp_path / "all", snapshot_dir=DEMO)).scope.complete
+
+
+def test_run_request_reads_notebook_parameters_as_meant(tmp_path: Path) -> None:
+    """Notebook parameters are strings: "" is unset (never Path(""), the working directory),
+    durations read as in the matrix, a naive time or a non-positive window is refused."""
+    from datetime import UTC, datetime, timedelta
+
+    from pydantic import ValidationError
+
+    from igkit.run import RunRequest
+
+    r = RunRequest(
+        out=tmp_path,
+        snapshot_dir="",  # type: ignore[arg-type]
+        evidence_dir="",  # type: ignore[arg-type]
+        prom_url="",
+        select=" ",
+        tenant="",
+        window="30m",  # type: ignore[arg-type]
+        at="2025-03-01T03:30:00Z",  # type: ignore[arg-type]
+    )
+    assert r.snapshot_dir is None
+    assert r.evidence_dir is None
+    assert (r.prom_url, r.select, r.tenant) == (None, None, None)
+    assert r.window == timedelta(minutes=30)
+    assert r.at == datetime(2025, 3, 1, 3, 30, tzinfo=UTC)
+    for bad in ({"window": "-5m"}, {"window": "0s"}, {"at": "2025-03-01T03:30:00"}):
+        with pytest.raises(ValidationError):
+            RunRequest(out=tmp_path, **bad)  # type: ignore[arg-type]
