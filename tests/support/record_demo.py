@@ -15,13 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from igkit.run import go_no_go
-from igkit.sources.evidence import capture_objective
-from igkit.sources.k6.windows import capture
-from igkit.sources.prometheus import PrometheusSource
-from igkit.spec.loader import load_matrix
-from igkit.spec.models import K6Objective, PrometheusObjective
-from igkit.trust import resolve_trust
+from igkit.run import RunRequest, run_gates
 from tests.support.prometheus import PrometheusServer
 from tests.support.scenarios import SCENARIOS
 
@@ -34,27 +28,16 @@ TARGET = Path(__file__).resolve().parents[2] / "igkit" / "data" / "demo" / "snap
 
 
 def record(server_url: str, out: Path) -> None:
-    loaded = load_matrix(None)
-    source = PrometheusSource(server_url)
-    k6 = capture(K6_FILES, loaded.matrix.k6)
-    evidence = [
-        capture_objective(gate.id, obj, EVIDENCE)
-        for gate in loaded.matrix.gates
-        for obj in gate.objectives
-        if not isinstance(obj, PrometheusObjective | K6Objective)
-    ]
-    go_no_go(
-        loaded,
-        [g.id for g in loaded.matrix.gates],
-        SCENARIOS[DEMO_SCENARIO].eval_time,
-        source,
-        tenant=None,
-        out=out,
-        source_label=f"prometheus {source.url}",
-        server=source.url,
-        k6=k6,
-        evidence=evidence,
-        trust=resolve_trust(loaded, trust_dir=TRUST, evidence_dir=EVIDENCE),
+    """One live run of every gate through the library entry point (igkit.run_gates)."""
+    run_gates(
+        RunRequest(
+            out=out,
+            prom_url=server_url,
+            at=SCENARIOS[DEMO_SCENARIO].eval_time,
+            k6_files=K6_FILES,
+            evidence_dir=EVIDENCE,
+            trust_dir=TRUST,
+        )
     )
 
 
