@@ -19,6 +19,7 @@ from igkit.errors import ConfigError, SnapshotMissingError, SourceError
 from igkit.redact import redact_data, secrets
 from igkit.snapshots import (
     EvidenceSnapshot,
+    FailureKind,
     FetchFailure,
     K6Snapshot,
     K6SummarySnapshot,
@@ -26,7 +27,7 @@ from igkit.snapshots import (
     SnapshotSet,
 )
 from igkit.sources import Source
-from igkit.spec.models import Gate, Matrix
+from igkit.spec.models import EvidenceObjective, Gate, K6Objective, Matrix, PrometheusObjective
 from igkit.spec.plan import plan
 
 
@@ -55,7 +56,8 @@ class CaptureRequest:
     workers: int = 4
 
 
-Objectives = list[tuple[Gate, object]]
+AnyObjective = PrometheusObjective | K6Objective | EvidenceObjective
+Objectives = list[tuple[Gate, AnyObjective]]
 CaptureFn = Callable[[CaptureRequest, Objectives], SnapshotSet]
 
 
@@ -74,7 +76,9 @@ def capture_prometheus(req: CaptureRequest, objectives: Objectives) -> SnapshotS
         try:
             return request_id, redacted(source.fetch(requests[request_id]))
         except SnapshotMissingError as exc:
-            return request_id, FetchFailure(request_id=request_id, kind="missing", message=str(exc))
+            unusable = request_id in getattr(source, "rejected", {})  # a replay's damaged file
+            kind: FailureKind = "malformed" if unusable else "missing"
+            return request_id, FetchFailure(request_id=request_id, kind=kind, message=str(exc))
         except SourceError as exc:
             return request_id, FetchFailure(request_id=request_id, kind="error", message=str(exc))
 
@@ -98,12 +102,16 @@ def capture_k6(req: CaptureRequest, objectives: Objectives) -> SnapshotSet:
 def capture_evidence(req: CaptureRequest, objectives: Objectives) -> SnapshotSet:
     """Each evidence objective's documents (a missing directory or file is recorded too)."""
     if req.recorded is not None:
-        wanted = {f"{g.id}/{getattr(o, 'name', '')}" for g, o in objectives}
+        wanted = {f"{g.id}/{o.name}" for g, o in objectives}
         return SnapshotSet.of(evidence=[e for e in req.recorded.evidence if e.objective in wanted])
     from igkit.sources.evidence import capture_objective
 
     return SnapshotSet.of(
-        evidence=[capture_objective(g.id, o, req.evidence_dir) for g, o in objectives]  # type: ignore[arg-type]
+        evidence=[
+            capture_objective(g.id, o, req.evidence_dir)
+            for g, o in objectives
+            if not isinstance(o, PrometheusObjective | K6Objective)
+        ]
     )
 
 

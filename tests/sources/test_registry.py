@@ -3,7 +3,9 @@ is refused by name, and a replay captures through it exactly what the run record
 
 from __future__ import annotations
 
+import shutil
 import typing
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +69,28 @@ def test_replay_through_the_registry_is_what_the_run_recorded() -> None:
     assert failures
     assert all(isinstance(f, FetchFailure) and f.kind == "missing" for f in failures)
     assert all("no snapshot in" in f.message for f in failures if isinstance(f, FetchFailure))
+
+
+def test_a_damaged_replay_file_is_a_malformed_failure_not_missing(tmp_path: Path) -> None:
+    """A snapshot edited after the run (seal broken) is refused: its request gets a
+    FetchFailure of kind malformed naming the file; the untouched ones still replay."""
+    copy = tmp_path / "snapshots"
+    shutil.copytree(demo_snapshot_dir(), copy)
+    target = next(copy.glob("G1-graphql_query_p95-*.json"))
+    target.write_text(target.read_text().replace('"0.2357142857142857"', '"0.1"', 1))
+    loaded = load_matrix(None)
+    replay = ReplaySource(copy)
+    assert replay.index is not None
+    got = capture(
+        CaptureRequest(
+            matrix=loaded.matrix,
+            gate_ids=["G1"],
+            at=replay.index.evaluated_at,
+            prometheus=replay,
+        )
+    )
+    failures = [s for s in got.prometheus.values() if isinstance(s, FetchFailure)]
+    assert len(failures) == 1
+    assert failures[0].kind == "malformed"
+    assert target.name in failures[0].message
+    assert sum(isinstance(s, Snapshot) for s in got.prometheus.values()) == 2  # positive control
