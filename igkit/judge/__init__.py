@@ -1,2 +1,2 @@
-"""Judge: spec + snapshots -> verdicts. Pure, offline: nothing here fetches, and nothing
-imports :mod:`igkit.sources`."""
+"""Judge: spec + SnapshotSet -> verdicts. Pure, offline: nothing here fetches, and nothing
+imports :mod:`igkit.sources` or a network library (tests/test_layout.py checks it)."""

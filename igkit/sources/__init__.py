@@ -1,4 +1,6 @@
-"""Sources fetch what gates need and hand it over as snapshots; gates never see a source."""
+"""Sources capture what gates need and hand it over as one SnapshotSet; gates never see a
+source. :mod:`igkit.sources.registry` maps each objective type to its capture function; a
+range source (live Prometheus or a replay) implements :class:`Source`."""
 
 from __future__ import annotations
 
