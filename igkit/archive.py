@@ -52,13 +52,17 @@ class ArchiveError(IgkitError):
 
     ``code`` says why: ``unreadable`` (not an archive, truncated, I/O error: an ERROR for
     the caller), ``limit`` (a bound was passed: refused as a bomb), ``name`` / ``kind`` /
-    ``duplicate`` (an unsafe member). ``member`` is the member's name as stored, if any.
+    ``duplicate`` (an unsafe member). ``member`` is the member's name as stored, if any;
+    ``kind`` what a ``kind`` refusal found instead of a regular file (``symbolic link``...).
     """
 
-    def __init__(self, message: str, *, code: Code, member: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, code: Code, member: str | None = None, kind: str | None = None
+    ) -> None:
         self.message = message
         self.code = code
         self.member = member
+        self.kind = kind
         super().__init__(message)
 
     @property
@@ -88,7 +92,7 @@ class Member:
     name: str
     stored: str
     size: int
-    stream: IO[bytes]
+    stream: MemberStream
     rooted: bool
 
 
@@ -182,29 +186,61 @@ def _raise(exc: ArchiveError) -> None:
 # -------------------------------------------------------------------------------- tar
 
 
-class _LimitError(Exception):
-    pass
+_UNREADABLE = (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile)
+
+
+def _unreadable(where: str, exc: BaseException, *, gz: bool) -> ArchiveError:
+    if isinstance(exc, OSError) and not isinstance(exc, gzip.BadGzipFile):
+        return ArchiveError(f"cannot read {where}: {exc.strerror or exc}", code="unreadable")
+    return ArchiveError(
+        f"{where} is not a readable .tar{'.gz' if gz else ''}: {exc}", code="unreadable"
+    )
 
 
 class _BoundedStream:
     """The decompressed tar stream, read in bounded chunks: past ``limit`` bytes or the
-    ratio bound it raises, so a bomb stops here, before memory or disk fill up."""
+    ratio bound it raises :class:`ArchiveError`, so a bomb stops here, before memory or
+    disk fill up - whether the tar headers or a caller reading a member pulls the bytes."""
 
-    def __init__(self, raw: IO[bytes], inner: Any, limit: int, limits: ArchiveLimits) -> None:
+    def __init__(
+        self, raw: IO[bytes], inner: Any, limit: int, limits: ArchiveLimits, where: str
+    ) -> None:
         self.raw, self.inner, self.left, self.limits, self.out = raw, inner, limit, limits, 0
+        self.where = where
 
     def read(self, size: int = -1) -> bytes:
         chunk = 1 << 16 if size is None or size < 0 else min(size, 1 << 16)
         data: bytes = self.inner.read(min(chunk, self.left + 1))
+        lim = self.limits
         if len(data) > self.left:
-            raise _LimitError("gzip")
+            raise ArchiveError(
+                f"{self.where}: refused: the archive expands past {lim.max_bytes} bytes "
+                "(limit against gzip bombs)",
+                code="limit",
+            )
         self.left -= len(data)
         self.out += len(data)
-        lim = self.limits
         compressed = self.inner is not self.raw
         if compressed and self.out > max(lim.ratio_after, lim.max_ratio * self.raw.tell()):
-            raise _LimitError("ratio")
+            raise ArchiveError(
+                f"{self.where}: refused: a compression ratio above {lim.max_ratio:g}:1 "
+                "(limit against gzip bombs)",
+                code="limit",
+            )
         return data
+
+
+class MemberStream:
+    """The bytes of one member; a damaged archive raises :class:`ArchiveError` here too."""
+
+    def __init__(self, inner: IO[bytes], where: str, *, gz: bool) -> None:
+        self._inner, self._where, self._gz = inner, where, gz
+
+    def read(self, size: int = -1) -> bytes:
+        try:
+            return self._inner.read(size)
+        except (*_UNREADABLE, OSError) as exc:
+            raise _unreadable(self._where, exc, gz=self._gz) from None
 
 
 _TAR_KINDS = {
@@ -254,7 +290,7 @@ def iter_tar(
                 )
             inner: Any = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
             with inner if compressed else _nullctx():
-                stream = _BoundedStream(raw, inner, stream_limit, limits)
+                stream = _BoundedStream(raw, inner, stream_limit, limits, where)
                 with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
                     for m in tar:
                         count += 1
@@ -283,6 +319,7 @@ def iter_tar(
                                     f"not a regular file (a {label} holds regular files only)",
                                     code="kind",
                                     member=stored,
+                                    kind=kind,
                                 )
                             )
                             continue
@@ -324,25 +361,11 @@ def iter_tar(
                         fh = tar.extractfile(m)
                         if fh is None:  # pragma: no cover - regular files always have one
                             continue
-                        yield Member(name, stored, m.size, fh, rooted)
-    except _LimitError as exc:
-        why = (
-            f"a compression ratio above {limits.max_ratio:g}:1"
-            if str(exc) == "ratio"
-            else f"the archive expands past {limits.max_bytes} bytes"
-        )
-        raise ArchiveError(
-            f"{where}: refused: {why} (limit against gzip bombs)", code="limit"
-        ) from None
-    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
-        raise ArchiveError(
-            f"{where} is not a readable .tar{'.gz' if gzip_only else ''}: {exc}",
-            code="unreadable",
-        ) from None
-    except OSError as exc:
-        raise ArchiveError(
-            f"cannot read {where}: {exc.strerror or exc}", code="unreadable"
-        ) from None
+                        yield Member(
+                            name, stored, m.size, MemberStream(fh, where, gz=gzip_only), rooted
+                        )
+    except (*_UNREADABLE, OSError) as exc:
+        raise _unreadable(where, exc, gz=gzip_only) from None
 
 
 class _nullctx:  # noqa: N801 - a context manager that does nothing, for the plain-tar case
@@ -406,7 +429,9 @@ def iter_tree(
             problem = name_problem(rel, label=label)
             if problem:
                 on_refused(
-                    ArchiveError(f"{where}: refused entry {rel!r}: it {problem}", code="name")
+                    ArchiveError(
+                        f"{where}: refused entry {rel!r}: it {problem}", code="name", member=rel
+                    )
                 )
                 continue
             try:
@@ -427,6 +452,7 @@ def iter_tree(
                         f"(a {label} holds regular files only{hint})",
                         code="kind",
                         member=rel,
+                        kind=kind,
                     )
                 )
                 continue
