@@ -13,7 +13,6 @@ which only proves the files are unchanged since someone signed them - a note say
 
 from __future__ import annotations
 
-import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -35,6 +34,7 @@ from igkit.bundle.verify.signatures import check_signature, who_signed
 from igkit.errors import ConfigError
 from igkit.judge.evidence.checks import failed
 from igkit.judge.evidence.keys import PublicKey, UnusableKeyError, load_public_key
+from igkit.strictdoc import load_json
 
 __all__ = [
     "SELF_ASSERTED_CERT",
@@ -105,7 +105,7 @@ def _verify_dir(
     verdicts: dict[str, Any] | None = None
     if "verdicts.json" in files:
         try:
-            loaded = json.loads(files["verdicts.json"].read_bytes())
+            loaded = load_json(files["verdicts.json"].read_bytes(), where="verdicts.json")
             verdicts = loaded if isinstance(loaded, dict) else None
         except ValueError:
             verdicts = None

@@ -3,7 +3,6 @@ attestation's subjects and predicate, and ``manifest.json`` against ``verdicts.j
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from igkit.judge.evidence.keys import (
     verify_message,
 )
 from igkit.snapshots import sha256_file
+from igkit.strictdoc import load_json
 
 LINE = re.compile(r"^([0-9a-f]{64}) [ *](.+)$")
 
@@ -117,7 +117,7 @@ def check_attestation(
                 passed("attestation signature", f"DSSE envelope verifies with {fingerprint(key)}")
             )
     try:
-        statement = json.loads(env.payload)
+        statement = load_json(env.payload, where=f"{ATTESTATION} payload")
         subjects = {s["name"]: s["digest"]["sha256"] for s in statement["subject"]}
         predicate = statement["predicate"]
     except (ValueError, KeyError, TypeError):
@@ -168,7 +168,7 @@ def check_manifest(
         result.checks.append(failed("manifest.json", "missing"))
         return None
     try:
-        manifest: dict[str, Any] = json.loads(files[MANIFEST].read_bytes())
+        manifest: dict[str, Any] = load_json(files[MANIFEST].read_bytes(), where=MANIFEST)
         sigs = manifest["signatures"]
         sig = decode_b64(sigs[0]["sig"]) if sigs else None
     except (ValueError, KeyError, TypeError, IndexError):
