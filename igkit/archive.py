@@ -25,6 +25,7 @@ import stat
 import tarfile
 import zlib
 from collections.abc import Callable, Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, Literal
@@ -254,6 +255,26 @@ _TAR_KINDS = {
 }
 
 
+def _member_refusal(m: tarfile.TarInfo, name: str, where: str, label: str) -> ArchiveError | None:
+    """Why member ``m`` (named ``name`` once a root ``/`` is removed) is unsafe, or None."""
+    problem = name_problem(name, label=label)
+    if problem is not None:
+        return ArchiveError(
+            f"{where}: refused entry {m.name!r}: it {problem}", code="name", member=m.name
+        )
+    if m.isdir() or m.isfile():
+        return None
+    kind = _TAR_KINDS.get(m.type, f"member of type {m.type!r}")
+    target = f" -> {m.linkname!r}" if m.linkname else ""
+    return ArchiveError(
+        f"{where}: refused entry {m.name!r}{target}: it is a {kind}, not a regular file "
+        f"(a {label} holds regular files only)",
+        code="kind",
+        member=m.name,
+        kind=kind,
+    )
+
+
 def iter_tar(
     path: Path,
     limits: ArchiveLimits,
@@ -289,7 +310,7 @@ def iter_tar(
                     f"{where} is not gzip-compressed (expected a .tar.gz)", code="unreadable"
                 )
             inner: Any = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
-            with inner if compressed else _nullctx():
+            with inner if compressed else nullcontext():
                 stream = _BoundedStream(raw, inner, stream_limit, limits, where)
                 with tarfile.open(fileobj=stream, mode="r|") as tar:  # type: ignore[call-overload]
                     for m in tar:
@@ -309,28 +330,9 @@ def iter_tar(
                                 name = name[1:]
                             if not name:
                                 continue  # the root itself ("/" or "./" stripped)
-                        problem = name_problem(name, label=label)
-                        if problem is None and not (m.isdir() or m.isfile()):
-                            kind = _TAR_KINDS.get(m.type, f"member of type {m.type!r}")
-                            target = f" -> {m.linkname!r}" if m.linkname else ""
-                            on_refused(
-                                ArchiveError(
-                                    f"{where}: refused entry {stored!r}{target}: it is a {kind}, "
-                                    f"not a regular file (a {label} holds regular files only)",
-                                    code="kind",
-                                    member=stored,
-                                    kind=kind,
-                                )
-                            )
-                            continue
-                        if problem is not None:
-                            on_refused(
-                                ArchiveError(
-                                    f"{where}: refused entry {stored!r}: it {problem}",
-                                    code="name",
-                                    member=stored,
-                                )
-                            )
+                        refused = _member_refusal(m, name, where, label)
+                        if refused is not None:
+                            on_refused(refused)
                             continue
                         if not m.isdir() and allow_rooted:
                             if first_rooted is None:
@@ -366,14 +368,6 @@ def iter_tar(
                         )
     except (*_UNREADABLE, OSError) as exc:
         raise _unreadable(where, exc, gz=gzip_only) from None
-
-
-class _nullctx:  # noqa: N801 - a context manager that does nothing, for the plain-tar case
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *_: object) -> None:
-        return None
 
 
 # ------------------------------------------------------------------------- directories
