@@ -25,7 +25,7 @@ def register(
     """Add ``policy verify-bundle BUNDLE --verification-key FILE [--signing-alg RS256]
     [--scope S] [--exclude-files-verify GLOB ...] [--at TIME] [--max-clock-skew SECONDS]``
     to ``sub`` (dispatch ``args.command == "policy"`` to :func:`run`)."""
-    from igkit.judge.evidence.opa_bundle import SIGNING_ALGORITHMS
+    from igkit.judge.evidence.opa import SIGNING_ALGORITHMS
 
     p = sub.add_parser("policy", help="OPA policy bundles: verify signatures offline")
     psub = p.add_subparsers(dest="policy_command", required=True, parser_class=parser_class)
@@ -86,7 +86,7 @@ def _read_key(path: Path) -> str:
 def run(args: argparse.Namespace) -> int:
     """Print one line per check and a summary line; 0 when all PASS, else 1."""
     from igkit.judge.evidence.checks import combine
-    from igkit.judge.evidence.opa_bundle import (
+    from igkit.judge.evidence.opa import (
         BundleError,
         check_verification_key,
         read_bundle,

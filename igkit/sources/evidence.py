@@ -14,6 +14,7 @@ import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
 
+from igkit.archive import UnsafePathError, safe_path
 from igkit.errors import IgkitError
 from igkit.judge.evidence.release import ReleaseFileError, parse_release
 from igkit.snapshots import EvidenceFile, EvidenceSnapshot, evidence_snapshot_id
@@ -28,27 +29,6 @@ from igkit.spec.models import (
 )
 
 MAX_FILE = 256 * 1024 * 1024
-
-
-class UnsafePathError(ValueError):
-    pass
-
-
-def safe_path(base: Path, relative: str) -> Path:
-    """``base/relative``, refusing anything that would leave ``base`` (``..``, absolute,
-    symlinks on the way)."""
-    rel = Path(relative)
-    if rel.is_absolute() or ".." in rel.parts or not relative:
-        raise UnsafePathError(f"{relative!r} leaves the evidence directory")
-    current = base
-    for part in rel.parts:
-        current = current / part
-        if current.is_symlink():
-            raise UnsafePathError(f"{relative!r} goes through a symlink ({current.name}); refused")
-    resolved = current.resolve()
-    if not resolved.is_relative_to(base.resolve()):
-        raise UnsafePathError(f"{relative!r} resolves outside the evidence directory")
-    return current
 
 
 def _locate(base: Path | None, relative: str) -> Path | EvidenceFile:
@@ -88,7 +68,7 @@ def _read(base: Path | None, relative: str, *, keep_content: bool = True) -> Evi
 
 def _bundle(base: Path | None, relative: str) -> EvidenceFile:
     """A policy bundle (directory or .tar.gz) as its member files, read path-safely."""
-    from igkit.judge.evidence.opa_bundle import read_bundle
+    from igkit.judge.evidence.opa import read_bundle
 
     path = _locate(base, relative)
     if isinstance(path, EvidenceFile):

@@ -108,6 +108,25 @@ def test_resealed_by_another_key_fails_with_the_expected_key(
     assert "hash mismatch" not in bad
 
 
+@pytest.mark.parametrize("duplicate", [False, True], ids=["honest-reseal", "duplicate-key"])
+def test_signed_verdicts_with_a_duplicate_key_are_refused(
+    bundle: Path, signing_key: SigningKey, keypair: GeneratedKeyFiles, duplicate: bool
+) -> None:
+    """A verdicts.json that says two decisions is refused even when properly signed: the
+    bundle reads it strictly (a plain JSON reader keeps the last "decision" and passes)."""
+    path = bundle / "verdicts.json"
+    text = path.read_text()
+    if duplicate:
+        text = text.replace("{", '{"decision": "GO", ', 1)
+    path.write_text(text)
+    seal(bundle, signing_key)
+    result = verify_bundle(bundle, key=keypair.public_key)
+    if not duplicate:  # positive control: the same re-seal of the honest file verifies
+        assert result.ok, result.failures
+        return
+    assert "verdicts.json is missing or not JSON" in failing(result)["manifest vs verdicts"]
+
+
 def test_tar_with_dotdot_and_symlink_members(tmp_path: Path, sealed: Path) -> None:
     archive = tmp_path / "evil.tar.gz"
     write_tar(sealed, archive)
@@ -124,8 +143,8 @@ def test_tar_with_dotdot_and_symlink_members(tmp_path: Path, sealed: Path) -> No
     archive.write_bytes(gzip.compress(raw.getvalue()))
     result = verify_bundle(archive)
     lines = [c.detail for c in result.failures if c.name == "archive member"]
-    assert any("'..' in path" in d for d in lines)
-    assert any("symlink" in d for d in lines)
+    assert any("'bundle/../escape.txt'" in d and "'..' segment" in d for d in lines)
+    assert any("'bundle/reports/link'" in d and "symbolic link" in d for d in lines)
     assert not (tmp_path / "escape.txt").exists()
 
 
@@ -224,8 +243,8 @@ def _tar_with(sealed: Path, archive: Path, extra: list[tuple[str, int]]) -> None
     ("extra", "limits", "why"),
     [
         ([("zeros.bin", 64 << 20)], ArchiveLimits(), "compression ratio above 200:1"),
-        ([], ArchiveLimits(max_bytes=100_000), "more than 100000 bytes"),
-        ([(f"f{i}", 0) for i in range(30)], ArchiveLimits(max_members=20), "more than 20 members"),
+        ([], ArchiveLimits(max_bytes=100_000), "expands past 100000 bytes"),
+        ([(f"f{i}", 0) for i in range(30)], ArchiveLimits(max_members=20), "more than 20 entries"),
     ],
     ids=["gzip-bomb", "total-size", "member-count"],
 )

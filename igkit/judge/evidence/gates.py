@@ -273,7 +273,7 @@ def _opa(
 ) -> list[Check]:
     import base64
 
-    from igkit.judge.evidence.opa_bundle import verify_bundle
+    from igkit.judge.evidence.opa import verify_bundle
 
     kind = AnchorKind.HMAC_SECRET if obj.signing_alg.startswith("HS") else AnchorKind.PUBLIC_KEY
     anchor = trust.get(kind, obj.verification_key or "")

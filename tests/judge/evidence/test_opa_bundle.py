@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from igkit.cli.policy import register, run
 from igkit.errors import ConfigError
 from igkit.judge.evidence.checks import Check, combine
-from igkit.judge.evidence.opa_bundle import (
+from igkit.judge.evidence.opa import (
     BundleError,
     canonical_form,
     check_verification_key,

@@ -36,7 +36,7 @@ from igkit.judge.evidence.dsse import (
     pae,
     parse_envelope,
 )
-from igkit.judge.evidence.opa_bundle import BundleError, read_bundle, verify_bundle
+from igkit.judge.evidence.opa import BundleError, read_bundle, verify_bundle
 from igkit.judge.evidence.provenance import ProvenancePolicy, verify_provenance
 from igkit.judge.evidence.release import ReleaseFileError, parse_release
 from igkit.judge.evidence.sbom import scan_sbom
