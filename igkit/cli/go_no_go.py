@@ -47,7 +47,8 @@ def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> Non
         "--evidence",
         type=Path,
         metavar="DIR",
-        help="release file, attestations, SBOMs, policy bundles, drill report, approvals (G3/G4/G7/G8)",
+        help="release file, attestations, SBOMs, policy bundles, drill report, approvals "
+        "(read by the matrix's evidence objectives)",
     )
     g.add_argument(
         "--trust",
@@ -61,7 +62,8 @@ def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> Non
         type=Path,
         action="append",
         metavar="FILE",
-        help="k6 results for G5: --out json NDJSON or --out csv (plain or .gz), or a summary JSON",
+        help="k6 results for the gates with k6 objectives: --out json NDJSON or --out csv "
+        "(plain or .gz), or a summary JSON",
     )
     g.add_argument(
         "--timeout", default="30", help="seconds per HTTP request (default 30, at most 86400)"
@@ -110,6 +112,23 @@ def _gate_ids(loaded: LoadedMatrix, requested: list[str] | None) -> list[str]:
     return ids
 
 
+def _check_k6_gates(loaded: LoadedMatrix, gate_ids: list[str]) -> None:
+    """``--k6`` is read by every selected gate with k6 objectives; refused only when none of
+    the selected gates has one (naming the gates that do), so the files are never ignored."""
+    from igkit.spec.models import K6Objective
+
+    holders = list(dict.fromkeys(g.id for g, _ in loaded.matrix.objectives_of(K6Objective)))
+    if any(g in gate_ids for g in holders):
+        return
+    if not holders:
+        raise ConfigError("no gate of the matrix has k6 objectives; drop --k6", where="--k6")
+    raise ConfigError(
+        f"none of the selected gates ({', '.join(gate_ids)}) has k6 objectives; "
+        f"add --gate {' --gate '.join(holders)} or use --validate-all",
+        where="--k6",
+    )
+
+
 def _cmd_go_no_go(args: argparse.Namespace) -> int:
     from igkit.cli.common import count_flag, seconds_flag
     from igkit.rundir import check_apart, owned
@@ -141,10 +160,8 @@ def _go_no_go(args: argparse.Namespace, loaded: LoadedMatrix, gate_ids: list[str
             "another --out",
             where=str(args.out / "bundle"),
         )
-    if args.k6 and "G5" not in gate_ids:
-        raise ConfigError(
-            "only G5 reads k6 files; add --gate G5 or use --validate-all", where="--k6"
-        )
+    if args.k6:
+        _check_k6_gates(loaded, gate_ids)
     if args.replay is not None:
         from igkit.sources.replay import ReplaySource
 
@@ -197,7 +214,7 @@ def _go_no_go(args: argparse.Namespace, loaded: LoadedMatrix, gate_ids: list[str
         if args.k6:
             from igkit.sources.k6.windows import capture
 
-            k6 = capture(args.k6, loaded.matrix.k6)
+            k6 = capture(args.k6, loaded.matrix.k6_settings())
         run = go_no_go(
             loaded,
             gate_ids,

@@ -53,7 +53,6 @@ def evaluate(
     planned = {(p.gate.id, p.objective.name): p for p in plan(loaded.matrix, gate_ids, at, tenant)}
     tables = sorted((s for s in k6 if isinstance(s, K6Snapshot)), key=lambda s: s.file)
     summaries = sorted((s for s in k6 if isinstance(s, K6SummarySnapshot)), key=lambda s: s.file)
-    settings = loaded.matrix.k6
     by_objective = {e.objective: e for e in evidence}
     gates = []
     for gate_id in gate_ids:
@@ -70,7 +69,9 @@ def evaluate(
                 judge_one = partial(evaluate_prometheus, pq, snap, at, expect=expect)
                 verdicts.append(_safe(gate.id, obj.name, judge_one))
             elif isinstance(obj, K6Objective):
-                judge = partial(evaluate_k6, gate.id, obj, settings, tables, summaries)
+                judge = partial(
+                    evaluate_k6, gate.id, obj, loaded.matrix.k6_settings(), tables, summaries
+                )
                 verdicts.append(_safe(gate.id, obj.name, judge))
             else:
                 found = by_objective.get(f"{gate.id}/{obj.name}")

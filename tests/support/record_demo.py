@@ -36,7 +36,7 @@ TARGET = Path(__file__).resolve().parents[2] / "igkit" / "data" / "demo" / "snap
 def record(server_url: str, out: Path) -> None:
     loaded = load_matrix(None)
     source = PrometheusSource(server_url)
-    k6 = capture(K6_FILES, loaded.matrix.k6)
+    k6 = capture(K6_FILES, loaded.matrix.k6_settings())
     evidence = [
         capture_objective(gate.id, obj, EVIDENCE)
         for gate in loaded.matrix.gates
