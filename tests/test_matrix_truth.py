@@ -229,6 +229,13 @@ REQUIRED = [
     (("gates", "G7", "objectives", "dr_drill", "max_age"), "(dr_drill).max_age"),
     (("gates", "G8", "objectives", "approvals", "required_roles"), "(approvals).required_roles"),
     (("gates", "G8", "objectives", "approvals", "max_age"), "(approvals).max_age"),
+    (("defaults", "step"), "defaults.step"),
+    (("defaults", "min_coverage"), "defaults.min_coverage"),
+    (("defaults", "max_staleness"), "defaults.max_staleness"),
+    (("defaults", "max_gap"), "defaults.max_gap"),
+    (("defaults", "rate"), "uses $rate but neither the objective nor the matrix defaults set 'rate'"),
+    (("defaults",), "defaults: required (step, min_coverage, max_staleness, max_gap"),
+    (("k6",), "k6: required (window, min_samples_per_window, consecutive_failing_windows"),
     (("k6", "window"), "k6.window"),
     (("k6", "min_samples_per_window"), "k6.min_samples_per_window"),
     (("k6", "consecutive_failing_windows"), "k6.consecutive_failing_windows"),
@@ -236,7 +243,7 @@ REQUIRED = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize(("path", "field"), REQUIRED, ids=[p[-1] for p, _ in REQUIRED])
+@pytest.mark.parametrize(("path", "field"), REQUIRED, ids=["/".join(p[-2:]) for p, _ in REQUIRED])
 def test_a_matrix_missing_a_threshold_is_refused_naming_it(
     path: tuple[str, ...], field: str
 ) -> None:
@@ -247,18 +254,20 @@ def test_a_matrix_missing_a_threshold_is_refused_naming_it(
     message = str(info.value)
     assert message.startswith("team.json")
     assert field in message
-    assert "required" in message
     assert "\n" not in message
 
 
-def test_k6_objectives_need_the_k6_section() -> None:
+def test_sections_are_required_only_by_the_objectives_that_use_them() -> None:
+    """k6 objectives need ``k6``, Prometheus objectives need ``defaults``: a matrix of only
+    evidence gates needs neither (nothing would read them)."""
     doc = shipped()
     del doc["k6"]
-    with pytest.raises(ConfigError) as info:
+    with pytest.raises(ConfigError, match=r"k6 objectives \(G5/graphql_reads, "):
         parse_matrix(json.dumps(doc), source="team.json")
-    message = str(info.value)
-    assert "k6: required (window, min_samples_per_window, consecutive_failing_windows" in message
-    assert "G5/graphql_reads" in message
-    assert "\n" not in message
     doc["gates"] = [g for g in doc["gates"] if g["id"] != "G5"]
     assert parse_matrix(json.dumps(doc), source="team.json").matrix.k6 is None
+    del doc["defaults"]
+    with pytest.raises(ConfigError, match=r"Prometheus objectives \(G1/graphql_query_p95, "):
+        parse_matrix(json.dumps(doc), source="team.json")
+    doc["gates"] = [g for g in doc["gates"] if g["id"] in ("G3", "G7", "G8")]
+    assert parse_matrix(json.dumps(doc), source="team.json").matrix.defaults is None

@@ -512,11 +512,17 @@ Objective = Annotated[
 
 
 class Defaults(_Strict):
-    step: Duration = timedelta(seconds=15)
-    rate: Duration = timedelta(minutes=5)
-    min_coverage: RealNumber = Field(default=0.9, gt=0, le=1)
-    max_staleness: Duration = timedelta(minutes=2)
-    max_gap: Duration = timedelta(minutes=5)
+    """Resolution, ``$rate`` and data-sufficiency limits of every Prometheus objective that
+    does not set its own. They decide what is measured and when data is too thin to PASS,
+    so the matrix states them: igkit has no built-in value."""
+
+    step: Duration
+    rate: Duration | None = Field(
+        default=None, description="$rate interval; required when a query uses $rate"
+    )
+    min_coverage: RealNumber = Field(gt=0, le=1)
+    max_staleness: Duration
+    max_gap: Duration
 
 
 class CostLadder(_Strict):
@@ -567,7 +573,9 @@ class Matrix(_Strict):
 
     apiVersion: Literal["igkit/v1"] = "igkit/v1"  # noqa: N815 - YAML field name
     kind: Literal["go-no-go-matrix"] = "go-no-go-matrix"
-    defaults: Defaults = Field(default_factory=Defaults)
+    defaults: Defaults | None = Field(
+        default=None, description="required when a gate has Prometheus objectives"
+    )
     k6: K6Settings | None = Field(
         default=None, description="required when a gate has k6 objectives (their thresholds)"
     )
@@ -580,12 +588,22 @@ class Matrix(_Strict):
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
             raise ValueError(f"duplicate gate ids: {', '.join(sorted(dup))}")
+        prometheus = self.objectives_of(PrometheusObjective)
+        if prometheus and self.defaults is None:
+            named = ", ".join(f"{g.id}/{o.name}" for g, o in prometheus[:3])
+            more = f" and {len(prometheus) - 3} more" if len(prometheus) > 3 else ""
+            raise ValueError(
+                "defaults: required (step, min_coverage, max_staleness, max_gap, and rate when a "
+                "query uses $rate) because "
+                f"the matrix has Prometheus objectives ({named}{more})"
+            )
         k6_objectives = self.objectives_of(K6Objective)
         if k6_objectives and self.k6 is None:
-            named = ", ".join(f"{g.id}/{o.name}" for g, o in k6_objectives)
+            named = ", ".join(f"{g.id}/{o.name}" for g, o in k6_objectives[:3])
+            more = f" and {len(k6_objectives) - 3} more" if len(k6_objectives) > 3 else ""
             raise ValueError(
                 f"k6: required (window, min_samples_per_window, consecutive_failing_windows, "
-                f"max_error_rate) because the matrix has k6 objectives ({named})"
+                f"max_error_rate) because the matrix has k6 objectives ({named}{more})"
             )
         return self
 
@@ -614,13 +632,17 @@ class ResolvedSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     step: Duration
-    rate: Duration
+    rate: Duration | None
     min_coverage: float
     max_staleness: Duration
     max_gap: Duration
 
 
-def resolve_settings(obj: PrometheusObjective, defaults: Defaults) -> ResolvedSettings:
+def resolve_settings(obj: PrometheusObjective, defaults: Defaults | None) -> ResolvedSettings:
+    """The objective's own settings, else the matrix ``defaults`` (present whenever the matrix
+    has Prometheus objectives: :class:`Matrix` refuses it otherwise)."""
+    if defaults is None:
+        raise ValueError(f"objective {obj.name}: the matrix has no 'defaults' section")
     return ResolvedSettings(
         step=obj.rule.step or defaults.step,
         rate=obj.rate or defaults.rate,
