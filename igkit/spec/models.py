@@ -583,7 +583,8 @@ class Matrix(_Strict):
     gates: list[Gate] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique_gates(self) -> Matrix:
+    def _consistent(self) -> Matrix:
+        """Unique gate ids, and the sections the objectives read (their thresholds) present."""
         ids = [g.id for g in self.gates]
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
