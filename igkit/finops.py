@@ -27,8 +27,9 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from igkit.snapshots import Snapshot, series_labels, to_wide_frame
-from igkit.spec.models import BudgetBurn, CostLadder, PrometheusObjective
+from igkit.spec.models import BudgetBurn, CostLadder, Matrix, PrometheusObjective
 from igkit.timeutil import month_end, month_start
+from igkit.units import to_base
 
 if TYPE_CHECKING:
     from igkit.explore import Run
@@ -144,26 +145,34 @@ def _to_cost_frame(
 
 
 class Budget(BaseModel):
+    """A ``budget_burn`` objective seen as a budget: its monthly USD and its alert line, the
+    objective's own threshold (percent of the budget), so the chart's line is the gate's."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str
     budget_usd: float = Field(gt=0)
+    alert_pct: float = Field(gt=0)
     objective: str = ""
 
 
+def matrix_budgets(matrix: Matrix) -> list[Budget]:
+    """The ``budget_burn`` objectives of ``matrix`` (any gate), budget name from the objective."""
+    return [
+        Budget(
+            name=obj.name.removesuffix("_budget_burn"),
+            budget_usd=obj.rule.budget_usd,
+            alert_pct=100 * to_base(obj.threshold.value, obj.threshold.unit),
+            objective=f"{gate.id}/{obj.name}",
+        )
+        for gate, obj in matrix.objectives_of(PrometheusObjective)
+        if isinstance(obj.rule, BudgetBurn)
+    ]
+
+
 def run_budgets(run: Run) -> list[Budget]:
-    """The G6 ``budget_burn`` objectives of the run's matrix, budget name from the objective."""
-    out = []
-    for gate in run.loaded.matrix.gates:
-        for obj in gate.objectives:
-            if isinstance(obj, PrometheusObjective) and isinstance(obj.rule, BudgetBurn):
-                name = obj.name.removesuffix("_budget_burn")
-                out.append(
-                    Budget(
-                        name=name, budget_usd=obj.rule.budget_usd, objective=f"{gate.id}/{obj.name}"
-                    )
-                )
-    return out
+    """The budgets of the run's matrix."""
+    return matrix_budgets(run.loaded.matrix)
 
 
 def costs_from_run(run: Run) -> pd.DataFrame:
@@ -261,7 +270,7 @@ def burn(
     budget: str,
     budget_usd: float,
     *,
-    alert_pct: float = 80.0,
+    alert_pct: float,
     ladder: DownshiftLadder | None = None,
     start: datetime | str | None = None,
     end: datetime | str | None = None,
@@ -272,7 +281,8 @@ def burn(
     ``projected_pct`` (spend × month length / elapsed, at each step), ``alert_usd``,
     ``over_alert`` and the downshift ``tier`` at that step. ``start``/``end`` trim the rows
     shown *after* month-to-date is computed from all of ``costs`` (spend before ``start``
-    still counts toward its month).
+    still counts toward its month). ``alert_pct`` is the budget's alert line (its
+    :class:`Budget`'s, i.e. the matrix threshold), not a built-in number.
     """
     mtd = month_to_date(costs, budget)
     times = pd.DatetimeIndex(mtd.index).tz_convert("UTC")
@@ -356,24 +366,19 @@ def load_costs(
     matrix: str | Path | None = None,
     focus_csv: str | Path | None = None,
     cost_column: Literal["BilledCost", "EffectiveCost"] = "BilledCost",
-) -> tuple[pd.DataFrame, dict[str, float]]:
-    """The cost frame of ``source`` and the matrix budgets (name -> USD per month)."""
+) -> tuple[pd.DataFrame, dict[str, Budget]]:
+    """The cost frame of ``source`` and the matrix budgets by name (USD per month, alert %)."""
     from igkit.explore import load_run
     from igkit.spec.loader import load_matrix
 
     if source == "prometheus-snapshots":
         run = load_run(snapshot_dir, matrix)
-        return costs_from_run(run), {b.name: b.budget_usd for b in run_budgets(run)}
+        return costs_from_run(run), {b.name: b for b in run_budgets(run)}
     if source == "focus-csv":
         if focus_csv is None or str(focus_csv) == "":
             raise ValueError('source "focus-csv" needs focus_csv: the path of a FOCUS CSV export')
         loaded = load_matrix(Path(matrix) if matrix not in (None, "") else None)
-        budgets = {
-            obj.name.removesuffix("_budget_burn"): obj.rule.budget_usd
-            for gate in loaded.matrix.gates
-            for obj in gate.objectives
-            if isinstance(obj, PrometheusObjective) and isinstance(obj.rule, BudgetBurn)
-        }
+        budgets = {b.name: b for b in matrix_budgets(loaded.matrix)}
         return read_focus_csv(focus_csv, cost_column=cost_column), budgets
     raise ValueError(f'source must be "prometheus-snapshots" or "focus-csv", not {source!r}')
 

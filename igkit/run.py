@@ -328,22 +328,20 @@ def run_loaded(
 
 
 def _check_k6_gates(loaded: LoadedMatrix, gate_ids: list[str], k6_files: Sequence[Path]) -> None:
-    """k6 files with no selected gate that reads them are a usage error, not ignored input."""
+    """``--k6`` is read by every selected gate with k6 objectives; refused only when none of
+    the selected gates has one (naming the gates that do), so the files are never ignored."""
     from igkit.spec.models import K6Objective
 
     if not k6_files:
         return
-    readers = [
-        g.id for g in loaded.matrix.gates if any(isinstance(o, K6Objective) for o in g.objectives)
-    ]
-    if any(g in gate_ids for g in readers):
+    holders = list(dict.fromkeys(g.id for g, _ in loaded.matrix.objectives_of(K6Objective)))
+    if any(g in gate_ids for g in holders):
         return
-    if not readers:
-        raise ConfigError("no gate of the matrix reads k6 files", where="--k6")
-    verb = "reads" if len(readers) == 1 else "read"
-    gates = " ".join(f"--gate {g}" for g in readers)
+    if not holders:
+        raise ConfigError("no gate of the matrix has k6 objectives; drop --k6", where="--k6")
     raise ConfigError(
-        f"only {', '.join(readers)} {verb} k6 files; add {gates} or use --validate-all",
+        f"none of the selected gates ({', '.join(gate_ids)}) has k6 objectives; "
+        f"add --gate {' --gate '.join(holders)} or use --validate-all",
         where="--k6",
     )
 

@@ -409,18 +409,34 @@ def _snapshot_kinds(bundle: Path, index: SnapshotIndex) -> dict[str, str]:
     return kinds
 
 
-def _g3_release(bundle: Path, index: SnapshotIndex) -> tuple[Any, EvidenceSnapshot] | None:
+def attestation_objectives(loaded: LoadedMatrix | None) -> set[str]:
+    """``gate/objective`` keys of the matrix's attestation objectives, whatever their gate."""
+    from igkit.spec.models import AttestationObjective
+
+    if loaded is None:
+        return set()
+    return {f"{g.id}/{o.name}" for g, o in loaded.matrix.objectives_of(AttestationObjective)}
+
+
+def _attested_release(
+    bundle: Path, index: SnapshotIndex, objectives: set[str]
+) -> tuple[Any, EvidenceSnapshot] | None:
+    """The release file an attestation objective of the run read (its evidence snapshot)."""
     from igkit.judge.evidence.release import ReleaseFileError, parse_release
     from igkit.snapshots import read_snapshot
 
     for ref in index.snapshots:
-        if not ref.label.startswith("G3-"):
+        if not objectives or not ref.label.endswith("-evidence"):
             continue
         try:
             snap = read_snapshot(bundle / "snapshots" / ref.file)
         except Exception:
             continue
-        if not isinstance(snap, EvidenceSnapshot) or "release" not in snap.files:
+        if (
+            not isinstance(snap, EvidenceSnapshot)
+            or snap.objective not in objectives
+            or "release" not in snap.files
+        ):
             continue
         content = snap.files["release"].content()
         if content is None:
@@ -440,8 +456,8 @@ def _artifacts(
     release, snap = found
     details: dict[str, Any] = {}
     for gate in verdicts.gates:
-        if gate.id == "G3":
-            for obj in gate.objectives:
+        for obj in gate.objectives:
+            if f"{gate.id}/{obj.name}" == snap.objective:
                 details.update(obj.details)
     out = []
     for art in release.artifacts:
@@ -511,8 +527,11 @@ def build_manifest(
     index: SnapshotIndex,
     key: SigningKey,
     release_tag: str | None,
+    loaded: LoadedMatrix | None = None,
 ) -> dict[str, Any]:
-    found = _g3_release(bundle, index)
+    """The manifest; artifacts come from the matrix's attestation objectives (any gate), so
+    without the run's matrix (``loaded`` None) no artifact is listed."""
+    found = _attested_release(bundle, index, attestation_objectives(loaded))
     files_by_id = {ref.id: f"snapshots/{ref.file}" for ref in index.snapshots}
     gates = []
     for gate in verdicts.gates:
@@ -731,7 +750,9 @@ def build_bundle(
         )
         _write(demo_pub, signing.public_pem)
         demo_written = demo_pub
-    manifest = sign_manifest(build_manifest(bundle, verdicts, index, signing, release_tag), signing)
+    manifest = sign_manifest(
+        build_manifest(bundle, verdicts, index, signing, release_tag, loaded), signing
+    )
     _write(bundle / MANIFEST, _json_bytes(manifest))
     files = seal(bundle, signing)
     _self_check(bundle, signing, [p for p in (demo_written,) if p is not None])

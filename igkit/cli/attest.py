@@ -6,6 +6,11 @@ Flags follow slsa-verifier and cosign::
         (--key PUB.pem [--key ...]
          | --certificate-identity ID --certificate-oidc-issuer URL [--trusted-root FILE])
         [--builder-id ID[=LEVEL] ...] [--source-uri URI] [--source-ref REF] [--min-slsa-level N]
+        [--matrix FILE [--objective GATE/NAME]]
+
+The policy numbers (minimum SLSA level, builders and their levels) come from explicit flags or
+from an attestation objective of ``--matrix``; igkit has no built-in level, so without either
+the command is a usage error naming what is missing.
 
 Prints one line per check (``PASS signature: ...``) and a verdict line. :func:`run` returns 0
 when every check passes and 1 otherwise; usage problems raise
@@ -25,7 +30,6 @@ from typing import TypeVar
 from igkit.errors import ConfigError
 
 EXIT_PASS, EXIT_FAIL = 0, 1
-DEFAULT_BUILDER_LEVEL = 3  # slsa-verifier's trusted builders are SLSA build level 3
 _MAX_LEVEL = 4
 
 _P = TypeVar("_P", bound=argparse.ArgumentParser)
@@ -81,7 +85,8 @@ def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> Non
         metavar="ID[=LEVEL]",
         help=(
             "allowed builder.id (repeatable); without @ref any ref matches; "
-            f"LEVEL is its SLSA build level (default {DEFAULT_BUILDER_LEVEL})"
+            "LEVEL is its SLSA build level (without it: its level in --matrix, else the "
+            "--min-slsa-level you require)"
         ),
     )
     v.add_argument("--source-uri", metavar="URI", help="e.g. github.com/org/repo")
@@ -91,9 +96,20 @@ def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> Non
     v.add_argument(
         "--min-slsa-level",
         type=int,
-        default=3,
         metavar="N",
-        help="minimum SLSA build level of the builder (default 3)",
+        help="minimum SLSA build level of the builder (default: the --matrix objective's)",
+    )
+    v.add_argument(
+        "--matrix",
+        type=Path,
+        metavar="FILE",
+        help="take builders, minimum SLSA level and source from this matrix's attestation "
+        "objective (explicit flags win)",
+    )
+    v.add_argument(
+        "--objective",
+        metavar="GATE/NAME",
+        help="which attestation objective of --matrix, when it has several",
     )
 
 
@@ -112,15 +128,16 @@ def _verify(args: argparse.Namespace) -> int:
     sha256 = _sha256_of(artifact, "--artifact")
     provenance = _read(args.provenance, "--provenance")
     keys, identity, issuer, root = _signer(args)
+    min_level, builders, source_uri, source_ref = _policy_numbers(args)
     policy = ProvenancePolicy(
         keys=keys,
         certificate_identity=identity,
         certificate_oidc_issuer=issuer,
         trusted_root=root,
-        builders=_builders(args.builder_id or []),
-        min_slsa_level=_level(args.min_slsa_level, "--min-slsa-level"),
-        source_uri=args.source_uri,
-        source_ref=args.source_ref,
+        builders=builders,
+        min_slsa_level=min_level,
+        source_uri=source_uri,
+        source_ref=source_ref,
     )
     checks = verify_provenance(
         artifact_name=artifact.name,
@@ -207,7 +224,36 @@ def _signer(args: argparse.Namespace) -> tuple[list[str], str | None, str | None
     return [], identity, issuer, text
 
 
-def _builders(raw: list[str]) -> dict[str, int]:
+def _policy_numbers(
+    args: argparse.Namespace,
+) -> tuple[int, dict[str, int], str | None, str | None]:
+    """(minimum level, builder -> level, source uri, source ref): explicit flags first, then
+    the ``--matrix`` attestation objective; no built-in number."""
+    from igkit.cli.common import matrix_objective
+    from igkit.spec.models import AttestationObjective
+
+    found = matrix_objective(args.matrix, AttestationObjective, "attestation", args.objective)
+    obj = found[1] if found is not None else None
+    if args.min_slsa_level is not None:
+        min_level = _level(args.min_slsa_level, "--min-slsa-level")
+    elif obj is not None:
+        min_level = obj.min_slsa_level
+    else:
+        raise ConfigError(
+            "required: the minimum SLSA build level (igkit has no built-in one); give "
+            "--min-slsa-level N, or --matrix FILE with an attestation objective",
+            where="--min-slsa-level",
+        )
+    known = dict(obj.builders) if obj is not None else {}
+    builders = _builders(args.builder_id, known, min_level) if args.builder_id else known
+    source_uri = args.source_uri if args.source_uri is not None else obj and obj.source_uri
+    source_ref = args.source_ref if args.source_ref is not None else obj and obj.source_ref
+    return min_level, builders, source_uri or None, source_ref or None
+
+
+def _builders(raw: list[str], known: dict[str, int], min_level: int) -> dict[str, int]:
+    """``ID=LEVEL`` as given; a bare ``ID`` takes its level from the matrix, else it is trusted
+    at the level the caller requires (naming a builder is trusting it, as in slsa-verifier)."""
     builders: dict[str, int] = {}
     for item in raw:
         ident, sep, level = item.strip().rpartition("=")
@@ -216,7 +262,7 @@ def _builders(raw: list[str]) -> dict[str, int]:
         else:
             if not item.strip():
                 raise ConfigError("empty builder id", where="--builder-id")
-            builders[item.strip()] = DEFAULT_BUILDER_LEVEL
+            builders[item.strip()] = known.get(item.strip(), min_level)
     return builders
 
 

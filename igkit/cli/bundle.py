@@ -38,7 +38,11 @@ def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> Non
     bb.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a go-no-go --out directory")
     bb.add_argument("--out", type=Path, metavar="BUNDLE_DIR", help="default RUN_DIR/bundle")
     bb.add_argument("--key", type=Path, metavar="PRIV.pem", help="ECDSA P-256 private key")
-    bb.add_argument("--release-tag", metavar="TAG", help="default: the G3 release file's tag")
+    bb.add_argument(
+        "--release-tag",
+        metavar="TAG",
+        help="default: the tag of the release file the attestation objective read",
+    )
     bb.add_argument("--tar", action="store_true", help="also write a reproducible BUNDLE.tar.gz")
     bb.add_argument(
         "--trust",

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 from igkit.errors import ConfigError
 from igkit.timeutil import parse_duration, parse_instant
+
+if TYPE_CHECKING:
+    from igkit.spec.models import EvidenceObjective, Gate
+
+_O = TypeVar("_O", bound="EvidenceObjective")
 
 EXIT_GO, EXIT_NO_GO, EXIT_USAGE, EXIT_TOOL, EXIT_HOLD = 0, 1, 2, 3, 4
 ENV_PROM_URL = "IGKIT_PROM_URL"
@@ -53,3 +60,41 @@ def duration_flag(text: str, flag: str) -> timedelta:
         return parse_duration(text)
     except ValueError as exc:
         raise ConfigError(str(exc), where=flag) from None
+
+
+def matrix_objective(
+    matrix: Path | None, kind: type[_O], kind_name: str, selector: str | None
+) -> tuple[Gate, _O] | None:
+    """The ``kind_name`` objective a standalone verb takes its thresholds from.
+
+    None without ``--matrix``; with it, the only objective of that type, or the one
+    ``--objective`` names (``GATE/NAME``, ``NAME`` or ``GATE``) — never a gate id in code."""
+    from igkit.spec.loader import load_matrix
+
+    if matrix is None:
+        if selector is not None:
+            raise ConfigError(
+                "names an objective of a matrix: give --matrix too", where="--objective"
+            )
+        return None
+    found = load_matrix(matrix).matrix.objectives_of(kind)
+    keys = [f"{g.id}/{o.name}" for g, o in found]
+    if selector is not None:
+        hits = [(g, o) for g, o in found if selector.strip() in (f"{g.id}/{o.name}", g.id, o.name)]
+        if len(hits) == 1:
+            return hits[0]
+        why = "matches several" if hits else "matches none"
+        raise ConfigError(
+            f"{selector!r} {why} of the {kind_name} objectives of {matrix} "
+            f"(known: {', '.join(keys) or 'none'})",
+            where="--objective",
+        )
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise ConfigError(f"has no {kind_name} objective", where=f"--matrix {matrix}")
+    raise ConfigError(
+        f"{matrix} has {len(found)} {kind_name} objectives ({', '.join(keys)}); "
+        "pick one with --objective GATE/NAME",
+        where="--objective",
+    )

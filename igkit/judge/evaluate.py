@@ -63,7 +63,6 @@ def evaluate(
             window=snapshot_set.window,
         )
     }
-    settings = loaded.matrix.k6
     gates = []
     for gate_id in ids:
         gate = loaded.matrix.gate(gate_id)
@@ -82,7 +81,7 @@ def evaluate(
                     evaluate_k6,
                     gate.id,
                     obj,
-                    settings,
+                    loaded.matrix.k6_settings(),
                     snapshot_set.k6_tables,
                     snapshot_set.k6_summaries,
                 )

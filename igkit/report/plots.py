@@ -157,11 +157,10 @@ def war_room(run: Run, gate_ids: list[str] | None = None) -> tuple[bytes, dict[s
     return figure_png(fig), summary
 
 
-def plot_burn(
-    burn: pd.DataFrame, *, budget: str, budget_usd: float, alert_pct: float = 80.0
-) -> Figure:
+def plot_burn(burn: pd.DataFrame, *, budget: str, budget_usd: float, alert_pct: float) -> Figure:
     """Month-to-date spend and its linear projection against the budget and its alert line
-    (``burn`` is :func:`igkit.finops.burn`'s frame)."""
+    (``burn`` is :func:`igkit.finops.burn`'s frame; ``alert_pct`` the budget's, from the
+    matrix)."""
     fig = _figure(10, 3.6)
     ax = fig.add_subplot(1, 1, 1)
     ax.plot(burn.index, burn["month_to_date_usd"].to_numpy(), lw=1.5, label="month-to-date USD")

@@ -96,7 +96,7 @@ def capture_k6(req: CaptureRequest, objectives: Objectives) -> SnapshotSet:
         return SnapshotSet()
     from igkit.sources.k6.windows import capture
 
-    return SnapshotSet.of(k6=capture(req.k6_files, req.matrix.k6))
+    return SnapshotSet.of(k6=capture(req.k6_files, req.matrix.k6_settings()))
 
 
 def capture_evidence(req: CaptureRequest, objectives: Objectives) -> SnapshotSet:

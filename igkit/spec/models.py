@@ -14,7 +14,7 @@ import re
 from datetime import timedelta
 from enum import StrEnum
 from itertools import pairwise
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import (
     AfterValidator,
@@ -297,15 +297,19 @@ class K6Objective(_Strict):
 
 
 class K6Settings(_Strict):
-    """How k6 results are read and windowed (names follow k6's built-in metrics)."""
+    """How k6 results are read and windowed (names follow k6's built-in metrics).
+
+    The window, the samples a window needs, the failing-window run and the error-rate
+    threshold decide verdicts, so the matrix states them (no built-in value); metric/tag names
+    follow k6's built-ins and ``max_windows`` is a parse bound, so those keep defaults."""
 
     latency_metric: str = "http_req_duration"
     failed_metric: str = "http_req_failed"
     scenario_tag: str = "scenario"
-    window: Duration = timedelta(minutes=1)
-    min_samples_per_window: Count = Field(default=20, ge=1)
-    consecutive_failing_windows: Count = Field(default=2, ge=1)
-    max_error_rate: Threshold = Threshold(value=0.1, unit=Unit.PERCENT)
+    window: Duration
+    min_samples_per_window: Count = Field(ge=1)
+    consecutive_failing_windows: Count = Field(ge=1)
+    max_error_rate: Threshold
     max_windows: int = Field(
         default=10_000,
         ge=1,
@@ -372,7 +376,7 @@ class AttestationObjective(_Strict):
     builders: dict[str, int] = Field(
         default_factory=dict, description="builder.id -> SLSA build level"
     )
-    min_slsa_level: Count = Field(default=3, ge=0, le=4)
+    min_slsa_level: Count = Field(ge=0, le=4)
     source_uri: str | None = None
     source_ref: str | None = None
 
@@ -401,7 +405,7 @@ class SbomObjective(_Strict):
     name: str = Field(pattern=_NAME)
     description: str = ""
     release: EvidencePath = "release.yaml"
-    fail_at: Literal["critical", "high", "medium", "low"] = "high"
+    fail_at: Literal["critical", "high", "medium", "low"]
 
 
 SigningAlg = Literal[
@@ -451,10 +455,10 @@ class DrillObjective(_Strict):
     name: str = Field(pattern=_NAME)
     description: str = ""
     report: EvidencePath = "drill/report.yaml"
-    env: str = "prod"
-    rpo_target: Duration = timedelta(minutes=5)
-    rto_target: Duration = timedelta(minutes=60)
-    max_age: Duration = timedelta(days=7)
+    env: str = Field(min_length=1)
+    rpo_target: Duration
+    rto_target: Duration
+    max_age: Duration
 
 
 class ApprovalsObjective(_Strict):
@@ -464,11 +468,8 @@ class ApprovalsObjective(_Strict):
     name: str = Field(pattern=_NAME)
     description: str = ""
     tracker: EvidencePath = "approvals.yaml"
-    required_roles: list[str] = Field(
-        default_factory=lambda: ["release_eng", "sre_oncall_ack", "qe", "secops", "pm_cs", "mc"],
-        min_length=1,
-    )
-    max_age: Duration = timedelta(hours=24)
+    required_roles: list[str] = Field(min_length=1)
+    max_age: Duration
 
 
 class CommsObjective(_Strict):
@@ -511,11 +512,17 @@ Objective = Annotated[
 
 
 class Defaults(_Strict):
-    step: Duration = timedelta(seconds=15)
-    rate: Duration = timedelta(minutes=5)
-    min_coverage: RealNumber = Field(default=0.9, gt=0, le=1)
-    max_staleness: Duration = timedelta(minutes=2)
-    max_gap: Duration = timedelta(minutes=5)
+    """Resolution, ``$rate`` and data-sufficiency limits of every Prometheus objective that
+    does not set its own. They decide what is measured and when data is too thin to PASS,
+    so the matrix states them: igkit has no built-in value."""
+
+    step: Duration
+    rate: Duration | None = Field(
+        default=None, description="$rate interval; required when a query uses $rate"
+    )
+    min_coverage: RealNumber = Field(gt=0, le=1)
+    max_staleness: Duration
+    max_gap: Duration
 
 
 class CostLadder(_Strict):
@@ -538,8 +545,13 @@ class CostLadder(_Strict):
         return self
 
 
+GATE_ID = r"^[A-Z][A-Z0-9_]{0,31}$"
+"""A gate id: any upper-case name (``G1``, ``PERF``, ``SLO_API``). Upper case because
+``--gate`` matches case-insensitively; no ``-`` because snapshot labels join id and name with it."""
+
+
 class Gate(_Strict):
-    id: str = Field(pattern=r"^G[1-9][0-9]*$")
+    id: str = Field(pattern=GATE_ID)
     name: str
     description: str = ""
     objectives: list[Objective] = Field(default_factory=list)
@@ -553,23 +565,59 @@ class Gate(_Strict):
         return self
 
 
+_O = TypeVar("_O", bound=BaseModel)
+
+
 class Matrix(_Strict):
     """The whole go/no-go matrix (``kind: go-no-go-matrix``)."""
 
     apiVersion: Literal["igkit/v1"] = "igkit/v1"  # noqa: N815 - YAML field name
     kind: Literal["go-no-go-matrix"] = "go-no-go-matrix"
-    defaults: Defaults = Field(default_factory=Defaults)
-    k6: K6Settings = Field(default_factory=K6Settings)
+    defaults: Defaults | None = Field(
+        default=None, description="required when a gate has Prometheus objectives"
+    )
+    k6: K6Settings | None = Field(
+        default=None, description="required when a gate has k6 objectives (their thresholds)"
+    )
     cost_ladder: CostLadder | None = None
     gates: list[Gate] = Field(min_length=1)
 
     @model_validator(mode="after")
-    def _unique_gates(self) -> Matrix:
+    def _consistent(self) -> Matrix:
+        """Unique gate ids, and the sections the objectives read (their thresholds) present."""
         ids = [g.id for g in self.gates]
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
             raise ValueError(f"duplicate gate ids: {', '.join(sorted(dup))}")
+        prometheus = self.objectives_of(PrometheusObjective)
+        if prometheus and self.defaults is None:
+            named = ", ".join(f"{g.id}/{o.name}" for g, o in prometheus[:3])
+            more = f" and {len(prometheus) - 3} more" if len(prometheus) > 3 else ""
+            raise ValueError(
+                "defaults: required (step, min_coverage, max_staleness, max_gap, and rate when a "
+                "query uses $rate) because "
+                f"the matrix has Prometheus objectives ({named}{more})"
+            )
+        k6_objectives = self.objectives_of(K6Objective)
+        if k6_objectives and self.k6 is None:
+            named = ", ".join(f"{g.id}/{o.name}" for g, o in k6_objectives[:3])
+            more = f" and {len(k6_objectives) - 3} more" if len(k6_objectives) > 3 else ""
+            raise ValueError(
+                f"k6: required (window, min_samples_per_window, consecutive_failing_windows, "
+                f"max_error_rate) because the matrix has k6 objectives ({named}{more})"
+            )
         return self
+
+    def objectives_of(self, kind: type[_O]) -> list[tuple[Gate, _O]]:
+        """Every (gate, objective) of type ``kind``, in matrix order: the one place that
+        says which gate holds k6 files, attestations, drills — never a gate id in code."""
+        return [(g, o) for g in self.gates for o in g.objectives if isinstance(o, kind)]
+
+    def k6_settings(self) -> K6Settings:
+        """The ``k6`` section; present whenever a gate has k6 objectives (validated)."""
+        if self.k6 is None:
+            raise ValueError("the matrix has no k6 section (it has no k6 objectives)")
+        return self.k6
 
     def gate(self, gate_id: str) -> Gate:
         for g in self.gates:
@@ -585,13 +633,17 @@ class ResolvedSettings(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     step: Duration
-    rate: Duration
+    rate: Duration | None
     min_coverage: float
     max_staleness: Duration
     max_gap: Duration
 
 
-def resolve_settings(obj: PrometheusObjective, defaults: Defaults) -> ResolvedSettings:
+def resolve_settings(obj: PrometheusObjective, defaults: Defaults | None) -> ResolvedSettings:
+    """The objective's own settings, else the matrix ``defaults`` (present whenever the matrix
+    has Prometheus objectives: :class:`Matrix` refuses it otherwise)."""
+    if defaults is None:
+        raise ValueError(f"objective {obj.name}: the matrix has no 'defaults' section")
     return ResolvedSettings(
         step=obj.rule.step or defaults.step,
         rate=obj.rate or defaults.rate,

@@ -92,17 +92,24 @@ def render(
     query: str | None,
     named: tuple[str, dict[str, str]] | None,
     window: timedelta | None,
-    rate: timedelta,
+    rate: timedelta | None,
     step: timedelta,
 ) -> str:
     """Resolve an objective's query into the exact PromQL text sent to the server."""
     text = _render_named(*named) if named is not None else (query or "")
-    values = {"rate": promql_duration(rate), "step": promql_duration(step)}
+    values = {"step": promql_duration(step)}
+    if rate is not None:
+        values["rate"] = promql_duration(rate)
     if window is not None:
         values["window"] = promql_duration(window)
     try:
         return string.Template(text).substitute(values)
     except KeyError as exc:
+        if exc.args[0] == "rate" and rate is None:
+            raise ConfigError(
+                "the query uses $rate but neither the objective nor the matrix defaults set "
+                "'rate' (igkit has no built-in rate interval)"
+            ) from None
         raise ConfigError(
             f"unknown placeholder ${exc.args[0]} (available: {', '.join('$' + k for k in values)})"
         ) from None

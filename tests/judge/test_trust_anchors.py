@@ -165,6 +165,7 @@ def attestation_matrix(path: Path, **fields: Any) -> Path:
         "type": "attestation",
         "name": "slsa_provenance",
         "builders": {"https://github.com/intelgraph/release/.github/workflows/build.yml": 3},
+        "min_slsa_level": 3,
         **fields,
     }
     doc = {"gates": [{"id": "G3", "name": "Supply Chain", "objectives": [obj]}]}
@@ -651,6 +652,7 @@ def test_an_anchor_inside_the_evidence_dir_is_never_resolved(name: str, layout: 
                                 "name": "p",
                                 "keys": [name],
                                 "builders": {"b": 3},
+                                "min_slsa_level": 3,
                             }
                         ],
                     }

@@ -300,7 +300,8 @@ def test_k6_flag_without_g5_is_a_usage_error(
         ]
     )
     assert rc == 2
-    assert "--k6: only G5 reads k6 files" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "--k6: none of the selected gates (G1) has k6 objectives; add --gate G5" in err
 
 
 def test_live_k6_runs_through_the_cli(k6_runs: dict[str, K6RunResult], tmp_path: Path) -> None:

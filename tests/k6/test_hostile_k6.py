@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from igkit.spec.loader import load_matrix
 from igkit.spec.models import K6Settings
 from tests.k6.test_g5_gate import FIXTURES, fast_matrix, g5
 
@@ -194,12 +195,14 @@ def test_unrepresentable_times_are_malformed_points(time: str, needle: str, tmp_
     ],
 )
 def test_k6_settings_bounds(field: str, value: object, ok: bool) -> None:
-    """max_windows >= 1 and windows of at least 1s (a sub-microsecond window divided by 0)."""
+    """max_windows >= 1 and windows of at least 1s (a sub-microsecond window divided by 0);
+    the other fields are the shipped matrix's, so only ``field`` can be refused."""
+    settings = {**load_matrix(None).matrix.k6_settings().model_dump(), field: value}
     if ok:
-        K6Settings.model_validate({field: value})
+        K6Settings.model_validate(settings)
     else:
-        with pytest.raises(ValidationError):
-            K6Settings.model_validate({field: value})
+        with pytest.raises(ValidationError, match=field):
+            K6Settings.model_validate(settings)
 
 
 def test_thousands_of_scenario_values_over_a_long_span_stay_small(tmp_path: Path) -> None:
@@ -211,7 +214,10 @@ def test_thousands_of_scenario_values_over_a_long_span_stay_small(tmp_path: Path
 
     from igkit.sources.k6.windows import k6_snapshot
 
-    settings = K6Settings(window=timedelta(seconds=2), min_samples_per_window=10)
+    shipped = load_matrix(None).matrix.k6_settings().model_dump()
+    settings = K6Settings.model_validate(
+        {**shipped, "window": timedelta(seconds=2), "min_samples_per_window": 10}
+    )
     honest = variant(tmp_path, "honest")
     assert all(t.windows for t in k6_snapshot(honest, settings).scenarios.values())
     start = datetime(2026, 11, 27, 16, 54, 48, tzinfo=UTC)

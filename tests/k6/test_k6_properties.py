@@ -63,7 +63,10 @@ def _small_run() -> list[bytes]:
 
 
 SMALL = _small_run()
-SETTINGS = K6Settings(window=timedelta(seconds=4), min_samples_per_window=3)
+SHIPPED_K6 = load_matrix(None).matrix.k6_settings()
+SETTINGS = K6Settings.model_validate(
+    {**SHIPPED_K6.model_dump(), "window": timedelta(seconds=4), "min_samples_per_window": 3}
+)
 OBJECTIVES = [
     o
     for g in load_matrix(None).matrix.gates

@@ -169,8 +169,8 @@ def finops_notebook() -> nbformat.NotebookNode:
                 + 'budget = ""\n'
                 + "# budget_usd: monthly budget in USD; 0 = the budget in the matrix\n"
                 + "budget_usd = 0.0\n"
-                + "# alert_pct: alert line, percent of the budget\n"
-                + "alert_pct = 80.0\n"
+                + "# alert_pct: alert line, percent of the budget; 0 = the budget_burn threshold in the matrix\n"
+                + "alert_pct = 0.0\n"
                 + "# start, end: time range shown (e.g. 2025-03-01); empty = open. Month-to-date\n"
                 + "# burn still counts spend before start within its month.\n"
                 + 'start = ""\n'
@@ -185,16 +185,17 @@ def finops_notebook() -> nbformat.NotebookNode:
                 ")\n"
                 "in_range = finops.filter_range(costs, start, end)\n"
                 "names = [budget] if budget else sorted(set(costs['budget']))\n"
-                "limits = {name: budget_usd or budgets.get(name, 0.0) for name in names}\n"
-                "missing = [name for name, usd in limits.items() if usd <= 0]\n"
-                "assert not missing, f'no budget in USD for {missing}: set budget_usd'\n"
+                "limits = {name: budget_usd or (budgets[name].budget_usd if name in budgets else 0.0) for name in names}\n"
+                "alerts = {name: alert_pct or (budgets[name].alert_pct if name in budgets else 0.0) for name in names}\n"
+                "missing = [name for name in names if limits[name] <= 0 or alerts[name] <= 0]\n"
+                "assert not missing, f'no budget_burn objective for {missing} in the matrix: set budget_usd and alert_pct'\n"
                 "limits"
             ),
             new_code_cell(
                 "rows = []\n"
                 "for name, usd in limits.items():\n"
-                "    frame = finops.burn(costs, name, usd, alert_pct=alert_pct, start=start, end=end)\n"
-                "    display(Image(figure_png(plot_burn(frame, budget=name, budget_usd=usd, alert_pct=alert_pct))))\n"
+                "    frame = finops.burn(costs, name, usd, alert_pct=alerts[name], start=start, end=end)\n"
+                "    display(Image(figure_png(plot_burn(frame, budget=name, budget_usd=usd, alert_pct=alerts[name]))))\n"
                 "    last = frame.iloc[-1]\n"
                 "    rows.append({'budget': name, 'budget_usd': usd, 'month_to_date_usd': last['month_to_date_usd'],\n"
                 "                 'share_pct': last['share_pct'], 'projected_usd': last['projected_usd'],\n"

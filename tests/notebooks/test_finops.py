@@ -41,11 +41,13 @@ def test_snapshot_costs_match_the_budget_rule() -> None:
     run = load_run("")
     costs = finops.costs_from_run(run)
     assert list(costs.columns) == finops.COST_COLUMNS
+    alerts = {b.name: b.alert_pct for b in finops.run_budgets(run)}
     for objective in run.gate("G6").objectives:
         if not objective.name.endswith("_budget_burn"):
             continue
         budget = objective.name.removesuffix("_budget_burn")
-        frame = finops.burn(costs, budget, float(objective.details["budget_usd"]))  # type: ignore[arg-type]
+        usd = float(objective.details["budget_usd"])  # type: ignore[arg-type]
+        frame = finops.burn(costs, budget, usd, alert_pct=alerts[budget])
         last = frame.iloc[-1]
         assert last["month_to_date_usd"] == pytest.approx(objective.details["month_to_date_usd"])
         assert last["projected_usd"] == pytest.approx(
@@ -91,7 +93,7 @@ def test_read_focus_csv() -> None:
     assert "Neo4j Aura" in set(costs["component"])  # no component tag -> ServiceName
     effective = finops.read_focus_csv(SAMPLE, cost_column="EffectiveCost")
     assert effective["cost_usd"].sum() < costs["cost_usd"].sum()
-    frame = finops.burn(costs, "infra", 18000)
+    frame = finops.burn(costs, "infra", 18000, alert_pct=80)
     assert frame["month_to_date_usd"].tolist() == [360, 720, 1080]
     # each day's cost is accrued at ChargePeriodEnd: 360/day -> 360 * 31
     assert frame["projected_usd"].tolist() == pytest.approx([360 * 31] * 3)
@@ -156,5 +158,5 @@ def test_downshift_tiers_vectorised_matches_scalar() -> None:
 
 def test_burn_range_trims_rows_not_month_to_date() -> None:
     costs = finops.read_focus_csv(SAMPLE)
-    frame = finops.burn(costs, "infra", 18000, start="2025-03-02", end="2025-03-02")
+    frame = finops.burn(costs, "infra", 18000, alert_pct=80, start="2025-03-02", end="2025-03-02")
     assert frame["month_to_date_usd"].tolist() == [720]

@@ -77,7 +77,8 @@ def test_query_the_server_refuses_is_objective_error_with_server_message(
     syntax error never gets this far: ``parse_matrix`` refuses it, see tests/spec.)"""
     matrix = tmp_path / "m.yaml"
     matrix.write_text(
-        """gates:
+        """defaults: {step: 15s, rate: 5m, min_coverage: 0.9, max_staleness: 2m, max_gap: 5m}
+gates:
   - id: G1
     name: SLO
     objectives:

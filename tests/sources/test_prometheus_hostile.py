@@ -43,7 +43,8 @@ from tests.support.stub_prometheus import stub_prometheus
 AT = SCENARIOS["all_green"].eval_time
 AT_TEXT = AT.isoformat()
 
-ONE_OBJECTIVE = """gates:
+ONE_OBJECTIVE = """defaults: {step: 15s, rate: 5m, min_coverage: 0.9, max_staleness: 2m, max_gap: 5m}
+gates:
   - id: G1
     name: SLO
     objectives:
@@ -306,7 +307,8 @@ def test_property_any_answer_gives_a_verdict_or_an_igkit_error(raw: bytes) -> No
 
 # ---- declared series (expect, min_series) against the real Prometheus ----------------------
 
-EXPECT_MATRIX = """gates:
+EXPECT_MATRIX = """defaults: {{step: 15s, rate: 5m, min_coverage: 0.9, max_staleness: 2m, max_gap: 5m}}
+gates:
   - id: G1
     name: SLO
     objectives:

@@ -20,6 +20,7 @@ from igkit.spec.models import (
 )
 from igkit.units import Unit
 
+DEFAULTS = "defaults: {step: 15s, rate: 5m, min_coverage: 0.9, max_staleness: 2m, max_gap: 5m}\n"
 GOOD_OBJECTIVE = """
       - name: p95
         query: histogram_quantile(0.95, sum by (le)(rate(x_bucket[$rate])))
@@ -30,7 +31,7 @@ GOOD_OBJECTIVE = """
 
 
 def matrix_text(objective: str = GOOD_OBJECTIVE, gate_extra: str = "") -> str:
-    return f"gates:\n  - id: G1\n    name: SLO\n{gate_extra}    objectives:\n{objective}"
+    return f"{DEFAULTS}gates:\n  - id: G1\n    name: SLO\n{gate_extra}    objectives:\n{objective}"
 
 
 def test_default_matrix_matches_the_cutover_pack() -> None:

@@ -25,6 +25,7 @@ def objective(
     extra: str = "",
 ) -> str:
     return (
+        "defaults: {step: 15s, rate: 5m, min_coverage: 0.9, max_staleness: 2m, max_gap: 5m}\n"
         "gates:\n  - id: G1\n    name: SLO\n    objectives:\n"
         "      - name: p95\n"
         f"        {query if query.startswith('named_query') else 'query: ' + repr(query)}\n"
@@ -109,7 +110,9 @@ def test_budget_and_coverage_are_not_booleans() -> None:
     parse_matrix(objective(query=query, threshold=share, rule=burn % "18000"), source="m.yaml")
     refused(objective(extra="        min_coverage: true\n"), "min_coverage", "boolean")
     parse_matrix(objective(extra="        min_coverage: 0.9\n"), source="m.yaml")
-    refused("defaults: {min_coverage: true}\n" + objective(), "min_coverage", "boolean")
+    refused(
+        objective().replace("min_coverage: 0.9", "min_coverage: true"), "min_coverage", "boolean"
+    )
 
 
 def named(params: str, name: str = "latency_quantile") -> str:

@@ -35,28 +35,7 @@ from igkit.judge.evidence.drill import (
 )
 from igkit.timeutil import human_duration, rfc3339
 
-REQUIRED_ROLES: tuple[str, ...] = (
-    "release_eng",
-    "sre_oncall_ack",
-    "qe",
-    "secops",
-    "pm_cs",
-    "mc",
-)
-"""Seed §2 RACI: the responsible roles, the on-call acknowledgement (§5 G8) and MC, who is
-accountable."""
-
 ACCOUNTABLE_ROLE = "mc"
-
-COMMS_TEMPLATES: tuple[str, ...] = (
-    "investigating",
-    "degraded",
-    "major_incident",
-    "resolved",
-    "stakeholder_update",
-)
-"""Status page states (investigating, degraded, major incident, resolved) and the
-stakeholder update."""
 
 COLUMNS: tuple[str, ...] = ("role", "name", "decision", "timestamp", "reference")
 
@@ -235,7 +214,7 @@ def _aware(dt: datetime, label: str) -> datetime:
 def verify_approvals(
     approvals: list[Approval] | None,
     *,
-    required_roles: Sequence[str] = REQUIRED_ROLES,
+    required_roles: Sequence[str],
     freeze_start: datetime | None,
     max_age: timedelta | None,
     at: datetime,
@@ -347,7 +326,7 @@ def visible_text(text: str) -> str:
 def verify_comms(
     templates: Mapping[str, bytes | None],
     *,
-    required: Sequence[str] = COMMS_TEMPLATES,
+    required: Sequence[str],
 ) -> list[Check]:
     """One ``template`` check per required template and per other template given: PASS when
     it is staged (present, UTF-8) and not blank. ``None`` means the template is missing."""

@@ -342,7 +342,7 @@ def _environment(report: DrillReport, env: str) -> Check:
         return passed("environment", f"the drill ran in {report.env}")
     return failed(
         "environment",
-        f"the drill ran in {report.env!r}, but G7 needs a drill in {env!r}; "
+        f"the drill ran in {report.env!r}, but the objective needs a drill in {env!r}; "
         f"run igctl drill rehearse --env {env}",
     )
 

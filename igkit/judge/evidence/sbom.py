@@ -92,7 +92,7 @@ def scan_sbom(
     artifact_name: str,
     artifact_version: str | None,
     artifact_sha256: str | None,
-    fail_at: FailAt = "high",
+    fail_at: FailAt,
     source: str = "",
 ) -> list[Check]:
     """``sbom format``, ``describes artifact`` and ``vulnerabilities`` for one report.

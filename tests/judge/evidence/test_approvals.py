@@ -13,8 +13,6 @@ from hypothesis import strategies as st
 
 from igkit.errors import IgkitError
 from igkit.judge.evidence.approvals import (
-    COMMS_TEMPLATES,
-    REQUIRED_ROLES,
     Approval,
     ApprovalsError,
     normalize_role,
@@ -23,11 +21,19 @@ from igkit.judge.evidence.approvals import (
     verify_comms,
 )
 from igkit.judge.evidence.checks import Check, combine
+from igkit.spec.loader import load_matrix
+from igkit.spec.models import ApprovalsObjective, CommsObjective
 from igkit.verdicts import Status
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "evidence"
 AT = datetime(2025, 3, 1, 3, 30, tzinfo=UTC)  # the demo's evaluation time
 FREEZE = datetime(2025, 3, 1, 2, 30, tzinfo=UTC)  # T-60m
+_SHIPPED = load_matrix(None).matrix
+REQUIRED_ROLES = tuple(
+    next(o for _, o in _SHIPPED.objectives_of(ApprovalsObjective)).required_roles
+)
+COMMS_TEMPLATES = tuple(next(o for _, o in _SHIPPED.objectives_of(CommsObjective)).templates)
+"""The roles and templates of the shipped matrix (the library has no built-in list)."""
 
 
 def fixture_rows() -> list[dict[str, Any]]:
@@ -76,7 +82,13 @@ def row(
 @pytest.mark.parametrize("fixture", ["approvals.yaml", "approvals.csv"])
 def test_all_roles_approved_passes(fixture: str) -> None:
     parsed = parse_approvals((FIXTURES / fixture).read_bytes(), name=fixture)
-    checks = verify_approvals(parsed, freeze_start=FREEZE, max_age=timedelta(hours=24), at=AT)
+    checks = verify_approvals(
+        parsed,
+        required_roles=REQUIRED_ROLES,
+        freeze_start=FREEZE,
+        max_age=timedelta(hours=24),
+        at=AT,
+    )
     assert [c.subject for c in checks] == list(REQUIRED_ROLES)
     assert combine(checks) is Status.PASS, [c.line() for c in checks]
     assert checks[0].detail == "approved by Priya Raman at 2025-03-01T02:41:00Z (CHG-4821)"
@@ -186,7 +198,9 @@ def test_roles_compare_case_and_separator_insensitively() -> None:
 
 
 def test_no_tracker_is_no_data() -> None:
-    checks = verify_approvals(None, freeze_start=None, max_age=None, at=AT)
+    checks = verify_approvals(
+        None, required_roles=REQUIRED_ROLES, freeze_start=None, max_age=None, at=AT
+    )
     assert {c.status for c in checks} == {Status.NO_DATA}
     assert len(checks) == len(REQUIRED_ROLES)
 
@@ -350,7 +364,7 @@ def staged() -> dict[str, bytes | None]:
 
 
 def test_staged_templates_pass() -> None:
-    checks = verify_comms(staged())
+    checks = verify_comms(staged(), required=COMMS_TEMPLATES)
     assert [c.subject for c in checks] == list(COMMS_TEMPLATES)
     assert combine(checks) is Status.PASS, [c.line() for c in checks]
 
@@ -368,7 +382,7 @@ def test_staged_templates_pass() -> None:
 def test_missing_empty_or_blank_template_fails(content: bytes | None, needle: str) -> None:
     templates = staged()
     templates["degraded"] = content
-    checks = {c.subject: c for c in verify_comms(templates)}
+    checks = {c.subject: c for c in verify_comms(templates, required=COMMS_TEMPLATES)}
     assert {s: c.status for s, c in checks.items() if not c.ok} == {"degraded": Status.FAIL}
     assert needle in checks["degraded"].detail
 
@@ -376,7 +390,7 @@ def test_missing_empty_or_blank_template_fails(content: bytes | None, needle: st
 def test_template_absent_from_mapping_fails() -> None:
     templates = staged()
     del templates["stakeholder_update"]
-    checks = {c.subject: c for c in verify_comms(templates)}
+    checks = {c.subject: c for c in verify_comms(templates, required=COMMS_TEMPLATES)}
     assert checks["stakeholder_update"].status is Status.FAIL
     assert "stakeholder update template" in checks["stakeholder_update"].detail
 
@@ -384,7 +398,7 @@ def test_template_absent_from_mapping_fails() -> None:
 def test_template_names_normalise_and_extras_are_checked() -> None:
     templates = {k.replace("_", "-"): v for k, v in staged().items()}
     templates["Maintenance"] = b"  "
-    checks = {c.subject: c for c in verify_comms(templates)}
+    checks = {c.subject: c for c in verify_comms(templates, required=COMMS_TEMPLATES)}
     assert {s: c.status for s, c in checks.items() if not c.ok} == {"Maintenance": Status.FAIL}
     assert len(checks) == len(COMMS_TEMPLATES) + 1
 
@@ -392,7 +406,7 @@ def test_template_names_normalise_and_extras_are_checked() -> None:
 def test_two_keys_for_one_template_is_an_error() -> None:
     templates = staged()
     templates["Major Incident"] = b"# other"
-    checks = {c.subject: c for c in verify_comms(templates)}
+    checks = {c.subject: c for c in verify_comms(templates, required=COMMS_TEMPLATES)}
     assert checks["major_incident"].status is Status.ERROR
 
 
@@ -419,11 +433,11 @@ def test_template_of_only_invisible_characters_is_blank(invisible: str) -> None:
     characters around real text still pass."""
     templates = staged()
     templates["degraded"] = f"\n {invisible * 3}\t{invisible}\n".encode()
-    checks = {c.subject: c for c in verify_comms(templates)}
+    checks = {c.subject: c for c in verify_comms(templates, required=COMMS_TEMPLATES)}
     assert {s: c.status for s, c in checks.items() if not c.ok} == {"degraded": Status.FAIL}
     assert "is blank" in checks["degraded"].detail
     templates["degraded"] = f"{invisible}# Degraded performance{invisible}\n".encode()
-    assert combine(verify_comms(templates)) is Status.PASS
+    assert combine(verify_comms(templates, required=COMMS_TEMPLATES)) is Status.PASS
 
 
 @pytest.mark.property
@@ -431,5 +445,5 @@ def test_template_of_only_invisible_characters_is_blank(invisible: str) -> None:
 def test_no_mix_of_invisible_characters_is_a_staged_template(text: str) -> None:
     templates = staged()
     templates["resolved"] = text.encode("utf-8", "surrogatepass")
-    checks = {c.subject: c for c in verify_comms(templates)}
+    checks = {c.subject: c for c in verify_comms(templates, required=COMMS_TEMPLATES)}
     assert checks["resolved"].status is Status.FAIL

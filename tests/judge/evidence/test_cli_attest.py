@@ -54,7 +54,7 @@ def keyless_args(artifact: Path = A_TXT, *extra: str) -> list[str]:
     return [
         "attest", "verify", "--artifact", str(artifact), "--provenance", str(DSSE_BUNDLE),
         "--certificate-identity", BEACON, "--certificate-oidc-issuer", GHA,
-        "--trusted-root", str(STAGING_ROOT), *extra,
+        "--trusted-root", str(STAGING_ROOT), "--min-slsa-level", "3", *extra,
     ]  # fmt: skip
 
 
@@ -111,7 +111,7 @@ def test_source_flags(capsys: pytest.CaptureFixture[str]) -> None:
         "attest", "verify", "--artifact", str(A_TXT), "--provenance", str(bundle),
         "--certificate-identity", "https://github.com/bazel-contrib/publish-to-bcr/.github/workflows/publish.yaml@refs/tags/v0.0.1",
         "--certificate-oidc-issuer", GHA,
-        "--trusted-root", str(SIGSTORE_PY / "trusted_root.production.json"),
+        "--trusted-root", str(SIGSTORE_PY / "trusted_root.production.json"), "--min-slsa-level", "3",
         "--builder-id", "https://github.com/bazel-contrib/publish-to-bcr/.github/workflows/publish.yaml",
         "--source-uri", "github.com/aspect-build/rules_lint", "--source-ref", "publish-to-bcr",
     ]  # fmt: skip
@@ -165,6 +165,7 @@ def test_keyed_exit_0_and_tampered_artifact_exit_1(
     argv = [
         "attest", "verify", "--artifact", str(artifact), "--provenance", str(prov),
         "--key", str(pub), "--builder-id", BUILDER, "--source-uri", "github.com/acme/app",
+        "--min-slsa-level", "3",
     ]  # fmt: skip
     assert main(argv) == 0
     out = lines(capsys)
@@ -185,7 +186,7 @@ def test_keyed_with_a_key_not_allowed_exit_1(
     artifact, prov, _ = _write_keyed(tmp_path)
     other = tmp_path / "other.pub"
     shutil.copyfile(THIRD_PARTY / "sigstore" / "sigstore-go" / "publish_key.pub", other)
-    argv = ["attest", "verify", "--artifact", str(artifact), "--provenance", str(prov), "--key", str(other), "--builder-id", BUILDER]  # fmt: skip
+    argv = ["attest", "verify", "--artifact", str(artifact), "--provenance", str(prov), "--key", str(other), "--builder-id", BUILDER, "--min-slsa-level", "3"]  # fmt: skip
     assert main(argv) == 1
     out = lines(capsys)
     assert out[0].startswith("FAIL signature: none of the 1 signature(s) verifies")
@@ -203,6 +204,7 @@ def test_keyless_default_root_is_sigstore_production_offline(
         "--provenance", str(CONFORMANCE / "happy-path-intoto-in-dsse-v3" / "bundle.sigstore.json"),
         "--certificate-identity", BEACON, "--certificate-oidc-issuer", GHA,
         "--builder-id", "https://github.com/loosebazooka/aa-test/.github/workflows/provenance.yaml",
+        "--min-slsa-level", "3",
     ]  # fmt: skip
     assert main(argv) == 0
     assert "production root shipped with sigstore-python" in lines(capsys)[0]
@@ -225,7 +227,9 @@ def test_keyless_default_root_is_sigstore_production_offline(
         (["--certificate-oidc-issuer", GHA], "--certificate-identity", "required"),
         (["--certificate-identity", BEACON, "--certificate-oidc-issuer", GHA, "--trusted-root", str(A_TXT)], "--trusted-root", "not a Sigstore trusted root"),
         (["--certificate-identity", BEACON, "--certificate-oidc-issuer", GHA, "--trusted-root", "{missing}"], "--trusted-root", "cannot read"),
-        (["--key", "{pub}", "--builder-id", f"{BUILDER}=9"], "--builder-id", "must be 0..4"),
+        (["--key", "{pub}", "--min-slsa-level", "3", "--builder-id", f"{BUILDER}=9"], "--builder-id", "must be 0..4"),
+        (["--key", "{pub}", "--builder-id", f"{BUILDER}=3"], "--min-slsa-level", "required: the minimum SLSA build level (igkit has no built-in one)"),
+        (["--key", "{pub}", "--objective", "G3/x"], "--objective", "give --matrix too"),
         (["--key", "{pub}", "--min-slsa-level", "-1"], "--min-slsa-level", "must be 0..4"),
     ],
 )  # fmt: skip
@@ -281,8 +285,53 @@ def test_builder_id_with_equals_in_it_but_no_level_is_an_id(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     artifact, prov, pub = _write_keyed(tmp_path)
-    argv = ["attest", "verify", "--artifact", str(artifact), "--provenance", str(prov), "--key", str(pub)]  # fmt: skip
+    argv = ["attest", "verify", "--artifact", str(artifact), "--provenance", str(prov), "--key", str(pub), "--min-slsa-level", "3"]  # fmt: skip
     assert main([*argv, "--builder-id", f"{BUILDER}?x=y"]) == 1
     assert f"allowed: {BUILDER}?x=y" in capsys.readouterr().out
     assert main([*argv, "--builder-id", f"{BUILDER}=3"]) == 0
     capsys.readouterr()
+
+
+def _attestation_matrix(path: Path, *levels: int) -> Path:
+    """A matrix with one attestation objective per level, in a gate not named G3."""
+    objectives = [
+        {"type": "attestation", "name": f"prov_{i}", "keys": ["k.pem"], "builders": {BUILDER: 3},
+         "min_slsa_level": level, "source_uri": "github.com/acme/app"}
+        for i, level in enumerate(levels)
+    ]  # fmt: skip
+    path.write_text(
+        json.dumps({"gates": [{"id": "SUPPLY", "name": "S", "objectives": objectives}]})
+    )
+    return path
+
+
+def test_policy_from_the_matrix_objective(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Builders, level and source from --matrix; a level above the builder's fails (the
+    honest twin at level 3 passes), and an explicit flag wins over the matrix."""
+    artifact, prov, pub = _write_keyed(tmp_path)
+    argv = ["attest", "verify", "--artifact", str(artifact), "--provenance", str(prov), "--key", str(pub)]  # fmt: skip
+    assert main([*argv, "--matrix", str(_attestation_matrix(tmp_path / "m3.json", 3))]) == 0
+    assert lines(capsys)[-1].endswith("all 6 checks pass")
+    strict = str(_attestation_matrix(tmp_path / "m4.json", 4))
+    assert main([*argv, "--matrix", strict]) == 1
+    assert lines(capsys)[-1].endswith("1 of 6 checks did not pass: slsa level")
+    assert main([*argv, "--matrix", strict, "--min-slsa-level", "3"]) == 0
+    capsys.readouterr()
+
+
+def test_matrix_with_several_attestation_objectives_needs_objective(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    artifact, prov, pub = _write_keyed(tmp_path)
+    matrix = str(_attestation_matrix(tmp_path / "m.json", 3, 4))
+    argv = ["attest", "verify", "--artifact", str(artifact), "--provenance", str(prov), "--key", str(pub), "--matrix", matrix]  # fmt: skip
+    assert main(argv) == 2
+    out = capsys.readouterr().out
+    assert "--objective: " in out
+    assert "SUPPLY/prov_0, SUPPLY/prov_1" in out
+    assert main([*argv, "--objective", "SUPPLY/prov_0"]) == 0
+    assert main([*argv, "--objective", "prov_1"]) == 1
+    assert main([*argv, "--objective", "G3/prov_0"]) == 2
+    assert "'G3/prov_0' matches none of the attestation objectives" in capsys.readouterr().out

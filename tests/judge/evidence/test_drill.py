@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+import igkit.spec
 from igkit.cli import drill as cli_drill
 from igkit.errors import ConfigError, IgkitError
 from igkit.judge.evidence.checks import Check, combine
@@ -21,10 +22,12 @@ from igkit.judge.evidence.drill import (
     parse_drill_report,
     verify_drill,
 )
+from igkit.spec.loader import DEFAULT_MATRIX_NAME
 from igkit.verdicts import Status
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "evidence" / "drill"
 AT = datetime(2025, 3, 1, 3, 30, tzinfo=UTC)  # the demo's evaluation time
+AT_TEXT = "2025-03-01T03:30:00Z"
 TARGETS: dict[str, Any] = {
     "rpo_target": timedelta(minutes=5),
     "rto_target": timedelta(minutes=60),
@@ -338,14 +341,56 @@ def cli(argv: list[str]) -> int:
         return 2
 
 
+SHIPPED_MATRIX = Path(igkit.spec.__file__).parent / DEFAULT_MATRIX_NAME
+FLAGS = ["--rpo-target", "5m", "--rto-target", "60m", "--env", "prod", "--max-age", "7d"]
+
+
 def test_cli_exit_0_when_all_pass(capsys: pytest.CaptureFixture[str]) -> None:
-    rc = cli(["drill", "report", str(FIXTURES / "report.yaml"), "--at", "2025-03-01T03:30:00Z"])
+    """Targets from the matrix's drill objective; its gate id and name title the summary."""
+    report = str(FIXTURES / "report.yaml")
+    rc = cli(["drill", "report", report, "--matrix", str(SHIPPED_MATRIX), "--at", AT_TEXT])
     out = capsys.readouterr().out.splitlines()
     assert rc == 0
     assert len(out) == len(CHECK_NAMES) + 1
     assert out[-1].startswith(
-        "G7 DR readiness: PASS — RPO 3m12s (target ≤ 5m), RTO 41m30s (target ≤ 1h)"
+        "G7 DR Readiness: PASS — RPO 3m12s (target ≤ 5m), RTO 41m30s (target ≤ 1h)"
     )
+
+
+def test_cli_explicit_targets_need_no_matrix(capsys: pytest.CaptureFixture[str]) -> None:
+    rc = cli(["drill", "report", str(FIXTURES / "report.yaml"), *FLAGS, "--at", AT_TEXT])
+    assert rc == 0
+    assert capsys.readouterr().out.splitlines()[-1].startswith("DR readiness: PASS — RPO 3m12s")
+
+
+def test_cli_flag_wins_over_the_matrix(capsys: pytest.CaptureFixture[str]) -> None:
+    """Positive control above: the same report with the matrix's 5m target passes."""
+    report = str(FIXTURES / "report.yaml")
+    argv = ["drill", "report", report, "--matrix", str(SHIPPED_MATRIX), "--rpo-target", "3m"]
+    assert cli([*argv, "--at", AT_TEXT]) == 1
+    assert "rpo: FAIL — RPO 3m12s > 3m target" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("given", "named"),
+    [
+        (
+            [],
+            "--rpo-target: required (igkit has no built-in drill target): give --rpo-target, "
+            "--rto-target, --env, --max-age, or --matrix FILE with a drill objective",
+        ),
+        (FLAGS[2:], "--rpo-target: required"),
+        ([*FLAGS[:6]], "--max-age: required (igkit has no built-in drill target): give --max-age,"),
+        (["--objective", "G7/dr_drill", *FLAGS], "--objective: names an objective of a matrix"),
+    ],
+)
+def test_cli_without_targets_is_a_usage_error_naming_them(
+    capsys: pytest.CaptureFixture[str], given: list[str], named: str
+) -> None:
+    assert cli(["drill", "report", str(FIXTURES / "report.yaml"), *given]) == 2
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1
+    assert named in out
 
 
 def test_cli_exit_1_when_a_target_is_missed(
@@ -355,7 +400,7 @@ def test_cli_exit_1_when_a_target_is_missed(
     data["service_restored_at"] = None
     path = tmp_path / "report.json"
     path.write_text(json.dumps(data))
-    rc = cli(["drill", "report", str(path), "--at", "2025-03-01T03:30:00Z", "--rpo-target", "3m"])
+    rc = cli(["drill", "report", str(path), *FLAGS, "--at", AT_TEXT, "--rpo-target", "3m"])
     out = capsys.readouterr().out
     assert rc == 1
     assert "rpo: FAIL — RPO 3m12s > 3m target" in out
@@ -385,7 +430,7 @@ def test_cli_exit_2_on_usage_or_parse_error(
 ) -> None:
     path = tmp_path / "report.json"
     path.write_bytes(content if content is not None else (FIXTURES / "report.json").read_bytes())
-    rc = cli(["drill", "report", str(path), *extra])
+    rc = cli(["drill", "report", str(path), *FLAGS, *extra])
     out = capsys.readouterr().out
     assert rc == 2
     assert out.count("\n") == 1
@@ -393,7 +438,7 @@ def test_cli_exit_2_on_usage_or_parse_error(
 
 
 def test_cli_exit_2_on_missing_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    assert cli(["drill", "report", str(tmp_path / "nope.yaml")]) == 2
+    assert cli(["drill", "report", str(tmp_path / "nope.yaml"), *FLAGS]) == 2
     assert "nope.yaml: cannot read the drill report: No such file" in capsys.readouterr().out
 
 

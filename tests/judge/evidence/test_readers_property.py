@@ -52,7 +52,7 @@ OPA_AT = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 AT = datetime(2025, 3, 1, 3, 30, tzinfo=UTC)
 
 MATRIX = b"""# a small matrix (the shipped one parses in ~0.1 s: too slow for 100s of examples)
-defaults: {step: 15s, min_coverage: 0.9}
+defaults: {step: 15s, rate: 5m, min_coverage: 0.9, max_staleness: 2m, max_gap: 5m}
 gates:
   - id: G1
     name: SLO
