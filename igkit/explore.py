@@ -9,7 +9,7 @@ with vectorised pandas/numpy; nothing loops over rows.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -349,3 +349,167 @@ def record_verdict(verdict: GateVerdict | RunVerdicts, path: str | Path | None) 
     target = Path(path)
     write_bytes(target, verdict.model_dump_json(indent=2, by_alias=True).encode() + b"\n")
     return target
+
+
+K6_WINDOW_COLUMNS = [
+    "objective",
+    "scenario",
+    "file",
+    "start",
+    "end",
+    "requests",
+    "failed",
+    "error_rate_pct",
+    "max_error_rate_pct",
+    "latency_samples",
+    "p95_ms",
+    "p95_threshold_ms",
+]
+
+
+def k6_window_frame(run: Run, gate_id: str) -> pd.DataFrame:
+    """The k6 per-window table of a gate's k6 objectives, one row per (objective, file, window).
+
+    ``error_rate_pct`` and ``p95_ms`` are the window's figures; ``max_error_rate_pct`` and
+    ``p95_threshold_ms`` the objective's thresholds from the matrix (NaN: no p95 judged).
+    ``scenario`` is ``*`` for the objective over every request. Empty when the gate has no k6
+    objective or the run holds no k6 window table."""
+    from igkit.snapshots import ALL, K6Snapshot
+    from igkit.spec.models import K6Objective
+
+    settings = run.loaded.matrix.k6
+    tables = [s for s in run.replay.k6 if isinstance(s, K6Snapshot) and s.status == "success"]
+    rows: list[pd.DataFrame] = []
+    for obj in run.loaded.matrix.gate(gate_id).objectives:
+        if not isinstance(obj, K6Objective):
+            continue
+        max_err = obj.max_error_rate or settings.max_error_rate
+        for snap in tables:
+            table = snap.overall if obj.scenario is None else snap.scenarios.get(obj.scenario)
+            if table is None or not table.windows:
+                continue
+            requests = np.array([w.requests for w in table.windows], dtype=np.float64)
+            failed = np.array([w.failed for w in table.windows], dtype=np.float64)
+            p95 = np.array(
+                [np.nan if w.p95_seconds is None else w.p95_seconds for w in table.windows],
+                dtype=np.float64,
+            )
+            rate = np.divide(
+                failed, requests, out=np.full_like(requests, np.nan), where=requests > 0
+            )
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "objective": obj.name,
+                        "scenario": obj.scenario or ALL,
+                        "file": snap.file,
+                        "start": pd.to_datetime([w.start for w in table.windows], utc=True),
+                        "end": pd.to_datetime([w.end for w in table.windows], utc=True),
+                        "requests": requests.astype(np.int64),
+                        "failed": failed.astype(np.int64),
+                        "error_rate_pct": rate * 100.0,
+                        "max_error_rate_pct": from_base(
+                            to_base(max_err.value, max_err.unit), Unit.PERCENT
+                        ),
+                        "latency_samples": [w.latency_samples for w in table.windows],
+                        "p95_ms": p95 * 1000.0,
+                        "p95_threshold_ms": np.nan
+                        if obj.p95 is None
+                        else from_base(to_base(obj.p95.value, obj.p95.unit), Unit.MS),
+                    },
+                    columns=K6_WINDOW_COLUMNS,
+                )
+            )
+    if not rows:
+        return pd.DataFrame(columns=K6_WINDOW_COLUMNS)
+    return pd.concat(rows, ignore_index=True)
+
+
+def evidence_frame(run: Run, gate_id: str) -> pd.DataFrame:
+    """The checks of a gate's evidence objectives (attestations, SBOMs, policy bundles, drill,
+    approvals, comms): one row per recorded detail, with the objective's status."""
+    from igkit.spec.models import K6Objective
+
+    kinds = {
+        o.name: getattr(o, "type", "")
+        for o in run.loaded.matrix.gate(gate_id).objectives
+        if not isinstance(o, PrometheusObjective | K6Objective)
+    }
+    rows = [
+        {
+            "objective": o.name,
+            "type": kinds[o.name],
+            "status": o.status.value,
+            "check": key,
+            "value": value,
+        }
+        for o in run.gate(gate_id).objectives
+        if o.name in kinds
+        for key, value in (o.details or {"reasons": " | ".join(o.reasons)}).items()
+    ]
+    return pd.DataFrame(rows, columns=["objective", "type", "status", "check", "value"])
+
+
+def budget_alert_pcts(matrix: str | Path | None = None) -> dict[str, float]:
+    """Budget name -> alert line in percent of the budget: the threshold of its
+    ``budget_burn`` objective in the matrix (names as :func:`igkit.finops.run_budgets`)."""
+    loaded = load_matrix(Path(matrix) if matrix not in (None, "") else None)
+    return {
+        obj.name.removesuffix("_budget_burn"): from_base(
+            to_base(obj.threshold.value, obj.threshold.unit), Unit.PERCENT
+        )
+        for gate in loaded.matrix.gates
+        for obj in gate.objectives
+        if isinstance(obj, PrometheusObjective) and isinstance(obj.rule, BudgetBurn)
+    }
+
+
+def open_run(
+    *,
+    gate: str = "",
+    prom_url: str = "",
+    at: str = "",
+    window: str = "",
+    tenant: str = "",
+    select: str = "",
+    snapshot_dir: str | Path = "",
+    k6_files: Sequence[str | Path] = (),
+    evidence_dir: str | Path = "",
+    trust_dir: str | Path = "",
+    matrix: str | Path = "",
+    out_dir: str | Path = "",
+) -> Run:
+    """A gate notebook's parameters -> the run it shows ("" means not given).
+
+    A plain replay (only ``snapshot_dir``, ``matrix``, ``trust_dir``) re-evaluates the run's
+    snapshots in memory — how ``go-no-go`` renders its reports. Anything more (``prom_url``,
+    an override, files) is a full :func:`igkit.run.run_gates` into ``out_dir`` (a new temp
+    dir when empty), exactly what ``igkit go-no-go`` does, then that run's snapshots."""
+    live = {
+        "prom_url": prom_url,
+        "at": at,
+        "window": window,
+        "tenant": tenant,
+        "select": select,
+        "k6_files": list(k6_files),
+        "evidence_dir": evidence_dir,
+        "out_dir": out_dir,
+    }
+    given = [name for name, value in live.items() if value not in ("", None, [])]
+    if given:
+        raise ConfigError(
+            f"{', '.join(given)}: fetching through igkit.run.run_gates is not available in this build",
+            where="notebook parameters",
+        )
+    run = load_run(snapshot_dir, matrix, trust_dir)
+    _known_gate(run, gate)
+    return run
+
+
+def _known_gate(run: Run, gate: str) -> None:
+    if gate not in run.gate_ids:
+        raise ConfigError(
+            f"{'unknown gate ' + repr(gate) if gate else 'give the gate to show'} "
+            f"(matrix has {', '.join(run.gate_ids)})",
+            where="gate",
+        )

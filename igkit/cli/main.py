@@ -17,7 +17,7 @@ from typing import NoReturn, TextIO
 
 from igkit import __version__
 from igkit.cli.common import EXIT_TOOL, EXIT_USAGE
-from igkit.errors import ConfigError, IgkitError
+from igkit.errors import ConfigError, IgkitError, ReportError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -132,6 +132,9 @@ def _main(argv: Sequence[str] | None) -> int:
     except ConfigError as exc:
         print(f"igkit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except ReportError as exc:  # the decision was written; a report is missing
+        print(f"igkit: error: {exc}", file=sys.stderr)
+        return EXIT_TOOL
     except IgkitError as exc:
         print(f"igkit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
