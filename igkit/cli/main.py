@@ -32,9 +32,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"igkit {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    from igkit.cli import attest, bundle, demo, drill, go_no_go, k6, keys, matrix, policy
+    from igkit.cli import (
+        attest,
+        bundle,
+        demo,
+        drill,
+        go_no_go,
+        k6,
+        keys,
+        matrix,
+        notebooks,
+        policy,
+    )
 
-    for module in (go_no_go, matrix, k6, attest, policy, drill, bundle, keys, demo):
+    for module in (go_no_go, matrix, k6, attest, policy, drill, bundle, keys, demo, notebooks):
         module.register(sub, _Parser)
     return p
 
@@ -122,6 +133,7 @@ def _main(argv: Sequence[str] | None) -> int:
         "drill": _lazy("igkit.cli.drill"),
         "bundle": _lazy("igkit.cli.bundle"),
         "keys": _lazy("igkit.cli.keys"),
+        "notebooks": _lazy("igkit.cli.notebooks"),
     }
     try:
         check_secret_lengths()
