@@ -11,11 +11,8 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from igkit.errors import IgkitError
-from igkit.run import go_no_go
-from igkit.sources.replay import ReplaySource
+from igkit.run import RunRequest, run_loaded
 from igkit.spec.loader import load_matrix
-from igkit.trust import resolve_trust
 from igkit.verdicts import RunVerdicts
 
 
@@ -29,22 +26,5 @@ def demo_trust_dir() -> Path:
 
 
 def run_demo(out: Path) -> RunVerdicts:
-    loaded = load_matrix(None)
-    replay = ReplaySource(demo_snapshot_dir())
-    if replay.index is None:
-        raise IgkitError(
-            f"the demo sample in {replay.directory} has no index.json; reinstall igkit"
-        )
-    return go_no_go(
-        loaded,
-        [g.id for g in loaded.matrix.gates],
-        replay.index.evaluated_at,
-        replay,
-        tenant=replay.index.tenant,
-        out=out,
-        source_label="replay of the shipped demo sample",
-        server=replay.index.server,
-        k6=replay.k6,
-        evidence=replay.evidence,
-        trust=resolve_trust(loaded, trust_dir=demo_trust_dir()),
-    )
+    request = RunRequest(out=out, snapshot_dir=demo_snapshot_dir(), trust_dir=demo_trust_dir())
+    return run_loaded(request, load_matrix(None), source_label="replay of the shipped demo sample")

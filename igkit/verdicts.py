@@ -6,7 +6,7 @@ ERROR, and every non-PASS child's reasons are kept (unlike an any-of that drops 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Literal, Self
 
@@ -136,6 +136,12 @@ class RunVerdicts(_Model):
     snapshots_index_sha256: str | None = Field(
         default=None,
         description="sha256 of snapshots/index.json: replay refuses an index that differs",
+    )
+    select: str | None = Field(
+        default=None, description="label matchers added to every selector (--select)"
+    )
+    window: timedelta | None = Field(
+        default=None, description="the window that replaced every step rule's (--window)"
     )
     gates: list[GateVerdict]
 

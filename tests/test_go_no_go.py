@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -254,3 +255,84 @@ def test_replay_at_another_time_is_error_not_pass(runs: dict[str, Path], tmp_pat
     g1 = load(tmp_path)["gates"][0]
     assert g1["status"] == "ERROR"
     assert "no snapshot" in g1["reasons"][0]
+
+
+def test_window_override_moves_the_window_and_replays_as_recorded(
+    prometheus: PrometheusServer, tmp_path: Path
+) -> None:
+    """--window 20m puts the breach of [T-40m, T-30m) outside G1's window: PASS; the override
+    is recorded, a replay plans with it, and a different one is refused."""
+    at = SCENARIOS["latency_breach_30m"].eval_time.isoformat()
+    base = ["go-no-go", "--gate", "G1", "--prom-url", prometheus.url, "--at", at]
+    assert run_cli([*base, "--out", str(tmp_path / "full")]) == 1  # positive control: 60m FAILs
+    assert objective_statuses(load(tmp_path / "full"))[("G1", "graphql_query_p95")] == "FAIL"
+    assert run_cli([*base, "--window", "20m", "--out", str(tmp_path / "w")]) == 0
+    v = load(tmp_path / "w")
+    assert v["window"] == "PT20M"
+    assert v["decision"] == "PARTIAL"
+    g1 = v["gates"][0]["objectives"][0]
+    assert g1["status"] == "PASS"
+    assert "over the last 20m" in g1["rule"]
+    assert g1["window_start"] == (
+        SCENARIOS["latency_breach_30m"].eval_time - timedelta(minutes=20)
+    ).strftime("%Y-%m-%dT%H:%M:%SZ")
+    index = json.loads((tmp_path / "w" / "snapshots" / "index.json").read_text())
+    assert index["window"] == "PT20M"
+    assert "select" not in index
+    rc = run_cli(
+        ["go-no-go", "--gate", "G1", "--replay", str(tmp_path / "w"), "--out", str(tmp_path / "r")]
+    )
+    assert rc == 0
+    replayed = load(tmp_path / "r")
+    assert replayed["gates"] == v["gates"]
+    assert replayed["window"] == "PT20M"
+    rc = run_cli(
+        [
+            "go-no-go",
+            "--gate",
+            "G1",
+            "--replay",
+            str(tmp_path / "w"),
+            "--window",
+            "30m",
+            "--out",
+            str(tmp_path / "r2"),
+        ]
+    )
+    assert rc == 2
+
+
+def test_select_filters_every_selector_before_aggregation(
+    prometheus: PrometheusServer, tmp_path: Path
+) -> None:
+    at = SCENARIOS["all_green"].eval_time.isoformat()
+    base = ["go-no-go", "--gate", "G1", "--prom-url", prometheus.url, "--at", at]
+    assert run_cli([*base, "--select", 'tenant="acme"', "--out", str(tmp_path / "acme")]) == 0
+    v = load(tmp_path / "acme")
+    assert v["select"] == 'tenant="acme"'
+    series = [s for o in v["gates"][0]["objectives"] for s in o["series"]]
+    assert series
+    assert {s["labels"]["tenant"] for s in series} == {"acme"}
+    assert all(o["status"] == "PASS" for o in v["gates"][0]["objectives"])
+    # operation_type is aggregated away (sum by (le, tenant)); a matcher on it still filters:
+    # the query p95 asks for operation_type="query" AND ="mutation" -> no series -> NO_DATA
+    assert (
+        run_cli([*base, "--select", 'operation_type="mutation"', "--out", str(tmp_path / "m")]) == 1
+    )
+    statuses = objective_statuses(load(tmp_path / "m"))
+    assert statuses[("G1", "graphql_query_p95")] == "NO_DATA"
+    assert statuses[("G1", "graphql_mutation_p95")] == "PASS"  # positive control
+    # replay without flags plans the recorded selection and finds every snapshot
+    rc = run_cli(
+        [
+            "go-no-go",
+            "--gate",
+            "G1",
+            "--replay",
+            str(tmp_path / "acme"),
+            "--out",
+            str(tmp_path / "r"),
+        ]
+    )
+    assert rc == 0
+    assert load(tmp_path / "r")["gates"] == v["gates"]

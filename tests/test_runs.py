@@ -572,3 +572,64 @@ def test_xml_text_always_parses(text: str) -> None:
     body = ET.tostring(element, encoding="utf-8")
     parsed = ET.fromstring(body)
     assert parsed.get("value") is not None
+
+
+# --- the library entry point: igkit.run_gates ---------------------------------------------
+
+
+def test_run_gates_replays_the_demo_to_go_without_the_cli(tmp_path: Path) -> None:
+    import igkit
+    from igkit.demo import demo_trust_dir
+
+    request = igkit.RunRequest(out=tmp_path / "r", snapshot_dir=DEMO, trust_dir=demo_trust_dir())
+    run = igkit.run_gates(request)
+    assert run.decision == "GO"
+    assert run.select is None
+    assert run.window is None
+    written = verdicts(tmp_path / "r")
+    assert written["decision"] == "GO"
+    assert "select" not in written
+    assert "window" not in written
+    assert (tmp_path / "r" / "junit.xml").is_file()
+    assert (tmp_path / "r" / "snapshots" / "index.json").is_file()
+
+
+def test_run_gates_refuses_what_it_cannot_run(tmp_path: Path) -> None:
+    from pydantic import ValidationError
+
+    from igkit.errors import ConfigError
+    from igkit.run import RunRequest, run_gates
+
+    with pytest.raises(ConfigError, match="--prom-url"):
+        run_gates(RunRequest(out=tmp_path / "a"))  # neither live nor replay
+    with pytest.raises(ConfigError, match=r"unknown gate 'G99' \(matrix has G1, G2"):
+        run_gates(RunRequest(out=tmp_path / "b", snapshot_dir=DEMO, gates=["G99"]))
+    with pytest.raises(ConfigError, match="drop --prom-url"):
+        run_gates(RunRequest(out=tmp_path / "c", snapshot_dir=DEMO, prom_url="http://x"))
+    with pytest.raises(ValidationError):
+        RunRequest(out=tmp_path, tennant="acme")  # type: ignore[call-arg]
+    with pytest.raises(ValidationError):
+        RunRequest(out=tmp_path, timeout=float("nan"))
+    assert not (tmp_path / "a").exists()
+    assert not (tmp_path / "b").exists()
+    # positive control: a selection of the matrix's gates (any case) runs
+    run = run_gates(RunRequest(out=tmp_path / "d", snapshot_dir=DEMO, gates=["g1,G2"]))
+    assert run.scope.gates == ["G1", "G2"]
+    assert run.decision == "PARTIAL"
+
+
+def test_replay_with_a_different_override_than_recorded_is_refused(tmp_path: Path) -> None:
+    from datetime import timedelta
+
+    from igkit.errors import ConfigError
+    from igkit.run import RunRequest, run_gates
+
+    with pytest.raises(
+        ConfigError, match=r"--select: the replayed run was planned with --select none"
+    ):
+        run_gates(RunRequest(out=tmp_path / "s", snapshot_dir=DEMO, select='tenant="acme"'))
+    with pytest.raises(ConfigError, match="--window"):
+        run_gates(RunRequest(out=tmp_path / "w", snapshot_dir=DEMO, window=timedelta(minutes=5)))
+    assert replay(tmp_path / "cli", extra=("--select", 'tenant="acme"')) == 2
+    assert replay(tmp_path / "bad", extra=("--select", "tenant=")) == 2  # not a matcher
+    assert replay(tmp_path / "ok", "G1") == 0  # positive control: no override, recorded none

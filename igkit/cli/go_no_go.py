@@ -14,9 +14,8 @@ from igkit.cli.common import ENV_PROM_URL, EXIT_GO, EXIT_NO_GO
 from igkit.errors import ConfigError
 
 if TYPE_CHECKING:
-    from igkit.snapshots import EvidenceSnapshot, K6Snapshot, K6SummarySnapshot
+    from igkit.run import RunRequest
     from igkit.spec.loader import LoadedMatrix
-    from igkit.trust import TrustStore
     from igkit.verdicts import RunVerdicts
 
 _P = TypeVar("_P", bound=argparse.ArgumentParser)
@@ -37,6 +36,17 @@ def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> Non
     g.add_argument("--prom-url", help=f"Prometheus base URL (default: ${ENV_PROM_URL})")
     g.add_argument("--tenant", help="tenant id sent as X-Scope-OrgID (Mimir/Cortex)")
     g.add_argument("--at", help="evaluation time, RFC3339 or unix seconds (default: now)")
+    g.add_argument(
+        "--select",
+        metavar="MATCHERS",
+        help='label matchers added to every selector of every query, e.g. tenant="acme" '
+        "(recorded in the run; a replay uses the recorded ones)",
+    )
+    g.add_argument(
+        "--window",
+        metavar="DURATION",
+        help="replace every step rule's window, e.g. 30m (recorded in the run, like --select)",
+    )
     g.add_argument(
         "--replay",
         type=Path,
@@ -93,25 +103,34 @@ def _instant(text: str | None) -> datetime:
     return instant_flag(text)
 
 
-def _gate_ids(loaded: LoadedMatrix, requested: list[str] | None) -> list[str]:
-    known = [g.id for g in loaded.matrix.gates]
-    if not requested:
-        return known
-    ids = []
-    for raw in requested:
-        for part in raw.split(","):
-            gid = part.strip().upper()
-            if gid not in known:
-                raise ConfigError(
-                    f"unknown gate {part.strip()!r} (matrix has {', '.join(known)})", where="--gate"
-                )
-            if gid not in ids:
-                ids.append(gid)
-    return ids
+def _request(args: argparse.Namespace, gate_ids: list[str]) -> RunRequest:
+    """The library request the flags describe (flags already checked)."""
+    from igkit.cli.common import duration_flag
+    from igkit.run import RunRequest
+
+    prom_url = args.prom_url
+    if args.replay is None and not prom_url:
+        prom_url = os.environ.get(ENV_PROM_URL) or None
+    return RunRequest(
+        out=args.out,
+        matrix=args.matrix,
+        gates=gate_ids,
+        at=_instant(args.at) if args.at is not None or args.replay is None else None,
+        prom_url=prom_url,
+        snapshot_dir=args.replay,
+        tenant=args.tenant,
+        select=args.select,
+        window=duration_flag(args.window, "--window") if args.window is not None else None,
+        k6_files=args.k6 or [],
+        evidence_dir=args.evidence,
+        trust_dir=args.trust,
+        timeout=args.timeout,
+    )
 
 
 def _cmd_go_no_go(args: argparse.Namespace) -> int:
     from igkit.cli.common import count_flag, seconds_flag
+    from igkit.run import gate_ids_of
     from igkit.rundir import check_apart, owned
     from igkit.spec.loader import load_matrix
 
@@ -119,99 +138,34 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
     args.workers = count_flag(args.workers, "--workers")
     if args.at is not None:
         _instant(args.at)  # a bad --at is a usage error before anything else
+    if args.select is not None:
+        from igkit.spec.selectors import parse_select
+
+        parse_select(args.select)
     if args.replay is not None:
         check_apart(args.out, [args.replay], "--replay")
     loaded = load_matrix(args.matrix)
-    gate_ids = _gate_ids(loaded, None if args.validate_all else args.gate)
+    gate_ids = gate_ids_of(loaded, None if args.validate_all else args.gate)
+    request = _request(args, gate_ids)
     with owned(args.out, fresh=True):
-        return _go_no_go(args, loaded, gate_ids)
+        return _go_no_go(args, loaded, request)
 
 
-def _go_no_go(args: argparse.Namespace, loaded: LoadedMatrix, gate_ids: list[str]) -> int:
+def _go_no_go(args: argparse.Namespace, loaded: LoadedMatrix, request: RunRequest) -> int:
     from igkit.report.table import render_table
-    from igkit.run import go_no_go
+    from igkit.run import run_loaded
+    from igkit.trust import trust_dir_from
 
-    tenant = args.tenant
-    trust_dir = _trust_dir(args.trust)
-    # the replayed run is evidence too: an anchor inside it (e.g. beside a bundle's matrix) is not trusted
-    trust = _trust_store(loaded, trust_dir, args.evidence or args.replay)
     if args.bundle and (args.out / "bundle").exists() and any((args.out / "bundle").iterdir()):
         raise ConfigError(
             "already holds a bundle that no earlier igkit run registered; remove it or choose "
             "another --out",
             where=str(args.out / "bundle"),
         )
-    if args.k6 and "G5" not in gate_ids:
-        raise ConfigError(
-            "only G5 reads k6 files; add --gate G5 or use --validate-all", where="--k6"
-        )
-    if args.replay is not None:
-        from igkit.sources.replay import ReplaySource
-
-        if args.prom_url:
-            raise ConfigError("--replay evaluates offline; drop --prom-url", where="--prom-url")
-        if args.k6:
-            raise ConfigError(
-                "--replay reads the k6 window tables of the run; drop --k6", where="--k6"
-            )
-        if args.evidence:
-            raise ConfigError(
-                "--replay re-verifies the evidence captured in the run; drop --evidence",
-                where="--evidence",
-            )
-        replay = ReplaySource(args.replay)
-        for warning in replay.warnings:
-            print(f"igkit: warning: --replay: {warning}", file=sys.stderr)
-        index = replay.index
-        at = _instant(args.at) if args.at else (index.evaluated_at if index else None)
-        if at is None:
-            raise ConfigError(
-                "no snapshots/index.json to take the evaluation time from; pass --at",
-                where=str(args.replay),
-            )
-        if tenant is None and index is not None:
-            tenant = index.tenant
-        run = go_no_go(
-            loaded,
-            gate_ids,
-            at,
-            replay,
-            tenant=tenant,
-            out=args.out,
-            source_label=f"replay {replay.directory}",
-            server=index.server if index else None,
-            k6=replay.k6,
-            evidence=replay.evidence,
-            trust=trust,
-        )
-    else:
-        from igkit.sources.prometheus import PrometheusSource
-
-        url = args.prom_url or os.environ.get(ENV_PROM_URL)
-        if not url:
-            raise ConfigError(
-                f"give --prom-url URL (or set {ENV_PROM_URL}), or --replay DIR", where="--prom-url"
-            )
-        prom = PrometheusSource(url, tenant=tenant, timeout=args.timeout)
-        k6: list[K6Snapshot | K6SummarySnapshot] = []
-        if args.k6:
-            from igkit.sources.k6.windows import capture
-
-            k6 = capture(args.k6, loaded.matrix.k6)
-        run = go_no_go(
-            loaded,
-            gate_ids,
-            _instant(args.at),
-            prom,
-            tenant=tenant,
-            out=args.out,
-            source_label=f"prometheus {prom.url}",
-            server=prom.url,
-            k6=k6,
-            evidence=_capture_evidence(loaded, gate_ids, args.evidence),
-            trust=trust,
-        )
-    run = _after_evaluation(run, args, gate_ids, trust_dir)
+    run = run_loaded(
+        request, loaded, on_warning=lambda w: print(f"igkit: warning: {w}", file=sys.stderr)
+    )
+    run = _after_evaluation(run, args, run.scope.gates, trust_dir_from(args.trust))
     print(run.decision if args.quiet else render_table(run))
     if not args.quiet:
         print(
@@ -221,19 +175,6 @@ def _go_no_go(args: argparse.Namespace, loaded: LoadedMatrix, gate_ids: list[str
 
 
 NOTEBOOKS_BY_DEFAULT = True  # the test suite turns this off for speed, and tests both paths
-
-
-def _trust_dir(flag: Path | None) -> Path | None:
-    from igkit.trust import trust_dir_from
-
-    return trust_dir_from(flag)
-
-
-def _trust_store(loaded: LoadedMatrix, trust_dir: Path | None, evidence: Path | None) -> TrustStore:
-    """The matrix's trust anchors from --trust / $IGKIT_TRUST_DIR / beside the matrix."""
-    from igkit.trust import resolve_trust
-
-    return resolve_trust(loaded, trust_dir=trust_dir, evidence_dir=evidence)
 
 
 def _after_evaluation(
@@ -272,26 +213,6 @@ def _after_evaluation(
     if failures:
         raise ReportError(failures, run.decision)
     return run
-
-
-def _capture_evidence(
-    loaded: LoadedMatrix, gate_ids: list[str], evidence_dir: Path | None
-) -> list[EvidenceSnapshot]:
-    """Snapshot what every selected evidence objective reads (a missing dir is recorded too)."""
-    from igkit.sources.evidence import capture_objective
-    from igkit.spec.models import K6Objective, PrometheusObjective
-
-    if evidence_dir is not None and not evidence_dir.is_dir():
-        raise ConfigError(
-            "evidence directory does not exist or is not a directory", where=str(evidence_dir)
-        )
-    return [
-        capture_objective(gate.id, obj, evidence_dir)
-        for gate in loaded.matrix.gates
-        if gate.id in gate_ids
-        for obj in gate.objectives
-        if not isinstance(obj, PrometheusObjective | K6Objective)
-    ]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -8,7 +8,7 @@ becomes that objective's ERROR verdict; it never aborts the run.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from igkit import __version__
@@ -46,11 +46,16 @@ def evaluate(
     k6: Sequence[K6Snapshot | K6SummarySnapshot] = (),
     evidence: Sequence[EvidenceSnapshot] = (),
     trust: TrustStore | None = None,
+    select: str | None = None,
+    window: timedelta | None = None,
 ) -> RunVerdicts:
     """Judge ``gate_ids`` at ``at`` from ``snapshots`` (request id -> snapshot or failure text),
     the k6 and evidence snapshots of the run, and the trust anchors (keys, roots) that
     evidence signatures are verified with."""
-    planned = {(p.gate.id, p.objective.name): p for p in plan(loaded.matrix, gate_ids, at, tenant)}
+    planned = {
+        (p.gate.id, p.objective.name): p
+        for p in plan(loaded.matrix, gate_ids, at, tenant, select=select, window=window)
+    }
     tables = sorted((s for s in k6 if isinstance(s, K6Snapshot)), key=lambda s: s.file)
     summaries = sorted((s for s in k6 if isinstance(s, K6SummarySnapshot)), key=lambda s: s.file)
     settings = loaded.matrix.k6
@@ -92,5 +97,7 @@ def evaluate(
         igkit_version=__version__,
         tenant=tenant,
         source=source,
+        select=select,
+        window=window,
         gates=gates,
     )

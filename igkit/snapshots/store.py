@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -81,6 +81,12 @@ class SnapshotIndex(BaseModel):
     tenant: str | None = None
     server: str | None = None
     matrix_sha256: str
+    select: str | None = Field(
+        default=None, description="label matchers added to every selector (the run's --select)"
+    )
+    window: timedelta | None = Field(
+        default=None, description="the window that replaced every step rule's (--window)"
+    )
     snapshots: list[SnapshotRef]
 
     @field_serializer("evaluated_at")
@@ -96,6 +102,8 @@ def write_snapshots(
     tenant: str | None,
     server: str | None,
     matrix_sha256: str,
+    select: str | None = None,
+    window: timedelta | None = None,
 ) -> SnapshotIndex:
     """Write labelled snapshots and their index; each file is written atomically."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -113,9 +121,14 @@ def write_snapshots(
         tenant=tenant,
         server=server,
         matrix_sha256=matrix_sha256,
+        select=select,
+        window=window,
         snapshots=list(refs.values()),
     )
-    body = json.dumps(index.model_dump(mode="json", by_alias=True), indent=2, sort_keys=True)
+    data = index.model_dump(mode="json", by_alias=True)
+    for unset in [k for k in ("select", "window") if data[k] is None]:
+        del data[unset]  # an index without overrides reads as before they existed
+    body = json.dumps(data, indent=2, sort_keys=True)
     _atomic_write(directory / INDEX_FILE, body.encode() + b"\n")
     return index
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from igkit.errors import ConfigError
 from igkit.snapshots import RangeRequest
 from igkit.spec.models import (
     BudgetBurn,
@@ -19,6 +20,7 @@ from igkit.spec.models import (
     resolve_settings,
 )
 from igkit.spec.promql import render
+from igkit.spec.selectors import apply_select
 from igkit.timeutil import month_start
 
 
@@ -78,25 +80,46 @@ def window_bounds(obj: PrometheusObjective, at: datetime) -> tuple[datetime, dat
     return at - obj.rule.window, at
 
 
+def with_window(obj: PrometheusObjective, window: timedelta | None) -> PrometheusObjective:
+    """``obj`` with its step rule's window replaced (a budget burn keeps its month)."""
+    if window is None or isinstance(obj.rule, BudgetBurn):
+        return obj
+    return obj.model_copy(update={"rule": obj.rule.model_copy(update={"window": window})})
+
+
 def plan(
-    matrix: Matrix, gate_ids: list[str], at: datetime, tenant: str | None
+    matrix: Matrix,
+    gate_ids: list[str],
+    at: datetime,
+    tenant: str | None,
+    *,
+    select: str | None = None,
+    window: timedelta | None = None,
 ) -> list[PlannedQuery]:
+    """The range requests of ``gate_ids`` at ``at``. ``select`` (label matchers) is added to
+    every vector selector of every query; ``window`` replaces every step rule's window. Both
+    change the requests, so a run records them and its replay plans with the same ones."""
+    if window is not None and window <= timedelta(0):
+        raise ConfigError(f"window must be positive, not {window}", where="--window")
     planned = []
     for gate_id in gate_ids:
         gate = matrix.gate(gate_id)
-        for obj in gate.objectives:
-            if not isinstance(obj, PrometheusObjective):
+        for declared in gate.objectives:
+            if not isinstance(declared, PrometheusObjective):
                 continue
+            obj = with_window(declared, window)
             settings = resolve_settings(obj, matrix.defaults)
             start, end = window_bounds(obj, at)
             request = RangeRequest(
-                query=render_objective_query(obj, settings),
+                query=apply_select(render_objective_query(obj, settings), select),
                 start=start,
                 end=end,
                 step_seconds=settings.step.total_seconds(),
                 tenant=tenant,
             )
             expect_text = render_expect_query(obj, settings)
+            if expect_text is not None:
+                expect_text = apply_select(expect_text, select)
             expect_request = (
                 None if expect_text is None else request.model_copy(update={"query": expect_text})
             )
