@@ -11,7 +11,7 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from igkit.errors import ConfigError, SnapshotError, SourceError
+from igkit.errors import ConfigError, IgkitError, SnapshotError, SourceError
 from igkit.judge.evaluate import evaluate
 from igkit.snapshots import Snapshot, parse_range_result, series_labels, to_wide_frame
 from igkit.sources.replay import ReplaySource
@@ -58,6 +58,8 @@ class Run:
     at: datetime
     tenant: str | None
     trust: TrustStore | None = None
+    select: str | None = None  # the run's recorded --select / --window: replay plans with them
+    window: timedelta | None = None
     _verdicts: RunVerdicts | None = field(default=None, repr=False)
 
     @property
@@ -68,7 +70,14 @@ class Run:
     def planned(self) -> dict[tuple[str, str], PlannedQuery]:
         return {
             (p.gate.id, p.objective.name): p
-            for p in plan(self.loaded.matrix, self.gate_ids, self.at, self.tenant)
+            for p in plan(
+                self.loaded.matrix,
+                self.gate_ids,
+                self.at,
+                self.tenant,
+                select=self.select,
+                window=self.window,
+            )
         }
 
     @cached_property
@@ -98,6 +107,8 @@ class Run:
             k6=self.replay.k6,
             evidence=self.replay.evidence,
             trust=self.trust,
+            select=self.select,
+            window=self.window,
         )
         if gate_ids is None:
             self._verdicts = result
@@ -265,6 +276,8 @@ def load_run(
         at=replay.index.evaluated_at.replace(microsecond=0),
         tenant=replay.index.tenant,
         trust=resolve_trust(loaded, trust_dir=trust_dir),
+        select=replay.index.select,
+        window=replay.index.window,
     )
 
 
@@ -473,7 +486,7 @@ def open_run(
     tenant: str = "",
     select: str = "",
     snapshot_dir: str | Path = "",
-    k6_files: Sequence[str | Path] = (),
+    k6_files: str | Path | Sequence[str | Path] = (),
     evidence_dir: str | Path = "",
     trust_dir: str | Path = "",
     matrix: str | Path = "",
@@ -483,26 +496,66 @@ def open_run(
 
     A plain replay (only ``snapshot_dir``, ``matrix``, ``trust_dir``) re-evaluates the run's
     snapshots in memory — how ``go-no-go`` renders its reports. Anything more (``prom_url``,
-    an override, files) is a full :func:`igkit.run.run_gates` into ``out_dir`` (a new temp
-    dir when empty), exactly what ``igkit go-no-go`` does, then that run's snapshots."""
-    live = {
-        "prom_url": prom_url,
-        "at": at,
-        "window": window,
-        "tenant": tenant,
-        "select": select,
-        "k6_files": list(k6_files),
-        "evidence_dir": evidence_dir,
-        "out_dir": out_dir,
-    }
-    given = [name for name, value in live.items() if value not in ("", None, [])]
-    if given:
+    ``at``/``window``/``tenant``/``select``, files, ``out_dir``) is a full
+    :func:`igkit.run.run_gates` of ``gate`` into ``out_dir`` (a new temp dir when empty) —
+    exactly what ``igkit go-no-go`` does — and the run shown is that run's snapshots, whose
+    verdict must equal the one run_gates wrote. Credentials come only from the environment."""
+    if not gate:
+        _known_gate(load_run(snapshot_dir, matrix, trust_dir), gate)
+    listed: Sequence[str | Path] = [k6_files] if isinstance(k6_files, str | Path) else k6_files
+    files = [Path(f) for f in listed if str(f)]
+    overrides = (prom_url, at, window, tenant, select, str(evidence_dir), str(out_dir))
+    if not files and not any(overrides):
+        run = load_run(snapshot_dir, matrix, trust_dir)
+        _known_gate(run, gate)
+        return run
+    from igkit.trust import trust_dir_from
+
+    trust = trust_dir_from(Path(trust_dir) if str(trust_dir) else None)
+    if trust is None and not prom_url and str(snapshot_dir) == "":
+        from igkit.demo import demo_trust_dir
+
+        trust = demo_trust_dir()  # the shipped sample's anchors, as load_run takes them
+    if prom_url and str(snapshot_dir):
         raise ConfigError(
-            f"{', '.join(given)}: fetching through igkit.run.run_gates is not available in this build",
-            where="notebook parameters",
+            "give prom_url (fetch now) or snapshot_dir (replay), not both", where="snapshot_dir"
         )
-    run = load_run(snapshot_dir, matrix, trust_dir)
+    import tempfile
+
+    from igkit.redact import redact_data
+    from igkit.run import RunRequest, run_gates
+    from igkit.timeutil import parse_duration, parse_instant
+
+    out = Path(out_dir) if str(out_dir) else Path(tempfile.mkdtemp(prefix="igkit-notebook-run-"))
+    try:
+        request = RunRequest(
+            out=out,
+            matrix=Path(matrix) if str(matrix) else None,
+            gates=[gate],
+            at=parse_instant(at) if at else None,
+            prom_url=prom_url or None,
+            snapshot_dir=None if prom_url else resolve_snapshot_dir(snapshot_dir),
+            tenant=tenant or None,
+            select=select or None,
+            window=parse_duration(window) if window else None,
+            k6_files=files,
+            evidence_dir=Path(evidence_dir) if str(evidence_dir) else None,
+            trust_dir=trust,
+        )
+    except ValueError as exc:  # a malformed at/window, or a field RunRequest refuses
+        first = str(exc).strip().splitlines()
+        raise ConfigError(
+            " ".join(first[-2:]) if first else str(exc), where="notebook parameters"
+        ) from None
+    written = run_gates(request)
+    run = load_run(out, matrix, trust)
     _known_gate(run, gate)
+    recorded = next(g for g in written.gates if g.id == gate)
+    shown, wrote = (redact_data(v.model_dump(mode="json")) for v in (run.gate(gate), recorded))
+    if shown != wrote:
+        raise IgkitError(
+            f"{gate}: the verdict replayed from {out} differs from the one run_gates wrote"
+        )
     return run
 
 

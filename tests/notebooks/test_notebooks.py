@@ -12,6 +12,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+import igkit.cli.go_no_go
+from igkit.cli.main import main
 from igkit.demo import demo_snapshot_dir, demo_trust_dir
 from igkit.errors import ConfigError
 from igkit.explore import load_run, open_run
@@ -28,12 +30,15 @@ from igkit.report.notebooks import (
 from igkit.spec.loader import load_matrix, parse_matrix
 from igkit.verdicts import GateVerdict, RunVerdicts, Status
 from tests.notebooks import make_notebooks
+from tests.support.prometheus import PrometheusServer
+from tests.support.scenarios import SCENARIOS
 
 NOTEBOOKS = notebooks_dir()
 ALL = sorted(NOTEBOOKS.glob("*.ipynb"))
 CANARY = "igkit-canary-7f3c9a1e5d"
 GATES = [g.id for g in load_matrix(None).matrix.gates]
 SAMPLE = Path(__file__).with_name("focus_sample.csv")
+K6_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "k6"
 DEFAULT_MATRIX = Path(__file__).resolve().parents[2] / "igkit" / "spec" / "default.yaml"
 QE_PARAMETERS = {
     "gate",
@@ -369,3 +374,51 @@ def test_finops_notebook(tmp_path: Path, parameters: dict[str, object]) -> None:
     assert "alert_pct" in shown
     # the alert line: the matrix's budget_burn threshold (80 %), or the parameter given
     assert f"{parameters.get('alert_pct', 80.0)}" in shown
+
+
+@pytest.mark.prometheus
+def test_a_gate_notebook_fetches_live_through_igkit_like_the_cli(
+    prometheus: PrometheusServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    at = SCENARIOS["all_green"].eval_time.isoformat()
+    select = 'tenant="acme"'
+    verdict = tmp_path / "G1.verdict.json"
+    nb = _papermill(
+        "G1_slo_baseline",
+        tmp_path,
+        prom_url=prometheus.url,
+        at=at,
+        select=select,
+        out_dir=str(tmp_path / "nb-run"),
+        verdict_out=str(verdict),
+    )
+    assert "VERDICT G1: PASS" in _outputs(nb)
+    assert "image/png" in _outputs(nb)
+    assert list((tmp_path / "nb-run" / "snapshots").glob("*.json"))  # fetched into out_dir
+    # the CLI with the same request, notebooks on: same verdict, and its report agrees
+    monkeypatch.setattr(igkit.cli.go_no_go, "NOTEBOOKS_BY_DEFAULT", True)
+    cli = tmp_path / "cli-run"
+    args = ["go-no-go", "--gate", "G1", "--prom-url", prometheus.url, "--at", at]
+    assert main([*args, "--select", select, "--out", str(cli)]) == 0
+    assert read_report_failures(cli) == {}
+    decided = RunVerdicts.model_validate_json((cli / "verdicts.json").read_bytes())
+    shown = GateVerdict.model_validate_json(verdict.read_bytes())
+    assert shown.model_dump() == decided.gates[0].model_dump()
+    assert {s.labels["tenant"] for o in shown.objectives for s in o.series} == {"acme"}
+
+
+@pytest.mark.prometheus
+def test_the_g5_notebook_reads_k6_files_live(prometheus: PrometheusServer, tmp_path: Path) -> None:
+    files = sorted(str(p) for p in (K6_FIXTURES / "green").iterdir() if p.is_file())
+    nb = _papermill(
+        "G5_perf_load",
+        tmp_path,
+        prom_url=prometheus.url,
+        at=SCENARIOS["all_green"].eval_time.isoformat(),
+        k6_files=files,
+        verdict_out=str(tmp_path / "G5.json"),
+    )
+    shown = _outputs(nb)
+    assert "VERDICT G5: PASS" in shown
+    assert "p95_threshold_ms" in shown
+    assert "image/png" in shown
