@@ -380,6 +380,8 @@ def test_finops_notebook(tmp_path: Path, parameters: dict[str, object]) -> None:
 def test_a_gate_notebook_fetches_live_through_igkit_like_the_cli(
     prometheus: PrometheusServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for name in ("IGKIT_PROM_TOKEN", "IGKIT_PROM_PASSWORD"):  # set by the module's canary fixture
+        monkeypatch.delenv(name, raising=False)
     at = SCENARIOS["all_green"].eval_time.isoformat()
     select = 'tenant="acme"'
     verdict = tmp_path / "G1.verdict.json"
