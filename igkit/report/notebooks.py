@@ -49,9 +49,7 @@ SECRET_ENV_PREFIXES = ("IGKIT_PROM_",)
 SECRET_ENV_NAMES = frozenset({"IGKIT_PROM_TOKEN", "IGKIT_PROM_PASSWORD", "IGKIT_PROM_USERNAME"})
 GENERIC_NOTEBOOK = "gate"
 GATE_ROLE = "gate"  # notebook metadata ``igkit.role``: a notebook that renders one gate
-KERNEL_START_TIMEOUT = (
-    180  # seconds (papermill wants an int); parallel kernels on a loaded machine start slowly
-)
+KERNEL_START_TIMEOUT = 180  # s (an int for papermill); loaded machines start kernels slowly
 REPORTS_FILE = "reports.json"  # out/notebooks/reports.json: each gate's report, ok or failed
 
 
