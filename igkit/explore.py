@@ -492,7 +492,8 @@ def open_run(
     matrix: str | Path = "",
     out_dir: str | Path = "",
 ) -> Run:
-    """A gate notebook's parameters -> the run it shows ("" means not given).
+    """A gate notebook's parameters -> the run it shows ("" means not given; ``gate`` ""
+    means the first gate of the matrix, :func:`shown_gate`).
 
     A plain replay (only ``snapshot_dir``, ``matrix``, ``trust_dir``) re-evaluates the run's
     snapshots in memory — how ``go-no-go`` renders its reports. Anything more (``prom_url``,
@@ -500,8 +501,6 @@ def open_run(
     :func:`igkit.run.run_gates` of ``gate`` into ``out_dir`` (a new temp dir when empty) —
     exactly what ``igkit go-no-go`` does — and the run shown is that run's snapshots, whose
     verdict must equal the one run_gates wrote. Credentials come only from the environment."""
-    if not gate:
-        _known_gate(load_run(snapshot_dir, matrix, trust_dir), gate)
     listed: Sequence[str | Path] = [k6_files] if isinstance(k6_files, str | Path) else k6_files
     files = [Path(f) for f in listed if str(f)]
     overrides = (prom_url, at, window, tenant, select, str(evidence_dir), str(out_dir))
@@ -509,6 +508,7 @@ def open_run(
         run = load_run(snapshot_dir, matrix, trust_dir)
         _known_gate(run, gate)
         return run
+    gate = gate or load_matrix(Path(matrix) if str(matrix) else None).matrix.gates[0].id
     from igkit.trust import trust_dir_from
 
     trust = trust_dir_from(Path(trust_dir) if str(trust_dir) else None)
@@ -559,10 +559,14 @@ def open_run(
     return run
 
 
+def shown_gate(run: Run, gate: str) -> str:
+    """The gate a notebook shows: ``gate``, or the first gate of the matrix when ""."""
+    return gate or run.gate_ids[0]
+
+
 def _known_gate(run: Run, gate: str) -> None:
-    if gate not in run.gate_ids:
+    """ "" (the first gate of the matrix) or one of its gates; else a ConfigError listing them."""
+    if gate and gate not in run.gate_ids:
         raise ConfigError(
-            f"{'unknown gate ' + repr(gate) if gate else 'give the gate to show'} "
-            f"(matrix has {', '.join(run.gate_ids)})",
-            where="gate",
+            f"unknown gate {gate!r} (matrix has {', '.join(run.gate_ids)})", where="gate"
         )

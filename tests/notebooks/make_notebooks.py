@@ -130,13 +130,14 @@ def gate_notebook(
         ),
         new_code_cell(
             "from IPython.display import Image, display\n\n"
-            "from igkit.explore import evidence_frame, k6_window_frame, open_run, record_verdict\n"
+            "from igkit.explore import evidence_frame, k6_window_frame, open_run, record_verdict, shown_gate\n"
             "from igkit.report.plots import figure_png, plot_gate, plot_k6_windows\n\n"
             "run = open_run(\n"
             "    gate=gate, prom_url=prom_url, at=at, window=window, tenant=tenant, select=select,\n"
             "    snapshot_dir=snapshot_dir, k6_files=k6_files, evidence_dir=evidence_dir,\n"
             "    trust_dir=trust_dir, matrix=matrix, out_dir=out_dir,\n"
             ")\n"
+            "gate = shown_gate(run, gate)\n"
             "verdict = run.gate(gate)\n"
             'print(f"{verdict.id} {verdict.name}: {verdict.status.value} (evaluated at {run.at:%Y-%m-%d %H:%M:%S} UTC from {run.replay.directory})")'
         ),

@@ -16,7 +16,7 @@ import igkit.cli.go_no_go
 from igkit.cli.main import main
 from igkit.demo import demo_snapshot_dir, demo_trust_dir
 from igkit.errors import ConfigError
-from igkit.explore import load_run, open_run
+from igkit.explore import load_run, open_run, shown_gate
 from igkit.report.notebooks import (
     GENERIC_NOTEBOOK,
     GateReport,
@@ -321,9 +321,9 @@ def test_a_gate_without_a_notebook_renders_with_the_generic_one(tmp_path: Path) 
     assert "image/png" in shown
 
 
-def test_open_run_needs_a_known_gate() -> None:
-    with pytest.raises(ConfigError, match="give the gate"):
-        open_run()
+def test_open_run_shows_a_gate_of_the_matrix() -> None:
+    run = open_run()
+    assert shown_gate(run, "") == GATES[0]  # the generic notebook's default: the first gate
     with pytest.raises(ConfigError, match="unknown gate 'G42'"):
         open_run(gate="G42")
     assert open_run(gate="G3").gate("G3").status is Status.PASS
