@@ -218,9 +218,9 @@ def first_difference(a: Any, b: Any, path: str = "") -> str | None:
             if found:
                 return found
         if len(a) != len(b):
-            return f"{path}: {len(a)} entries vs {len(b)}"
+            return f"{path or '(top)'}: {len(a)} entries vs {len(b)}"
         return None
-    if a != b:
+    if type(a) is not type(b) or a != b:  # JSON true is not 1
         return f"{path or '(top)'}: {json.dumps(a)[:80]} vs {json.dumps(b)[:80]}"
     return None
 
