@@ -570,3 +570,16 @@ def _known_gate(run: Run, gate: str) -> None:
         raise ConfigError(
             f"unknown gate {gate!r} (matrix has {', '.join(run.gate_ids)})", where="gate"
         )
+
+
+def series_frame(run: Run, gate_id: str) -> pd.DataFrame:
+    """Every Prometheus objective of a gate as one long frame (:meth:`Run.objective_frame`
+    rows with an ``objective`` column first); empty when the gate has none."""
+    frames = [
+        run.objective_frame(gate_id, name).assign(objective=name)
+        for name in run.objective_names(gate_id, series_only=True)
+    ]
+    columns = ["objective", *FRAME_COLUMNS]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]

@@ -99,7 +99,9 @@ SECTION_CELLS = {
     "if figure is not None:\n"
     "    display(Image(figure_png(figure)))\n"
     "else:\n"
-    '    print(f"{gate} has no Prometheus objective: no series to plot")',
+    '    print(f"{gate} has no Prometheus objective: no series to plot")\n'
+    "frame = series_frame(run, gate)  # every step of every series, with its threshold\n"
+    "frame[frame['violating']] if frame['violating'].any() else frame",
     K6: "windows = k6_window_frame(run, gate)\n"
     "if windows.empty:\n"
     '    print(f"{gate}: no k6 window table in this run (give k6_files)")\n'
@@ -130,7 +132,9 @@ def gate_notebook(
         ),
         new_code_cell(
             "from IPython.display import Image, display\n\n"
-            "from igkit.explore import evidence_frame, k6_window_frame, open_run, record_verdict, shown_gate\n"
+            "from igkit.explore import (\n"
+            "    evidence_frame, k6_window_frame, open_run, record_verdict, series_frame, shown_gate,\n"
+            ")\n"
             "from igkit.report.plots import figure_png, plot_gate, plot_k6_windows\n\n"
             "run = open_run(\n"
             "    gate=gate, prom_url=prom_url, at=at, window=window, tenant=tenant, select=select,\n"

@@ -213,6 +213,16 @@ def test_g5_report_plots_the_k6_windows_against_the_matrix(
     assert "VERDICT G5: PASS" in shown
 
 
+def test_series_gate_reports_show_their_frames(
+    executed: tuple[Path, dict[str, GateReport]],
+) -> None:
+    _, reports = executed
+    shown = _outputs(json.loads(reports["G1"].notebook.read_text()))
+    assert "violating" in shown  # the long frame of every step
+    assert "graphql_query_p95" in shown
+    assert "VERDICT G1: PASS" in shown
+
+
 def test_executed_notebooks_record_only_paths_and_ids(
     executed: tuple[Path, dict[str, GateReport]],
 ) -> None:
