@@ -9,7 +9,7 @@ with vectorised pandas/numpy; nothing loops over rows.
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from igkit.errors import ConfigError, SnapshotError
+from igkit.errors import ConfigError, IgkitError, SnapshotError
 from igkit.judge.evaluate import evaluate
 from igkit.snapshots import (
     FetchFailure,
@@ -375,3 +375,210 @@ def record_verdict(verdict: GateVerdict | RunVerdicts, path: str | Path | None) 
     target = Path(path)
     write_bytes(target, verdict.model_dump_json(indent=2, by_alias=True).encode() + b"\n")
     return target
+
+
+K6_WINDOW_COLUMNS = [
+    "objective",
+    "scenario",
+    "file",
+    "start",
+    "end",
+    "requests",
+    "failed",
+    "error_rate_pct",
+    "max_error_rate_pct",
+    "latency_samples",
+    "p95_ms",
+    "p95_threshold_ms",
+]
+
+
+def k6_window_frame(run: Run, gate_id: str) -> pd.DataFrame:
+    """The k6 per-window table of a gate's k6 objectives, one row per (objective, file, window).
+
+    ``error_rate_pct`` and ``p95_ms`` are the window's figures; ``max_error_rate_pct`` and
+    ``p95_threshold_ms`` the objective's thresholds from the matrix (NaN: no p95 judged).
+    ``scenario`` is ``*`` for the objective over every request. Empty when the gate has no k6
+    objective or the run holds no k6 window table."""
+    from igkit.snapshots import ALL, K6Snapshot
+    from igkit.spec.models import K6Objective
+
+    settings = run.loaded.matrix.k6_settings()
+    tables = [s for s in run.replay.k6 if isinstance(s, K6Snapshot) and s.status == "success"]
+    rows: list[pd.DataFrame] = []
+    for obj in run.loaded.matrix.gate(gate_id).objectives:
+        if not isinstance(obj, K6Objective):
+            continue
+        max_err = obj.max_error_rate or settings.max_error_rate
+        for snap in tables:
+            table = snap.overall if obj.scenario is None else snap.scenarios.get(obj.scenario)
+            if table is None or not table.windows:
+                continue
+            requests = np.array([w.requests for w in table.windows], dtype=np.float64)
+            failed = np.array([w.failed for w in table.windows], dtype=np.float64)
+            p95 = np.array(
+                [np.nan if w.p95_seconds is None else w.p95_seconds for w in table.windows],
+                dtype=np.float64,
+            )
+            rate = np.divide(
+                failed, requests, out=np.full_like(requests, np.nan), where=requests > 0
+            )
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "objective": obj.name,
+                        "scenario": obj.scenario or ALL,
+                        "file": snap.file,
+                        "start": pd.to_datetime([w.start for w in table.windows], utc=True),
+                        "end": pd.to_datetime([w.end for w in table.windows], utc=True),
+                        "requests": requests.astype(np.int64),
+                        "failed": failed.astype(np.int64),
+                        "error_rate_pct": rate * 100.0,
+                        "max_error_rate_pct": from_base(
+                            to_base(max_err.value, max_err.unit), Unit.PERCENT
+                        ),
+                        "latency_samples": [w.latency_samples for w in table.windows],
+                        "p95_ms": p95 * 1000.0,
+                        "p95_threshold_ms": np.nan
+                        if obj.p95 is None
+                        else from_base(to_base(obj.p95.value, obj.p95.unit), Unit.MS),
+                    },
+                    columns=K6_WINDOW_COLUMNS,
+                )
+            )
+    if not rows:
+        return pd.DataFrame(columns=K6_WINDOW_COLUMNS)
+    return pd.concat(rows, ignore_index=True)
+
+
+def evidence_frame(run: Run, gate_id: str) -> pd.DataFrame:
+    """The checks of a gate's evidence objectives (attestations, SBOMs, policy bundles, drill,
+    approvals, comms): one row per recorded detail, with the objective's status."""
+    from igkit.spec.models import K6Objective
+
+    kinds = {
+        o.name: getattr(o, "type", "")
+        for o in run.loaded.matrix.gate(gate_id).objectives
+        if not isinstance(o, PrometheusObjective | K6Objective)
+    }
+    rows = [
+        {
+            "objective": o.name,
+            "type": kinds[o.name],
+            "status": o.status.value,
+            "check": key,
+            "value": value,
+        }
+        for o in run.gate(gate_id).objectives
+        if o.name in kinds
+        for key, value in (o.details or {"reasons": " | ".join(o.reasons)}).items()
+    ]
+    return pd.DataFrame(rows, columns=["objective", "type", "status", "check", "value"])
+
+
+def open_run(
+    *,
+    gate: str = "",
+    prom_url: str = "",
+    at: str = "",
+    window: str = "",
+    tenant: str = "",
+    select: str = "",
+    snapshot_dir: str | Path = "",
+    k6_files: str | Path | Sequence[str | Path] = (),
+    evidence_dir: str | Path = "",
+    trust_dir: str | Path = "",
+    matrix: str | Path = "",
+    out_dir: str | Path = "",
+) -> Run:
+    """A gate notebook's parameters -> the run it shows ("" means not given; ``gate`` ""
+    means the first gate of the matrix, :func:`shown_gate`).
+
+    A plain replay (only ``snapshot_dir``, ``matrix``, ``trust_dir``) re-evaluates the run's
+    snapshots in memory — how ``go-no-go`` renders its reports. Anything more (``prom_url``,
+    ``at``/``window``/``tenant``/``select``, files, ``out_dir``) is a full
+    :func:`igkit.run.run_gates` of ``gate`` into ``out_dir`` (a new temp dir when empty) —
+    exactly what ``igkit go-no-go`` does — and the run shown is that run's snapshots, whose
+    verdict must equal the one run_gates wrote. Credentials come only from the environment."""
+    listed: Sequence[str | Path] = [k6_files] if isinstance(k6_files, str | Path) else k6_files
+    files = [Path(f) for f in listed if str(f)]
+    overrides = (prom_url, at, window, tenant, select, str(evidence_dir), str(out_dir))
+    if not files and not any(overrides):
+        run = load_run(snapshot_dir, matrix, trust_dir)
+        _known_gate(run, gate)
+        return run
+    gate = gate or load_matrix(Path(matrix) if str(matrix) else None).matrix.gates[0].id
+    from igkit.trust import trust_dir_from
+
+    trust = trust_dir_from(Path(trust_dir) if str(trust_dir) else None)
+    if trust is None and not prom_url and str(snapshot_dir) == "":
+        from igkit.demo import demo_trust_dir
+
+        trust = demo_trust_dir()  # the shipped sample's anchors, as load_run takes them
+    if prom_url and str(snapshot_dir):
+        raise ConfigError(
+            "give prom_url (fetch now) or snapshot_dir (replay), not both", where="snapshot_dir"
+        )
+    import tempfile
+
+    from igkit.redact import redact_data
+    from igkit.run import RunRequest, run_gates
+    from igkit.timeutil import parse_duration, parse_instant
+
+    out = Path(out_dir) if str(out_dir) else Path(tempfile.mkdtemp(prefix="igkit-notebook-run-"))
+    try:
+        request = RunRequest(
+            out=out,
+            matrix=Path(matrix) if str(matrix) else None,
+            gates=[gate],
+            at=parse_instant(at) if at else None,
+            prom_url=prom_url or None,
+            snapshot_dir=None if prom_url else resolve_snapshot_dir(snapshot_dir),
+            tenant=tenant or None,
+            select=select or None,
+            window=parse_duration(window) if window else None,
+            k6_files=files,
+            evidence_dir=Path(evidence_dir) if str(evidence_dir) else None,
+            trust_dir=trust,
+        )
+    except ValueError as exc:  # a malformed at/window, or a field RunRequest refuses
+        first = str(exc).strip().splitlines()
+        raise ConfigError(
+            " ".join(first[-2:]) if first else str(exc), where="notebook parameters"
+        ) from None
+    written = run_gates(request)
+    run = load_run(out, matrix, trust)
+    _known_gate(run, gate)
+    recorded = next(g for g in written.gates if g.id == gate)
+    shown, wrote = (redact_data(v.model_dump(mode="json")) for v in (run.gate(gate), recorded))
+    if shown != wrote:
+        raise IgkitError(
+            f"{gate}: the verdict replayed from {out} differs from the one run_gates wrote"
+        )
+    return run
+
+
+def shown_gate(run: Run, gate: str) -> str:
+    """The gate a notebook shows: ``gate``, or the first gate of the matrix when ""."""
+    return gate or run.gate_ids[0]
+
+
+def _known_gate(run: Run, gate: str) -> None:
+    """ "" (the first gate of the matrix) or one of its gates; else a ConfigError listing them."""
+    if gate and gate not in run.gate_ids:
+        raise ConfigError(
+            f"unknown gate {gate!r} (matrix has {', '.join(run.gate_ids)})", where="gate"
+        )
+
+
+def series_frame(run: Run, gate_id: str) -> pd.DataFrame:
+    """Every Prometheus objective of a gate as one long frame (:meth:`Run.objective_frame`
+    rows with an ``objective`` column first); empty when the gate has none."""
+    frames = [
+        run.objective_frame(gate_id, name).assign(objective=name)
+        for name in run.objective_names(gate_id, series_only=True)
+    ]
+    columns = ["objective", *FRAME_COLUMNS]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    return pd.concat(frames, ignore_index=True)[columns]

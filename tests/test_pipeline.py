@@ -1,15 +1,18 @@
-"""The whole pipeline: notebooks give the same verdicts as the library, the demo writes a
-bundle an auditor can check with sha256sum and openssl, and no secret reaches any file."""
+"""The whole pipeline: verdicts come from the library with or without notebooks (a failed
+report is exit 3, never another verdict), the demo writes a bundle an auditor can check with
+sha256sum and openssl, and no secret reaches any file."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 
 import igkit.cli.go_no_go
+import igkit.report.notebooks
 from igkit.cli.main import main
 from igkit.demo import demo_snapshot_dir, demo_trust_dir
 
@@ -58,6 +61,41 @@ def test_notebooks_and_pure_path_write_identical_verdicts(
     assert with_notebooks == pure
     assert len(list((tmp_path / "nb" / "notebooks").glob("G*.ipynb"))) == 8
     assert not (tmp_path / "pure" / "notebooks").exists()
+
+
+def test_a_kernel_that_does_not_start_fails_the_reports_not_the_decision(
+    notebooks_on: None,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    sample = str(demo_snapshot_dir())
+    trust = ["--trust", str(demo_trust_dir())]
+    args = ["go-no-go", "--gate", "G1", "--gate", "G7", "--replay", sample, *trust, "--bundle"]
+    assert main([*args, "--no-notebooks", "--out", str(tmp_path / "pure")]) == 0  # control
+    capsys.readouterr()
+    # a kernel that never answers: ipykernel_launcher shadowed by one that only sleeps
+    fake = tmp_path / "fake-kernel"
+    fake.mkdir()
+    (fake / "ipykernel_launcher.py").write_text("import time\ntime.sleep(60)\n")
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(fake), os.environ.get("PYTHONPATH", "")]))
+    monkeypatch.setattr(igkit.report.notebooks, "KERNEL_START_TIMEOUT", 3)
+    out = tmp_path / "run"
+    assert main([*args, "--out", str(out)]) == 3
+    err = capsys.readouterr().err
+    assert "igkit: error: the report of G1, G7 failed" in err
+    assert "verdicts.json holds the library's decision PARTIAL; no bundle was signed" in err
+    assert "Kernel didn't respond in 3 seconds" in err
+    decided = json.loads((out / "verdicts.json").read_text())
+    pure = json.loads((tmp_path / "pure" / "verdicts.json").read_text())
+    assert decided == pure  # the library's verdicts, untouched
+    assert not (out / "bundle").exists()
+    assert (tmp_path / "pure" / "bundle").is_dir()
+    status = json.loads((out / "notebooks" / "reports.json").read_text())
+    assert [g["status"] for g in status["gates"]] == ["failed", "failed"]
+    index = (out / "reports" / "index.html").read_text()
+    assert "REPORT FAILED" in index
+    assert index.count("report failed:") == 2
 
 
 def test_demo_writes_a_bundle_that_verifies_with_and_without_igkit(

@@ -25,19 +25,35 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    import sys
+
     from igkit.bundle.keys import ephemeral_key
+    from igkit.cli.common import EXIT_TOOL
     from igkit.demo import demo_trust_dir, run_demo
-    from igkit.report.publish import render_and_bundle, run_notebooks
+    from igkit.report.publish import (
+        ReportError,
+        render_and_bundle,
+        render_notebooks,
+        report_failures,
+    )
     from igkit.report.table import render_table
 
     run = run_demo(args.out)
+    bundle = None
+    failures: dict[str, str] = {}
     if not args.no_notebooks:
-        run = run_notebooks(args.out, run, matrix=None, workers=None, trust=demo_trust_dir())
-        key = ephemeral_key()
-        bundle = render_and_bundle(args.out, key, trust=demo_trust_dir())
+        failures = report_failures(
+            render_notebooks(args.out, run, matrix=None, workers=None, trust=demo_trust_dir())
+        )
+        bundle = render_and_bundle(
+            args.out, ephemeral_key(), trust=demo_trust_dir(), failures=failures
+        )
     print(render_table(run))
     print(f"\ndemo evaluated the shipped sample snapshots; outputs in {args.out}/")
-    if not args.no_notebooks:
+    if failures:
+        print(f"igkit: error: {ReportError(failures, run.decision)}", file=sys.stderr)
+        return EXIT_TOOL
+    if bundle is not None:
         print(
             f"evidence bundle: {bundle} (reports in {args.out / 'reports'}), signed with an UNTRUSTED demo key "
             f"whose public half is {args.out / 'demo-key.pub.pem'}\n"

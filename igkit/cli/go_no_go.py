@@ -180,22 +180,38 @@ NOTEBOOKS_BY_DEFAULT = True  # the test suite turns this off for speed, and test
 def _after_evaluation(
     run: RunVerdicts, args: argparse.Namespace, gate_ids: list[str], trust_dir: Path | None = None
 ) -> RunVerdicts:
-    """Notebooks (unless --no-notebooks), then --bundle: reports and the sealed bundle."""
-    from igkit.report.publish import render_and_bundle, run_notebooks, signing_key
+    """Gate reports from the notebooks (unless --no-notebooks), then --bundle: signed reports
+    and the sealed bundle. Returns ``run`` unchanged: the verdicts are the library's. A failed
+    report raises :class:`~igkit.report.publish.ReportError` (exit 3, no bundle) after the
+    reports are written."""
+    from igkit.report.publish import (
+        ReportError,
+        render_and_bundle,
+        render_notebooks,
+        report_failures,
+        signing_key,
+    )
 
     key = signing_key(args.key) if args.bundle else None  # a bad key fails before any work
+    failures: dict[str, str] = {}
     if NOTEBOOKS_BY_DEFAULT and not args.no_notebooks:
-        run = run_notebooks(
-            args.out, run, matrix=args.matrix, workers=args.workers, trust=trust_dir
+        failures = report_failures(
+            render_notebooks(
+                args.out, run, matrix=args.matrix, workers=args.workers, trust=trust_dir
+            )
         )
     if key is not None:
-        bundle = render_and_bundle(args.out, key, matrix=args.matrix, trust=trust_dir)
-        if not key.trusted:
+        bundle = render_and_bundle(
+            args.out, key, matrix=args.matrix, trust=trust_dir, failures=failures
+        )
+        if bundle is not None and not key.trusted:
             print(
                 f"bundle {bundle} signed with an UNTRUSTED ephemeral key; public half: {args.out / 'demo-key.pub.pem'}"
             )
-        else:
+        elif bundle is not None:
             print(f"bundle {bundle} signed with {key.source}")
+    if failures:
+        raise ReportError(failures, run.decision)
     return run
 
 

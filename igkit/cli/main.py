@@ -17,7 +17,7 @@ from typing import NoReturn, TextIO
 
 from igkit import __version__
 from igkit.cli.common import EXIT_TOOL, EXIT_USAGE
-from igkit.errors import ConfigError, IgkitError
+from igkit.errors import ConfigError, IgkitError, ReportError
 
 
 class _Parser(argparse.ArgumentParser):
@@ -32,9 +32,20 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"igkit {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    from igkit.cli import attest, bundle, demo, drill, go_no_go, k6, keys, matrix, policy
+    from igkit.cli import (
+        attest,
+        bundle,
+        demo,
+        drill,
+        go_no_go,
+        k6,
+        keys,
+        matrix,
+        notebooks,
+        policy,
+    )
 
-    for module in (go_no_go, matrix, k6, attest, policy, drill, bundle, keys, demo):
+    for module in (go_no_go, matrix, k6, attest, policy, drill, bundle, keys, demo, notebooks):
         module.register(sub, _Parser)
     return p
 
@@ -122,6 +133,7 @@ def _main(argv: Sequence[str] | None) -> int:
         "drill": _lazy("igkit.cli.drill"),
         "bundle": _lazy("igkit.cli.bundle"),
         "keys": _lazy("igkit.cli.keys"),
+        "notebooks": _lazy("igkit.cli.notebooks"),
     }
     try:
         check_secret_lengths()
@@ -132,6 +144,9 @@ def _main(argv: Sequence[str] | None) -> int:
     except ConfigError as exc:
         print(f"igkit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except ReportError as exc:  # the decision was written; a report is missing
+        print(f"igkit: error: {exc}", file=sys.stderr)
+        return EXIT_TOOL
     except IgkitError as exc:
         print(f"igkit: error: {exc}", file=sys.stderr)
         return EXIT_USAGE

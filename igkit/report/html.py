@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import nbformat
@@ -190,9 +190,16 @@ def _report_for(gate_id: str, reports: Sequence[Path]) -> Path | None:
 
 
 def render_index(
-    run_dir: Path, out_path: Path, reports: Sequence[Path], *, banner: str | None = None
+    run_dir: Path,
+    out_path: Path,
+    reports: Sequence[Path],
+    *,
+    banner: str | None = None,
+    failures: Mapping[str, str] | None = None,
 ) -> Path:
-    """Write the run's summary page: decision, gate table with status colours, report links."""
+    """Write the run's summary page: decision, gate table with status colours, report links;
+    a gate whose report failed (``failures``: gate id -> reason) says so in its report cell."""
+    failed = failures or {}
     verdicts_path = run_dir / "verdicts.json"
     try:
         run = RunVerdicts.model_validate_json(verdicts_path.read_bytes())
@@ -220,7 +227,13 @@ def render_index(
             f'<td class="status status-{gate.status.value}" style="background:{bg};color:{fg}">'
             f"{html.escape(gate.status.value)}</td>"
             f'<td><ul class="reasons">{reasons}</ul></td>'
-            f"<td>{link(report, report.stem) if report else '—'}</td>"
+            f"<td>{link(report, report.stem) if report else '—'}"
+            + (
+                f'<p class="report-failed"><strong>report failed:</strong> {html.escape(failed[gate.id])}</p>'
+                if gate.id in failed
+                else ""
+            )
+            + "</td>"
             "</tr>"
         )
     others = [r for r in reports if r not in linked]

@@ -1,17 +1,22 @@
-"""Execute the gate notebooks with papermill, one kernel per gate, and collect their verdicts.
+"""Execute the gate notebooks with papermill to render each gate's report — never to judge.
+
+Where: the notebooks are package data (``igkit/notebooks/*.ipynb`` in the wheel; the
+checkout's top-level ``notebooks/`` in an editable install), see :func:`notebooks_dir`.
+Which: a matrix gate names its notebook (``notebook:``); a gate without one renders with the
+generic ``gate`` notebook, so any gate id works.
+
+Verdicts: the decision is the library's (``igkit.run``). Each notebook re-computes its gate's
+verdict through the same library call and records it; :func:`execute_gates` checks that it
+equals the library's and reports every difference, raised cell, timeout or kernel that did not
+start as that gate's report failure (:class:`GateReport`). Nothing here changes a verdict.
 
 Kernel: every notebook runs on **the interpreter running this code** (``sys.executable``),
-whatever ``python3`` kernelspec a user or system Jupyter directory holds. papermill is given
-``kernel_name="python3"`` (what the notebooks declare) together with a kernel manager class
-whose kernel spec is built from ``sys.executable``; nothing is installed or written to any
-Jupyter data directory, and no environment variable of this process is changed.
+whatever ``python3`` kernelspec a user or system Jupyter directory holds; nothing is installed
+or written to any Jupyter data directory, and no environment variable of this process changes.
 
 Secrets: papermill records the parameters in the executed notebook (the injected cell and
 ``metadata.papermill.parameters``), so only paths and gate ids are passed. The kernel is
 started without the ``IGKIT_PROM_*`` credential variables, so no notebook code can print them.
-
-A notebook that raises, or a cell that times out, turns its gate into an ERROR verdict that
-names the cell index and the exception; the other gates still run.
 """
 
 from __future__ import annotations
@@ -21,38 +26,105 @@ import json
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
-
-from jupyter_client.kernelspec import KernelSpec
-from jupyter_client.manager import AsyncKernelManager
+from typing import TYPE_CHECKING, Any
 
 from igkit import atomic, rundir
-from igkit.redact import redact_data, secrets
-from igkit.verdicts import GateVerdict, Status
+from igkit.errors import ConfigError
+from igkit.redact import redact, redact_data, secrets
+from igkit.verdicts import GateVerdict
+
+if TYPE_CHECKING:
+    from jupyter_client.manager import AsyncKernelManager
+
+    from igkit.spec.models import Matrix
 
 KERNEL_NAME = "python3"
 SECRET_ENV_PREFIXES = ("IGKIT_PROM_",)
 SECRET_ENV_NAMES = frozenset({"IGKIT_PROM_TOKEN", "IGKIT_PROM_PASSWORD", "IGKIT_PROM_USERNAME"})
+GENERIC_NOTEBOOK = "gate"
+GATE_ROLE = "gate"  # notebook metadata ``igkit.role``: a notebook that renders one gate
+KERNEL_START_TIMEOUT = 180  # s (an int for papermill); loaded machines start kernels slowly
+REPORTS_FILE = "reports.json"  # out/notebooks/reports.json: each gate's report, ok or failed
 
-GATE_NOTEBOOKS = {
-    "G1": "G1_slo_baseline",
-    "G2": "G2_ingest_health",
-    "G3": "G3_supply_chain",
-    "G4": "G4_policy_access",
-    "G5": "G5_perf_load",
-    "G6": "G6_cost_guardrails",
-    "G7": "G7_dr_readiness",
-    "G8": "G8_support_comms",
-}
+
+def _package_dir() -> Path:
+    return Path(str(resources.files("igkit")))
 
 
 def notebooks_dir() -> Path:
-    """The repository's ``notebooks/`` (next to the ``igkit`` package in a checkout)."""
-    return Path(str(resources.files("igkit"))).parent / "notebooks"
+    """The shipped notebooks: ``igkit/notebooks/`` of an installed wheel, else the checkout's
+    top-level ``notebooks/`` beside the package (editable install, ``PYTHONPATH``)."""
+    package = _package_dir()
+    for candidate in (package / "notebooks", package.parent / "notebooks"):
+        if candidate.is_dir() and any(candidate.glob("*.ipynb")):
+            return candidate
+    raise ConfigError(
+        "no notebooks shipped with igkit (expected igkit/notebooks/*.ipynb); reinstall igkit",
+        where=str(package),
+    )
+
+
+def notebook_path(stem: str) -> Path:
+    """The shipped notebook ``<stem>.ipynb``; a name that is not shipped is a ConfigError."""
+    path = notebooks_dir() / f"{stem}.ipynb"
+    if "/" in stem or "\\" in stem or stem.startswith(".") or not path.is_file():
+        raise ConfigError(f"no notebook {stem!r} is shipped with igkit", where=str(path.parent))
+    return path
+
+
+@cache
+def _role(path: Path, mtime_ns: int) -> str | None:
+    from igkit.strictdoc import load_json
+
+    try:
+        data = load_json(path.read_bytes(), where=str(path))
+    except (OSError, ValueError):  # DocumentError is a ValueError
+        return None
+    meta = data.get("metadata", {}) if isinstance(data, dict) else {}
+    igkit_meta = meta.get("igkit", {}) if isinstance(meta, dict) else {}
+    role = igkit_meta.get("role") if isinstance(igkit_meta, dict) else None
+    return role if isinstance(role, str) else None
+
+
+def gate_notebooks() -> list[str]:
+    """Stems of the shipped notebooks that render one gate (metadata ``igkit.role: gate``)."""
+    return sorted(
+        p.stem
+        for p in notebooks_dir().glob("*.ipynb")
+        if _role(p, p.stat().st_mtime_ns) == GATE_ROLE
+    )
+
+
+def check_gate_notebooks(matrix: Matrix, source: str) -> None:
+    """Every ``notebook:`` of the matrix names a shipped gate notebook (else ConfigError)."""
+    named = [(i, g) for i, g in enumerate(matrix.gates) if g.notebook is not None]
+    if not named:
+        return
+    known = gate_notebooks()
+    for index, gate in named:
+        if gate.notebook not in known:
+            raise ConfigError(
+                f"unknown notebook {gate.notebook!r} (gate notebooks shipped with igkit: "
+                f"{', '.join(known)}; omit it for the generic {GENERIC_NOTEBOOK!r})",
+                where=f"{source}: gates[{index}]({gate.id}).notebook",
+            )
+
+
+def notebook_for(matrix: Matrix, gate_id: str) -> str:
+    """The notebook stem that renders ``gate_id``: the gate's own, else the generic one."""
+    return matrix.gate(gate_id).notebook or GENERIC_NOTEBOOK
+
+
+def report_stem(gate_id: str, notebook: str) -> str:
+    """Executed notebook (and report) name: ``G1_slo_baseline``, or ``G9_gate`` for a gate
+    rendered by a notebook not named after it; always starts ``<gate>_``."""
+    return notebook if notebook.startswith(f"{gate_id}_") else f"{gate_id}_{notebook}"
 
 
 def kernel_env() -> dict[str, str]:
@@ -63,38 +135,49 @@ def kernel_env() -> dict[str, str]:
         for k, v in os.environ.items()
         if k not in SECRET_ENV_NAMES and not k.startswith(SECRET_ENV_PREFIXES)
     }
-    root = str(Path(str(resources.files("igkit"))).parent)
+    root = str(_package_dir().parent)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH", "")) if p)
     return env
 
 
-class CurrentInterpreterKernelManager(AsyncKernelManager):
-    """A kernel manager whose kernel is always ``sys.executable -m ipykernel_launcher``."""
+@cache
+def kernel_manager_class() -> type[AsyncKernelManager]:
+    """A kernel manager whose kernel is always ``sys.executable -m ipykernel_launcher``
+    (built on first use: ``jupyter_client`` is imported only when a notebook runs)."""
+    from jupyter_client.kernelspec import KernelSpec
+    from jupyter_client.manager import AsyncKernelManager
+
+    class CurrentInterpreterKernelManager(AsyncKernelManager):
+        @property
+        def kernel_spec(self) -> KernelSpec:
+            return KernelSpec(
+                argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                display_name=f"Python 3 ({sys.executable})",
+                language="python",
+                env={},
+                resource_dir="",
+            )
+
+        async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+            kw["env"] = kernel_env()
+            result: tuple[list[str], dict[str, Any]] = await super()._async_pre_start_kernel(**kw)
+            return result
+
+    return CurrentInterpreterKernelManager
+
+
+@dataclass(frozen=True)
+class GateReport:
+    """One gate's rendered notebook: ``failure`` is None when it ran and its verdict equals
+    the library's, else one line saying what went wrong (the verdict is untouched)."""
+
+    gate_id: str
+    notebook: Path
+    failure: str | None = None
 
     @property
-    def kernel_spec(self) -> KernelSpec:
-        return KernelSpec(
-            argv=[sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            display_name=f"Python 3 ({sys.executable})",
-            language="python",
-            env={},
-            resource_dir="",
-        )
-
-    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
-        kw["env"] = kernel_env()
-        result: tuple[list[str], dict[str, Any]] = await super()._async_pre_start_kernel(**kw)
-        return result
-
-
-def _error_verdict(gate_id: str, name: str, reason: str) -> GateVerdict:
-    return GateVerdict(
-        id=gate_id,
-        name=name,
-        status=Status.ERROR,
-        reasons=[reason],
-        objectives=[],
-    )
+    def ok(self) -> bool:
+        return self.failure is None
 
 
 def _last_started_cell(output: Path) -> int | None:
@@ -102,8 +185,10 @@ def _last_started_cell(output: Path) -> int | None:
 
     papermill marks every cell "completed" when the notebook ends, even after a timeout, but
     only cells it started carry a ``start_time``: the timed-out cell is the last of those."""
+    from igkit.strictdoc import load_json
+
     try:
-        nb = json.loads(output.read_text(encoding="utf-8"))
+        nb = load_json(output.read_bytes(), where=str(output))
     except (OSError, ValueError):  # the output may not exist if the kernel never started
         return None
     started = [
@@ -114,85 +199,116 @@ def _last_started_cell(output: Path) -> int | None:
     return started[-1] if started else None
 
 
+def _comparable(verdict: GateVerdict) -> Any:
+    """A verdict as the JSON that is written (secrets redacted, as in ``verdicts.json``)."""
+    return redact_data(verdict.model_dump(mode="json", by_alias=True))
+
+
+def first_difference(a: Any, b: Any, path: str = "") -> str | None:
+    """The JSON path of the first place ``a`` and ``b`` differ, with both values; None if equal."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in [*a, *(k for k in b if k not in a)]:
+            found = first_difference(a.get(key), b.get(key), f"{path}.{key}" if path else key)
+            if found:
+                return found
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        for i, (x, y) in enumerate(zip(a, b, strict=False)):
+            found = first_difference(x, y, f"{path}[{i}]")
+            if found:
+                return found
+        if len(a) != len(b):
+            return f"{path or '(top)'}: {len(a)} entries vs {len(b)}"
+        return None
+    if type(a) is not type(b) or a != b:  # JSON true is not 1
+        return f"{path or '(top)'}: {json.dumps(a)[:80]} vs {json.dumps(b)[:80]}"
+    return None
+
+
+def _recorded_verdict(verdict_path: Path, expected: GateVerdict, label: str) -> str | None:
+    """Why the verdict the notebook recorded is missing, unreadable or not the library's."""
+    if not verdict_path.is_file():
+        return f"{label}: ran but wrote no verdict to {verdict_path.name}"
+    try:
+        recorded = GateVerdict.model_validate_json(verdict_path.read_bytes())
+    except ValueError as exc:
+        first = str(exc).strip().splitlines()[0]
+        return f"{label}: unreadable verdict {verdict_path.name}: {first}"
+    diff = first_difference(_comparable(expected), _comparable(recorded))
+    if diff is not None:
+        return (
+            f"{label}: the notebook computed {recorded.status.value}, the library "
+            f"{expected.status.value}; they differ at {diff}"
+        )
+    return None
+
+
 def execute_gate(
-    gate_id: str,
-    snapshot_dir: Path | None,
+    expected: GateVerdict,
+    snapshot_dir: Path,
     out_dir: Path,
     *,
+    notebook: str,
     matrix: Path | None = None,
-    notebook: Path | None = None,
+    source: Path | None = None,
     timeout: float = 600,
-    gate_name: str | None = None,
     trust: Path | None = None,
-) -> GateVerdict:
-    """papermill-execute one gate notebook; every failure becomes this gate's ERROR verdict."""
+) -> GateReport:
+    """papermill-execute ``notebook`` for the gate of ``expected`` (replaying
+    ``snapshot_dir``) into ``out_dir/notebooks/``; never raises for a notebook problem."""
     import papermill as pm  # type: ignore[import-untyped]
     from papermill.exceptions import PapermillExecutionError  # type: ignore[import-untyped]
 
-    stem = GATE_NOTEBOOKS.get(gate_id, gate_id)
-    name = gate_name or gate_id
-    source = notebook or notebooks_dir() / f"{stem}.ipynb"
+    gate_id = expected.id
     target_dir = out_dir.resolve() / "notebooks"
     target_dir.mkdir(parents=True, exist_ok=True)
-    output = target_dir / f"{stem}.ipynb"
+    output = target_dir / f"{report_stem(gate_id, notebook)}.ipynb"
     verdict_path = target_dir / f"{gate_id}.verdict.json"
     verdict_path.unlink(missing_ok=True)
     rundir.register(output)  # before papermill writes it: the next run into out removes it
     rundir.register(verdict_path)
     parameters = {  # paths and ids only: papermill records these in the output notebook
         # absolute: the kernel runs in out_dir/notebooks/
-        "snapshot_dir": str(Path(snapshot_dir).resolve()) if snapshot_dir else "",
-        "matrix": str(Path(matrix).resolve()) if matrix else "",
-        "trust": str(Path(trust).resolve()) if trust else "",
+        "snapshot_dir": str(snapshot_dir.resolve()),
+        "matrix": str(matrix.resolve()) if matrix else "",
+        "trust_dir": str(trust.resolve()) if trust else "",
         "gate": gate_id,
         "verdict_out": str(verdict_path),
     }
-    label = f"{gate_id} notebook {source.name}"
+    label = f"{gate_id} report ({notebook}.ipynb)"
+    failure: str | None
     try:
+        path = source or notebook_path(notebook)
         pm.execute_notebook(
-            str(source),
+            str(path),
             str(output),
             parameters=parameters,
             kernel_name=KERNEL_NAME,
-            kernel_manager_class=CurrentInterpreterKernelManager,
+            kernel_manager_class=kernel_manager_class(),
             execution_timeout=timeout,
+            start_timeout=KERNEL_START_TIMEOUT,
             progress_bar=False,
             log_output=False,
             # the kernel starts in target_dir; papermill's cwd= would chdir the whole process
             resources={"metadata": {"path": str(target_dir)}},
         )
-        redact_notebook(output)
     except PapermillExecutionError as exc:
-        redact_notebook(output)
-        verdict = _error_verdict(
-            gate_id,
-            name,
-            f"{label}: cell {exc.cell_index} raised {exc.ename}: {exc.evalue}",
-        )
-    except TimeoutError as exc:  # nbclient's CellTimeoutError is a TimeoutError
+        failure = f"{label}: cell {exc.cell_index} raised {exc.ename}: {exc.evalue}"
+    except TimeoutError as exc:  # nbclient's CellTimeoutError and a kernel that did not start
         cell = _last_started_cell(output)
-        where = f"cell {cell}" if cell is not None else "a cell"
+        where = f"cell {cell}" if cell is not None else "the kernel"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        verdict = _error_verdict(
-            gate_id, name, f"{label}: {where} timed out after {timeout:g} s ({first})"
-        )
-    except Exception as exc:  # kernel died, notebook missing, ...: this gate only
-        verdict = _error_verdict(gate_id, name, f"{label}: {type(exc).__name__}: {exc}")
+        failure = f"{label}: {where} timed out ({first})"
+    except Exception as exc:  # kernel died, notebook missing, ...: this gate's report only
+        failure = f"{label}: {type(exc).__name__}: {exc}"
     else:
-        if not verdict_path.is_file():
-            verdict = _error_verdict(
-                gate_id, name, f"{label}: ran but wrote no verdict to {verdict_path.name}"
-            )
-        else:
-            try:
-                return GateVerdict.model_validate_json(verdict_path.read_bytes())
-            except ValueError as exc:
-                verdict = _error_verdict(
-                    gate_id, name, f"{label}: unreadable verdict {verdict_path.name}: {exc}"
-                )
-    verdict = GateVerdict.model_validate(redact_data(verdict.model_dump()))
-    atomic.write_bytes(verdict_path, verdict.model_dump_json(indent=2).encode() + b"\n")
-    return verdict
+        failure = _recorded_verdict(verdict_path, expected, label)
+    redact_notebook(output)
+    return GateReport(
+        gate_id=gate_id,
+        notebook=output,
+        failure=None if failure is None else " ".join(redact(failure).split()),
+    )
 
 
 def redact_notebook(path: Path) -> None:
@@ -202,7 +318,9 @@ def redact_notebook(path: Path) -> None:
     server echoed back; the notebook is rewritten as data so it stays valid JSON."""
     if not secrets() or not path.is_file():
         return
-    data = json.loads(path.read_bytes())
+    from igkit.strictdoc import load_json
+
+    data = load_json(path.read_bytes(), where=str(path))
     clean = redact_data(data)
     if clean != data:
         atomic.write_bytes(path, json.dumps(clean, indent=1, ensure_ascii=False).encode() + b"\n")
@@ -219,89 +337,113 @@ def _close_thread_loop() -> None:
         asyncio.set_event_loop(None)
 
 
-def _gate_names(matrix: Path | None) -> dict[str, str]:
-    """Gate id -> name from the matrix (for ERROR verdicts); empty if the matrix is unusable."""
-    from igkit.errors import IgkitError
-    from igkit.spec.loader import load_matrix
-
-    try:
-        return {g.id: g.name for g in load_matrix(matrix).matrix.gates}
-    except IgkitError:
-        return {}
-
-
-def _progress(total: int, enabled: bool) -> Callable[[str, GateVerdict, float], None]:
+def _progress(total: int, enabled: bool) -> Callable[[GateReport, float], None]:
     if not enabled:
-        return lambda gate, verdict, seconds: None
-    try:
-        from tqdm import tqdm  # type: ignore[import-untyped]
-    except ImportError:
-        done = [0]
+        return lambda report, seconds: None
+    done = [0]
 
-        def line(gate: str, verdict: GateVerdict, seconds: float) -> None:
-            done[0] += 1
-            print(
-                f"igkit notebooks [{done[0]}/{total}] {gate} {verdict.status.value} ({seconds:.1f} s)",
-                file=sys.stderr,
-                flush=True,
-            )
+    def line(report: GateReport, seconds: float) -> None:
+        done[0] += 1
+        state = "rendered" if report.ok else "FAILED"
+        print(
+            f"igkit notebooks [{done[0]}/{total}] {report.gate_id} report {state} ({seconds:.1f} s)",
+            file=sys.stderr,
+            flush=True,
+        )
 
-        return line
-    bar = tqdm(total=total, desc="gate notebooks", file=sys.stderr, unit="gate")
-
-    def tick(gate: str, verdict: GateVerdict, seconds: float) -> None:
-        bar.set_postfix_str(f"{gate} {verdict.status.value}")
-        bar.update(1)
-        if bar.n >= total:
-            bar.close()
-
-    return tick
+    return line
 
 
 def execute_gates(
-    snapshot_dir: Path | None,
-    gate_ids: Iterable[str],
+    verdicts: Iterable[GateVerdict],
+    snapshot_dir: Path,
     out_dir: Path,
     *,
     matrix: Path | None = None,
-    workers: int | None = os.cpu_count(),
+    workers: int | None = None,
     timeout: float = 600,
     progress: bool = True,
-    notebooks: dict[str, Path] | None = None,
+    notebooks: Mapping[str, Path] | None = None,
     trust: Path | None = None,
-) -> dict[str, GateVerdict]:
-    """Execute each gate's notebook (in parallel, one kernel per gate, up to ``workers``).
+) -> dict[str, GateReport]:
+    """Render each gate of ``verdicts`` with its notebook (in parallel, one kernel per gate,
+    up to ``workers``, default the cores) over ``snapshot_dir``, checking each against the
+    library's verdict. Executed notebooks and their verdicts go to ``out_dir/notebooks/``,
+    the outcome to ``out_dir/notebooks/reports.json``; returns gate id -> report in order.
+    ``notebooks`` replaces the notebook file used for a gate (tests use it)."""
+    from igkit.spec.loader import load_matrix
 
-    Executed notebooks go to ``out_dir/notebooks/`` and verdicts to
-    ``out_dir/notebooks/<gate>.verdict.json``; returns gate id -> verdict in ``gate_ids``
-    order. ``notebooks`` overrides the notebook used for a gate (tests use it)."""
-    ids = list(dict.fromkeys(gate_ids))
-    names = _gate_names(matrix)
+    expected = {g.id: g for g in verdicts}
+    loaded = load_matrix(matrix)
+    stems = {gate_id: notebook_for(loaded.matrix, gate_id) for gate_id in expected}
     overrides = notebooks or {}
-    report = _progress(len(ids), progress)
-    results: dict[str, GateVerdict] = {}
+    report = _progress(len(expected), progress)
+    results: dict[str, GateReport] = {}
 
-    def one(gate_id: str) -> tuple[str, GateVerdict, float]:
+    def one(gate_id: str) -> tuple[GateReport, float]:
         started = time.monotonic()
         try:
-            verdict = execute_gate(
-                gate_id,
+            done = execute_gate(
+                expected[gate_id],
                 snapshot_dir,
                 out_dir,
+                notebook=stems[gate_id],
                 matrix=matrix,
-                notebook=overrides.get(gate_id),
+                source=overrides.get(gate_id),
                 timeout=timeout,
-                gate_name=names.get(gate_id),
                 trust=trust,
             )
         finally:
             _close_thread_loop()
-        return gate_id, verdict, time.monotonic() - started
+        return done, time.monotonic() - started
 
-    with ThreadPoolExecutor(max_workers=max(1, min(workers or 1, len(ids) or 1))) as pool:
-        futures = [pool.submit(one, g) for g in ids]
-        for future in as_completed(futures):
-            gate_id, verdict, seconds = future.result()
-            results[gate_id] = verdict
-            report(gate_id, verdict, seconds)
-    return {g: results[g] for g in ids}
+    count = max(1, min(workers or os.cpu_count() or 1, len(expected) or 1))
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        for future in as_completed([pool.submit(one, g) for g in expected]):
+            done, seconds = future.result()
+            results[done.gate_id] = done
+            report(done, seconds)
+    ordered = {g: results[g] for g in expected}
+    write_reports_file(out_dir, ordered.values())
+    return ordered
+
+
+def write_reports_file(out_dir: Path, reports: Iterable[GateReport]) -> Path:
+    """``notebooks/reports.json``: per gate its executed notebook and ``ok`` or the failure."""
+    path = out_dir / "notebooks" / REPORTS_FILE
+    rundir.register(path)
+    atomic.write_json(
+        path,
+        {
+            "schema": "igkit.reports/v1",
+            "gates": [
+                {
+                    "gate": r.gate_id,
+                    "notebook": r.notebook.name,
+                    "status": "ok" if r.ok else "failed",
+                    "failure": r.failure,
+                }
+                for r in reports
+            ],
+        },
+    )
+    return path
+
+
+def read_report_failures(run_dir: Path) -> dict[str, str]:
+    """Gate id -> failure line from ``notebooks/reports.json`` (empty when absent)."""
+    from igkit.strictdoc import DocumentError, load_json
+
+    path = run_dir / "notebooks" / REPORTS_FILE
+    if not path.is_file():
+        return {}
+    try:
+        data = load_json(path.read_bytes(), where=str(path))
+    except DocumentError as exc:
+        return {"*": f"unreadable {path.name}: {exc}"}
+    gates = data.get("gates") if isinstance(data, dict) else None
+    failures: dict[str, str] = {}
+    for entry in gates if isinstance(gates, list) else []:
+        if isinstance(entry, dict) and entry.get("status") != "ok":
+            failures[str(entry.get("gate"))] = str(entry.get("failure") or "report failed")
+    return failures

@@ -101,6 +101,46 @@ def plot_gate(run: Run, gate_id: str) -> Figure | None:
     return fig
 
 
+def plot_k6_windows(windows: pd.DataFrame) -> Figure:
+    """p95 and error rate per window (a point mid-window, a bar across it), one line per k6 objective (scenario), each with its
+    matrix threshold dashed in the same colour. ``windows`` is
+    :func:`igkit.explore.k6_window_frame`'s table (one file's windows are drawn per file)."""
+    fig = _figure(10, 6.4)
+    p95_ax = fig.add_subplot(2, 1, 1)
+    err_ax = fig.add_subplot(2, 1, 2, sharex=p95_ax)
+    for i, ((objective, file), rows) in enumerate(
+        windows.groupby(["objective", "file"], sort=False)
+    ):
+        colour = f"C{i % 10}"
+        scenario = rows["scenario"].iloc[0]
+        label = f"{objective} ({scenario})" + (
+            f" [{file}]" if windows["file"].nunique() > 1 else ""
+        )
+        middle = rows["start"] + (rows["end"] - rows["start"]) / 2
+        for ax, column in ((p95_ax, "p95_ms"), (err_ax, "error_rate_pct")):
+            if rows[column].notna().any():  # a point mid-window, a bar across the window
+                ax.plot(middle, rows[column], color=colour, lw=1.2, marker="o", ms=3, label=label)
+                ax.hlines(rows[column], rows["start"], rows["end"], color=colour, lw=2, alpha=0.5)
+        limit = rows["p95_threshold_ms"].iloc[0]
+        if pd.notna(limit):
+            p95_ax.axhline(float(limit), color=colour, ls="--", lw=0.9)
+        err_ax.axhline(float(rows["max_error_rate_pct"].iloc[0]), color=colour, ls="--", lw=0.9)
+    if not windows.empty:  # a short run has one window: without limits the axis spans years
+        p95_ax.set_xlim(windows["start"].min(), windows["end"].max())
+    p95_ax.set_title("k6 p95 per window (dashed: the matrix threshold)")
+    p95_ax.set_ylabel("ms")
+    err_ax.set_title("k6 error rate per window (dashed: the matrix threshold)")
+    err_ax.set_ylabel("%")
+    err_ax.set_xlabel("UTC")
+    for ax in (p95_ax, err_ax):
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(loc="best", fontsize=7)
+    fig.autofmt_xdate()
+    fig.tight_layout()
+    return fig
+
+
 def figure_png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png")

@@ -1,49 +1,52 @@
-"""After the pure evaluation: gate notebooks, rendered reports, the evidence bundle.
+"""After the decision: gate notebooks, rendered reports, the evidence bundle.
 
-``go-no-go`` evaluates from snapshots first (``igkit.run``); by default it then executes
-the gate notebooks on those same snapshots and takes their recorded verdicts — a notebook
-that fails makes its gate ERROR — and with ``--bundle`` renders signed HTML/PDF reports and
-seals the run into an evidence bundle.
+``go-no-go`` decides from snapshots first (``igkit.run``): ``verdicts.json`` is the library's,
+always. Then it executes each gate's notebook on those same snapshots to render the gate's
+report; a notebook that fails, or re-computes a different verdict, marks that report failed
+(:class:`ReportError`: exit 3, no bundle) and never changes a verdict. With ``--bundle`` it
+renders signed HTML/PDF reports and seals the run into an evidence bundle.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from cryptography.hazmat.primitives import serialization
 
 from igkit import atomic, rundir
 from igkit.bundle.keys import SigningKey, ephemeral_key, load_signing_key, self_signed_cert
-from igkit.run import VERDICTS_FILE, write_run_files
-from igkit.verdicts import RunVerdicts, decide
+from igkit.errors import ReportError
+from igkit.run import VERDICTS_FILE
+from igkit.verdicts import RunVerdicts
+
+if TYPE_CHECKING:
+    from igkit.report.notebooks import GateReport
+
+__all__ = ["ReportError", "render_and_bundle", "render_notebooks", "report_failures", "signing_key"]
 
 
-def run_notebooks(
+def render_notebooks(
     out: Path,
     run: RunVerdicts,
     *,
     matrix: Path | None,
     workers: int | None,
     trust: Path | None = None,
-) -> RunVerdicts:
-    """Execute the gate notebooks over ``out/snapshots`` and rewrite verdicts from what they record."""
+) -> dict[str, GateReport]:
+    """Execute each evaluated gate's notebook over ``out/snapshots`` to render its report;
+    gate id -> report (failed ones carry a one-line ``failure``). ``run`` is not changed."""
     from igkit.report.notebooks import execute_gates
 
-    recorded = execute_gates(
-        out / "snapshots",
-        [g.id for g in run.gates],
-        out,
-        matrix=matrix,
-        workers=workers or os.cpu_count(),
-        trust=trust,
+    return execute_gates(
+        run.gates, out / "snapshots", out, matrix=matrix, workers=workers, trust=trust
     )
-    gates = [recorded.get(g.id, g) for g in run.gates]
-    updated = run.model_copy(
-        update={"gates": gates, "decision": decide(gates, complete=run.scope.complete)}
-    )
-    write_run_files(out, updated)
-    return updated
+
+
+def report_failures(reports: Mapping[str, GateReport]) -> dict[str, str]:
+    """Gate id -> failure line of every report that failed."""
+    return {g: r.failure for g, r in reports.items() if r.failure is not None}
 
 
 def signing_key(path: Path | None) -> SigningKey:
@@ -113,8 +116,12 @@ def render_and_bundle(
     tar: bool = False,
     matrix: Path | None = None,
     trust: Path | None = None,
-) -> Path:
-    """Signed reports into ``out/reports``, then the bundle at ``out/bundle``; returns it."""
+    failures: Mapping[str, str] | None = None,
+) -> Path | None:
+    """Signed reports into ``out/reports``, then the bundle at ``out/bundle``; returns it.
+
+    With ``failures`` (gate reports that failed) the reports are rendered, marked failed, and
+    no bundle is built: None."""
     from igkit.bundle.build import build_bundle
     from igkit.report.render import render_reports
 
@@ -122,6 +129,8 @@ def render_and_bundle(
     write_war_room(out, matrix=matrix, trust=trust)
     write_evidence_files(out)
     render_reports(out, key_pem=_private_pem(key), cert_pem=key.cert_pem, untrusted=not key.trusted)
+    if failures:
+        return None
     rundir.register(out / "bundle.tar.gz")
     rundir.register(out / "bundle.demo-key.pub.pem")
     try:

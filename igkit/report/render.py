@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from igkit.report.html import notebook_to_html, partial_banner, render_index
+from igkit.report.notebooks import read_report_failures
 from igkit.report.pdf import html_to_pdf, sign_pdf
 
 UNTRUSTED_BANNER = "Signed with an untrusted demo key — for demonstration only"
@@ -34,25 +35,53 @@ def render_reports(
         partial = partial_banner(
             RunVerdicts.model_validate_json((run_dir / "verdicts.json").read_bytes())
         )
-    banner = " · ".join(b for b in (UNTRUSTED_BANNER if untrusted else None, partial) if b) or None
+    failures = read_report_failures(run_dir)
+    failed = f"REPORT FAILED — {', '.join(failures)}: see the gate table" if failures else None
+    banner = (
+        " · ".join(b for b in (UNTRUSTED_BANNER if untrusted else None, partial, failed) if b)
+        or None
+    )
     out_dir = run_dir / REPORTS_DIR
     try:
-        return _render(run_dir, out_dir, key_pem=key_pem, cert_pem=cert_pem, banner=banner)
+        return _render(
+            run_dir, out_dir, key_pem=key_pem, cert_pem=cert_pem, banner=banner, failures=failures
+        )
     finally:
         register_tree(out_dir)
 
 
+def _gate_of(stem: str, failures: dict[str, str]) -> str | None:
+    return next((g for g in failures if stem.startswith(f"{g}_")), None)
+
+
 def _render(
-    run_dir: Path, out_dir: Path, *, key_pem: bytes, cert_pem: bytes, banner: str | None
+    run_dir: Path,
+    out_dir: Path,
+    *,
+    key_pem: bytes,
+    cert_pem: bytes,
+    banner: str | None,
+    failures: dict[str, str],
 ) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
-    html_reports = [
-        notebook_to_html(nb, out_dir / f"{nb.stem}.html", title=_title(nb.stem), banner=banner)
-        for nb in sorted((run_dir / "notebooks").glob("*.ipynb"))
-    ]
+    html_reports = []
+    for nb in sorted((run_dir / "notebooks").glob("*.ipynb")):
+        gate = _gate_of(nb.stem, failures)
+        page_banner = (
+            " · ".join(b for b in (banner, f"REPORT FAILED: {failures[gate]}") if b)
+            if gate
+            else banner
+        )
+        html_reports.append(
+            notebook_to_html(
+                nb, out_dir / f"{nb.stem}.html", title=_title(nb.stem), banner=page_banner
+            )
+        )
     written += html_reports
-    index = render_index(run_dir, out_dir / f"{INDEX_NAME}.html", html_reports, banner=banner)
+    index = render_index(
+        run_dir, out_dir / f"{INDEX_NAME}.html", html_reports, banner=banner, failures=failures
+    )
     written.append(index)
     with tempfile.TemporaryDirectory(prefix="igkit-pdf-") as tmp:
         for page in [index, *html_reports]:

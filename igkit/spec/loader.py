@@ -112,6 +112,7 @@ def parse_matrix(text: str, *, source: str, base_dir: Path | None = None) -> Loa
     except ValidationError as exc:
         raise ConfigError(_first_error(exc, data), where=source) from None
     _check_queries(matrix, source)
+    _check_notebooks(matrix, source)
     inputs: dict[str, bytes] = {}
     matrix = _read_expect_files(matrix, source, base_dir, inputs)
     return LoadedMatrix(
@@ -145,6 +146,14 @@ def _check_queries(matrix: Matrix, source: str) -> None:
                         f"the query does not parse as PromQL: {problem} (query: {query})",
                         where=where,
                     )
+
+
+def _check_notebooks(matrix: Matrix, source: str) -> None:
+    """A gate's ``notebook`` names a gate notebook shipped with igkit (ConfigError if not)."""
+    if any(g.notebook is not None for g in matrix.gates):
+        from igkit.report.notebooks import check_gate_notebooks
+
+        check_gate_notebooks(matrix, source)
 
 
 _LEGACY_FUNCTIONS_REGISTERED = False

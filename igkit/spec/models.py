@@ -554,6 +554,12 @@ class Gate(_Strict):
     id: str = Field(pattern=GATE_ID)
     name: str
     description: str = ""
+    notebook: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]*$",
+        description="the gate notebook shipped with igkit that renders this gate's report "
+        "(its file name without .ipynb); none: the generic 'gate' notebook",
+    )
     objectives: list[Objective] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -13,16 +13,34 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
+SERIES, K6, EVIDENCE = "series", "k6", "evidence"
+ALL_SECTIONS = (SERIES, K6, EVIDENCE)
+
+# Dedicated gate notebooks: name -> (default gate, title, sections). The matrix maps a gate to
+# one with ``notebook:``; a gate without one renders with the generic ``gate`` notebook.
 GATES = {
-    "G1": ("G1_slo_baseline", "SLO baseline: GraphQL p95 latency and availability per tenant"),
-    "G2": ("G2_ingest_health", "Ingest health: batch and streaming throughput, processing p95"),
-    "G3": ("G3_supply_chain", "Supply chain: SLSA provenance and SBOM evidence"),
-    "G4": ("G4_policy_access", "Policy/access: OPA decision latency and bundle signature"),
-    "G5": ("G5_perf_load", "Perf & load: k6 windows and summary"),
-    "G6": ("G6_cost_guardrails", "Cost guardrails: budget burn and unit costs"),
-    "G7": ("G7_dr_readiness", "DR readiness: restore drill evidence"),
-    "G8": ("G8_support_comms", "Support & comms: approvals and comms templates"),
+    "G1_slo_baseline": (
+        "G1",
+        "SLO baseline: GraphQL p95 latency and availability per tenant",
+        (SERIES,),
+    ),
+    "G2_ingest_health": (
+        "G2",
+        "Ingest health: batch and streaming throughput, processing p95",
+        (SERIES,),
+    ),
+    "G3_supply_chain": ("G3", "Supply chain: SLSA provenance and SBOM evidence", (EVIDENCE,)),
+    "G4_policy_access": (
+        "G4",
+        "Policy/access: OPA decision latency and bundle signature",
+        (SERIES, EVIDENCE),
+    ),
+    "G5_perf_load": ("G5", "Perf & load: k6 p95 and error rate per scenario and window", (K6,)),
+    "G6_cost_guardrails": ("G6", "Cost guardrails: budget burn and unit costs", (SERIES,)),
+    "G7_dr_readiness": ("G7", "DR readiness: restore drill evidence", (EVIDENCE,)),
+    "G8_support_comms": ("G8", "Support & comms: approvals and comms templates", (EVIDENCE,)),
 }
+GENERIC = "gate"
 
 KERNEL = {
     "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
@@ -36,59 +54,106 @@ def _params(text: str) -> nbformat.NotebookNode:
     return cell
 
 
-def _notebook(cells: list[nbformat.NotebookNode]) -> nbformat.NotebookNode:
-    nb = new_notebook(cells=cells, metadata=KERNEL)
+def _notebook(cells: list[nbformat.NotebookNode], role: str | None = None) -> nbformat.NotebookNode:
+    metadata = dict(KERNEL)
+    if role is not None:  # igkit.report.notebooks.gate_notebooks() lists the "gate" ones
+        metadata["igkit"] = {"role": role}
+    nb = new_notebook(cells=cells, metadata=metadata)
     for i, cell in enumerate(nb.cells):  # stable ids keep the files byte-identical
         cell["id"] = f"cell-{i}"
     return nb
 
 
-COMMON_PARAMS = """# Parameters (papermill injects overrides after this cell). Paths and ids only, never credentials.
-# snapshot_dir: a run's snapshots/ (or its --out dir); empty = the shipped demo sample
+COMMON_PARAMS = """# Parameters (papermill injects overrides after this cell). Paths, ids and matchers only:
+# credentials come only from the environment (IGKIT_PROM_* variables, see the README).
+# snapshot_dir: a run's snapshots/ (or its --out dir) to replay; empty = the shipped demo sample
 snapshot_dir = ""
-# matrix: a matrix YAML; empty = the packaged default matrix
+# matrix: a matrix YAML; empty = the matrix shipped with igkit
 matrix = ""
-# trust: a trust directory (keys, trusted roots); empty = $IGKIT_TRUST_DIR, then beside the matrix
-trust = ""
+# trust_dir: trust anchors (keys, trusted roots); empty = $IGKIT_TRUST_DIR, then beside the matrix
+trust_dir = ""
 """
 
+GATE_PARAMS = """# prom_url: Prometheus/Mimir/Thanos base URL to fetch from; empty = replay snapshot_dir
+prom_url = ""
+# at: evaluation time, RFC3339 or unix seconds; empty = now (live) or the replayed run's time
+at = ""
+# window: overrides every step rule's window, e.g. 30m; empty = the matrix's windows
+window = ""
+# tenant: sent as X-Scope-OrgID (Mimir/Cortex); empty = none (replay: the run's)
+tenant = ""
+# select: label matchers added to every series selector, e.g. tenant="acme"; empty = none
+select = ""
+# k6_files: k6 result files (NDJSON/CSV points, summary JSON) for the k6 objectives (live)
+k6_files = []
+# evidence_dir: documents for the evidence objectives (release file, SBOMs, drill, ...) (live)
+evidence_dir = ""
+# out_dir: where a fetch writes its run (snapshots/, verdicts.json, junit.xml); empty = a temp dir
+out_dir = ""
+# verdict_out: where to write this gate's verdict JSON; empty = do not write
+verdict_out = ""
+"""
 
-def gate_notebook(gate: str, title: str) -> nbformat.NotebookNode:
+SECTION_CELLS = {
+    SERIES: "figure = plot_gate(run, gate)\n"
+    "if figure is not None:\n"
+    "    display(Image(figure_png(figure)))\n"
+    "else:\n"
+    '    print(f"{gate} has no Prometheus objective: no series to plot")\n'
+    "frame = series_frame(run, gate)  # every step of every series, with its threshold\n"
+    "frame[frame['violating']] if frame['violating'].any() else frame",
+    K6: "windows = k6_window_frame(run, gate)\n"
+    "if windows.empty:\n"
+    '    print(f"{gate}: no k6 window table in this run (give k6_files)")\n'
+    "else:\n"
+    "    display(Image(figure_png(plot_k6_windows(windows))))\n"
+    "windows",
+    EVIDENCE: "evidence_frame(run, gate)",
+}
+
+
+def gate_notebook(
+    gate: str, title: str, sections: tuple[str, ...] = ALL_SECTIONS
+) -> nbformat.NotebookNode:
+    """One gate's complete, parameterized run: replay a run or fetch live through igkit, then
+    the verdict, the objectives table, and the sections the gate's objectives need."""
+    heading = f"# {title}" if not gate else f"# {gate} — {title}"
     cells = [
         new_markdown_cell(
-            f"# {gate} — {title}\n\nRe-evaluates {gate} from a run's snapshots with "
-            "`igkit.judge.evaluate` (the same verdict `igkit go-no-go` computes) and shows its data.\n"
-            "`verdict_out` receives the gate verdict as JSON."
+            f"{heading}\n\nA complete gate run for QE. With `prom_url` it fetches through igkit "
+            "(`igkit.run.run_gates`, as `igkit go-no-go` does; the run goes to `out_dir`); "
+            "otherwise it replays `snapshot_dir`. The verdict is the library's "
+            "(`igkit.judge.evaluate`); `verdict_out` receives it as JSON."
         ),
         _params(
-            COMMON_PARAMS
-            + f'gate = "{gate}"\n'
-            + "# verdict_out: where to write the GateVerdict JSON; empty = do not write\n"
-            + 'verdict_out = ""\n'
+            f'# gate: the matrix gate this notebook shows\ngate = "{gate}"\n'
+            + COMMON_PARAMS
+            + GATE_PARAMS
         ),
         new_code_cell(
             "from IPython.display import Image, display\n\n"
-            "from igkit.explore import load_run, record_verdict\n"
-            "from igkit.report.plots import figure_png, plot_gate\n\n"
-            "run = load_run(snapshot_dir, matrix, trust)\n"
+            "from igkit.explore import (\n"
+            "    evidence_frame, k6_window_frame, open_run, record_verdict, series_frame, shown_gate,\n"
+            ")\n"
+            "from igkit.report.plots import figure_png, plot_gate, plot_k6_windows\n\n"
+            "run = open_run(\n"
+            "    gate=gate, prom_url=prom_url, at=at, window=window, tenant=tenant, select=select,\n"
+            "    snapshot_dir=snapshot_dir, k6_files=k6_files, evidence_dir=evidence_dir,\n"
+            "    trust_dir=trust_dir, matrix=matrix, out_dir=out_dir,\n"
+            ")\n"
+            "gate = shown_gate(run, gate)\n"
             "verdict = run.gate(gate)\n"
-            'print(f"{verdict.id} {verdict.name}: {verdict.status.value} (evaluated at {run.at:%Y-%m-%d %H:%M:%S} UTC)")'
+            'print(f"{verdict.id} {verdict.name}: {verdict.status.value} (evaluated at {run.at:%Y-%m-%d %H:%M:%S} UTC from {run.replay.directory})")'
         ),
         new_code_cell("run.gate_table(gate)"),
-        new_code_cell(
-            "figure = plot_gate(run, gate)\n"
-            "if figure is not None:\n"
-            "    display(Image(figure_png(figure)))\n"
-            "else:\n"
-            '    print(f"{gate} is judged from k6/evidence snapshots: no step series to plot")'
-        ),
+        *(new_code_cell(SECTION_CELLS[s]) for s in sections),
         new_code_cell("for reason in verdict.reasons:\n    print(reason)"),
         new_code_cell(
             "record_verdict(verdict, verdict_out)\n"
             'print(f"VERDICT {verdict.id}: {verdict.status.value}")'
         ),
     ]
-    return _notebook(cells)
+    return _notebook(cells, role="gate")
 
 
 def go_no_go_notebook() -> nbformat.NotebookNode:
@@ -105,7 +170,7 @@ def go_no_go_notebook() -> nbformat.NotebookNode:
             ),
             new_code_cell(
                 "from igkit.explore import load_run, record_verdict, what_would_flip\n\n"
-                "run = load_run(snapshot_dir, matrix, trust)\n"
+                "run = load_run(snapshot_dir, matrix, trust_dir)\n"
                 "verdicts = run.verdicts()\n"
                 "run.summary_table()"
             ),
@@ -136,7 +201,7 @@ def war_room_notebook() -> nbformat.NotebookNode:
                 "from igkit.atomic import write_bytes, write_json\n"
                 "from igkit.explore import load_run\n"
                 "from igkit.report.plots import war_room\n\n"
-                "run = load_run(snapshot_dir, matrix, trust)\n"
+                "run = load_run(snapshot_dir, matrix, trust_dir)\n"
                 "png, board = war_room(run)\n"
                 'out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="igkit-war-room-"))\n'
                 "out.mkdir(parents=True, exist_ok=True)\n"
@@ -199,7 +264,8 @@ def finops_notebook() -> nbformat.NotebookNode:
                 "    last = frame.iloc[-1]\n"
                 "    rows.append({'budget': name, 'budget_usd': usd, 'month_to_date_usd': last['month_to_date_usd'],\n"
                 "                 'share_pct': last['share_pct'], 'projected_usd': last['projected_usd'],\n"
-                "                 'tier': int(last['tier']), 'tier_name': finops.tier_name(int(last['tier']))})\n"
+                "                 'alert_pct': alerts[name], 'tier': int(last['tier']),\n"
+                "                 'tier_name': finops.tier_name(int(last['tier']))})\n"
                 "import pandas as pd\n\n"
                 "pd.DataFrame(rows)"
             ),
@@ -221,7 +287,11 @@ def finops_notebook() -> nbformat.NotebookNode:
 
 def main() -> None:
     NOTEBOOKS.mkdir(exist_ok=True)
-    books = {name: gate_notebook(gate, title) for gate, (name, title) in GATES.items()}
+    books = {
+        name: gate_notebook(gate, title, sections)
+        for name, (gate, title, sections) in GATES.items()
+    }
+    books[GENERIC] = gate_notebook("", "Gate report: any gate of the matrix")
     books["go_no_go"] = go_no_go_notebook()
     books["war_room"] = war_room_notebook()
     books["finops_cost_burn"] = finops_notebook()
