@@ -403,13 +403,12 @@ def k6_window_frame(run: Run, gate_id: str) -> pd.DataFrame:
     from igkit.snapshots import ALL, K6Snapshot
     from igkit.spec.models import K6Objective
 
-    settings = run.loaded.matrix.k6_settings()
     tables = [s for s in run.replay.k6 if isinstance(s, K6Snapshot) and s.status == "success"]
     rows: list[pd.DataFrame] = []
     for obj in run.loaded.matrix.gate(gate_id).objectives:
         if not isinstance(obj, K6Objective):
             continue
-        max_err = obj.max_error_rate or settings.max_error_rate
+        max_err = obj.max_error_rate or run.loaded.matrix.k6_settings().max_error_rate
         for snap in tables:
             table = snap.overall if obj.scenario is None else snap.scenarios.get(obj.scenario)
             if table is None or not table.windows:
