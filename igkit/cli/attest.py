@@ -20,21 +20,18 @@ import argparse
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 
+from igkit.cli.common import P, dispatch, verb_group
 from igkit.errors import ConfigError
 
 EXIT_PASS, EXIT_FAIL = 0, 1
 DEFAULT_BUILDER_LEVEL = 3  # slsa-verifier's trusted builders are SLSA build level 3
 _MAX_LEVEL = 4
 
-_P = TypeVar("_P", bound=argparse.ArgumentParser)
 
-
-def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> None:
+def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     """Add ``attest`` (with its ``verify`` subcommand) to the igkit command parser."""
-    attest = sub.add_parser("attest", help="verify supply-chain attestations offline")
-    asub = attest.add_subparsers(dest="attest_command", required=True, parser_class=parser_class)
+    asub = verb_group(sub, parser_class, "attest", "verify supply-chain attestations offline")
     v = asub.add_parser(
         "verify",
         help="verify an artifact's SLSA provenance (DSSE or Sigstore bundle), offline",
@@ -99,10 +96,7 @@ def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> Non
 
 def run(args: argparse.Namespace) -> int:
     """Run ``igkit attest <command>``; 0 all checks pass, 1 otherwise."""
-    command = getattr(args, "attest_command", None)
-    if command != "verify":
-        raise ConfigError(f"unknown attest command {command!r} (known: verify)", where="attest")
-    return _verify(args)
+    return dispatch(args, "attest", {"verify": _verify})
 
 
 def _verify(args: argparse.Namespace) -> int:

@@ -1,9 +1,13 @@
-"""Flag parsing shared by the command-line verbs: bad values become ConfigError (exit 2)."""
+"""Shared by the command-line verbs: exit codes, flag parsing (bad values become ConfigError,
+exit 2) and the verb/sub-command plumbing."""
 
 from __future__ import annotations
 
+import argparse
 import math
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from igkit.errors import ConfigError
 from igkit.timeutil import parse_duration, parse_instant
@@ -53,3 +57,26 @@ def duration_flag(text: str, flag: str) -> timedelta:
         return parse_duration(text)
     except ValueError as exc:
         raise ConfigError(str(exc), where=flag) from None
+
+
+P = TypeVar("P", bound=argparse.ArgumentParser)
+Handler = Callable[[argparse.Namespace], int]
+
+
+def verb_group(
+    sub: argparse._SubParsersAction[P], parser_class: type[P], verb: str, help: str
+) -> argparse._SubParsersAction[P]:
+    """Add ``verb`` with required sub-commands; the chosen one lands in ``args.<verb>_command``."""
+    parser = sub.add_parser(verb, help=help)
+    dest = f"{verb.replace('-', '_')}_command"
+    return parser.add_subparsers(dest=dest, required=True, parser_class=parser_class)
+
+
+def dispatch(args: argparse.Namespace, verb: str, handlers: Mapping[str, Handler]) -> int:
+    """Run the handler of ``args.<verb>_command``; an unknown sub-command is a ConfigError."""
+    command = getattr(args, f"{verb.replace('-', '_')}_command", None)
+    handler = handlers.get(command) if isinstance(command, str) else None
+    if handler is None:
+        known = ", ".join(handlers)
+        raise ConfigError(f"unknown {verb} command {command!r} (known: {known})", where=verb)
+    return handler(args)
