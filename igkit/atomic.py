@@ -26,13 +26,13 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from igkit.errors import IgkitError
+from igkit.errors import ToolError
 from igkit.redact import redact_bytes, redact_data
 
 _counter = itertools.count()
 
 
-class OutputError(IgkitError):
+class OutputError(ToolError):
     """An output could not be written (disk full, read-only, ...): exit 3, one line."""
 
     def __init__(self, path: Path, exc: OSError) -> None:

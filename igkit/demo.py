@@ -11,7 +11,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from igkit.errors import IgkitError
+from igkit.errors import ToolError
 from igkit.run import go_no_go
 from igkit.sources.replay import ReplaySource
 from igkit.spec.loader import load_matrix
@@ -32,9 +32,7 @@ def run_demo(out: Path) -> RunVerdicts:
     loaded = load_matrix(None)
     replay = ReplaySource(demo_snapshot_dir())
     if replay.index is None:
-        raise IgkitError(
-            f"the demo sample in {replay.directory} has no index.json; reinstall igkit"
-        )
+        raise ToolError(f"the demo sample in {replay.directory} has no index.json; reinstall igkit")
     return go_no_go(
         loaded,
         [g.id for g in loaded.matrix.gates],

@@ -12,7 +12,7 @@ from typing import TypeVar
 from igkit.errors import ConfigError
 from igkit.timeutil import parse_duration, parse_instant
 
-EXIT_GO, EXIT_NO_GO, EXIT_USAGE, EXIT_TOOL, EXIT_HOLD = 0, 1, 2, 3, 4
+EXIT_GO, EXIT_NO_GO, EXIT_HOLD = 0, 1, 4  # 2 (usage) and 3 (tool): igkit.errors
 ENV_PROM_URL = "IGKIT_PROM_URL"
 
 

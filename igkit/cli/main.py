@@ -17,8 +17,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn, TextIO
 
 from igkit import __version__
-from igkit.cli.common import EXIT_TOOL, EXIT_USAGE
-from igkit.errors import ConfigError, IgkitError
+from igkit.errors import EXIT_TOOL, EXIT_USAGE, IgkitError
 
 VERBS = ("go-no-go", "matrix", "k6", "attest", "policy", "drill", "bundle", "keys", "demo")
 """Each verb is the module ``igkit.cli.<verb>`` (``-`` as ``_``), in ``--help`` order."""
@@ -104,7 +103,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    from igkit.atomic import OutputError
     from igkit.redact import check_secret_lengths
 
     args = _parser().parse_args(argv)
@@ -112,15 +110,9 @@ def _main(argv: Sequence[str] | None) -> int:
         check_secret_lengths()
         result: int = _verb_module(args.command).run(args)
         return result
-    except OutputError as exc:
+    except IgkitError as exc:  # the tree in igkit.errors says which class means 2 and which 3
         print(f"igkit: error: {exc}", file=sys.stderr)
-        return EXIT_TOOL
-    except ConfigError as exc:
-        print(f"igkit: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except IgkitError as exc:
-        print(f"igkit: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return int(exc.exit_code)
     except KeyboardInterrupt:
         print("igkit: interrupted", file=sys.stderr)
         return 130

@@ -35,7 +35,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from igkit.errors import IgkitError
+from igkit.errors import ConfigError, ToolError
 from igkit.judge.evidence.checks import Check, error, failed, no_data, passed
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser")
@@ -59,7 +59,7 @@ _CHROMIUM_FLAGS = (
 )
 
 
-class ChromiumError(IgkitError):
+class ChromiumError(ToolError):
     """Chromium is missing or failed to render."""
 
 
@@ -134,14 +134,14 @@ def sign_pdf(
     """Sign with PAdES B-B (CAdES detached, ETSI.CAdES.detached, no timestamp, no LTV data)."""
     certs = list(load_certs_from_pemder_data(cert_pem))
     if not certs:
-        raise IgkitError("no certificate in cert_pem")
+        raise ConfigError("no certificate in cert_pem")
     key = serialization.load_pem_private_key(key_pem, password=None)
     cert_public = x509.load_pem_x509_certificate(cert_pem).public_key()
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     if key.public_key().public_bytes(serialization.Encoding.DER, spki) != cert_public.public_bytes(
         serialization.Encoding.DER, spki
     ):
-        raise IgkitError("key_pem does not belong to the certificate in cert_pem")
+        raise ConfigError("key_pem does not belong to the certificate in cert_pem")
     signer = signers.SimpleSigner(
         signing_cert=certs[0],
         signing_key=load_private_key_from_pemder_data(key_pem, passphrase=None),

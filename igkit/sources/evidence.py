@@ -30,7 +30,7 @@ from igkit.spec.models import (
 MAX_FILE = 256 * 1024 * 1024
 
 
-class UnsafePathError(ValueError):
+class UnsafePathError(IgkitError, ValueError):
     pass
 
 

@@ -16,6 +16,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
 
+from igkit.errors import IgkitError
+
 PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
 
 MIN_RSA_BITS = 2048
@@ -27,7 +29,7 @@ _EC_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 _EC_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
 
-class UnusableKeyError(ValueError):
+class UnusableKeyError(IgkitError, ValueError):
     """The text is not a PEM public key igkit can verify with; the message says why."""
 
 

@@ -6,6 +6,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from igkit.errors import IgkitError
 from igkit.spec.models import EvidencePath
 from igkit.strictdoc import DocumentError, load_yaml
 
@@ -55,7 +56,7 @@ class ReleaseFile(BaseModel):
         return self
 
 
-class ReleaseFileError(ValueError):
+class ReleaseFileError(IgkitError, ValueError):
     pass
 
 
