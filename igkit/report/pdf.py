@@ -35,6 +35,7 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from igkit.atomic import write_bytes
 from igkit.errors import ConfigError, ToolError
 from igkit.judge.evidence.checks import Check, error, failed, no_data, passed
 
@@ -158,11 +159,10 @@ def sign_pdf(
         use_pades_lta=False,
         embed_validation_info=False,
     )
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.signing")
-    with pdf_path.open("rb") as inf, tmp.open("wb") as outf:
-        signers.sign_pdf(IncrementalPdfFileWriter(inf), meta, signer=signer, output=outf)
-    tmp.replace(out_path)
+    signed = io.BytesIO()
+    with pdf_path.open("rb") as inf:
+        signers.sign_pdf(IncrementalPdfFileWriter(inf), meta, signer=signer, output=signed)
+    write_bytes(out_path, signed.getvalue(), binary=True)
     return out_path
 
 

@@ -54,12 +54,6 @@ def snapshot_filename(snapshot: SealedSnapshot, label: str = "") -> str:
     return f"{prefix}-{snapshot.id}.json" if prefix else f"{snapshot.id}.json"
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    from igkit.atomic import write_bytes
-
-    write_bytes(path, data)
-
-
 class SnapshotRef(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -98,13 +92,15 @@ def write_snapshots(
     matrix_sha256: str,
 ) -> SnapshotIndex:
     """Write labelled snapshots and their index; each file is written atomically."""
+    from igkit.atomic import write_bytes
+
     directory.mkdir(parents=True, exist_ok=True)
     refs: dict[str, SnapshotRef] = {}
     for label, snap in snapshots:
         if snap.id in refs:
             continue
         name = snapshot_filename(snap, label)
-        _atomic_write(
+        write_bytes(
             directory / name, canonical_json(snap.model_dump(mode="json", by_alias=True)) + b"\n"
         )
         refs[snap.id] = SnapshotRef(id=snap.id, file=name, sha256=snap.sha256, label=label)
@@ -116,7 +112,7 @@ def write_snapshots(
         snapshots=list(refs.values()),
     )
     body = json.dumps(index.model_dump(mode="json", by_alias=True), indent=2, sort_keys=True)
-    _atomic_write(directory / INDEX_FILE, body.encode() + b"\n")
+    write_bytes(directory / INDEX_FILE, body.encode() + b"\n")
     return index
 
 
