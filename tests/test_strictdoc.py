@@ -101,3 +101,37 @@ def test_json_arbitrary_bytes_parse_or_raise_document_error(data: bytes) -> None
 def test_yaml_arbitrary_text_parses_or_raises_document_error(text: str) -> None:
     with contextlib.suppress(DocumentError):
         load_yaml(text, where="x")
+
+
+def test_one_pydantic_error_formatter_names_the_field_path() -> None:
+    """Every reader says ``field.path: message``; list items by id, union tags left out."""
+    from pydantic import ValidationError
+
+    from igkit.spec.models import Matrix
+    from igkit.strictdoc import field_path, validation_message
+
+    data = {
+        "gates": [
+            {
+                "id": "G1",
+                "name": "x",
+                "objectives": [
+                    {
+                        "name": "p95",
+                        "query": "up",
+                        "comparison": "<=",
+                        "threshold": {"value": 1},
+                        "rule": {"kind": "all_steps", "window": "1h"},
+                    }
+                ],
+            }
+        ]
+    }
+    with pytest.raises(ValidationError) as info:
+        Matrix.model_validate(data)
+    assert validation_message(info.value, data=data, model=Matrix) == (
+        "gates[0](G1).objectives[0](p95).threshold.unit: required field is missing"
+    )
+    assert field_path(("steps", 2, "at")) == "steps[2].at"
+    assert field_path((0, "decision"), root="approvals") == "approvals[0].decision"
+    assert field_path(()) == "(top level)"

@@ -47,6 +47,7 @@ from igkit.bundle.keys import SigningKey, ephemeral_key
 from igkit.errors import ConfigError
 from igkit.judge.evidence.dsse import IN_TOTO_PAYLOAD_TYPE, pae
 from igkit.snapshots import EvidenceSnapshot, SnapshotIndex, canonical_json, sha256_file
+from igkit.strictdoc import validation_message
 from igkit.verdicts import RunVerdicts
 
 if TYPE_CHECKING:
@@ -151,19 +152,25 @@ def _load_run(run_dir: Path) -> tuple[RunVerdicts, SnapshotIndex]:
         raise ConfigError(
             "no verdicts.json: not an igkit run directory", where=str(run_dir)
         ) from None
-    except (OSError, ValidationError) as exc:
+    except OSError as exc:
         raise ConfigError(
-            f"unreadable verdicts.json ({type(exc).__name__})", where=str(run_dir)
+            f"unreadable verdicts.json ({exc.strerror})", where=str(run_dir)
         ) from None
+    except ValidationError as exc:
+        raise ConfigError(f"verdicts.json: {validation_message(exc)}", where=str(run_dir)) from None
     try:
         index = SnapshotIndex.model_validate_json(
             (run_dir / "snapshots" / "index.json").read_bytes()
         )
     except FileNotFoundError:
         raise ConfigError("no snapshots/index.json in the run", where=str(run_dir)) from None
-    except (OSError, ValidationError) as exc:
+    except OSError as exc:
         raise ConfigError(
-            f"unreadable snapshots/index.json ({type(exc).__name__})", where=str(run_dir)
+            f"unreadable snapshots/index.json ({exc.strerror})", where=str(run_dir)
+        ) from None
+    except ValidationError as exc:
+        raise ConfigError(
+            f"snapshots/index.json: {validation_message(exc)}", where=str(run_dir)
         ) from None
     return verdicts, index
 

@@ -30,7 +30,7 @@ from igkit.snapshots.models import (
     Snapshot,
     canonical_json,
 )
-from igkit.strictdoc import DocumentError, load_json
+from igkit.strictdoc import DocumentError, load_json, validation_message
 from igkit.timeutil import rfc3339
 
 INDEX_FILE = "index.json"
@@ -126,10 +126,8 @@ def read_snapshot(path: Path) -> Snapshot | K6Snapshot | K6SummarySnapshot | Evi
     try:
         snap = _ANY.validate_python(data)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        loc = ".".join(str(p) for p in err["loc"])
         raise SnapshotError(
-            f"not an igkit snapshot ({loc}: {err['msg']})", path=str(path)
+            f"not an igkit snapshot ({validation_message(exc, data=data)})", path=str(path)
         ) from None
     try:
         snap.verify()

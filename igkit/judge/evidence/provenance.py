@@ -47,7 +47,7 @@ from igkit.judge.evidence.dsse import (
 from igkit.judge.evidence.keys import PublicKey, UnusableKeyError, load_public_key, verify_digest
 from igkit.judge.evidence.keys import describe as describe_key
 from igkit.judge.evidence.keys import fingerprint as key_fingerprint
-from igkit.strictdoc import DocumentError, load_json
+from igkit.strictdoc import DocumentError, load_json, validation_message
 from igkit.verdicts import Status
 
 __all__ = [
@@ -803,8 +803,7 @@ def _bundle_problem(exc: InvalidBundle) -> str:
     """InvalidBundle's reason in one line; pydantic's field errors as ``path: message``."""
     cause = exc.__cause__ or exc.__context__
     if isinstance(cause, ValidationError):
-        parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in cause.errors()[:3]]
-        return "malformed bundle - " + "; ".join(parts)
+        return f"malformed bundle - {validation_message(cause)}"
     return _one_line(exc)
 
 

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from igkit.sources.k6.files import K6InputError, _head, check_file, detect_format, is_gzip, scan
+from igkit.strictdoc import validation_message
 
 MetricType = Literal["counter", "gauge", "rate", "trend"]
 
@@ -204,7 +205,8 @@ def _declarations(lines: list[bytes], path: Path) -> tuple[list[MetricDecl], boo
         except ValidationError as exc:
             what = payload.get("name")
             raise K6InputError(
-                f"invalid Metric line for {what!r} ({exc.errors()[0]['msg']})", path=str(path)
+                f"invalid Metric line for {what!r} ({validation_message(exc, data=payload)})",
+                path=str(path),
             ) from None
     return decls, suspect
 
