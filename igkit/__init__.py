@@ -1,7 +1,116 @@
-"""igkit: decide whether a release may go to production, and prove the decision."""
+"""igkit: decide whether a release may go to production, and prove the decision.
+
+The public API is :data:`__all__` — what the notebooks and users import (``from igkit import
+load_run``); every other module is internal and may change. Names load on first use
+(PEP 562), so ``import igkit`` and ``igkit --help`` stay light: no pandas, matplotlib or
+cryptography until a name that needs them is touched.
+
+    from igkit import load_matrix, evaluate, load_run, Status
+    run = load_run("reports/demo/snapshots")      # a run's snapshots, replayed offline
+    run.verdicts().decision                       # the verdict igkit go-no-go computes
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+_EXPORTS: dict[str, str] = {
+    # the matrix
+    "load_matrix": "igkit.spec.loader",
+    "LoadedMatrix": "igkit.spec.loader",
+    "Matrix": "igkit.spec.models",
+    # judging: snapshots + matrix -> verdicts
+    "evaluate": "igkit.judge.evaluate",
+    "go_no_go": "igkit.run",
+    "RunVerdicts": "igkit.verdicts",
+    "GateVerdict": "igkit.verdicts",
+    "ObjectiveVerdict": "igkit.verdicts",
+    "SeriesVerdict": "igkit.verdicts",
+    "Status": "igkit.verdicts",
+    # a run, replayed for notebooks and what-if analysis
+    "Run": "igkit.explore",
+    "load_run": "igkit.explore",
+    "record_verdict": "igkit.explore",
+    "what_would_flip": "igkit.explore",
+    # FinOps views of G6 (a module: finops.burn, finops.load_costs, ...)
+    "finops": "igkit.finops",
+    # plots and outputs
+    "figure_png": "igkit.report.plots",
+    "plot_gate": "igkit.report.plots",
+    "plot_bars": "igkit.report.plots",
+    "plot_burn": "igkit.report.plots",
+    "war_room": "igkit.report.plots",
+    "write_bytes": "igkit.atomic",
+    "write_json": "igkit.atomic",
+    # the shipped sample
+    "demo_snapshot_dir": "igkit.demo",
+    "demo_trust_dir": "igkit.demo",
+    # errors (the tree is drawn in igkit.errors)
+    "IgkitError": "igkit.errors",
+    "ConfigError": "igkit.errors",
+}
+
+__all__ = [
+    "ConfigError",
+    "GateVerdict",
+    "IgkitError",
+    "LoadedMatrix",
+    "Matrix",
+    "ObjectiveVerdict",
+    "Run",
+    "RunVerdicts",
+    "SeriesVerdict",
+    "Status",
+    "__version__",
+    "demo_snapshot_dir",
+    "demo_trust_dir",
+    "evaluate",
+    "figure_png",
+    "finops",
+    "go_no_go",
+    "load_matrix",
+    "load_run",
+    "plot_bars",
+    "plot_burn",
+    "plot_gate",
+    "record_verdict",
+    "war_room",
+    "what_would_flip",
+    "write_bytes",
+    "write_json",
+]
+"""The public API; every name but ``__version__`` is loaded lazily from ``_EXPORTS``."""
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name's module on first use (PEP 562)."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'igkit' has no attribute {name!r}")
+    if module == f"igkit.{name}":
+        value: Any = importlib.import_module(module)
+    else:
+        value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
+
+if TYPE_CHECKING:
+    from igkit import finops
+    from igkit.atomic import write_bytes, write_json
+    from igkit.demo import demo_snapshot_dir, demo_trust_dir
+    from igkit.errors import ConfigError, IgkitError
+    from igkit.explore import Run, load_run, record_verdict, what_would_flip
+    from igkit.judge.evaluate import evaluate
+    from igkit.report.plots import figure_png, plot_bars, plot_burn, plot_gate, war_room
+    from igkit.run import go_no_go
+    from igkit.spec.loader import LoadedMatrix, load_matrix
+    from igkit.spec.models import Matrix
+    from igkit.verdicts import GateVerdict, ObjectiveVerdict, RunVerdicts, SeriesVerdict, Status
