@@ -21,22 +21,15 @@ from nbconvert import HTMLExporter
 
 from igkit.atomic import write_text
 from igkit.errors import ConfigError
+from igkit.report.palette import DECISION_COLOURS, STATUS_COLOURS, STATUS_TEXT
 from igkit.timeutil import rfc3339
-from igkit.verdicts import RunVerdicts, Status
+from igkit.verdicts import RunVerdicts
 
 # Defence in depth: even a reference the sanitiser missed cannot be fetched.
 CSP = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
     "media-src data:; form-action 'none'; base-uri 'none'"
 )
-
-STATUS_COLOURS: dict[Status, tuple[str, str]] = {  # background, text
-    Status.PASS: ("#1b7f3b", "#ffffff"),
-    Status.FAIL: ("#b3261e", "#ffffff"),
-    Status.NO_DATA: ("#f2b705", "#1f1f1f"),
-    Status.ERROR: ("#6a1b9a", "#ffffff"),
-}
-DECISION_COLOURS = {"GO": "#1b7f3b", "NO-GO": "#b3261e", "PARTIAL": "#8a5a00"}
 
 
 def partial_banner(run: RunVerdicts) -> str | None:
@@ -208,7 +201,7 @@ def render_index(
     rows = []
     linked: set[Path] = set()
     for gate in run.gates:
-        bg, fg = STATUS_COLOURS[gate.status]
+        bg, fg = STATUS_COLOURS[gate.status], STATUS_TEXT[gate.status]
         report = _report_for(gate.id, reports)
         if report is not None:
             linked.add(report)
