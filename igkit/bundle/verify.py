@@ -44,6 +44,7 @@ from igkit.judge.evidence.keys import (
     UnusableKeyError,
     fingerprint,
     load_public_key,
+    load_public_key_file,
     verify_message,
 )
 from igkit.snapshots import sha256_file
@@ -79,17 +80,6 @@ class VerifyResult:
         return [c for c in self.checks if not c.ok]
 
 
-def _load_key_file(path: Path, where: str) -> PublicKey:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read public key: {exc.strerror}", where=where) from None
-    try:
-        return load_public_key(data)
-    except UnusableKeyError as exc:
-        raise ConfigError(str(exc), where=where) from None
-
-
 def verify_bundle(
     path: Path,
     *,
@@ -99,7 +89,7 @@ def verify_bundle(
     trust: Path | None = None,
 ) -> VerifyResult:
     """Verify a bundle directory or ``.tar.gz``; ConfigError for usage problems only."""
-    trusted_key = _load_key_file(key, "--key") if key is not None else None
+    trusted_key = load_public_key_file(key, "--key") if key is not None else None
     if path.is_symlink():
         result = VerifyResult(key_given=key is not None)
         result.checks.append(failed("layout", "the bundle path itself is a symlink"))
@@ -577,7 +567,7 @@ def _spki_fingerprint(der: bytes) -> str:
     from cryptography.hazmat.primitives.serialization import load_der_public_key
 
     try:
-        return fingerprint(load_der_public_key(der))  # type: ignore[arg-type]
+        return fingerprint(load_der_public_key(der))
     except (ValueError, TypeError):
         return ""
 

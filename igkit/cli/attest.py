@@ -150,7 +150,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _signer(args: argparse.Namespace) -> tuple[list[str], str | None, str | None, str | None]:
     """(PEM keys, identity, issuer, trusted root JSON) after checking the flags fit together."""
-    from igkit.judge.evidence.keys import UnusableKeyError, load_public_key
+    from igkit.judge.evidence.keys import load_public_key_file
     from igkit.judge.evidence.provenance import load_trusted_root, production_trusted_root
 
     key_paths: list[Path] = args.key or []
@@ -166,12 +166,8 @@ def _signer(args: argparse.Namespace) -> tuple[list[str], str | None, str | None
     if key_paths:
         pems: list[str] = []
         for path in key_paths:
-            data = _read(path, "--key")
-            try:
-                load_public_key(data)
-            except UnusableKeyError as exc:
-                raise ConfigError(f"{path}: {exc}", where="--key") from None
-            pems.append(data.decode("utf-8", errors="replace"))
+            load_public_key_file(path, "--key")
+            pems.append(_read(path, "--key").decode("utf-8", errors="replace"))
         return pems, None, None, None
     if not keyless:
         raise ConfigError(
