@@ -127,19 +127,23 @@ def _max_depth(text: str) -> int:
     return int(np.cumsum(step).max(initial=0))
 
 
+def _decoded(data: str | bytes, where: str) -> str:
+    """UTF-8 text without a byte-order mark; other bytes are a DocumentError."""
+    if isinstance(data, str):
+        return data.removeprefix("\ufeff")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"not UTF-8 text (byte {exc.start})", where=where) from None
+
+
 def load_json(data: str | bytes, *, where: str, check_depth: bool = True) -> Any:
     """Parse standard JSON strictly (see the module docstring); raise :class:`DocumentError`
     naming ``where`` and, for a duplicate key, its path.
 
     ``check_depth=False`` skips the nesting scan for callers that validate a fixed shape
     right after parsing (a Prometheus answer): the parser's own recursion guard remains."""
-    if isinstance(data, bytes):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise DocumentError(f"not UTF-8 text (byte {exc.start})", where=where) from None
-    else:
-        text = data.removeprefix("\ufeff")
+    text = _decoded(data, where)
     if check_depth and _max_depth(text) > MAX_DEPTH:
         raise DocumentError(
             f"JSON nested too deeply (more than {MAX_DEPTH} levels); refused", where=where
@@ -231,11 +235,7 @@ def load_yaml(text: str | bytes, *, where: str) -> Any:
     Raises :class:`DocumentError` with ``where``, the line/column and, for a duplicate
     key, its path.
     """
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise DocumentError(f"not UTF-8 text (byte {exc.start})", where=where) from None
+    text = _decoded(text, where)
     try:
         aliases = sum(1 for _ in _aliases(text))
         if aliases > MAX_ALIASES:
