@@ -52,10 +52,6 @@ def _get(snap: EvidenceSnapshot, role: str, label: str, what: str) -> EvidenceFi
     return f
 
 
-def _text(f: EvidenceFile) -> str:
-    return (f.content() or b"").decode("utf-8", "replace")
-
-
 def _release(snap: EvidenceSnapshot) -> tuple[ReleaseFile | None, Check | None]:
     f = snap.files.get("release")
     problem = _missing("the release file", f, "release file")
