@@ -629,11 +629,10 @@ def write_tar(bundle: Path, dest: Path) -> None:
                 data = (bundle / name[len(top) + 1 :]).read_bytes()
                 info.mode, info.size = 0o644, len(data)
                 tar.addfile(info, io.BytesIO(data))
-    with (
-        dest.open("wb") as fh,
-        gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0, compresslevel=9) as gz,
-    ):
+    packed = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=packed, mtime=0, compresslevel=9) as gz:
         gz.write(raw.getvalue())
+    _write(dest, packed.getvalue())
 
 
 def _adopt_pdf_certificate(bundle: Path, key: SigningKey) -> SigningKey:
