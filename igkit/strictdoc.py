@@ -20,7 +20,7 @@ import json
 import math
 import typing
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import yaml
@@ -29,6 +29,8 @@ from igkit.errors import IgkitError
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound="BaseModel")
 
 MAX_ALIASES = 100
 MAX_DEPTH = 200
@@ -328,6 +330,18 @@ def field_path(
             out += ("." if out else "") + part
             node = None
     return out or "(top level)"
+
+
+def load_model(model: type[M], data: str | bytes, *, where: str) -> M:
+    """Strict JSON (:func:`load_json`) validated into ``model``; any problem, parse or shape,
+    is one :class:`DocumentError` line ``WHERE: field.path: message``."""
+    from pydantic import ValidationError
+
+    doc = load_json(data, where=where)
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        raise DocumentError(validation_message(exc, data=doc, model=model), where=where) from None
 
 
 def validation_message(

@@ -40,14 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from igkit import __version__
 from igkit.bundle.keys import SigningKey, ephemeral_key
 from igkit.errors import ConfigError
 from igkit.judge.evidence.dsse import IN_TOTO_PAYLOAD_TYPE, pae
 from igkit.snapshots import EvidenceSnapshot, SnapshotIndex, canonical_json, sha256_file
-from igkit.strictdoc import validation_message
+from igkit.strictdoc import DocumentError, load_model
 from igkit.verdicts import RunVerdicts
 
 if TYPE_CHECKING:
@@ -147,7 +145,8 @@ def _load_run(run_dir: Path) -> tuple[RunVerdicts, SnapshotIndex]:
     if not run_dir.is_dir():
         raise ConfigError("run directory does not exist or is not a directory", where=str(run_dir))
     try:
-        verdicts = RunVerdicts.model_validate_json((run_dir / "verdicts.json").read_bytes())
+        raw = (run_dir / "verdicts.json").read_bytes()
+        verdicts = load_model(RunVerdicts, raw, where="verdicts.json")
     except FileNotFoundError:
         raise ConfigError(
             "no verdicts.json: not an igkit run directory", where=str(run_dir)
@@ -156,22 +155,19 @@ def _load_run(run_dir: Path) -> tuple[RunVerdicts, SnapshotIndex]:
         raise ConfigError(
             f"unreadable verdicts.json ({exc.strerror})", where=str(run_dir)
         ) from None
-    except ValidationError as exc:
-        raise ConfigError(f"verdicts.json: {validation_message(exc)}", where=str(run_dir)) from None
+    except DocumentError as exc:
+        raise ConfigError(str(exc), where=str(run_dir)) from None
     try:
-        index = SnapshotIndex.model_validate_json(
-            (run_dir / "snapshots" / "index.json").read_bytes()
-        )
+        raw = (run_dir / "snapshots" / "index.json").read_bytes()
+        index = load_model(SnapshotIndex, raw, where="snapshots/index.json")
     except FileNotFoundError:
         raise ConfigError("no snapshots/index.json in the run", where=str(run_dir)) from None
     except OSError as exc:
         raise ConfigError(
             f"unreadable snapshots/index.json ({exc.strerror})", where=str(run_dir)
         ) from None
-    except ValidationError as exc:
-        raise ConfigError(
-            f"snapshots/index.json: {validation_message(exc)}", where=str(run_dir)
-        ) from None
+    except DocumentError as exc:
+        raise ConfigError(str(exc), where=str(run_dir)) from None
     return verdicts, index
 
 

@@ -22,6 +22,7 @@ from nbconvert import HTMLExporter
 from igkit.atomic import write_text
 from igkit.errors import ConfigError
 from igkit.report.palette import DECISION_COLOURS, STATUS_COLOURS, STATUS_TEXT
+from igkit.strictdoc import DocumentError, load_model
 from igkit.timeutil import rfc3339
 from igkit.verdicts import RunVerdicts
 
@@ -188,11 +189,15 @@ def render_index(
     """Write the run's summary page: decision, gate table with status colours, report links."""
     verdicts_path = run_dir / "verdicts.json"
     try:
-        run = RunVerdicts.model_validate_json(verdicts_path.read_bytes())
+        run = load_model(RunVerdicts, verdicts_path.read_bytes(), where=str(verdicts_path))
     except OSError as exc:
-        raise ConfigError(f"cannot read verdicts: {exc}", where=str(verdicts_path)) from exc
-    except ValueError as exc:
-        raise ConfigError(f"invalid verdicts.json: {exc}", where=str(verdicts_path)) from exc
+        raise ConfigError(
+            f"cannot read verdicts: {exc.strerror}", where=str(verdicts_path)
+        ) from exc
+    except DocumentError as exc:
+        raise ConfigError(
+            f"invalid verdicts.json: {exc.message}", where=str(verdicts_path)
+        ) from exc
 
     def link(report: Path, text: str) -> str:
         href = os.path.relpath(report, out_path.parent).replace(os.sep, "/")

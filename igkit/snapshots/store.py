@@ -30,7 +30,7 @@ from igkit.snapshots.models import (
     Snapshot,
     canonical_json,
 )
-from igkit.strictdoc import DocumentError, load_json, validation_message
+from igkit.strictdoc import DocumentError, load_json, load_model, validation_message
 from igkit.timeutil import rfc3339
 
 INDEX_FILE = "index.json"
@@ -141,8 +141,8 @@ def read_index(directory: Path) -> SnapshotIndex | None:
     if not path.is_file():
         return None
     try:
-        return SnapshotIndex.model_validate_json(path.read_bytes())
-    except (ValidationError, OSError) as exc:
-        raise SnapshotError(
-            f"unreadable snapshot index ({type(exc).__name__})", path=str(path)
-        ) from None
+        return load_model(SnapshotIndex, path.read_bytes(), where=INDEX_FILE)
+    except OSError as exc:
+        raise SnapshotError(f"unreadable snapshot index ({exc.strerror})", path=str(path)) from None
+    except DocumentError as exc:
+        raise SnapshotError(f"unreadable snapshot index ({exc.message})", path=str(path)) from None
