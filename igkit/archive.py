@@ -517,7 +517,7 @@ def read_tree(
 # ------------------------------------------------------------------- one path in a tree
 
 
-class UnsafePathError(ValueError):
+class UnsafePathError(IgkitError, ValueError):
     """A relative path that would leave its base directory."""
 
 

@@ -26,13 +26,13 @@ from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
-from igkit.errors import IgkitError
+from igkit.errors import ToolError
 from igkit.redact import redact_bytes, redact_data
 
 _counter = itertools.count()
 
 
-class OutputError(IgkitError):
+class OutputError(ToolError):
     """An output could not be written (disk full, read-only, ...): exit 3, one line."""
 
     def __init__(self, path: Path, exc: OSError) -> None:
@@ -93,10 +93,13 @@ def _write_file(path: Path, data: bytes) -> None:
         fh.write(data)
 
 
-def write_set(files: Mapping[Path, bytes], *, binary: Collection[Path] = ()) -> None:
+def write_set(
+    files: Mapping[Path, bytes], *, binary: Collection[Path] = (), register_with_run: bool = True
+) -> None:
     """Write all ``files`` or none: temporaries first, then the renames.
 
-    Paths in ``binary`` (PNG, PDF) are written as given; every other file is redacted."""
+    Paths in ``binary`` (PNG, PDF) are written as given; every other file is redacted.
+    ``register_with_run=False`` is for the run marker itself (:mod:`igkit.rundir`)."""
     from igkit.rundir import register
 
     temps: list[tuple[Path, Path]] = []
@@ -107,7 +110,8 @@ def write_set(files: Mapping[Path, bytes], *, binary: Collection[Path] = ()) -> 
             current = path
             payload = data if path in binary else redact_bytes(data)
             path.parent.mkdir(parents=True, exist_ok=True)
-            register(path)
+            if register_with_run:
+                register(path)
             tmp = _temp(path)
             temps.append((tmp, path))
             _write_file(tmp, payload)
@@ -123,9 +127,11 @@ def write_set(files: Mapping[Path, bytes], *, binary: Collection[Path] = ()) -> 
         raise OutputError(current, exc) from None
 
 
-def write_bytes(path: Path, data: bytes, *, binary: bool = False) -> None:
+def write_bytes(
+    path: Path, data: bytes, *, binary: bool = False, register_with_run: bool = True
+) -> None:
     """Atomically write one file (redacted unless ``binary``)."""
-    write_set({path: data}, binary={path} if binary else ())
+    write_set({path: data}, binary={path} if binary else (), register_with_run=register_with_run)
 
 
 def write_text(path: Path, text: str) -> None:

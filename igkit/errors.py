@@ -1,22 +1,51 @@
-"""Exceptions raised by igkit.
+"""Exceptions raised by igkit, and the exit code each one means.
 
-Hierarchy::
-
-    IgkitError                 root of everything igkit raises on purpose
-    ├── ConfigError            bad matrix, flag or parameter (CLI exit 2); names file and field
-    ├── SourceError            a source could not deliver a snapshot (becomes an ERROR verdict)
-    │   └── SnapshotMissingError  replay has no snapshot for a request
-    ├── SnapshotError          a stored snapshot is unreadable or its hash does not match
-    └── ReportError            a gate report failed after the decision (CLI exit 3, no bundle)
-
+Every exception igkit raises on purpose derives from :class:`IgkitError`; ``igkit.cli.main``
+prints it as one line and exits with its :attr:`~IgkitError.exit_code`. Anything else that
+escapes is a bug: exit 3 with the traceback in a log file. Exit 1 is only ever NO-GO.
 Gate failures are not exceptions: they are verdicts.
+
+The whole tree (classes are defined where they are raised)::
+
+    IgkitError                        exit 2: the input is at fault; the message names file and field
+    ├── ConfigError                   bad matrix, flag, parameter or key (errors)
+    ├── DocumentError                 unreadable JSON/YAML: duplicate keys, NaN, bombs (strictdoc)
+    ├── SourceError                   a source could not deliver a snapshot; judged as ERROR (errors)
+    │   └── SnapshotMissingError      replay holds no usable snapshot for a request (errors)
+    ├── SnapshotError                 a stored snapshot is unreadable or its hash does not match (errors)
+    │   └── ResultError               a Prometheus result of the wrong shape (snapshots.series)
+    ├── K6InputError                  a k6 file that is not k6 output (sources.k6.files)
+    ├── SpanError                     k6 points span more than k6.max_windows windows (sources.k6.windows)
+    ├── ReleaseFileError              an unreadable release file (judge.evidence.release)
+    ├── ApprovalsError                an unreadable approvals file (judge.evidence.approvals)
+    ├── DrillReportError              an unreadable drill report (judge.evidence.drill)
+    ├── UnusableKeyError              a key that is not a usable public key (judge.evidence.keys)
+    ├── BundleError                   an OPA bundle that cannot be read or is refused (judge.evidence.opa)
+    ├── ArchiveError                  an archive or tree refused or unreadable: bounds, names, links (archive)
+    ├── UnsafePathError               an evidence path leaving its directory (archive)
+    └── ToolError                     exit 3: igkit could not finish its own work (errors)
+        ├── OutputError               an output could not be written: disk full, read-only (atomic)
+        ├── ChromiumError             Chromium is missing or failed to render a PDF (report.pdf)
+        └── ReportError               a gate report failed or disagreed with the library; no bundle (errors)
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+EXIT_USAGE, EXIT_TOOL = 2, 3
+
 
 class IgkitError(Exception):
-    """Root of all igkit errors."""
+    """Root of all igkit errors; the input is at fault unless a subclass says otherwise."""
+
+    exit_code: ClassVar[int] = EXIT_USAGE
+
+
+class ToolError(IgkitError):
+    """igkit could not finish its own work (write an output, render a report): exit 3."""
+
+    exit_code: ClassVar[int] = EXIT_TOOL
 
 
 class ConfigError(IgkitError):
@@ -44,7 +73,7 @@ class SnapshotError(IgkitError):
         super().__init__(f"{path}: {message}" if path else message)
 
 
-class ReportError(IgkitError):
+class ReportError(ToolError):
     """A gate's report could not be rendered, or its notebook re-computed another verdict.
 
     The decision in ``verdicts.json`` (the library's) stands; the run exits 3 (tool error)

@@ -21,6 +21,7 @@ import pandas as pd
 
 from igkit.errors import ConfigError, IgkitError, SnapshotError
 from igkit.judge.evaluate import evaluate
+from igkit.judge.spend import step_spend
 from igkit.snapshots import (
     FetchFailure,
     Snapshot,
@@ -170,9 +171,8 @@ class Run:
             except SnapshotError:
                 wide = empty
         if isinstance(obj.rule, BudgetBurn):
-            from igkit.finops import cumulative_spend
-
-            spend = cumulative_spend(wide).sum(axis=1, min_count=1)
+            spent = step_spend(wide.to_numpy()).cumsum(axis=0)
+            spend = pd.DataFrame(spent, index=wide.index).sum(axis=1, min_count=1)
             share = spend / obj.rule.budget_usd
             wide = pd.DataFrame({"month_to_date": from_base(1.0, unit) * share})
             base = wide.to_numpy(dtype=np.float64) * to_base(1.0, unit)

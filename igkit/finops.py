@@ -3,9 +3,9 @@
 Two inputs give the same frames:
 
 * the G6 budget snapshots of a run (cumulative USD counters ``finops_cost_usd_total``),
-  turned into per-step spend with the reset handling of :func:`igkit.judge.rules.judge_budget`
-  (a counter drop is a reset whose new value is all new spend; a series that appears after
-  the window's first step counts its first value as spend — over-counting is the safe side);
+  turned into per-step spend by :func:`igkit.judge.spend.step_spend`, the very function the
+  G6 rule sums (a counter drop is a reset whose new value is all new spend; a series that
+  appears after the window's first step counts its first value as spend);
 * a FOCUS 1.x cost export (CSV): ``BilledCost`` (or ``EffectiveCost``), ``ChargePeriodStart``,
   ``ServiceName`` and ``Tags`` (JSON object; ``budget`` and ``component`` tags are used).
 
@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from igkit.judge import spend
 from igkit.snapshots import Snapshot, series_labels, to_wide_frame
 from igkit.spec.models import BudgetBurn, CostLadder, Matrix, PrometheusObjective
-from igkit.timeutil import month_end, month_start
 from igkit.units import to_base
 
 if TYPE_CHECKING:
@@ -97,26 +97,9 @@ def tier_name(tier: int) -> str:
 
 
 def step_spend(wide: pd.DataFrame) -> pd.DataFrame:
-    """Per-step spend (USD) of cumulative USD counters on a step grid (one column per series).
-
-    Reset-aware exactly like ``judge_budget``: an increase is spend, a drop means a reset and
-    the new value is spend, a series appearing after the first step counts its first value.
-    Missing steps carry the last value forward (no spend until the counter is seen again).
-    """
-    values = wide.to_numpy(dtype=np.float64)
-    n, k = values.shape
-    if n == 0 or k == 0:
-        return pd.DataFrame(np.zeros((n, k)), index=wide.index, columns=wide.columns)
-    filled = wide.ffill().to_numpy(dtype=np.float64)
-    diffs = np.diff(filled, axis=0)
-    diffs = np.where(diffs < 0, filled[1:], diffs)
-    inc = np.vstack([np.zeros((1, k)), np.nan_to_num(diffs, nan=0.0)])
-    present = ~np.isnan(values)
-    started_late = ~present[0] & present.any(axis=0)
-    first_row = np.argmax(present, axis=0)
-    cols = np.flatnonzero(started_late)
-    inc[first_row[cols], cols] += values[first_row[cols], cols]
-    return pd.DataFrame(inc, index=wide.index, columns=wide.columns)
+    """Per-step spend (USD) of cumulative USD counters on a step grid (one column per series),
+    exactly as the G6 rule counts it (:func:`igkit.judge.spend.step_spend`)."""
+    return pd.DataFrame(spend.step_spend(wide.to_numpy()), index=wide.index, columns=wide.columns)
 
 
 def cumulative_spend(wide: pd.DataFrame) -> pd.DataFrame:
@@ -293,15 +276,14 @@ def burn(
         accrued = pd.DatetimeIndex(ends.reindex(times).fillna(pd.Series(times, index=times)))
     elapsed = (accrued - month_begin).total_seconds().to_numpy()
     month_len = times.days_in_month.to_numpy(dtype=np.float64) * 86400.0
-    spend = mtd.to_numpy(dtype=np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        projected = np.where(elapsed > 0, spend * month_len / elapsed, np.nan)
-    share = spend / budget_usd
+    spend_usd = mtd.to_numpy(dtype=np.float64)
+    projected = spend.project_month_end(spend_usd, elapsed, month_len)
+    share = spend_usd / budget_usd
     proj_share = projected / budget_usd
     tiers = downshift_tiers(share, proj_share, ladder)
     out = pd.DataFrame(
         {
-            "month_to_date_usd": spend,
+            "month_to_date_usd": spend_usd,
             "share_pct": 100 * share,
             "projected_usd": projected,
             "projected_pct": 100 * proj_share,
@@ -317,13 +299,6 @@ def burn(
     if end is not None and end != "":
         keep &= out.index <= _utc(end)
     return out[keep]
-
-
-def projection(spend_usd: float, at: datetime) -> float | None:
-    """Linear month-end projection of a month-to-date spend at ``at`` (None at 00:00 on the 1st)."""
-    start, end = month_start(at), month_end(at)
-    elapsed = (at - start).total_seconds()
-    return spend_usd * (end - start).total_seconds() / elapsed if elapsed > 0 else None
 
 
 def spend_by_component(costs: pd.DataFrame) -> pd.DataFrame:

@@ -40,7 +40,7 @@ class RunDir:
     started_at: str = ""
 
     def save(self) -> None:
-        from igkit.atomic import json_bytes
+        from igkit.atomic import json_bytes, write_bytes
 
         body = json_bytes(
             {
@@ -50,17 +50,7 @@ class RunDir:
                 "files": sorted(self.files),
             }
         )
-        target = self.root / MARKER
-        tmp = target.with_name(f"{MARKER}.tmp{os.getpid()}")
-        try:
-            tmp.write_bytes(body)
-            os.replace(tmp, target)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink(missing_ok=True)
-            from igkit.atomic import OutputError
-
-            raise OutputError(target, exc) from None
+        write_bytes(self.root / MARKER, body, binary=True, register_with_run=False)
 
     def add(self, rel: str) -> None:
         with _guard:

@@ -18,13 +18,19 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
-from typing import Any
+import typing
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import yaml
 
 from igkit.errors import IgkitError
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound="BaseModel")
 
 MAX_ALIASES = 100
 MAX_DEPTH = 200
@@ -123,19 +129,23 @@ def _max_depth(text: str) -> int:
     return int(np.cumsum(step).max(initial=0))
 
 
+def _decoded(data: str | bytes, where: str) -> str:
+    """UTF-8 text without a byte-order mark; other bytes are a DocumentError."""
+    if isinstance(data, str):
+        return data.removeprefix("\ufeff")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(f"not UTF-8 text (byte {exc.start})", where=where) from None
+
+
 def load_json(data: str | bytes, *, where: str, check_depth: bool = True) -> Any:
     """Parse standard JSON strictly (see the module docstring); raise :class:`DocumentError`
     naming ``where`` and, for a duplicate key, its path.
 
     ``check_depth=False`` skips the nesting scan for callers that validate a fixed shape
     right after parsing (a Prometheus answer): the parser's own recursion guard remains."""
-    if isinstance(data, bytes):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise DocumentError(f"not UTF-8 text (byte {exc.start})", where=where) from None
-    else:
-        text = data.removeprefix("\ufeff")
+    text = _decoded(data, where)
     if check_depth and _max_depth(text) > MAX_DEPTH:
         raise DocumentError(
             f"JSON nested too deeply (more than {MAX_DEPTH} levels); refused", where=where
@@ -227,11 +237,7 @@ def load_yaml(text: str | bytes, *, where: str) -> Any:
     Raises :class:`DocumentError` with ``where``, the line/column and, for a duplicate
     key, its path.
     """
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise DocumentError(f"not UTF-8 text (byte {exc.start})", where=where) from None
+    text = _decoded(text, where)
     try:
         aliases = sum(1 for _ in _aliases(text))
         if aliases > MAX_ALIASES:
@@ -265,3 +271,124 @@ def load_yaml(text: str | bytes, *, where: str) -> Any:
         raise DocumentError("YAML nested too deeply; refused", where=where) from None
     except (ValueError, TypeError, OverflowError) as exc:  # a scalar the constructor cannot build
         raise DocumentError(f"unreadable value ({exc})", where=where) from None
+
+
+# --------------------------------------------------------------------------- pydantic errors
+
+
+def validation_problem(
+    exc: ValidationError, model: type[BaseModel] | None = None
+) -> tuple[tuple[int | str, ...], str]:
+    """The first problem of a pydantic ``exc`` as (location, one line people can act on).
+
+    ``model`` (the validated model) lets an unknown field list the allowed ones."""
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    loc = tuple(first["loc"])
+    kind = first["type"]
+    if kind == "missing":
+        problem = "required field is missing"
+    elif kind == "extra_forbidden":
+        allowed = _allowed_fields(model, loc) if model is not None else []
+        problem = "unknown field" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
+    elif kind == "value_error":
+        problem = str(first.get("ctx", {}).get("error", first["msg"]))
+    elif kind == "string_too_short":
+        problem = "must not be empty"
+    elif "input" in first and not isinstance(first["input"], dict | list):
+        problem = f"{first['msg']} (got {_shown(first['input'])})"
+    else:
+        problem = first["msg"]
+    if len(errors) > 1:
+        problem += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return loc, problem
+
+
+def field_path(
+    loc: Sequence[int | str], data: Any = None, *, root: str = "", kind: str = "missing"
+) -> str:
+    """``("gates", 0, "objectives", 2, "threshold")`` -> ``gates[0](G1).objectives[2](p95).threshold``.
+
+    With the validated ``data``, a list item is named by its ``id`` or ``name``, and the tag
+    pydantic puts in the path of a discriminated union (``prometheus``, ``all_steps``: a part
+    that is no key of the data where it stands) is left out; ``kind`` is pydantic's error
+    type (a missing field, the default, is never taken for a tag)."""
+    out, node = root, data
+    for i, part in enumerate(loc):
+        if isinstance(part, int):
+            out += f"[{part}]"
+            node = node[part] if isinstance(node, list) and part < len(node) else None
+            ident = (node.get("id") or node.get("name")) if isinstance(node, dict) else None
+            if isinstance(ident, str):
+                out += f"({ident})"
+        elif isinstance(node, dict) and part in node:
+            out += ("." if out else "") + part
+            node = node[part]
+        elif isinstance(node, dict) and _is_tag(loc, i, node, kind):
+            continue
+        else:
+            out += ("." if out else "") + part
+            node = None
+    return out or "(top level)"
+
+
+def load_model(model: type[M], data: str | bytes, *, where: str) -> M:
+    """Strict JSON (:func:`load_json`) validated into ``model``; any problem, parse or shape,
+    is one :class:`DocumentError` line ``WHERE: field.path: message``."""
+    from pydantic import ValidationError
+
+    doc = load_json(data, where=where)
+    try:
+        return model.model_validate(doc)
+    except ValidationError as exc:
+        raise DocumentError(validation_message(exc, data=doc, model=model), where=where) from None
+
+
+def validation_message(
+    exc: ValidationError,
+    *,
+    data: Any = None,
+    model: type[BaseModel] | None = None,
+    root: str = "",
+) -> str:
+    """``field.path: message`` for the first problem of ``exc`` (see :func:`field_path`);
+    callers prefix the file, giving ``FILE: field.path: message``."""
+    loc, problem = validation_problem(exc, model)
+    kind = exc.errors(include_url=False)[0]["type"]
+    return f"{field_path(loc, data, root=root, kind=kind)}: {problem}"
+
+
+def _is_tag(loc: Sequence[int | str], i: int, node: dict[str, Any], kind: str) -> bool:
+    """A union tag is followed by a key of the same node, or ends the path of a model-level
+    problem (a missing field also ends the path, but names the field itself)."""
+    rest = loc[i + 1 :]
+    if rest:
+        return isinstance(rest[0], str) and rest[0] in node
+    return kind != "missing"
+
+
+def _model_in(annotation: object) -> type[BaseModel] | None:
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _allowed_fields(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    current: type[BaseModel] | None = model
+    for part in loc[:-1]:
+        if isinstance(part, int) or current is None:
+            continue
+        info = current.model_fields.get(part)
+        current = _model_in(info.annotation) if info is not None else None
+    return list(current.model_fields) if current is not None else []
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -31,10 +31,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
-
 from igkit.errors import ConfigError
 from igkit.spec.loader import LoadedMatrix
 from igkit.spec.models import AttestationObjective, OpaBundleObjective
@@ -111,19 +107,13 @@ def file_fingerprint(data: bytes) -> str:
 
 def key_fingerprint(data: bytes) -> str:
     """``SHA256:<base64>`` of the DER SubjectPublicKeyInfo of a PEM public key or certificate
-    (as ``igkit.judge.evidence.keys.fingerprint``); the file's sha256 when it is neither."""
+    (:func:`igkit.judge.evidence.keys.fingerprint`); the file's sha256 when it is neither."""
+    from igkit.judge.evidence.keys import UnusableKeyError, fingerprint, public_key_of
+
     try:
-        public = (
-            x509.load_pem_x509_certificate(data).public_key()
-            if b"-----BEGIN CERTIFICATE-----" in data
-            else serialization.load_pem_public_key(data)
-        )
-        der = public.public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    except (ValueError, TypeError, UnsupportedAlgorithm):
+        return fingerprint(public_key_of(data))
+    except UnusableKeyError:
         return file_fingerprint(data)
-    return "SHA256:" + base64.b64encode(hashlib.sha256(der).digest()).decode().rstrip("=")
 
 
 def secret_fingerprint(secret: bytes) -> str:

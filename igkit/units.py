@@ -37,15 +37,6 @@ _TABLE: dict[Unit, tuple[str, float, str]] = {
     Unit.USD_PER_1M: ("unit_cost", 1e-6, " USD/1M"),
 }
 
-BASE_UNIT = {
-    "time": "seconds",
-    "ratio": "ratio (0..1)",
-    "throughput": "bytes per second",
-    "event_rate": "events per second",
-    "money": "USD",
-    "unit_cost": "USD per item",
-}
-
 
 def to_base(value: float, unit: Unit) -> float:
     return value * _TABLE[unit][1]

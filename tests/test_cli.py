@@ -170,3 +170,115 @@ def test_matrix_schema_show_validate(capsys: pytest.CaptureFixture[str]) -> None
     assert g1["resolved"]["step"] == "15s"
     assert main(["matrix", "validate"]) == 0
     assert "valid (8 gates" in capsys.readouterr().out
+
+
+def _igkit_exceptions() -> dict[str, type[BaseException]]:
+    """Every public exception class defined in an igkit module (all modules imported)."""
+    import importlib
+    import inspect
+    import pkgutil
+
+    import igkit
+
+    found: dict[str, type[BaseException]] = {}
+    for info in pkgutil.walk_packages(igkit.__path__, "igkit."):
+        if info.name.endswith("__main__"):
+            continue
+        module = importlib.import_module(info.name)
+        for name, obj in vars(module).items():
+            if (
+                inspect.isclass(obj)
+                and issubclass(obj, BaseException)
+                and obj.__module__ == info.name
+                and not name.startswith("_")
+            ):
+                found[name] = obj
+    return found
+
+
+def test_every_public_igkit_exception_is_in_the_tree() -> None:
+    """One root: each public exception derives from IgkitError and is drawn in errors.py."""
+    import igkit.errors
+    from igkit.errors import IgkitError, ToolError
+
+    found = _igkit_exceptions()
+    assert {"ConfigError", "DocumentError", "OutputError", "K6InputError", "ResultError"} <= set(
+        found
+    )
+    assert [n for n, cls in found.items() if not issubclass(cls, IgkitError)] == []
+    tree = igkit.errors.__doc__ or ""
+    assert [n for n in found if f" {n} " not in tree] == []
+    tools = {n for n, cls in found.items() if issubclass(cls, ToolError)}
+    assert {"ToolError", "OutputError", "ChromiumError"} <= tools
+    assert not tools & {"ConfigError", "DocumentError", "K6InputError", "SnapshotError"}
+    assert {cls.exit_code for n, cls in found.items() if n not in tools} == {2}
+    assert {found[n].exit_code for n in tools} == {3}
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        ("igkit.atomic:OutputError", 3),
+        ("igkit.report.pdf:ChromiumError", 3),
+        ("igkit.errors:ConfigError", 2),
+        ("igkit.strictdoc:DocumentError", 2),
+        ("igkit.sources.k6.files:K6InputError", 2),
+    ],
+)
+def test_main_maps_each_error_to_its_exit_code(
+    error: str, code: int, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """main() prints one line and exits with the class's code: 2 input, 3 tool, never 1."""
+    import errno
+    import importlib
+
+    import igkit.cli.matrix
+
+    module, name = error.split(":")
+    cls = getattr(importlib.import_module(module), name)
+    if name == "OutputError":
+        exc = cls(Path("/x/verdicts.json"), OSError(errno.ENOSPC, "No space left on device"))
+    elif name == "K6InputError":
+        exc = cls("not k6 output", path="/x/k6.json", line=3)
+    else:
+        exc = cls("broken")
+
+    def boom(args: object) -> int:
+        raise exc
+
+    monkeypatch.setattr(igkit.cli.matrix, "run", boom)
+    assert main(["matrix", "schema"]) == code
+    err = capsys.readouterr().err
+    assert err.startswith("igkit: error: ")
+    assert err.count("\n") == 1
+
+
+def test_unexpected_exception_is_exit_3_with_a_log(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import igkit.cli.matrix
+
+    def boom(args: object) -> int:
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(igkit.cli.matrix, "run", boom)
+    assert main(["matrix", "schema"]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("igkit: internal error: KeyError: 'surprise' (traceback in ")
+    log = Path(err.split("traceback in ")[1].rstrip(")\n"))
+    assert "Traceback" in log.read_text()
+    assert "surprise" in log.read_text()
+    log.unlink()
+
+
+def test_unknown_subcommand_reaching_run_is_a_config_error() -> None:
+    """dispatch() names the known sub-commands instead of falling through to exit 1."""
+    import argparse
+
+    from igkit.cli import bundle
+    from igkit.errors import ConfigError
+
+    with pytest.raises(
+        ConfigError, match=r"bundle: unknown bundle command 'sign' \(known: build, verify\)"
+    ):
+        bundle.run(argparse.Namespace(command="bundle", bundle_command="sign"))

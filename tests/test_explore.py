@@ -10,12 +10,13 @@ from matplotlib.figure import Figure
 
 from igkit.demo import demo_snapshot_dir, demo_trust_dir
 from igkit.explore import FRAME_COLUMNS, load_run, record_verdict, what_would_flip
+from igkit.report.palette import STATUS_COLOURS
 from igkit.report.plots import figure_png, plot_gate, plot_objective, war_room
 from igkit.run import go_no_go
 from igkit.sources.replay import ReplaySource
 from igkit.spec.loader import load_matrix
 from igkit.trust import resolve_trust
-from igkit.verdicts import GateVerdict
+from igkit.verdicts import GateVerdict, Status
 
 DEFAULT_MATRIX = Path(__file__).resolve().parents[1] / "igkit" / "spec" / "default.yaml"
 
@@ -169,5 +170,5 @@ def test_war_room(run, strict_run) -> None:  # type: ignore[no-untyped-def]
     _, strict = war_room(strict_run)
     assert strict["decision"] == "NO-GO"
     assert strict["gates"][0]["status"] == "FAIL"
-    assert strict["gates"][0]["colour"] == "#c62828"
+    assert strict["gates"][0]["colour"] == STATUS_COLOURS[Status.FAIL]
     assert np.unique([g["colour"] for g in strict["gates"]]).size == 2

@@ -101,3 +101,60 @@ def test_json_arbitrary_bytes_parse_or_raise_document_error(data: bytes) -> None
 def test_yaml_arbitrary_text_parses_or_raises_document_error(text: str) -> None:
     with contextlib.suppress(DocumentError):
         load_yaml(text, where="x")
+
+
+def test_one_pydantic_error_formatter_names_the_field_path() -> None:
+    """Every reader says ``field.path: message``; list items by id, union tags left out."""
+    from pydantic import ValidationError
+
+    from igkit.spec.models import Matrix
+    from igkit.strictdoc import field_path, validation_message
+
+    data = {
+        "gates": [
+            {
+                "id": "G1",
+                "name": "x",
+                "objectives": [
+                    {
+                        "name": "p95",
+                        "query": "up",
+                        "comparison": "<=",
+                        "threshold": {"value": 1},
+                        "rule": {"kind": "all_steps", "window": "1h"},
+                    }
+                ],
+            }
+        ]
+    }
+    with pytest.raises(ValidationError) as info:
+        Matrix.model_validate(data)
+    assert validation_message(info.value, data=data, model=Matrix) == (
+        "gates[0](G1).objectives[0](p95).threshold.unit: required field is missing"
+    )
+    assert field_path(("steps", 2, "at")) == "steps[2].at"
+    assert field_path((0, "decision"), root="approvals") == "approvals[0].decision"
+    assert field_path(()) == "(top level)"
+
+
+def test_load_model_refuses_duplicate_keys_that_pydantic_json_would_take() -> None:
+    """verdicts.json/index.json go through load_json: a repeated key is refused, one line."""
+    from igkit.snapshots import SnapshotIndex
+    from igkit.strictdoc import DocumentError, load_model
+
+    honest = (
+        '{"schema": "igkit.snapshot-index/v1", "evaluated_at": "2025-03-01T07:30:00Z",'
+        ' "matrix_sha256": "ab", "snapshots": []}'
+    )
+    assert load_model(SnapshotIndex, honest, where="index.json").matrix_sha256 == "ab"
+    assert SnapshotIndex.model_validate_json(honest.replace('"ab"', '"ab", "matrix_sha256": "cd"'))
+    with pytest.raises(DocumentError, match=r"^index.json: duplicate key 'matrix_sha256'"):
+        load_model(
+            SnapshotIndex, honest.replace('"ab"', '"ab", "matrix_sha256": "cd"'), where="index.json"
+        )
+    with pytest.raises(
+        DocumentError, match=r"^index.json: evaluated_at: required field is missing"
+    ):
+        load_model(
+            SnapshotIndex, honest.replace('"evaluated_at"', '"evaluated"'), where="index.json"
+        )

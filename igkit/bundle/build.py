@@ -40,13 +40,12 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
-
 from igkit import __version__
 from igkit.bundle.keys import SigningKey, ephemeral_key
 from igkit.errors import ConfigError
 from igkit.judge.evidence.dsse import IN_TOTO_PAYLOAD_TYPE, pae
 from igkit.snapshots import EvidenceSnapshot, SnapshotIndex, canonical_json, sha256_file
+from igkit.strictdoc import DocumentError, load_model
 from igkit.verdicts import RunVerdicts
 
 if TYPE_CHECKING:
@@ -146,25 +145,29 @@ def _load_run(run_dir: Path) -> tuple[RunVerdicts, SnapshotIndex]:
     if not run_dir.is_dir():
         raise ConfigError("run directory does not exist or is not a directory", where=str(run_dir))
     try:
-        verdicts = RunVerdicts.model_validate_json((run_dir / "verdicts.json").read_bytes())
+        raw = (run_dir / "verdicts.json").read_bytes()
+        verdicts = load_model(RunVerdicts, raw, where="verdicts.json")
     except FileNotFoundError:
         raise ConfigError(
             "no verdicts.json: not an igkit run directory", where=str(run_dir)
         ) from None
-    except (OSError, ValidationError) as exc:
+    except OSError as exc:
         raise ConfigError(
-            f"unreadable verdicts.json ({type(exc).__name__})", where=str(run_dir)
+            f"unreadable verdicts.json ({exc.strerror})", where=str(run_dir)
         ) from None
+    except DocumentError as exc:
+        raise ConfigError(str(exc), where=str(run_dir)) from None
     try:
-        index = SnapshotIndex.model_validate_json(
-            (run_dir / "snapshots" / "index.json").read_bytes()
-        )
+        raw = (run_dir / "snapshots" / "index.json").read_bytes()
+        index = load_model(SnapshotIndex, raw, where="snapshots/index.json")
     except FileNotFoundError:
         raise ConfigError("no snapshots/index.json in the run", where=str(run_dir)) from None
-    except (OSError, ValidationError) as exc:
+    except OSError as exc:
         raise ConfigError(
-            f"unreadable snapshots/index.json ({type(exc).__name__})", where=str(run_dir)
+            f"unreadable snapshots/index.json ({exc.strerror})", where=str(run_dir)
         ) from None
+    except DocumentError as exc:
+        raise ConfigError(str(exc), where=str(run_dir)) from None
     return verdicts, index
 
 
@@ -641,11 +644,10 @@ def write_tar(bundle: Path, dest: Path) -> None:
                 data = (bundle / name[len(top) + 1 :]).read_bytes()
                 info.mode, info.size = 0o644, len(data)
                 tar.addfile(info, io.BytesIO(data))
-    with (
-        dest.open("wb") as fh,
-        gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0, compresslevel=9) as gz,
-    ):
+    packed = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=packed, mtime=0, compresslevel=9) as gz:
         gz.write(raw.getvalue())
+    _write(dest, packed.getvalue())
 
 
 def _adopt_pdf_certificate(bundle: Path, key: SigningKey) -> SigningKey:

@@ -25,20 +25,17 @@ import argparse
 import hashlib
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
 
+from igkit.cli.common import P, dispatch, verb_group
 from igkit.errors import ConfigError
 
 EXIT_PASS, EXIT_FAIL = 0, 1
 _MAX_LEVEL = 4
 
-_P = TypeVar("_P", bound=argparse.ArgumentParser)
 
-
-def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> None:
+def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     """Add ``attest`` (with its ``verify`` subcommand) to the igkit command parser."""
-    attest = sub.add_parser("attest", help="verify supply-chain attestations offline")
-    asub = attest.add_subparsers(dest="attest_command", required=True, parser_class=parser_class)
+    asub = verb_group(sub, parser_class, "attest", "verify supply-chain attestations offline")
     v = asub.add_parser(
         "verify",
         help="verify an artifact's SLSA provenance (DSSE or Sigstore bundle), offline",
@@ -115,10 +112,7 @@ def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> Non
 
 def run(args: argparse.Namespace) -> int:
     """Run ``igkit attest <command>``; 0 all checks pass, 1 otherwise."""
-    command = getattr(args, "attest_command", None)
-    if command != "verify":
-        raise ConfigError(f"unknown attest command {command!r} (known: verify)", where="attest")
-    return _verify(args)
+    return dispatch(args, "attest", {"verify": _verify})
 
 
 def _verify(args: argparse.Namespace) -> int:
@@ -173,7 +167,7 @@ def _verify(args: argparse.Namespace) -> int:
 
 def _signer(args: argparse.Namespace) -> tuple[list[str], str | None, str | None, str | None]:
     """(PEM keys, identity, issuer, trusted root JSON) after checking the flags fit together."""
-    from igkit.judge.evidence.keys import UnusableKeyError, load_public_key
+    from igkit.judge.evidence.keys import load_public_key_file
     from igkit.judge.evidence.provenance import load_trusted_root, production_trusted_root
 
     key_paths: list[Path] = args.key or []
@@ -189,12 +183,8 @@ def _signer(args: argparse.Namespace) -> tuple[list[str], str | None, str | None
     if key_paths:
         pems: list[str] = []
         for path in key_paths:
-            data = _read(path, "--key")
-            try:
-                load_public_key(data)
-            except UnusableKeyError as exc:
-                raise ConfigError(f"{path}: {exc}", where="--key") from None
-            pems.append(data.decode("utf-8", errors="replace"))
+            load_public_key_file(path, "--key")
+            pems.append(_read(path, "--key").decode("utf-8", errors="replace"))
         return pems, None, None, None
     if not keyless:
         raise ConfigError(

@@ -16,18 +16,18 @@ from __future__ import annotations
 import argparse
 import contextlib
 from pathlib import Path
-from typing import TypeVar
 
+from igkit.cli.common import P, dispatch, verb_group
 from igkit.errors import ConfigError
 
 EXIT_PASS, EXIT_FAIL = 0, 1
-_P = TypeVar("_P", bound=argparse.ArgumentParser)
 
 
-def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> None:
+def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     """Add ``bundle build`` and ``bundle verify`` (dispatch ``args.command == "bundle"``)."""
-    b = sub.add_parser("bundle", help="build or verify a signed evidence bundle of a run")
-    bsub = b.add_subparsers(dest="bundle_command", required=True, parser_class=parser_class)
+    bsub = verb_group(
+        sub, parser_class, "bundle", "build or verify a signed evidence bundle of a run"
+    )
     bb = bsub.add_parser(
         "build",
         help="copy a run into a signed bundle (hash list, signature, in-toto attestation)",
@@ -73,12 +73,7 @@ def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> Non
 
 
 def run(args: argparse.Namespace) -> int:
-    command = getattr(args, "bundle_command", None)
-    if command == "build":
-        return _build(args)
-    if command == "verify":
-        return _verify(args)
-    raise ConfigError(f"unknown bundle command {command!r} (known: build, verify)")
+    return dispatch(args, "bundle", {"build": _build, "verify": _verify})
 
 
 def _run_of(run_dir: Path, bundle: Path) -> contextlib.AbstractContextManager[object]:

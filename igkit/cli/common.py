@@ -1,8 +1,11 @@
-"""Flag parsing shared by the command-line verbs: bad values become ConfigError (exit 2)."""
+"""Shared by the command-line verbs: exit codes, flag parsing (bad values become ConfigError,
+exit 2) and the verb/sub-command plumbing."""
 
 from __future__ import annotations
 
+import argparse
 import math
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -15,7 +18,7 @@ if TYPE_CHECKING:
 
 _O = TypeVar("_O", bound="EvidenceObjective")
 
-EXIT_GO, EXIT_NO_GO, EXIT_USAGE, EXIT_TOOL, EXIT_HOLD = 0, 1, 2, 3, 4
+EXIT_GO, EXIT_NO_GO, EXIT_HOLD = 0, 1, 4  # 2 (usage) and 3 (tool): igkit.errors
 ENV_PROM_URL = "IGKIT_PROM_URL"
 
 
@@ -98,3 +101,26 @@ def matrix_objective(
         "pick one with --objective GATE/NAME",
         where="--objective",
     )
+
+
+P = TypeVar("P", bound=argparse.ArgumentParser)
+Handler = Callable[[argparse.Namespace], int]
+
+
+def verb_group(
+    sub: argparse._SubParsersAction[P], parser_class: type[P], verb: str, help: str
+) -> argparse._SubParsersAction[P]:
+    """Add ``verb`` with required sub-commands; the chosen one lands in ``args.<verb>_command``."""
+    parser = sub.add_parser(verb, help=help)
+    dest = f"{verb.replace('-', '_')}_command"
+    return parser.add_subparsers(dest=dest, required=True, parser_class=parser_class)
+
+
+def dispatch(args: argparse.Namespace, verb: str, handlers: Mapping[str, Handler]) -> int:
+    """Run the handler of ``args.<verb>_command``; an unknown sub-command is a ConfigError."""
+    command = getattr(args, f"{verb.replace('-', '_')}_command", None)
+    handler = handlers.get(command) if isinstance(command, str) else None
+    if handler is None:
+        known = ", ".join(handlers)
+        raise ConfigError(f"unknown {verb} command {command!r} (known: {known})", where=verb)
+    return handler(args)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TypeVar
 
-_P = TypeVar("_P", bound=argparse.ArgumentParser)
+from igkit.cli.common import P
 
 
-def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> None:
+def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     d = sub.add_parser("demo", help="evaluate G1–G8 from the sample snapshots shipped with igkit")
     d.add_argument("--out", type=Path, default=Path("reports/demo"), metavar="DIR")
     d.add_argument(
@@ -28,8 +27,8 @@ def _demo(args: argparse.Namespace) -> int:
     import sys
 
     from igkit.bundle.keys import ephemeral_key
-    from igkit.cli.common import EXIT_TOOL
     from igkit.demo import demo_trust_dir, run_demo
+    from igkit.errors import EXIT_TOOL
     from igkit.report.publish import (
         ReportError,
         render_and_bundle,

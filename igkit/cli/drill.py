@@ -11,22 +11,20 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 from pathlib import Path
-from typing import TypeVar
 
-from igkit.cli.common import duration_flag, instant_flag, matrix_objective
+from igkit.cli.common import P, dispatch, duration_flag, instant_flag, matrix_objective, verb_group
 from igkit.errors import ConfigError
 
 EXIT_PASS, EXIT_FAIL = 0, 1
-
-P = TypeVar("P", bound=argparse.ArgumentParser)
 
 
 def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     """Add ``drill report FILE [--matrix FILE [--objective GATE/NAME]] [--rpo-target D]
     [--rto-target D] [--env ENV] [--max-age D] [--at TIME]`` to ``sub`` (dispatch
     ``args.command == "drill"`` to :func:`run`)."""
-    d = sub.add_parser("drill", help="DR drill evidence: verify a drill report offline")
-    dsub = d.add_subparsers(dest="drill_command", required=True, parser_class=parser_class)
+    dsub = verb_group(
+        sub, parser_class, "drill", "DR drill evidence: verify a drill report offline"
+    )
     r = dsub.add_parser(
         "report",
         help="check a drill report (JSON or YAML) against RPO/RTO targets",
@@ -51,6 +49,10 @@ def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    return dispatch(args, "drill", {"report": _report})
+
+
+def _report(args: argparse.Namespace) -> int:
     """Print one line per check and a summary line; 0 when all PASS, else 1."""
     from igkit.judge.evidence.checks import combine
     from igkit.judge.evidence.drill import (

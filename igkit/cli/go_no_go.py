@@ -8,9 +8,9 @@ import os
 import sys
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
 
-from igkit.cli.common import ENV_PROM_URL, EXIT_GO, EXIT_NO_GO
+from igkit.cli.common import ENV_PROM_URL, EXIT_GO, EXIT_NO_GO, P
 from igkit.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -18,10 +18,8 @@ if TYPE_CHECKING:
     from igkit.spec.loader import LoadedMatrix
     from igkit.verdicts import RunVerdicts
 
-_P = TypeVar("_P", bound=argparse.ArgumentParser)
 
-
-def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> None:
+def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     g = sub.add_parser(
         "go-no-go", help="evaluate gates and write verdicts.json, junit.xml, snapshots/"
     )

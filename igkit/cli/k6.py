@@ -6,14 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import TypeVar
 
-_P = TypeVar("_P", bound=argparse.ArgumentParser)
+from igkit.cli.common import P, dispatch, verb_group
 
 
-def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> None:
-    k = sub.add_parser("k6", help="k6 result files")
-    ksub = k.add_subparsers(dest="k6_command", required=True, parser_class=parser_class)
+def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
+    ksub = verb_group(sub, parser_class, "k6", "k6 result files")
     ks = ksub.add_parser(
         "summarize", help="k6's end-of-test statistics, computed exactly as k6 does"
     )
@@ -49,4 +47,4 @@ def _cmd_k6(args: argparse.Namespace) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    return _cmd_k6(args)
+    return dispatch(args, "k6", {"summarize": _cmd_k6})

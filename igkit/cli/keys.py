@@ -9,17 +9,15 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TypeVar
 
-from igkit.errors import ConfigError
-
-_P = TypeVar("_P", bound=argparse.ArgumentParser)
+from igkit.cli.common import P, dispatch, verb_group
 
 
-def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> None:
+def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     """Add ``keys generate`` (dispatch ``args.command == "keys"`` to :func:`run`)."""
-    k = sub.add_parser("keys", help="signing keys for evidence bundles and PDF reports")
-    ksub = k.add_subparsers(dest="keys_command", required=True, parser_class=parser_class)
+    ksub = verb_group(
+        sub, parser_class, "keys", "signing keys for evidence bundles and PDF reports"
+    )
     g = ksub.add_parser(
         "generate",
         help="write an ECDSA P-256 key pair and a self-signed signing certificate",
@@ -34,10 +32,12 @@ def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> Non
 
 
 def run(args: argparse.Namespace) -> int:
+    return dispatch(args, "keys", {"generate": _generate})
+
+
+def _generate(args: argparse.Namespace) -> int:
     from igkit.bundle.keys import generate_keypair, load_signing_key
 
-    if getattr(args, "keys_command", None) != "generate":
-        raise ConfigError(f"unknown keys command {args.keys_command!r} (known: generate)")
     files = generate_keypair(args.out, name=args.name, subject=args.subject)
     key = load_signing_key(files.private_key)
     assert key is not None

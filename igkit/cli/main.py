@@ -9,15 +9,29 @@ traceback); 4 HOLD (reserved). Everything printed passes through :func:`igkit.re
 from __future__ import annotations
 
 import argparse
+import importlib
 import io
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import NoReturn, TextIO
+from collections.abc import Sequence
+from typing import Any, NoReturn, TextIO
 
 from igkit import __version__
-from igkit.cli.common import EXIT_TOOL, EXIT_USAGE
-from igkit.errors import ConfigError, IgkitError, ReportError
+from igkit.errors import EXIT_TOOL, EXIT_USAGE, IgkitError
+
+VERBS = (
+    "go-no-go",
+    "matrix",
+    "k6",
+    "attest",
+    "policy",
+    "drill",
+    "bundle",
+    "keys",
+    "demo",
+    "notebooks",
+)
+"""Each verb is the module ``igkit.cli.<verb>`` (``-`` as ``_``), in ``--help`` order."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -31,33 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     p = _Parser(prog="igkit", description="Release go/no-go gates: snapshot, evaluate, prove.")
     p.add_argument("--version", action="version", version=f"igkit {__version__}")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
-
-    from igkit.cli import (
-        attest,
-        bundle,
-        demo,
-        drill,
-        go_no_go,
-        k6,
-        keys,
-        matrix,
-        notebooks,
-        policy,
-    )
-
-    for module in (go_no_go, matrix, k6, attest, policy, drill, bundle, keys, demo, notebooks):
-        module.register(sub, _Parser)
+    for verb in VERBS:
+        _verb_module(verb).register(sub, _Parser)
     return p
 
 
-def _lazy(module: str) -> Callable[[argparse.Namespace], int]:
-    def run(args: argparse.Namespace) -> int:
-        import importlib
-
-        handler: Callable[[argparse.Namespace], int] = importlib.import_module(module).run
-        return handler(args)
-
-    return run
+def _verb_module(verb: str) -> Any:
+    """``igkit.cli.<verb>``: its ``register`` adds the parser, its ``run`` does the work."""
+    return importlib.import_module(f"igkit.cli.{verb.replace('-', '_')}")
 
 
 class _Redacting(io.TextIOBase):
@@ -119,37 +114,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    from igkit.atomic import OutputError
     from igkit.redact import check_secret_lengths
 
     args = _parser().parse_args(argv)
-    handlers = {
-        "go-no-go": _lazy("igkit.cli.go_no_go"),
-        "matrix": _lazy("igkit.cli.matrix"),
-        "k6": _lazy("igkit.cli.k6"),
-        "demo": _lazy("igkit.cli.demo"),
-        "attest": _lazy("igkit.cli.attest"),
-        "policy": _lazy("igkit.cli.policy"),
-        "drill": _lazy("igkit.cli.drill"),
-        "bundle": _lazy("igkit.cli.bundle"),
-        "keys": _lazy("igkit.cli.keys"),
-        "notebooks": _lazy("igkit.cli.notebooks"),
-    }
     try:
         check_secret_lengths()
-        return handlers[args.command](args)
-    except OutputError as exc:
+        result: int = _verb_module(args.command).run(args)
+        return result
+    except IgkitError as exc:  # the tree in igkit.errors says which class means 2 and which 3
         print(f"igkit: error: {exc}", file=sys.stderr)
-        return EXIT_TOOL
-    except ConfigError as exc:
-        print(f"igkit: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except ReportError as exc:  # the decision was written; a report is missing
-        print(f"igkit: error: {exc}", file=sys.stderr)
-        return EXIT_TOOL
-    except IgkitError as exc:
-        print(f"igkit: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return int(exc.exit_code)
     except KeyboardInterrupt:
         print("igkit: interrupted", file=sys.stderr)
         return 130

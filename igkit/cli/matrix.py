@@ -5,17 +5,18 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING
+
+from igkit.cli.common import P, dispatch, verb_group
 
 if TYPE_CHECKING:
     from igkit.spec.loader import LoadedMatrix
 
-_P = TypeVar("_P", bound=argparse.ArgumentParser)
 
-
-def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> None:
-    m = sub.add_parser("matrix", help="inspect or validate a go/no-go matrix (no network)")
-    msub = m.add_subparsers(dest="matrix_command", required=True, parser_class=parser_class)
+def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
+    msub = verb_group(
+        sub, parser_class, "matrix", "inspect or validate a go/no-go matrix (no network)"
+    )
     msub.add_parser("schema", help="print the matrix JSON Schema (for editor validation)")
     show = msub.add_parser("show", help="print the resolved matrix as YAML")
     show.add_argument("--matrix", type=Path)
@@ -62,4 +63,4 @@ def _resolved(loaded: LoadedMatrix) -> dict[str, object]:
 
 
 def run(args: argparse.Namespace) -> int:
-    return _cmd_matrix(args)
+    return dispatch(args, "matrix", dict.fromkeys(("schema", "show", "validate"), _cmd_matrix))

@@ -11,17 +11,14 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import TypeVar
 
+from igkit.cli.common import P, dispatch, verb_group
 from igkit.errors import ConfigError
 
-_P = TypeVar("_P", bound=argparse.ArgumentParser)
 
-
-def register(sub: argparse._SubParsersAction[_P], parser_class: type[_P]) -> None:
+def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     """Add ``notebooks copy`` (dispatch ``args.command == "notebooks"`` to :func:`run`)."""
-    n = sub.add_parser("notebooks", help="the notebooks shipped with igkit")
-    nsub = n.add_subparsers(dest="notebooks_command", required=True, parser_class=parser_class)
+    nsub = verb_group(sub, parser_class, "notebooks", "the notebooks shipped with igkit")
     c = nsub.add_parser(
         "copy",
         help="write editable copies of the shipped notebooks into DIR",
@@ -52,6 +49,10 @@ def copy_notebooks(target: Path, *, force: bool = False) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
+    return dispatch(args, "notebooks", {"copy": _copy})
+
+
+def _copy(args: argparse.Namespace) -> int:
     written = copy_notebooks(args.dir, force=args.force)
     for path in written:
         print(path)

@@ -12,23 +12,19 @@ import argparse
 from datetime import timedelta
 from pathlib import Path
 
-from igkit.cli.common import instant_flag
+from igkit.cli.common import P, dispatch, instant_flag, verb_group
 from igkit.errors import ConfigError
 
 EXIT_VERIFIED, EXIT_NOT_VERIFIED = 0, 1
 
 
-def register(
-    sub: argparse._SubParsersAction[argparse.ArgumentParser],
-    parser_class: type[argparse.ArgumentParser],
-) -> None:
+def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     """Add ``policy verify-bundle BUNDLE --verification-key FILE [--signing-alg RS256]
     [--scope S] [--exclude-files-verify GLOB ...] [--at TIME] [--max-clock-skew SECONDS]``
     to ``sub`` (dispatch ``args.command == "policy"`` to :func:`run`)."""
-    from igkit.judge.evidence.opa import SIGNING_ALGORITHMS
+    from igkit.spec.models import SIGNING_ALGORITHMS
 
-    p = sub.add_parser("policy", help="OPA policy bundles: verify signatures offline")
-    psub = p.add_subparsers(dest="policy_command", required=True, parser_class=parser_class)
+    psub = verb_group(sub, parser_class, "policy", "OPA policy bundles: verify signatures offline")
     v = psub.add_parser(
         "verify-bundle",
         help="verify a signed OPA bundle (directory or .tar.gz) as OPA would",
@@ -84,6 +80,10 @@ def _read_key(path: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    return dispatch(args, "policy", {"verify-bundle": _verify_bundle})
+
+
+def _verify_bundle(args: argparse.Namespace) -> int:
     """Print one line per check and a summary line; 0 when all PASS, else 1."""
     from igkit.judge.evidence.checks import combine
     from igkit.judge.evidence.opa import (

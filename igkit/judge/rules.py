@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from igkit.judge.spend import month_progress, step_spend
+from igkit.judge.spend import projection as month_end_projection
 from igkit.snapshots import quote_label
 from igkit.spec.models import (
     Aggregate,
@@ -28,7 +30,7 @@ from igkit.spec.models import (
     Rule,
     Threshold,
 )
-from igkit.timeutil import human_duration, month_end, month_start, short_time
+from igkit.timeutil import human_duration, short_time
 from igkit.units import Unit, fmt, from_base, to_base
 from igkit.verdicts import SeriesVerdict, Status, worst
 
@@ -330,9 +332,8 @@ def judge_budget(
 ) -> Judgement:
     """Month-to-date spend from cumulative USD counters, against a share of the budget.
 
-    Spend per series is the sum of its increases over the month, a drop in the counter
-    being a reset (the new value is all new spend). A series that first appears after the
-    month's first step counts its first value as spend: over-counting is the safe side.
+    Spend per series is :func:`igkit.judge.spend.step_spend` summed over the month (resets,
+    late series); a stale or silent cost series makes the spend unknown: NO_DATA.
     """
     unit = threshold.unit
     ts_ms = frame.index.to_numpy(dtype=np.float64)
@@ -354,13 +355,7 @@ def judge_budget(
             None,
             [f"{what}: a cost counter holds ±Inf; spend is unknowable"],
         )
-    filled = frame.ffill().to_numpy(dtype=np.float64)
-    steps = np.diff(filled, axis=0)
-    steps = np.where(steps < 0, filled[1:], steps)
-    spend_by_series = np.nansum(steps, axis=0)
-    started_late = np.isnan(values[0]) & ~np.isnan(values).all(axis=0)
-    first_value = np.nan_to_num(frame.bfill().to_numpy(dtype=np.float64)[0])
-    spend_by_series = spend_by_series + np.where(started_late, first_value, 0.0)
+    spend_by_series = step_spend(values).sum(axis=0)
     spend = float(spend_by_series.sum())
 
     union = pd.DataFrame(
@@ -373,10 +368,8 @@ def judge_budget(
 
     share = spend / rule.budget_usd
     share_disp = from_base(share, unit)
-    start, end = month_start(at), month_end(at)
-    elapsed = (at - start).total_seconds()
-    month_len = (end - start).total_seconds()
-    projected = spend * month_len / elapsed if elapsed > 0 else None
+    elapsed, month_len = month_progress(at)
+    projected = month_end_projection(spend, at)
     details: dict[str, float | str | None] = {
         "month_to_date_usd": round(spend, 6),
         "budget_usd": rule.budget_usd,

@@ -21,22 +21,16 @@ from nbconvert import HTMLExporter
 
 from igkit.atomic import write_text
 from igkit.errors import ConfigError
+from igkit.report.palette import DECISION_COLOURS, STATUS_COLOURS, STATUS_TEXT
+from igkit.strictdoc import DocumentError, load_model
 from igkit.timeutil import rfc3339
-from igkit.verdicts import RunVerdicts, Status
+from igkit.verdicts import RunVerdicts
 
 # Defence in depth: even a reference the sanitiser missed cannot be fetched.
 CSP = (
     "default-src 'none'; img-src data:; style-src 'unsafe-inline'; font-src data:; "
     "media-src data:; form-action 'none'; base-uri 'none'"
 )
-
-STATUS_COLOURS: dict[Status, tuple[str, str]] = {  # background, text
-    Status.PASS: ("#1b7f3b", "#ffffff"),
-    Status.FAIL: ("#b3261e", "#ffffff"),
-    Status.NO_DATA: ("#f2b705", "#1f1f1f"),
-    Status.ERROR: ("#6a1b9a", "#ffffff"),
-}
-DECISION_COLOURS = {"GO": "#1b7f3b", "NO-GO": "#b3261e", "PARTIAL": "#8a5a00"}
 
 
 def partial_banner(run: RunVerdicts) -> str | None:
@@ -202,11 +196,15 @@ def render_index(
     failed = failures or {}
     verdicts_path = run_dir / "verdicts.json"
     try:
-        run = RunVerdicts.model_validate_json(verdicts_path.read_bytes())
+        run = load_model(RunVerdicts, verdicts_path.read_bytes(), where=str(verdicts_path))
     except OSError as exc:
-        raise ConfigError(f"cannot read verdicts: {exc}", where=str(verdicts_path)) from exc
-    except ValueError as exc:
-        raise ConfigError(f"invalid verdicts.json: {exc}", where=str(verdicts_path)) from exc
+        raise ConfigError(
+            f"cannot read verdicts: {exc.strerror}", where=str(verdicts_path)
+        ) from exc
+    except DocumentError as exc:
+        raise ConfigError(
+            f"invalid verdicts.json: {exc.message}", where=str(verdicts_path)
+        ) from exc
 
     def link(report: Path, text: str) -> str:
         href = os.path.relpath(report, out_path.parent).replace(os.sep, "/")
@@ -215,7 +213,7 @@ def render_index(
     rows = []
     linked: set[Path] = set()
     for gate in run.gates:
-        bg, fg = STATUS_COLOURS[gate.status]
+        bg, fg = STATUS_COLOURS[gate.status], STATUS_TEXT[gate.status]
         report = _report_for(gate.id, reports)
         if report is not None:
             linked.add(report)

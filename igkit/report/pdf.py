@@ -13,6 +13,7 @@ that ``make test`` installs.
 from __future__ import annotations
 
 import io
+import logging
 import shutil
 import subprocess
 import tempfile
@@ -31,11 +32,13 @@ from pyhanko.pdf_utils.incremental_writer import (
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign import fields, signers
 from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-from igkit.errors import IgkitError
+from igkit.atomic import write_bytes
+from igkit.errors import ConfigError, ToolError
 from igkit.judge.evidence.checks import Check, error, failed, no_data, passed
 
 CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "chromium", "chromium-browser")
@@ -59,7 +62,7 @@ _CHROMIUM_FLAGS = (
 )
 
 
-class ChromiumError(IgkitError):
+class ChromiumError(ToolError):
     """Chromium is missing or failed to render."""
 
 
@@ -134,14 +137,14 @@ def sign_pdf(
     """Sign with PAdES B-B (CAdES detached, ETSI.CAdES.detached, no timestamp, no LTV data)."""
     certs = list(load_certs_from_pemder_data(cert_pem))
     if not certs:
-        raise IgkitError("no certificate in cert_pem")
+        raise ConfigError("no certificate in cert_pem")
     key = serialization.load_pem_private_key(key_pem, password=None)
     cert_public = x509.load_pem_x509_certificate(cert_pem).public_key()
     spki = serialization.PublicFormat.SubjectPublicKeyInfo
     if key.public_key().public_bytes(serialization.Encoding.DER, spki) != cert_public.public_bytes(
         serialization.Encoding.DER, spki
     ):
-        raise IgkitError("key_pem does not belong to the certificate in cert_pem")
+        raise ConfigError("key_pem does not belong to the certificate in cert_pem")
     signer = signers.SimpleSigner(
         signing_cert=certs[0],
         signing_key=load_private_key_from_pemder_data(key_pem, passphrase=None),
@@ -158,17 +161,11 @@ def sign_pdf(
         use_pades_lta=False,
         embed_validation_info=False,
     )
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out_path.with_name(f".{out_path.name}.signing")
-    with pdf_path.open("rb") as inf, tmp.open("wb") as outf:
-        signers.sign_pdf(IncrementalPdfFileWriter(inf), meta, signer=signer, output=outf)
-    tmp.replace(out_path)
+    signed = io.BytesIO()
+    with pdf_path.open("rb") as inf:
+        signers.sign_pdf(IncrementalPdfFileWriter(inf), meta, signer=signer, output=signed)
+    write_bytes(out_path, signed.getvalue(), binary=True)
     return out_path
-
-
-def _same_cert(embedded_der: bytes, cert_pem: bytes) -> bool:
-    expected = x509.load_pem_x509_certificate(cert_pem).public_bytes(serialization.Encoding.DER)
-    return embedded_der == expected
 
 
 def _der_length(raw: bytes) -> int | None:
@@ -219,9 +216,12 @@ def _container_problem(contents: bytes) -> str | None:
 
 
 def verify_pdf(pdf_path: Path, *, cert_pem: bytes | None) -> list[Check]:
-    """Verify the PDF's signature: intact, covering the whole file, made by ``cert_pem``.
+    """Verify every signature of the PDF: intact, a strict PAdES container, covering the whole
+    file (nothing appended or updated after signing), made by a certificate in ``cert_pem``
+    (one or more PEM certificates: the signer must be one of them, byte for byte).
 
-    Fails closed: no signature, an unreadable file or no expected certificate is never PASS.
+    The one PDF verifier: ``igkit bundle verify`` uses it too. Fails closed: no signature,
+    an unreadable file or no expected certificate is never PASS.
     """
     subject = pdf_path.name
     try:
@@ -240,16 +240,32 @@ def verify_pdf(pdf_path: Path, *, cert_pem: bytes | None) -> list[Check]:
     if not embedded:
         return [failed("signature present", "the PDF carries no signature", subject)]
     checks = [passed("signature present", f"{len(embedded)} signature(s)", subject)]
+    expected = {bytes(cert.dump()) for cert in trust_roots}
     context = ValidationContext(trust_roots=trust_roots, allow_fetching=False)
-    last = embedded[-1]
+    quiet = logging.getLogger("pyhanko")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)  # pyHanko logs a traceback for every untrusted signer
     try:
-        status = validate_pdf_signature(last, context)
+        for i, signature in enumerate(embedded, 1):
+            where = subject if len(embedded) == 1 else f"{subject} signature #{i}"
+            checks += _signature_checks(signature, context, expected, where)
+    finally:
+        quiet.setLevel(level)
+    return checks
+
+
+def _signature_checks(
+    signature: EmbeddedPdfSignature,
+    context: ValidationContext,
+    expected: set[bytes],
+    subject: str,
+) -> list[Check]:
+    try:
+        status = validate_pdf_signature(signature, context)
     except Exception as exc:  # malformed CMS, unsupported algorithms, ...
-        checks.append(
-            error("signature intact", f"cannot validate: {type(exc).__name__}: {exc}", subject)
-        )
-        return checks
-    container = _container_problem(bytes(last.sig_object["/Contents"]))
+        return [error("signature intact", f"cannot validate: {type(exc).__name__}: {exc}", subject)]
+    checks = []
+    container = _container_problem(bytes(signature.sig_object["/Contents"]))
     if container is not None:
         checks.append(failed("signature container", container, subject))
     if status.intact and status.valid:
@@ -265,21 +281,20 @@ def verify_pdf(pdf_path: Path, *, cert_pem: bytes | None) -> list[Check]:
             )
         )
     if status.coverage is SignatureCoverageLevel.ENTIRE_FILE:
-        checks.append(passed("coverage", "the signature covers the whole file", subject))
+        checks.append(passed("coverage", "the signature covers the entire file", subject))
     else:
         cover = status.coverage.name if status.coverage else "unknown"
         checks.append(
-            failed("coverage", f"signature coverage is {cover}, not the whole file", subject)
+            failed("coverage", f"signature coverage is {cover}, not the entire file", subject)
         )
-    signer_der = bytes(last.signer_cert.dump())
-    if cert_pem is None:
+    who = signature.signer_cert.subject.human_friendly
+    if not expected:
         checks.append(
             no_data(
                 "signer certificate", "no expected certificate given; signer not checked", subject
             )
         )
-    elif not _same_cert(signer_der, cert_pem):
-        who = last.signer_cert.subject.human_friendly
+    elif bytes(signature.signer_cert.dump()) not in expected:
         checks.append(
             failed(
                 "signer certificate", f"signed by {who}, not by the expected certificate", subject
@@ -294,5 +309,5 @@ def verify_pdf(pdf_path: Path, *, cert_pem: bytes | None) -> list[Check]:
             )
         )
     else:
-        checks.append(passed("signer certificate", "signed by the expected certificate", subject))
+        checks.append(passed("signer certificate", f"signed by {who}", subject))
     return checks

@@ -16,15 +16,14 @@ import pandas as pd
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from igkit.report.palette import DECISION_COLOURS, STATUS_COLOURS
+from igkit.verdicts import Status
+
 if TYPE_CHECKING:
     from igkit.explore import Run
 
-STATUS_COLOURS = {
-    "PASS": "#2e7d32",
-    "FAIL": "#c62828",
-    "NO_DATA": "#f9a825",
-    "ERROR": "#6a1b9a",
-}
+VIOLATION = STATUS_COLOURS[Status.FAIL]
+WARNING = STATUS_COLOURS[Status.NO_DATA]
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -58,7 +57,7 @@ def plot_objective(
     if threshold is not None:
         ax.axhline(
             float(threshold),
-            color="#c62828",
+            color=VIOLATION,
             ls="--",
             lw=1,
             label=f"threshold {attrs.get('comparison', '')} {threshold:g}",
@@ -71,7 +70,7 @@ def plot_objective(
             1,
             where=bad.to_numpy(),
             transform=ax.get_xaxis_transform(),
-            color="#c62828",
+            color=VIOLATION,
             alpha=0.15,
             step="mid",
             label="violating steps",
@@ -166,7 +165,7 @@ def war_room(run: Run, gate_ids: list[str] | None = None) -> tuple[bytes, dict[s
                 "id": g.id,
                 "name": g.name,
                 "status": g.status.value,
-                "colour": STATUS_COLOURS[g.status.value],
+                "colour": STATUS_COLOURS[g.status],
                 "reason": g.reasons[0] if g.reasons else "",
             }
             for g in gates
@@ -182,7 +181,7 @@ def war_room(run: Run, gate_ids: list[str] | None = None) -> tuple[bytes, dict[s
     )
     fig.suptitle(
         f"Go/No-Go {verdicts.decision}{partial} — {summary['evaluated_at']} (read-only mirror, ADR-002)",
-        color=STATUS_COLOURS["PASS" if verdicts.decision == "GO" else "FAIL"],
+        color=DECISION_COLOURS[verdicts.decision],
         fontsize=14,
     )
     for i, tile in enumerate(summary["gates"]):
@@ -207,10 +206,10 @@ def plot_burn(burn: pd.DataFrame, *, budget: str, budget_usd: float, alert_pct: 
     ax.plot(
         burn.index, burn["projected_usd"].to_numpy(), lw=1, ls=":", label="projected month-end USD"
     )
-    ax.axhline(budget_usd, color="#c62828", lw=1, label=f"budget ${budget_usd:,.0f}")
+    ax.axhline(budget_usd, color=VIOLATION, lw=1, label=f"budget ${budget_usd:,.0f}")
     ax.axhline(
         budget_usd * alert_pct / 100,
-        color="#f9a825",
+        color=WARNING,
         ls="--",
         lw=1,
         label=f"alert {alert_pct:g}%",

@@ -28,12 +28,13 @@ def render_reports(
     """Write ``reports/<name>.html`` per ``notebooks/*.ipynb``, ``reports/index.html`` and a
     signed ``reports/<name>.pdf`` of each (index included); return the written paths."""
     from igkit.rundir import register_tree
+    from igkit.strictdoc import load_model
     from igkit.verdicts import RunVerdicts
 
     partial = None
     with contextlib.suppress(OSError, ValueError):  # render_index names a bad verdicts.json
         partial = partial_banner(
-            RunVerdicts.model_validate_json((run_dir / "verdicts.json").read_bytes())
+            load_model(RunVerdicts, (run_dir / "verdicts.json").read_bytes(), where="verdicts.json")
         )
     failures = read_report_failures(run_dir)
     failed = f"REPORT FAILED — {', '.join(failures)}: see the gate table" if failures else None

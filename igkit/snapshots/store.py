@@ -30,7 +30,7 @@ from igkit.snapshots.models import (
     Snapshot,
     canonical_json,
 )
-from igkit.strictdoc import DocumentError, load_json
+from igkit.strictdoc import DocumentError, load_json, load_model, validation_message
 from igkit.timeutil import rfc3339
 
 INDEX_FILE = "index.json"
@@ -52,12 +52,6 @@ _SAFE = re.compile(r"[^A-Za-z0-9_.-]+")
 def snapshot_filename(snapshot: SealedSnapshot, label: str = "") -> str:
     prefix = _SAFE.sub("-", label).strip("-.")[:60]
     return f"{prefix}-{snapshot.id}.json" if prefix else f"{snapshot.id}.json"
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    from igkit.atomic import write_bytes
-
-    write_bytes(path, data)
 
 
 class SnapshotRef(BaseModel):
@@ -107,13 +101,15 @@ def write_snapshots(
     window: timedelta | None = None,
 ) -> SnapshotIndex:
     """Write labelled snapshots and their index; each file is written atomically."""
+    from igkit.atomic import write_bytes
+
     directory.mkdir(parents=True, exist_ok=True)
     refs: dict[str, SnapshotRef] = {}
     for label, snap in snapshots:
         if snap.id in refs:
             continue
         name = snapshot_filename(snap, label)
-        _atomic_write(
+        write_bytes(
             directory / name, canonical_json(snap.model_dump(mode="json", by_alias=True)) + b"\n"
         )
         refs[snap.id] = SnapshotRef(
@@ -132,7 +128,7 @@ def write_snapshots(
     for unset in [k for k in ("select", "window") if data[k] is None]:
         del data[unset]  # an index without overrides reads as before they existed
     body = json.dumps(data, indent=2, sort_keys=True)
-    _atomic_write(directory / INDEX_FILE, body.encode() + b"\n")
+    write_bytes(directory / INDEX_FILE, body.encode() + b"\n")
     return index
 
 
@@ -146,10 +142,8 @@ def read_snapshot(path: Path) -> Snapshot | K6Snapshot | K6SummarySnapshot | Evi
     try:
         snap = _ANY.validate_python(data)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        loc = ".".join(str(p) for p in err["loc"])
         raise SnapshotError(
-            f"not an igkit snapshot ({loc}: {err['msg']})", path=str(path)
+            f"not an igkit snapshot ({validation_message(exc, data=data)})", path=str(path)
         ) from None
     try:
         snap.verify()
@@ -163,8 +157,8 @@ def read_index(directory: Path) -> SnapshotIndex | None:
     if not path.is_file():
         return None
     try:
-        return SnapshotIndex.model_validate_json(path.read_bytes())
-    except (ValidationError, OSError) as exc:
-        raise SnapshotError(
-            f"unreadable snapshot index ({type(exc).__name__})", path=str(path)
-        ) from None
+        return load_model(SnapshotIndex, path.read_bytes(), where=INDEX_FILE)
+    except OSError as exc:
+        raise SnapshotError(f"unreadable snapshot index ({exc.strerror})", path=str(path)) from None
+    except DocumentError as exc:
+        raise SnapshotError(f"unreadable snapshot index ({exc.message})", path=str(path)) from None

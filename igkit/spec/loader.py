@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from igkit.errors import ConfigError
 from igkit.spec.models import Matrix, PrometheusObjective, resolve_settings
-from igkit.strictdoc import DocumentError, load_yaml
+from igkit.strictdoc import DocumentError, load_yaml, validation_message
 
 DEFAULT_MATRIX_NAME = "default.yaml"
 
@@ -40,62 +40,6 @@ def matrix_digest(text: str, inputs: Mapping[str, bytes]) -> str:
     return h.hexdigest()
 
 
-def _field_path(loc: tuple[int | str, ...], data: Any) -> str:
-    """``('gates', 0, 'objectives', 2, 'threshold')`` -> ``gates[0](G1).objectives[2](availability).threshold``."""
-    out = ""
-    node = data
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-            node = node[part] if isinstance(node, list) and part < len(node) else None
-            ident = node.get("id") or node.get("name") if isinstance(node, dict) else None
-            if isinstance(ident, str):
-                out += f"({ident})"
-        else:
-            if isinstance(node, dict) and part in node:
-                node = node[part]
-                out += ("." if out else "") + part
-            elif part in {
-                "prometheus",
-                "pending",
-                "attestation",
-                "sbom",
-                "opa_bundle",
-                "k6",
-                "drill",
-                "approvals",
-                "comms",
-            } or part in {
-                "all_steps",
-                "fraction_of_steps",
-                "aggregate",
-                "budget_burn",
-            }:
-                continue  # discriminator tag pydantic adds to the path
-            else:
-                out += ("." if out else "") + part
-                node = None
-    return out or "(top level)"
-
-
-def _first_error(exc: ValidationError, data: Any) -> str:
-    errors = exc.errors(include_url=False)
-    err = errors[0]
-    msg = err["msg"]
-    if err["type"] == "extra_forbidden":
-        msg = "unknown field"
-    elif err["type"] == "missing":
-        msg = "required field is missing"
-    elif err["type"] == "value_error":
-        msg = str(err.get("ctx", {}).get("error", msg))
-    more = (
-        f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-        if len(errors) > 1
-        else ""
-    )
-    return f"{_field_path(tuple(err['loc']), data)}: {msg}{more}"
-
-
 def parse_matrix(text: str, *, source: str, base_dir: Path | None = None) -> LoadedMatrix:
     """Validate matrix YAML text; raise :class:`ConfigError` naming ``source`` and the field.
 
@@ -110,7 +54,7 @@ def parse_matrix(text: str, *, source: str, base_dir: Path | None = None) -> Loa
     try:
         matrix = Matrix.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_first_error(exc, data), where=source) from None
+        raise ConfigError(validation_message(exc, data=data, model=Matrix), where=source) from None
     _check_queries(matrix, source)
     _check_notebooks(matrix, source)
     inputs: dict[str, bytes] = {}

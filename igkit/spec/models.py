@@ -657,6 +657,3 @@ def resolve_settings(obj: PrometheusObjective, defaults: Defaults | None) -> Res
         max_staleness=obj.max_staleness or defaults.max_staleness,
         max_gap=obj.max_gap or defaults.max_gap,
     )
-
-
-SLUG = re.compile(_NAME)

@@ -267,3 +267,30 @@ def test_tar_within_limits_verifies(
     _tar_with(sealed, archive, [])
     result = verify_bundle(archive, key=keypair.public_key)
     assert result.ok, [c.line() for c in result.failures]
+
+
+@pytest.mark.skipif(not have_pyhanko(), reason="pyHanko not installed: cannot make a signed PDF")
+def test_pdf_with_bytes_hidden_in_the_signature_padding_fails(
+    bundle: Path, signing_key: SigningKey, keypair: GeneratedKeyFiles
+) -> None:
+    """The unsigned zero padding of /Contents can carry bytes no digest covers; bundle verify
+    uses the strict verifier of igkit.report.pdf, which refuses them."""
+    pdf = bundle / "reports" / "summary.pdf"
+    data = pdf.read_bytes()
+    start = data.rindex(b"/ByteRange")
+    a1 = sum(int(x) for x in data[start : start + 80].split(b"[")[1].split(b"]")[0].split()[:2])
+    end = data.index(b">", a1)
+    hexes = data[a1 + 1 : end]
+    pad = len(hexes) - len(hexes.rstrip(b"0"))
+    assert pad > 40
+    hidden = data[: end - 20] + b"DEADBEEF" + data[end - 12 :]
+    assert len(hidden) == len(data)
+    assert any(
+        c.name == "pdf signature" and c.ok
+        for c in verify_bundle(bundle, key=keypair.public_key).checks
+    )
+    pdf.write_bytes(hidden)
+    seal(bundle, signing_key)
+    result = verify_bundle(bundle, key=keypair.public_key)
+    assert [c.name for c in result.failures] == ["pdf signature"]
+    assert "signature container" in result.failures[0].detail

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from igkit import finops
@@ -62,9 +64,51 @@ def test_snapshot_costs_match_the_budget_rule() -> None:
 
 
 def test_projection() -> None:
+    from igkit.judge.spend import projection
+
     at = datetime(2025, 3, 16, tzinfo=UTC)  # 15 of 31 days elapsed
-    assert finops.projection(150.0, at) == pytest.approx(150 * 31 / 15)
-    assert finops.projection(10.0, datetime(2025, 3, 1, tzinfo=UTC)) is None
+    assert projection(150.0, at) == pytest.approx(150 * 31 / 15)
+    assert projection(10.0, datetime(2025, 3, 1, tzinfo=UTC)) is None
+
+
+@pytest.mark.property
+@given(
+    st.lists(
+        st.lists(
+            st.one_of(st.just(np.nan), st.floats(0, 1e6, allow_nan=False)), min_size=3, max_size=3
+        ),
+        min_size=2,
+        max_size=40,
+    )
+)
+def test_finops_spend_is_the_spend_g6_judges(rows: list[list[float]]) -> None:
+    """Resets, gaps and late series: the FinOps view and the G6 rule count the same dollars."""
+    from igkit.judge.rules import judge_budget
+    from igkit.spec.models import BudgetBurn, Comparison, ResolvedSettings, Threshold
+    from igkit.units import Unit
+
+    at = datetime(2025, 3, 16, tzinfo=UTC)
+    start_ms = int(datetime(2025, 3, 1, tzinfo=UTC).timestamp() * 1000)
+    index = pd.Index(start_ms + np.arange(len(rows), dtype=np.int64) * 300_000)
+    wide = pd.DataFrame(rows, index=index, columns=["a", "b", "c"], dtype=np.float64)
+    judged = judge_budget(
+        wide,
+        {},
+        comparison=Comparison.LT,
+        threshold=Threshold(value=80, unit=Unit.PERCENT),
+        rule=BudgetBurn(kind="budget_burn", budget_usd=1000.0),
+        settings=ResolvedSettings(
+            step=timedelta(minutes=5),
+            rate=timedelta(minutes=5),
+            max_gap=timedelta(days=30),
+            max_staleness=timedelta(days=30),
+            min_coverage=0.0,
+        ),
+        at=at,
+        what="G6",
+    )
+    viewed = float(finops.cumulative_spend(wide).iloc[-1].sum())
+    assert judged.details["month_to_date_usd"] == pytest.approx(round(viewed, 6), abs=1e-6)
 
 
 def test_month_to_date_restarts_each_month() -> None:

@@ -9,7 +9,8 @@ import pytest
 from bs4 import BeautifulSoup, Tag
 
 from igkit.errors import ConfigError
-from igkit.report.html import STATUS_COLOURS, notebook_to_html, render_index
+from igkit.report.html import notebook_to_html, render_index
+from igkit.report.palette import STATUS_COLOURS
 from igkit.report.render import UNTRUSTED_BANNER
 from igkit.verdicts import Status
 from tests.report.conftest import SECRET_SOURCE_MARKER, run_verdicts, write_verdicts
@@ -130,7 +131,7 @@ def test_index_gate_table_colours_links_and_banner(tmp_path: Path) -> None:
             gate_id, Status.PASS
         )
         assert status_cell.get_text() == expected.value
-        assert f"background:{STATUS_COLOURS[expected][0]}" in str(status_cell.get("style"))
+        assert f"background:{STATUS_COLOURS[expected]}" in str(status_cell.get("style"))
     g1_link = rows[0].find("a")
     assert g1_link is not None
     assert g1_link["href"] == "G1_slo_baseline.html"

@@ -33,7 +33,7 @@ from igkit.bundle.verify.result import (
 from igkit.bundle.verify.signatures import check_signature, who_signed
 from igkit.errors import ConfigError
 from igkit.judge.evidence.checks import failed
-from igkit.judge.evidence.keys import PublicKey, UnusableKeyError, load_public_key
+from igkit.judge.evidence.keys import PublicKey, load_public_key_file
 from igkit.strictdoc import load_json
 
 __all__ = [
@@ -48,17 +48,6 @@ __all__ = [
 ]
 
 
-def _load_key_file(path: Path, where: str) -> PublicKey:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ConfigError(f"cannot read public key: {exc.strerror}", where=where) from None
-    try:
-        return load_public_key(data)
-    except UnusableKeyError as exc:
-        raise ConfigError(str(exc), where=where) from None
-
-
 def verify_bundle(
     path: Path,
     *,
@@ -68,7 +57,7 @@ def verify_bundle(
     trust: Path | None = None,
 ) -> VerifyResult:
     """Verify a bundle directory or ``.tar.gz``; ConfigError for usage problems only."""
-    trusted_key = _load_key_file(key, "--key") if key is not None else None
+    trusted_key = load_public_key_file(key, "--key") if key is not None else None
     if path.is_symlink():
         result = VerifyResult(key_given=key is not None)
         result.checks.append(failed("layout", "the bundle path itself is a symlink"))

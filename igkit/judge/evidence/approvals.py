@@ -29,10 +29,9 @@ from igkit.judge.evidence.drill import (
     Text,
     Timestamp,
     decode_text,
-    describe_validation_error,
-    field_path,
     load_document,
 )
+from igkit.strictdoc import field_path, validation_problem
 from igkit.timeutil import human_duration, rfc3339
 
 ACCOUNTABLE_ROLE = "mc"
@@ -128,7 +127,7 @@ def _parse_csv(text: str, name: str) -> list[Approval]:
             try:
                 out.append(Approval.model_validate(dict(zip(header, cells, strict=True))))
             except ValidationError as exc:
-                loc, problem = describe_validation_error(exc, Approval)
+                loc, problem = validation_problem(exc, Approval)
                 column = f", column {loc[0]}" if loc else ""
                 raise ApprovalsError(f"{where}{column}: {problem}", source=name) from None
     except csv.Error as exc:
@@ -167,8 +166,8 @@ def _parse_structured(content: bytes, name: str) -> list[Approval]:
         try:
             out.append(Approval.model_validate(row))
         except ValidationError as exc:
-            loc, problem = describe_validation_error(exc, Approval)
-            path = field_path((i, *loc), root)
+            loc, problem = validation_problem(exc, Approval)
+            path = field_path((i, *loc), root=root)
             raise ApprovalsError(f"{path}: {problem}", source=name) from None
     return out
 

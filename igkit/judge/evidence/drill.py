@@ -9,14 +9,13 @@ FAIL "the drill did not exercise restore": no step ``ok``, a step whose name say
 restore/recover/verify ``skipped``, or no ``ok`` step named restore/recover at all.
 
 This module also holds the document-reading helpers shared by the evidence readers here
-(:func:`load_document`, :data:`Timestamp`, :func:`describe_validation_error`).
+(:func:`load_document`, :data:`Timestamp`).
 """
 
 from __future__ import annotations
 
 import itertools
 import re
-import typing
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
@@ -31,7 +30,7 @@ from pydantic import (
 
 from igkit.errors import IgkitError
 from igkit.judge.evidence.checks import Check, failed, no_data, passed
-from igkit.strictdoc import DocumentError, load_json, load_yaml
+from igkit.strictdoc import DocumentError, field_path, load_json, load_yaml, validation_message
 from igkit.timeutil import human_duration, rfc3339
 
 # --------------------------------------------------------------------------------------------
@@ -164,63 +163,6 @@ def load_document(content: bytes, *, name: str) -> Any:
         raise ValueError("the document is nested too deeply") from None
 
 
-def field_path(loc: tuple[int | str, ...], root: str = "") -> str:
-    """``("steps", 2, "at")`` -> ``steps[2].at``; the empty path is ``top level``."""
-    out = root
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "top level"
-
-
-def _model_in(annotation: object) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _model_in(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _allowed_fields(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
-    current: type[BaseModel] | None = model
-    for part in loc[:-1]:
-        if isinstance(part, int) or current is None:
-            continue
-        info = current.model_fields.get(part)
-        current = _model_in(info.annotation) if info is not None else None
-    return list(current.model_fields) if current is not None else []
-
-
-def _shown(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def describe_validation_error(
-    exc: ValidationError, model: type[BaseModel]
-) -> tuple[tuple[int | str, ...], str]:
-    """The first problem of ``exc`` as (location, one-line description people can act on)."""
-    errors = exc.errors(include_url=False)
-    first = errors[0]
-    loc = tuple(first["loc"])
-    kind = first["type"]
-    if kind == "missing":
-        problem = "required field is missing"
-    elif kind == "extra_forbidden":
-        allowed = _allowed_fields(model, loc)
-        problem = "unknown field" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
-    elif kind == "value_error":
-        problem = str(first.get("ctx", {}).get("error", first["msg"]))
-    elif kind == "string_too_short":
-        problem = "must not be empty"
-    else:
-        problem = f"{first['msg']} (got {_shown(first.get('input'))})"
-    if len(errors) > 1:
-        problem += f" (and {len(errors) - 1} more problem(s))"
-    return loc, problem
-
-
 # --------------------------------------------------------------------------------------------
 # The drill report
 # --------------------------------------------------------------------------------------------
@@ -297,8 +239,7 @@ def parse_drill_report(content: bytes, *, name: str) -> DrillReport:
     try:
         return DrillReport.model_validate(data)
     except ValidationError as exc:
-        loc, problem = describe_validation_error(exc, DrillReport)
-        raise DrillReportError(f"{field_path(loc)}: {problem}", source=name) from None
+        raise DrillReportError(validation_message(exc, model=DrillReport), source=name) from None
 
 
 # --------------------------------------------------------------------------------------------

@@ -4,11 +4,17 @@ replay re-verifies every signature offline."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import Literal, TypeVar
 
 from igkit.judge.evidence.checks import Check, combine, error, failed, no_data
-from igkit.judge.evidence.release import ReleaseFile, ReleaseFileError, parse_release
+from igkit.judge.evidence.release import (
+    ReleaseArtifact,
+    ReleaseFile,
+    ReleaseFileError,
+    parse_release,
+)
 from igkit.snapshots import EvidenceFile, EvidenceSnapshot
 from igkit.spec.models import (
     ApprovalsObjective,
@@ -21,6 +27,8 @@ from igkit.spec.models import (
 )
 from igkit.trust import Anchor, AnchorKind, TrustStore, Unresolved
 from igkit.verdicts import ObjectiveVerdict, Status
+
+T = TypeVar("T")
 
 
 def _missing(role: str, f: EvidenceFile | None, what: str) -> Check | None:
@@ -42,10 +50,6 @@ def _get(snap: EvidenceSnapshot, role: str, label: str, what: str) -> EvidenceFi
         return problem
     assert f is not None
     return f
-
-
-def _text(f: EvidenceFile) -> str:
-    return (f.content() or b"").decode("utf-8", "replace")
 
 
 def _release(snap: EvidenceSnapshot) -> tuple[ReleaseFile | None, Check | None]:
@@ -76,6 +80,35 @@ def _artifact_digest(
             )
         return f.sha256, None
     return (declared.removeprefix("sha256:") if declared else None), None
+
+
+_DOCUMENTS = {"provenance": ("provenance", "provenance"), "sbom": ("SBOM or scan report", "SBOM")}
+
+
+def _artifact_documents(
+    snap: EvidenceSnapshot,
+    release: ReleaseFile,
+    kind: Literal["provenance", "sbom"],
+    checks: list[Check],
+) -> Iterator[tuple[ReleaseArtifact, str, EvidenceFile]]:
+    """Each release artifact with its verified digest and captured ``kind`` document; an
+    artifact whose digest, document or file is missing gets a FAIL in ``checks`` instead."""
+    named, short = _DOCUMENTS[kind]
+    for artifact in release.artifacts:
+        digest, bad = _artifact_digest(snap, artifact.name, artifact.digest)
+        if bad is not None or digest is None:
+            checks.append(bad or no_data("artifact digest", "not captured", artifact.name))
+            continue
+        if getattr(artifact, kind) is None:
+            checks.append(failed(kind, f"the release file names no {named} for it", artifact.name))
+            continue
+        f = snap.files.get(f"{kind}:{artifact.name}")
+        bad = _missing(f"{short} of {artifact.name}", f, kind)
+        if bad is not None or f is None:
+            bad = bad or no_data(kind, "not captured")
+            checks.append(bad.model_copy(update={"subject": artifact.name, "status": Status.FAIL}))
+            continue
+        yield artifact, digest, f
 
 
 def _anchor_problem(got: Anchor | Unresolved, what: str) -> Check | None:
@@ -169,23 +202,7 @@ def _attestation(
         source_ref=obj.source_ref,
     )
     checks: list[Check] = []
-    for artifact in release.artifacts:
-        digest, bad = _artifact_digest(snap, artifact.name, artifact.digest)
-        if bad is not None:
-            checks.append(bad)
-            continue
-        if artifact.provenance is None:
-            checks.append(
-                failed("provenance", "the release file names no provenance for it", artifact.name)
-            )
-            continue
-        f = snap.files.get(f"provenance:{artifact.name}")
-        bad = _missing(f"provenance of {artifact.name}", f, "provenance")
-        if bad is not None:
-            checks.append(bad.model_copy(update={"subject": artifact.name, "status": Status.FAIL}))
-            continue
-        assert digest is not None
-        assert f is not None
+    for artifact, digest, f in _artifact_documents(snap, release, "provenance", checks):
         found = verify_provenance(
             artifact_name=artifact.name,
             artifact_sha256=digest,
@@ -241,25 +258,9 @@ def _sbom(obj: SbomObjective, snap: EvidenceSnapshot, at: datetime) -> list[Chec
     if release is None:
         return [problem] if problem else []
     checks: list[Check] = []
-    for artifact in release.artifacts:
-        digest, bad = _artifact_digest(snap, artifact.name, artifact.digest)
-        if bad is not None:
-            checks.append(bad)
-            continue
-        if artifact.sbom is None:
-            checks.append(
-                failed(
-                    "sbom", "the release file names no SBOM or scan report for it", artifact.name
-                )
-            )
-            continue
-        f = snap.files.get(f"sbom:{artifact.name}")
-        bad = _missing(f"SBOM of {artifact.name}", f, "sbom")
-        if bad is not None:
-            checks.append(bad.model_copy(update={"subject": artifact.name, "status": Status.FAIL}))
-            continue
+    for artifact, digest, f in _artifact_documents(snap, release, "sbom", checks):
         checks += scan_sbom(
-            content=f.content() or b"",  # type: ignore[union-attr]
+            content=f.content() or b"",
             artifact_name=artifact.name,
             artifact_version=artifact.version,
             artifact_sha256=digest,
@@ -325,16 +326,24 @@ def _jwt_wording(check: Check, anchor: Anchor) -> Check:
     return check.model_copy(update={"detail": detail})
 
 
-def _drill(obj: DrillObjective, snap: EvidenceSnapshot, at: datetime) -> list[Check]:
-    from igkit.judge.evidence.drill import DrillReportError, parse_drill_report, verify_drill
-
-    f = _get(snap, "report", "the drill report", "drill report")
+def _parsed(snap: EvidenceSnapshot, role: str, what: str, parse: Callable[..., T]) -> T | Check:
+    """The captured ``role`` file parsed, or the check saying why it could not be (ERROR for
+    a document that does not parse)."""
+    f = _get(snap, role, f"the {what}", what)
     if isinstance(f, Check):
-        return [f]
+        return f
     try:
-        report = parse_drill_report(f.content() or b"", name=f.path)
-    except DrillReportError as exc:
-        return [error("drill report", str(exc))]
+        return parse(f.content() or b"", name=f.path)
+    except ValueError as exc:
+        return error(what, str(exc))
+
+
+def _drill(obj: DrillObjective, snap: EvidenceSnapshot, at: datetime) -> list[Check]:
+    from igkit.judge.evidence.drill import parse_drill_report, verify_drill
+
+    report = _parsed(snap, "report", "drill report", parse_drill_report)
+    if isinstance(report, Check):
+        return [report]
     return verify_drill(
         report,
         rpo_target=obj.rpo_target,
@@ -348,13 +357,9 @@ def _drill(obj: DrillObjective, snap: EvidenceSnapshot, at: datetime) -> list[Ch
 def _approvals(obj: ApprovalsObjective, snap: EvidenceSnapshot, at: datetime) -> list[Check]:
     from igkit.judge.evidence.approvals import parse_approvals, verify_approvals
 
-    f = _get(snap, "tracker", "the approvals tracker", "approvals tracker")
-    if isinstance(f, Check):
-        return [f]
-    try:
-        approvals = parse_approvals(f.content() or b"", name=f.path)
-    except ValueError as exc:
-        return [error("approvals tracker", str(exc))]
+    approvals = _parsed(snap, "tracker", "approvals tracker", parse_approvals)
+    if isinstance(approvals, Check):
+        return [approvals]
     return verify_approvals(
         approvals, required_roles=obj.required_roles, freeze_start=None, max_age=obj.max_age, at=at
     )

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from pathlib import Path
+from typing import Any
 
+from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import Prehashed, encode_dss_signature
+
+from igkit.errors import ConfigError, IgkitError
 
 PublicKey = ec.EllipticCurvePublicKey | ed25519.Ed25519PublicKey | rsa.RSAPublicKey
 
@@ -27,7 +32,7 @@ _EC_HASHES: dict[str, type[hashes.HashAlgorithm]] = {
 _EC_NAMES = {"secp256r1": "P-256", "secp384r1": "P-384", "secp521r1": "P-521"}
 
 
-class UnusableKeyError(ValueError):
+class UnusableKeyError(IgkitError, ValueError):
     """The text is not a PEM public key igkit can verify with; the message says why."""
 
 
@@ -57,7 +62,30 @@ def load_public_key(pem: str | bytes) -> PublicKey:
     raise UnusableKeyError(f"unsupported key type {type(key).__name__}")
 
 
-def fingerprint(key: PublicKey) -> str:
+def load_public_key_file(path: Path, where: str) -> PublicKey:
+    """:func:`load_public_key` of a file a flag names; any problem is a ConfigError (exit 2)."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ConfigError(f"cannot read public key {path}: {exc.strerror}", where=where) from None
+    try:
+        return load_public_key(data)
+    except UnusableKeyError as exc:
+        raise ConfigError(f"{path}: {exc}", where=where) from None
+
+
+def public_key_of(pem: bytes) -> Any:
+    """The public key of a PEM ``PUBLIC KEY`` or ``CERTIFICATE``, of any kind and size (for
+    naming a trust anchor; :func:`load_public_key` decides whether it may verify)."""
+    try:
+        if b"-----BEGIN CERTIFICATE-----" in pem:
+            return x509.load_pem_x509_certificate(pem).public_key()
+        return serialization.load_pem_public_key(pem)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise UnusableKeyError("not a loadable PEM public key or certificate") from None
+
+
+def fingerprint(key: Any) -> str:
     """``SHA256:<base64>`` of the DER SubjectPublicKeyInfo (as in Sigstore ``publicKey.hint``)."""
     der = key.public_bytes(
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo

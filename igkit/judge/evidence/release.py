@@ -6,8 +6,9 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from igkit.errors import IgkitError
 from igkit.spec.models import EvidencePath
-from igkit.strictdoc import DocumentError, load_yaml
+from igkit.strictdoc import DocumentError, load_yaml, validation_message
 
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 
@@ -55,7 +56,7 @@ class ReleaseFile(BaseModel):
         return self
 
 
-class ReleaseFileError(ValueError):
+class ReleaseFileError(IgkitError, ValueError):
     pass
 
 
@@ -68,6 +69,5 @@ def parse_release(content: bytes, *, name: str) -> ReleaseFile:
     try:
         return ReleaseFile.model_validate(data)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        raise ReleaseFileError(f"{name}: {loc}: {err['msg']}") from None
+        problem = validation_message(exc, data=data, model=ReleaseFile)
+        raise ReleaseFileError(f"{name}: {problem}") from None

@@ -30,6 +30,7 @@ from igkit.sources.k6.pointset import (
     MetricDecl,
     ReadResult,
 )
+from igkit.strictdoc import validation_message
 
 
 def ndjson_source(path: Path, tag_keys: Iterable[str]) -> str:
@@ -73,7 +74,8 @@ def declarations(lines: list[bytes], path: Path) -> tuple[list[MetricDecl], bool
         except ValidationError as exc:
             what = payload.get("name")
             raise K6InputError(
-                f"invalid Metric line for {what!r} ({exc.errors()[0]['msg']})", path=str(path)
+                f"invalid Metric line for {what!r} ({validation_message(exc, data=payload)})",
+                path=str(path),
             ) from None
     return decls, suspect
 

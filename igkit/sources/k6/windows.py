@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from igkit.errors import IgkitError
 from igkit.snapshots import (
     K6Params,
     K6Snapshot,
@@ -52,7 +53,7 @@ def _iso(us: int) -> str:
     return _dt(us).isoformat(sep=" ", timespec="seconds").removesuffix("+00:00")
 
 
-class SpanError(Exception):
+class SpanError(IgkitError):
     """The points span more windows than ``k6.max_windows``: the table is NO_DATA."""
 
 

@@ -439,7 +439,7 @@ UNVERIFIABLE = [
         (SIGSTORE_GO / "trusted-root-public-good.json").read_text(),
         "https://github.com/sigstore/sigstore-js/.github/workflows/release.yml@refs/heads/main",
         GHA,
-        "refuses to load the bundle: malformed bundle - verificationMaterial.tlogEntries.0.inclusionProof",
+        "refuses to load the bundle: malformed bundle - verificationMaterial.tlogEntries[0].inclusionProof",
         id="sigstore-go npm provenance v0.1 without inclusion proof",
     ),
     pytest.param(
@@ -447,7 +447,7 @@ UNVERIFIABLE = [
         PRODUCTION,
         "brian@dehamer.com",
         GITHUB_OAUTH,
-        "refuses to load the bundle: malformed bundle - verificationMaterial.tlogEntries.0.inclusionProof",
+        "refuses to load the bundle: malformed bundle - verificationMaterial.tlogEntries[0].inclusionProof",
         id="sigstore-go dsse v0.1",
     ),
     pytest.param(

@@ -15,7 +15,7 @@ from sigstore.models import InvalidBundle
 
 from igkit.judge.evidence.checks import Check, failed
 from igkit.judge.evidence.provenance.policy import STEPS
-from igkit.strictdoc import DocumentError, load_json
+from igkit.strictdoc import DocumentError, load_json, validation_message
 
 SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 SIGSTORE = f"sigstore-python {sigstore.__version__}"
@@ -108,8 +108,7 @@ def bundle_problem(exc: InvalidBundle) -> str:
     """InvalidBundle's reason in one line; pydantic's field errors as ``path: message``."""
     cause = exc.__cause__ or exc.__context__
     if isinstance(cause, ValidationError):
-        parts = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in cause.errors()[:3]]
-        return "malformed bundle - " + "; ".join(parts)
+        return f"malformed bundle - {validation_message(cause)}"
     return one_line(exc)
 
 
