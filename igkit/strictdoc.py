@@ -359,12 +359,21 @@ def validation_message(
 
 
 def _is_tag(loc: Sequence[int | str], i: int, node: dict[str, Any], kind: str) -> bool:
-    """A union tag is followed by a key of the same node, or ends the path of a model-level
-    problem (a missing field also ends the path, but names the field itself)."""
+    """A union tag equals the node's ``type``/``kind``, or is followed by a key of the same
+    node, or ends the path of a model-level problem (a missing field also ends the path, but
+    names the field itself)."""
+    if _part_is_discriminator(node, loc[i]):
+        return True
     rest = loc[i + 1 :]
     if rest:
         return isinstance(rest[0], str) and rest[0] in node
     return kind != "missing"
+
+
+def _part_is_discriminator(node: dict[str, Any], part: int | str) -> bool:
+    """The matrix's unions are tagged by ``type`` (objectives) or ``kind`` (rules): a path
+    part equal to the node's tag is the tag, even when a missing field follows it."""
+    return any(node.get(tag) == part for tag in ("type", "kind"))
 
 
 def _model_in(annotation: object) -> type[BaseModel] | None:

@@ -243,6 +243,16 @@ def _recorded_verdict(verdict_path: Path, expected: GateVerdict, label: str) -> 
     return None
 
 
+KERNEL_START_ATTEMPTS = 3
+"""A kernel that dies before answering ``kernel_info`` ran no cell (e.g. a zmq port taken by
+another kernel between jupyter_client choosing it and the kernel binding it, seen with parallel
+kernels under load): it is started again, at most this many times in all."""
+
+
+def _kernel_never_started(exc: RuntimeError) -> bool:
+    return "before replying to kernel_info" in str(exc)
+
+
 def execute_gate(
     expected: GateVerdict,
     snapshot_dir: Path,
@@ -279,19 +289,25 @@ def execute_gate(
     failure: str | None
     try:
         path = source or notebook_path(notebook)
-        pm.execute_notebook(
-            str(path),
-            str(output),
-            parameters=parameters,
-            kernel_name=KERNEL_NAME,
-            kernel_manager_class=kernel_manager_class(),
-            execution_timeout=timeout,
-            start_timeout=KERNEL_START_TIMEOUT,
-            progress_bar=False,
-            log_output=False,
-            # the kernel starts in target_dir; papermill's cwd= would chdir the whole process
-            resources={"metadata": {"path": str(target_dir)}},
-        )
+        for attempt in range(1, KERNEL_START_ATTEMPTS + 1):
+            try:
+                pm.execute_notebook(
+                    str(path),
+                    str(output),
+                    parameters=parameters,
+                    kernel_name=KERNEL_NAME,
+                    kernel_manager_class=kernel_manager_class(),
+                    execution_timeout=timeout,
+                    start_timeout=KERNEL_START_TIMEOUT,
+                    progress_bar=False,
+                    log_output=False,
+                    # the kernel starts in target_dir; papermill's cwd= would chdir the process
+                    resources={"metadata": {"path": str(target_dir)}},
+                )
+                break
+            except RuntimeError as exc:
+                if attempt == KERNEL_START_ATTEMPTS or not _kernel_never_started(exc):
+                    raise
     except PapermillExecutionError as exc:
         failure = f"{label}: cell {exc.cell_index} raised {exc.ename}: {exc.evalue}"
     except TimeoutError as exc:  # nbclient's CellTimeoutError and a kernel that did not start

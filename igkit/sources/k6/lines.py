@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from igkit.errors import IgkitError
 from igkit.sources.k6.files import is_gzip
 from igkit.sources.k6.pointset import LineProblem
 
 
-class DuplicateKeyError(ValueError):
+class DuplicateKeyError(IgkitError, ValueError):
     pass
 
 

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from igkit.errors import IgkitError
 from igkit.strictdoc import DocumentError, load_json
 
 
@@ -20,7 +21,7 @@ class Num(str):
     __slots__ = ()
 
 
-class DocError(ValueError):
+class DocError(IgkitError, ValueError):
     pass
 
 
@@ -55,7 +56,7 @@ def reject_constant(name: str) -> Any:
     raise DocError(f"{name} is not JSON")
 
 
-class DuplicateKeyError(ValueError):
+class DuplicateKeyError(IgkitError, ValueError):
     """A key repeated in one object of a structured bundle file. Go's decoder keeps the
     last value (so OPA would hash and load it), but half of what the file says would be
     silently dropped: igkit refuses the file instead."""

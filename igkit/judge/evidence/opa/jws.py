@@ -12,11 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from igkit.errors import IgkitError
 from igkit.judge.evidence.opa.gojson import DocError, Num, duplicate_path, reject_constant
 from igkit.timeutil import rfc3339
 
 
-class RefusedError(ValueError):
+class RefusedError(IgkitError, ValueError):
     pass
 
 

@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from cryptography.hazmat.primitives.asymmetric.utils import encode_dss_signature
 
-from igkit.errors import ConfigError
+from igkit.errors import ConfigError, IgkitError
 from igkit.spec.models import SIGNING_ALGORITHMS
 
 _SHA: dict[str, type[hashes.SHA256 | hashes.SHA384 | hashes.SHA512]] = {
@@ -34,7 +34,7 @@ class VerificationKey:
     describe: str
 
 
-class KeyProblemError(Exception):
+class KeyProblemError(IgkitError):
     def __init__(self, message: str, *, confusion: bool = False) -> None:
         super().__init__(message)
         self.message = message
