@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-# Property tests: the default example count in `make test` (no deadline: this machine is
-# noisy); `make fuzz` runs the same properties with --hypothesis-profile=fuzz.
-settings.register_profile("default", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Property tests: 25 examples each in `make test` (a fresh random draw every run; no deadline:
+# this machine is noisy); `make fuzz` runs the same properties with 5,000 examples each.
+settings.register_profile(
+    "default", max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 settings.register_profile(
     "fuzz",
     max_examples=5_000,
