@@ -22,11 +22,13 @@ demo: $(STAMP)
 	$(BIN)/igkit demo --out reports/demo
 
 ## make test: lint (ruff, mypy), the test suite against a real Prometheus (all but the few
-## tests marked slow) and the notebooks (nbmake).
+## tests marked slow) and the notebooks (nbmake), both on every core (pytest-xdist; a test
+## file stays on one worker, so its module fixtures are built once).
 test: $(STAMP) system-deps lint pytest
 
 ## make test-slow: the slow end-to-end tests (wheel install, demo with notebooks, PDFs and
-## bundle); CI (.ci/run) runs them after make test.
+## bundle, live k6 runs), one at a time as their timings need; CI (.ci/run) runs them after
+## make test.
 test-slow: $(STAMP) system-deps
 	$(BIN)/pytest -m slow -q
 
@@ -39,8 +41,8 @@ lint: $(STAMP)
 	$(BIN)/mypy igkit
 
 pytest: $(STAMP) system-deps
-	$(BIN)/pytest -m "not slow"
-	$(BIN)/pytest --nbmake notebooks -p no:cacheprovider -q
+	$(BIN)/pytest -m "not slow" -n auto --dist loadfile
+	$(BIN)/pytest --nbmake notebooks -p no:cacheprovider -q -n auto
 
 ## make fuzz: the Hypothesis properties with 5,000 examples each (make test runs 25).
 fuzz: $(STAMP) system-deps
