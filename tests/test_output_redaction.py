@@ -116,6 +116,8 @@ def test_echoed_token_reaches_no_output_pure_path(
     assert main(["bundle", "verify", bundle, "--key", key, "--replay"]) == 0
 
 
+@pytest.mark.slow  # kernels, Chromium and signing; the pure-path twin above stays in make test
+@pytest.mark.notebooks
 def test_echoed_token_reaches_no_output_with_notebooks_and_bundle(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -9,6 +9,14 @@ import pytest
 from tests.support.k6_target import CUTOVER_RUNS, K6RunResult, K6SetupError, find_k6, run_cutover
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A test on the live k6 runs is slow and timing-bound (latencies measured on this machine,
+    ~15 s of k6): `make test-slow` runs it on its own, never beside parallel workers."""
+    for item in items:
+        if "k6_runs" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def k6_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, K6RunResult]:
     """name -> :class:`K6RunResult` for ``green`` and ``mixed`` (see ``CUTOVER_RUNS``).
