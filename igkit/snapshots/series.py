@@ -281,7 +281,24 @@ def parse_query_range_body(raw: bytes) -> tuple[list[Any], list[str]]:
         raise ResultError(f"resultType is {_short(data.get('resultType'))}, not 'matrix'")
     result = data.get("result")
     parse_range_result(result)
-    return result if isinstance(result, list) else [], notes["warnings"]
+    assert isinstance(result, list)  # parse_range_result refuses anything else
+    _share_timestamps(result)
+    return result, notes["warnings"]
+
+
+def _share_timestamps(result: list[Any]) -> None:
+    """One timestamp object per distinct value instead of one per sample.
+
+    Every series of a range answer repeats the same step times, and a snapshot keeps the
+    parsed answer for as long as the run does: 28 bytes per sample (about 60 MB for G1 over
+    3,000 tenants, ``benchmarks/tenants_scale.py``). The key holds the type, so ``1`` and
+    ``1.0`` stay as the server wrote them; zero is left alone (``-0.0 == 0.0``)."""
+    shared: dict[tuple[type, Any], Any] = {}
+    for series in result:
+        for pair in series["values"]:
+            t = pair[0]
+            if t:
+                pair[0] = shared.setdefault((t.__class__, t), t)
 
 
 def _as_data(result: list[dict[str, Any]] | RangeData) -> RangeData:
