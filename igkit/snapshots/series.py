@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from itertools import chain
@@ -253,12 +254,24 @@ def check_range_snapshot(snapshot: Snapshot) -> RangeData:
     return parse_range_result(snapshot.result)
 
 
+_DECODING = threading.Lock()
+
+
 def parse_query_range_body(raw: bytes) -> tuple[list[Any], list[str]]:
     """A ``/api/v1/query_range`` success body -> (validated result, warnings).
 
     Duplicate keys anywhere (a label given twice in ``metric``), non-standard numbers and
     pathological nesting are refused by the strict parser; the envelope and every series are
-    then checked by the same validator the judge uses."""
+    then checked by the same validator the judge uses.
+
+    One body at a time: the work is pure Python under the GIL, so concurrent fetches gain
+    nothing by decoding together, while each decode briefly needs several times the body's
+    size (text, tree, validation arrays)."""
+    with _DECODING:
+        return _parse_query_range_body(raw)
+
+
+def _parse_query_range_body(raw: bytes) -> tuple[list[Any], list[str]]:
     try:
         body = load_json(raw, where="response", check_depth=False)
     except DocumentError as exc:
@@ -295,10 +308,9 @@ def _share_timestamps(result: list[Any]) -> None:
     ``1.0`` stay as the server wrote them; zero is left alone (``-0.0 == 0.0``)."""
     shared: dict[tuple[type, Any], Any] = {}
     for series in result:
-        for pair in series["values"]:
-            t = pair[0]
-            if t:
-                pair[0] = shared.setdefault((t.__class__, t), t)
+        series["values"] = [
+            [shared.setdefault((t.__class__, t), t) if t else t, v] for t, v in series["values"]
+        ]
 
 
 def _as_data(result: list[dict[str, Any]] | RangeData) -> RangeData:
