@@ -54,6 +54,7 @@ demo-sample: $(STAMP) system-deps
 
 bench: $(STAMP) system-deps
 	$(BIN)/python benchmarks/prometheus_fetch.py
+	$(BIN)/python benchmarks/tenants_scale.py
 	$(BIN)/python benchmarks/k6_ingest.py --gigabyte
 
 clean:

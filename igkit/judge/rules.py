@@ -65,9 +65,24 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
     return list(zip(edges[0::2].tolist(), (edges[1::2] - 1).tolist(), strict=True))
 
 
-def _longest_run(mask: np.ndarray) -> int:
-    runs = _runs(mask)
-    return max((b - a + 1 for a, b in runs), default=0)
+def _longest_runs(mask: np.ndarray) -> np.ndarray:
+    """Length of the longest run of True in each column of a (steps, series) mask."""
+    n, k = mask.shape
+    if n == 0:
+        return np.zeros(k, dtype=np.int64)
+    row = np.arange(1, n + 1, dtype=np.int64)[:, None]
+    last_false = np.maximum.accumulate(np.where(mask, 0, row), axis=0)
+    return np.asarray((row - last_false).max(axis=0), dtype=np.int64)
+
+
+def _first_true(mask: np.ndarray) -> np.ndarray:
+    """Row of the first True per column, -1 where there is none."""
+    return np.where(mask.any(axis=0), np.argmax(mask, axis=0), -1)
+
+
+def _last_true(mask: np.ndarray) -> np.ndarray:
+    """Row of the last True per column, -1 where there is none."""
+    return np.where(mask.any(axis=0), len(mask) - 1 - np.argmax(mask[::-1], axis=0), -1)
 
 
 _PLAIN = re.compile(r"[A-Za-z0-9_.:/@-]+\Z")
@@ -105,38 +120,74 @@ class _Coverage:
 def _coverage(
     values: np.ndarray, ts_ms: np.ndarray, settings: ResolvedSettings, at: datetime
 ) -> _Coverage:
+    """Coverage, gaps and staleness of every series at once; text only for the series that
+    have a data problem."""
     n, k = values.shape
     step = settings.step.total_seconds()
     present = ~np.isnan(values)
-    coverage = present.sum(axis=0) / max(n, 1)
-    gaps = np.array([_longest_run(~present[:, j]) for j in range(k)], dtype=np.float64) * step
-    any_present = present.any(axis=0)
-    last_idx = np.where(any_present, n - 1 - np.argmax(present[::-1], axis=0), -1)
+    n_present = present.sum(axis=0)
+    coverage = n_present / max(n, 1)
+    gaps = _longest_runs(~present).astype(np.float64) * step
+    last_idx = _last_true(present)
     at_ms = at.timestamp() * 1000
     last_ts = np.where(last_idx >= 0, ts_ms[np.maximum(last_idx, 0)], -np.inf)
     stale = (at_ms - last_ts) / 1000 > settings.max_staleness.total_seconds()
-    problems: list[str | None] = []
-    for j in range(k):
-        if not any_present[j]:
-            problems.append("no samples in the window")
+    max_gap = settings.max_gap.total_seconds()
+    flawed = (last_idx < 0) | (coverage < settings.min_coverage) | stale | (gaps > max_gap)
+    problems: list[str | None] = [None] * k
+    for j in np.flatnonzero(flawed).tolist():
+        if last_idx[j] < 0:
+            problems[j] = "no samples in the window"
         elif coverage[j] < settings.min_coverage:
-            problems.append(
-                f"coverage {coverage[j]:.1%} ({int(present[:, j].sum())} of {n} steps) is below the "
+            problems[j] = (
+                f"coverage {coverage[j]:.1%} ({int(n_present[j])} of {n} steps) is below the "
                 f"{settings.min_coverage:.0%} minimum; longest gap {human_duration(gaps[j])}"
             )
         elif stale[j]:
-            problems.append(
+            problems[j] = (
                 f"stale: newest sample at {short_time(last_ts[j] / 1000)} UTC, "
                 f"{human_duration((at_ms - last_ts[j]) / 1000)} before evaluation "
                 f"(max {human_duration(settings.max_staleness.total_seconds())})"
             )
-        elif gaps[j] > settings.max_gap.total_seconds():
-            problems.append(
-                f"gap of {human_duration(gaps[j])} in the window (max {human_duration(settings.max_gap.total_seconds())})"
-            )
         else:
-            problems.append(None)
+            problems[j] = (
+                f"gap of {human_duration(gaps[j])} in the window (max {human_duration(max_gap)})"
+            )
     return _Coverage(present, coverage, gaps, last_idx, stale, problems)
+
+
+def _present_first(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Each column's present values moved to its top, in their original order (NaN below)."""
+    order = np.argsort(~present, axis=0, kind="stable")
+    return np.take_along_axis(values, order, axis=0)
+
+
+def _by_count(
+    values: np.ndarray, present: np.ndarray, reduce: Callable[[np.ndarray], np.ndarray]
+) -> np.ndarray:
+    """``reduce`` applied to each column's present values; NaN where none is present.
+
+    Columns with the same number of present values are reduced together as one contiguous
+    (series, values) block, so each reduction sees exactly the 1-D data it would see for one
+    series alone (same summation order, same result) — one call per distinct count, not
+    one per series."""
+    counts = present.sum(axis=0)
+    packed = _present_first(values, present)
+    out = np.full(values.shape[1], np.nan)
+    for count in np.unique(counts[counts > 0]).tolist():
+        cols = np.flatnonzero(counts == count)
+        block = np.ascontiguousarray(packed[:count, cols].T)
+        out[cols] = reduce(block)
+    return out
+
+
+_AGGREGATES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "mean": lambda b: np.mean(b, axis=1),
+    "median": lambda b: np.median(b, axis=1),
+    "max": lambda b: np.max(b, axis=1),
+    "min": lambda b: np.min(b, axis=1),
+    "last": lambda b: b[:, -1],
+}
 
 
 def judge_steps(
@@ -150,7 +201,11 @@ def judge_steps(
     at: datetime,
     what: str,
 ) -> Judgement:
-    """Judge ``all_steps``, ``fraction_of_steps`` or ``aggregate`` rules, series by series."""
+    """Judge ``all_steps``, ``fraction_of_steps`` or ``aggregate`` rules for every series.
+
+    Counts, runs, worst values, observations and statuses are computed for all series at
+    once over the (steps, series) matrix; the loop at the end only writes each series'
+    verdict and reason."""
     if isinstance(rule, BudgetBurn):
         raise TypeError("budget_burn is judged by judge_budget")
     unit = threshold.unit
@@ -161,6 +216,7 @@ def judge_steps(
         reason = f"{what}: the query returned no series for the window — nothing to judge"
         return Judgement(Status.NO_DATA, [], None, 0.0, [reason])
     values = frame.to_numpy(dtype=np.float64)
+    k = values.shape[1]
     cov = _coverage(values, ts_ms, settings, at)
     present = cov.present
     with np.errstate(invalid="ignore"):
@@ -171,103 +227,78 @@ def judge_steps(
     filler = -np.inf if higher_is_worse else np.inf
     masked = np.where(present, values, filler)
     worst_idx = np.argmax(masked, axis=0) if higher_is_worse else np.argmin(masked, axis=0)
+    cols = np.arange(k)
+    n_present = present.sum(axis=0)
+    any_present = n_present > 0
+    worst_value = np.where(any_present, values[worst_idx, cols], np.nan)
+    n_viol = violating.sum(axis=0)
+    met = ok.sum(axis=0)
+    longest = np.zeros(k, dtype=np.int64)
+    first_viol, last_viol = _first_true(violating), _last_true(violating)
+    has_problem = np.array([p is not None for p in cov.data_problem], dtype=bool)
+
+    if isinstance(rule, AllSteps):
+        observed = worst_value
+        longest = _longest_runs(violating)
+        fail = (n_viol > 0) & (longest >= rule.min_consecutive)
+        passed = ~fail & ~has_problem
+    elif isinstance(rule, FractionOfSteps):
+        need = rule.min_fraction
+        q = (1 - need) if not higher_is_worse else need
+        with np.errstate(invalid="ignore"):
+            observed = _by_count(values, present, lambda b: np.quantile(b, q, axis=1))
+        passed = (met / max(n, 1) >= need) & ~has_problem
+        fail = ~passed & ((n - n_viol) / max(n, 1) < need)
+    elif isinstance(rule, Aggregate):
+        with np.errstate(invalid="ignore"):
+            observed = _by_count(values, present, _AGGREGATES[rule.function])
+            meets = np.isfinite(observed) & _OPS[comparison](observed, thr)
+        passed = ~has_problem & any_present & meets
+        fail = ~has_problem & ~passed
+    else:  # pragma: no cover - the union is closed
+        raise TypeError(type(rule).__name__)
+    status = np.where(passed, 0, np.where(fail, 1, 2))
+    statuses = (Status.PASS, Status.FAIL, Status.NO_DATA)
 
     verdicts: list[SeriesVerdict] = []
     for j, column in enumerate(frame.columns):
         lab = labels.get(str(column), {})
-        name = f"{what} {{{_label_text(lab)}}}" if _label_text(lab) else what
-        col, pres, viol = values[:, j], present[:, j], violating[:, j]
-        n_viol = int(viol.sum())
-        runs = _runs(viol)
-        problem = cov.data_problem[j]
-        observed_base: float | None
-        if isinstance(rule, AllSteps):
-            observed_base = float(col[worst_idx[j]]) if pres.any() else None
-            longest = max((b - a + 1 for a, b in runs), default=0)
-            if n_viol and longest >= rule.min_consecutive:
-                status = Status.FAIL
-                in_a_row = f", {longest} in a row" if rule.min_consecutive > 1 else ""
-                reason = (
-                    f"{name}: {fmt(_disp(observed_base, unit), unit)} {comparison.negated_word} "
-                    f"{fmt(threshold.value, unit)} at {_when(ts_ms, runs, with_date)}, {n_viol} of {n} steps"
-                    f"{in_a_row} (worst at {short_time(ts_ms[worst_idx[j]] / 1000)} UTC)"
-                )
-            elif problem:
-                status, reason = Status.NO_DATA, f"{name}: {problem}"
-            else:
-                status = Status.PASS
-                tolerated = (
-                    f"; {n_viol} isolated step(s) over target tolerated (fewer than "
-                    f"{rule.min_consecutive} in a row) at {_when(ts_ms, runs, with_date)}"
-                    if n_viol
-                    else ""
-                )
-                reason = (
-                    f"{name}: {comparison.value} {fmt(threshold.value, unit)} "
-                    f"{'at all ' + str(int(pres.sum())) + ' steps' if not n_viol else 'in every run of ' + str(rule.min_consecutive) + ' steps'} "
-                    f"(worst {fmt(_disp(observed_base, unit), unit)}, coverage {cov.coverage[j]:.1%}){tolerated}"
-                )
-        elif isinstance(rule, FractionOfSteps):
-            met = int(ok[:, j].sum())
-            need = rule.min_fraction
-            q = (1 - need) if not higher_is_worse else need
-            finite_vals = col[pres]
-            observed_base = float(np.quantile(finite_vals, q)) if finite_vals.size else None
-            if met / max(n, 1) >= need and not problem:
-                status = Status.PASS
-                reason = (
-                    f"{name}: {comparison.value} {fmt(threshold.value, unit)} in {met} of {n} steps "
-                    f"({met / n:.1%}, needs {need:.0%})"
-                    + (f"; below target at {_when(ts_ms, runs, with_date)}" if runs else "")
-                )
-            elif (n - n_viol) / max(n, 1) < need:
-                status = Status.FAIL
-                reason = (
-                    f"{name}: target {comparison.value} {fmt(threshold.value, unit)} met in only {met} of {n} steps "
-                    f"({met / n:.1%}, needs {need:.0%}); {comparison.negated_word} target at "
-                    f"{_when(ts_ms, runs, with_date)}, worst {fmt(_disp(float(col[worst_idx[j]]), unit), unit)}"
-                )
-            else:
-                status = Status.NO_DATA
-                reason = (
-                    f"{name}: {problem or f'met in {met} of {n} steps; the missing steps decide'}"
-                )
-        elif isinstance(rule, Aggregate):
-            observed_base = _aggregate(col[pres], rule.function) if pres.any() else None
-            if problem:
-                status, reason = Status.NO_DATA, f"{name}: {problem}"
-            elif (
-                observed_base is not None
-                and np.isfinite(observed_base)
-                and _OPS[comparison](np.float64(observed_base), thr)
-            ):
-                status = Status.PASS
-                reason = (
-                    f"{name}: {rule.function} {fmt(_disp(observed_base, unit), unit)} {comparison.value} "
-                    f"{fmt(threshold.value, unit)} over {human_duration(rule.window.total_seconds())}"
-                )
-            else:
-                status = Status.FAIL
-                reason = (
-                    f"{name}: {rule.function} over {human_duration(rule.window.total_seconds())} is "
-                    f"{fmt(_disp(observed_base, unit), unit)}, {comparison.negated_word} {fmt(threshold.value, unit)}"
-                )
-        else:  # pragma: no cover - the union is closed
-            raise TypeError(type(rule).__name__)
-        wi = int(worst_idx[j])
+        text = _label_text(lab)
+        name = f"{what} {{{text}}}" if text else what
+        runs = _runs(violating[:, j]) if n_viol[j] else []
+        observed_base = float(observed[j]) if any_present[j] else None
+        verdict_status = statuses[status[j]]
+        reason = _reason(
+            rule,
+            verdict_status,
+            name=name,
+            observed=observed_base,
+            worst=float(worst_value[j]) if any_present[j] else None,
+            worst_at=ts_ms[worst_idx[j]],
+            present=int(n_present[j]),
+            violations=int(n_viol[j]),
+            met=int(met[j]),
+            longest=int(longest[j]),
+            n=n,
+            runs=_when(ts_ms, runs, with_date) if runs else "",
+            problem=cov.data_problem[j],
+            coverage=float(cov.coverage[j]),
+            comparison=comparison,
+            threshold=threshold,
+        )
         verdicts.append(
             SeriesVerdict(
                 labels=lab,
-                status=status,
+                status=verdict_status,
                 observed=_disp(observed_base, unit),
                 coverage=float(cov.coverage[j]),
                 steps_expected=n,
-                steps_present=int(pres.sum()),
-                steps_violating=n_viol,
-                first_violation=_ts(ts_ms[runs[0][0]]) if runs else None,
-                last_violation=_ts(ts_ms[runs[-1][1]]) if runs else None,
-                worst_value=_disp(float(col[wi]), unit) if pres.any() else None,
-                worst_at=_ts(ts_ms[wi]) if pres.any() else None,
+                steps_present=int(n_present[j]),
+                steps_violating=int(n_viol[j]),
+                first_violation=_ts(ts_ms[first_viol[j]]) if first_viol[j] >= 0 else None,
+                last_violation=_ts(ts_ms[last_viol[j]]) if last_viol[j] >= 0 else None,
+                worst_value=_disp(float(worst_value[j]), unit) if any_present[j] else None,
+                worst_at=_ts(ts_ms[worst_idx[j]]) if any_present[j] else None,
                 longest_gap_seconds=float(cov.longest_gap_s[j]),
                 last_sample_at=_ts(ts_ms[cov.last_idx[j]]) if cov.last_idx[j] >= 0 else None,
                 reason=reason,
@@ -276,16 +307,80 @@ def judge_steps(
     return _combine(verdicts, comparison, what, threshold)
 
 
-def _aggregate(values: np.ndarray, function: str) -> float:
-    funcs: dict[str, Callable[[np.ndarray], float]] = {
-        "mean": lambda v: float(np.mean(v)),
-        "median": lambda v: float(np.median(v)),
-        "max": lambda v: float(np.max(v)),
-        "min": lambda v: float(np.min(v)),
-        "last": lambda v: float(v[-1]),
-    }
-    with np.errstate(invalid="ignore"):
-        return funcs[function](values)
+def _reason(
+    rule: Rule,
+    status: Status,
+    *,
+    name: str,
+    observed: float | None,
+    worst: float | None,
+    worst_at: float,
+    present: int,
+    violations: int,
+    met: int,
+    longest: int,
+    n: int,
+    runs: str,
+    problem: str | None,
+    coverage: float,
+    comparison: Comparison,
+    threshold: Threshold,
+) -> str:
+    """One series' reason, from the figures :func:`judge_steps` computed for it."""
+    unit = threshold.unit
+    limit = fmt(threshold.value, unit)
+    if isinstance(rule, AllSteps):
+        if status is Status.FAIL:
+            in_a_row = f", {longest} in a row" if rule.min_consecutive > 1 else ""
+            return (
+                f"{name}: {fmt(_disp(observed, unit), unit)} {comparison.negated_word} "
+                f"{limit} at {runs}, {violations} of {n} steps"
+                f"{in_a_row} (worst at {short_time(worst_at / 1000)} UTC)"
+            )
+        if status is Status.NO_DATA:
+            return f"{name}: {problem}"
+        tolerated = (
+            f"; {violations} isolated step(s) over target tolerated (fewer than "
+            f"{rule.min_consecutive} in a row) at {runs}"
+            if violations
+            else ""
+        )
+        scope = (
+            f"in every run of {rule.min_consecutive} steps"
+            if violations
+            else f"at all {present} steps"
+        )
+        return (
+            f"{name}: {comparison.value} {limit} {scope} "
+            f"(worst {fmt(_disp(observed, unit), unit)}, coverage {coverage:.1%}){tolerated}"
+        )
+    if isinstance(rule, FractionOfSteps):
+        need = rule.min_fraction
+        if status is Status.PASS:
+            return (
+                f"{name}: {comparison.value} {limit} in {met} of {n} steps "
+                f"({met / n:.1%}, needs {need:.0%})" + (f"; below target at {runs}" if runs else "")
+            )
+        if status is Status.FAIL:
+            return (
+                f"{name}: target {comparison.value} {limit} met in only {met} of {n} steps "
+                f"({met / n:.1%}, needs {need:.0%}); {comparison.negated_word} target at "
+                f"{runs}, worst {fmt(_disp(worst, unit), unit)}"
+            )
+        return f"{name}: {problem or f'met in {met} of {n} steps; the missing steps decide'}"
+    assert isinstance(rule, Aggregate)
+    window = human_duration(rule.window.total_seconds())
+    if status is Status.NO_DATA:
+        return f"{name}: {problem}"
+    if status is Status.PASS:
+        return (
+            f"{name}: {rule.function} {fmt(_disp(observed, unit), unit)} {comparison.value} "
+            f"{limit} over {window}"
+        )
+    return (
+        f"{name}: {rule.function} over {window} is "
+        f"{fmt(_disp(observed, unit), unit)}, {comparison.negated_word} {limit}"
+    )
 
 
 def _disp(value: float | None, unit: Unit) -> float | None:
