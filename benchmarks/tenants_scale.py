@@ -41,9 +41,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from igkit.judge.evaluate import evaluate  # noqa: E402
-from igkit.run import fetch_all  # noqa: E402
 from igkit.snapshots import RangeRequest  # noqa: E402
 from igkit.sources.prometheus import PrometheusSource  # noqa: E402
+from igkit.sources.registry import CaptureRequest, capture  # noqa: E402
 from igkit.spec.loader import LoadedMatrix, load_matrix  # noqa: E402
 from igkit.spec.plan import plan  # noqa: E402
 from igkit.verdicts import RunVerdicts  # noqa: E402
@@ -183,9 +183,10 @@ def raw_fetch(url: str, loaded: LoadedMatrix) -> int:
 def igkit_run(url: str, loaded: LoadedMatrix) -> RunVerdicts:
     """The library path of a live run, without writing files."""
     source = PrometheusSource(url, timeout=900)
-    planned = plan(loaded.matrix, [GATE], AT, None)
-    snapshots = fetch_all(planned, source)
-    return evaluate(loaded, [GATE], AT, snapshots, tenant=None, source="bench")
+    snapshot_set = capture(
+        CaptureRequest(matrix=loaded.matrix, gate_ids=[GATE], at=AT, prometheus=source)
+    )
+    return evaluate(loaded, snapshot_set, AT, gate_ids=[GATE], tenant=None, source="bench")
 
 
 def check(run: RunVerdicts) -> int:
