@@ -38,7 +38,7 @@ import stat
 import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from igkit import __version__
 from igkit.bundle.keys import SigningKey, ephemeral_key
@@ -49,6 +49,8 @@ from igkit.strictdoc import DocumentError, load_model
 from igkit.verdicts import RunVerdicts
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from igkit.spec.loader import LoadedMatrix
 
 MANIFEST = "manifest.json"
@@ -138,37 +140,34 @@ def manifest_signing_bytes(manifest: dict[str, Any]) -> bytes:
     return canonical_json({**manifest, "signatures": []})
 
 
+_M = TypeVar("_M", bound="BaseModel")
+
+
 # -- reading the run ---------------------------------------------------------------------
 
 
 def _load_run(run_dir: Path) -> tuple[RunVerdicts, SnapshotIndex]:
     if not run_dir.is_dir():
         raise ConfigError("run directory does not exist or is not a directory", where=str(run_dir))
-    try:
-        raw = (run_dir / "verdicts.json").read_bytes()
-        verdicts = load_model(RunVerdicts, raw, where="verdicts.json")
-    except FileNotFoundError:
-        raise ConfigError(
-            "no verdicts.json: not an igkit run directory", where=str(run_dir)
-        ) from None
-    except OSError as exc:
-        raise ConfigError(
-            f"unreadable verdicts.json ({exc.strerror})", where=str(run_dir)
-        ) from None
-    except DocumentError as exc:
-        raise ConfigError(str(exc), where=str(run_dir)) from None
-    try:
-        raw = (run_dir / "snapshots" / "index.json").read_bytes()
-        index = load_model(SnapshotIndex, raw, where="snapshots/index.json")
-    except FileNotFoundError:
-        raise ConfigError("no snapshots/index.json in the run", where=str(run_dir)) from None
-    except OSError as exc:
-        raise ConfigError(
-            f"unreadable snapshots/index.json ({exc.strerror})", where=str(run_dir)
-        ) from None
-    except DocumentError as exc:
-        raise ConfigError(str(exc), where=str(run_dir)) from None
+    verdicts = _run_document(
+        run_dir, "verdicts.json", RunVerdicts, "no verdicts.json: not an igkit run directory"
+    )
+    index = _run_document(
+        run_dir, "snapshots/index.json", SnapshotIndex, "no snapshots/index.json in the run"
+    )
     return verdicts, index
+
+
+def _run_document(run_dir: Path, rel: str, model: type[_M], missing: str) -> _M:
+    """``run_dir/rel`` read strictly into ``model``; every problem a ConfigError naming it."""
+    try:
+        return load_model(model, (run_dir / rel).read_bytes(), where=rel)
+    except FileNotFoundError:
+        raise ConfigError(missing, where=str(run_dir)) from None
+    except OSError as exc:
+        raise ConfigError(f"unreadable {rel} ({exc.strerror})", where=str(run_dir)) from None
+    except DocumentError as exc:
+        raise ConfigError(str(exc), where=str(run_dir)) from None
 
 
 RUN_MARKER = ".igkit-run.json"

@@ -133,10 +133,11 @@ def collect(reader: pa.RecordBatchReader, tag_keys: list[str], keep_time: bool =
 
 
 def metric_filter(metrics: Iterable[str] | None, *, keep_null: bool = False) -> str:
-    """Only the metrics asked for; ``keep_null`` keeps lines without a metric name, so that
-    a Point whose ``metric`` key is missing is counted as malformed, not filtered away."""
+    """Only the metrics asked for; ``keep_null`` keeps lines without a metric name and lines
+    that are no Point (a damaged ``type`` key), so that they are counted as malformed, not
+    filtered away because they name a metric nobody judges."""
     if metrics is None:
         return ""
     names = ", ".join(sql_str(m) for m in sorted(set(metrics)))
-    null = " OR metric IS NULL" if keep_null else ""
+    null = " OR metric IS NULL OR type IS DISTINCT FROM 'Point'" if keep_null else ""
     return f" AND (metric IN ({names}){null})" if names else f" AND (false{null})"

@@ -747,7 +747,7 @@ def test_duplicate_claim_keys_are_refused(rs: Signer) -> None:
         signing_alg="HS256",
         at=AT,
     )
-    assert_not_pass(checks, "jwt", "twice")
+    assert_not_pass(checks, "jwt", "duplicate key 'files'")
 
 
 @pytest.mark.parametrize(

@@ -62,7 +62,7 @@ class DuplicateKeyError(IgkitError, ValueError):
     silently dropped: igkit refuses the file instead."""
 
 
-def _pairs_unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in pairs:
         key = fix_surrogates(k)
@@ -83,7 +83,7 @@ def duplicate_path(body: bytes, fallback: str) -> str:
 
 
 _JSON_DECODER = json.JSONDecoder(
-    object_pairs_hook=_pairs_unique,
+    object_pairs_hook=unique_pairs,
     parse_float=Num,
     parse_int=Num,
     parse_constant=reject_constant,

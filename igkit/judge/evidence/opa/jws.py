@@ -13,21 +13,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 from igkit.errors import IgkitError
-from igkit.judge.evidence.opa.gojson import DocError, Num, duplicate_path, reject_constant
+from igkit.judge.evidence.opa.gojson import (
+    DocError,
+    DuplicateKeyError,
+    Num,
+    duplicate_path,
+    reject_constant,
+    unique_pairs,
+)
 from igkit.timeutil import rfc3339
 
 
 class RefusedError(IgkitError, ValueError):
     pass
-
-
-def _strict_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for k, v in pairs:
-        if k in out:
-            raise RefusedError(f"key {k!r} appears twice")
-        out[k] = v
-    return out
 
 
 def strict_json(data: bytes, what: str) -> Any:
@@ -38,15 +36,16 @@ def strict_json(data: bytes, what: str) -> Any:
     try:
         return json.loads(
             text,
-            object_pairs_hook=_strict_pairs,
+            object_pairs_hook=unique_pairs,
             parse_float=Num,
             parse_int=Num,
             parse_constant=reject_constant,
         )
-    except RefusedError as exc:
+    except DuplicateKeyError as exc:
         found = duplicate_path(data, "")
-        where = f" ({found})" if found.startswith("duplicate key") else ""
-        raise RefusedError(f"{what}: {exc}{where}") from None
+        raise RefusedError(
+            f"{what}: {found if found.startswith('duplicate key') else exc}"
+        ) from None
     except (json.JSONDecodeError, DocError, RecursionError) as exc:
         msg = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc) or "too deep"
         raise RefusedError(f"{what} is not valid JSON ({msg})") from None
