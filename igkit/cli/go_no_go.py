@@ -79,7 +79,7 @@ def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     g.add_argument(
         "--no-notebooks",
         action="store_true",
-        help="skip executing the gate notebooks (the pure library path; same verdicts, faster)",
+        help="do not render the gate reports with the notebooks (the verdicts are the library's either way)",
     )
     g.add_argument(
         "--workers", default=None, help="parallel notebook kernels, 1-256 (default: cores)"
