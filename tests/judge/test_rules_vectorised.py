@@ -4,7 +4,7 @@ violations, for every rule kind and comparison."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import numpy as np
 import pandas as pd
@@ -18,22 +18,13 @@ from igkit.spec.models import (
     AllSteps,
     Comparison,
     FractionOfSteps,
-    ResolvedSettings,
     Threshold,
 )
 from igkit.units import Unit
 from igkit.verdicts import Status
 from tests.judge.reference_rules import reference_judge_steps
+from tests.test_rules import AT, SETTINGS, STEP
 
-AT = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
-STEP = 15
-SETTINGS = ResolvedSettings(
-    step=timedelta(seconds=STEP),
-    rate=timedelta(minutes=5),
-    min_coverage=0.9,
-    max_staleness=timedelta(minutes=2),
-    max_gap=timedelta(minutes=5),
-)
 THRESHOLD = Threshold(value=350, unit=Unit.MS)
 WINDOW = timedelta(minutes=30)
 RULES = [
