@@ -10,21 +10,26 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from igkit.errors import SnapshotError
 from igkit.snapshots import (
     RangeRequest,
+    RangeResult,
     ResultError,
     Snapshot,
+    canonical_json,
     canonical_sha256,
     parse_query_range_body,
     parse_range_result,
+    read_query_range_body,
     read_snapshot,
     series_key,
     to_long_frame,
     to_wide_frame,
     write_snapshots,
 )
+from igkit.snapshots.models import canonical_json_with
 from igkit.sources.prometheus import split_range, stitch
 
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
@@ -339,3 +344,78 @@ def test_redirects_field_is_left_out_when_empty() -> None:
     for path in shipped:
         read_snapshot(path)  # verifies the SHA-256
     assert canonical_sha256(snap.content()) == snap.sha256
+
+
+# ---- the stored result: canonical bytes, spliced in unparsed --------------------------------
+
+_keys = st.text(max_size=6)
+_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_keys, inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@pytest.mark.property
+@given(st.dictionaries(_keys, _values, max_size=5), st.dictionaries(_keys, _values, max_size=3))
+def test_property_splicing_canonical_values_equals_canonical_json(
+    data: dict[str, object], raw: dict[str, object]
+) -> None:
+    merged = {**data, **raw}
+    spliced = canonical_json_with(data, {k: canonical_json(v) for k, v in raw.items()})
+    assert spliced == canonical_json(merged)
+
+
+def sealed_snapshot(res: list[dict[str, object]]) -> Snapshot:
+    return Snapshot(
+        id=REQ.id,
+        request=REQ,
+        server="http://127.0.0.1:9090",
+        fetched_at=T0,
+        status="success",
+        result_type="matrix",
+        result=res,
+    ).sealed()
+
+
+def test_stored_result_is_the_canonical_bytes_and_reads_back_as_lists() -> None:
+    """Hash and file are what they were when the result was a list of dicts; reading
+    ``result`` gives a fresh copy, so changing it cannot change what was sealed."""
+    snap = sealed_snapshot(result())
+    full = snap.model_dump(mode="json", by_alias=True)
+    assert full["result"] == result()
+    assert snap.canonical() == canonical_json(full)
+    assert snap.sha256 == canonical_sha256(snap.content())
+    assert snap.result_data.json == canonical_json(result())
+    mine = snap.result
+    mine[0]["values"][0][1] = "0"
+    assert snap.result == result()
+    snap.verify()
+    # a changed result (honestly re-sealed) is a different snapshot; one not re-sealed fails
+    changed = snap.model_copy(update={"result": result()[:1]})
+    assert changed.result == result()[:1]
+    with pytest.raises(SnapshotError, match="SHA-256"):
+        changed.verify()
+    assert changed.sealed().sha256 != snap.sha256
+
+
+def test_answer_with_no_canonical_json_is_refused_and_honest_twin_accepted() -> None:
+    """A label holding a lone surrogate parses but cannot be hashed: the fetch refuses it as
+    a malformed answer (never a crash), and a snapshot file holding one is not a snapshot."""
+    honest = body()
+    got, warnings = read_query_range_body(honest)
+    assert got.parsed() == [GOOD_SERIES]
+    assert got == RangeResult(canonical_json([GOOD_SERIES]))
+    assert warnings == []
+    hostile = honest.replace(b'"tenant": "acme"', b'"tenant": "\\ud800"')
+    assert hostile != honest
+    with pytest.raises(ResultError, match="no canonical JSON"):
+        read_query_range_body(hostile)
+    with pytest.raises(ValidationError, match="surrogate"):
+        Snapshot.model_validate(
+            {**sealed_snapshot([]).content(), "result": json.loads(hostile)["data"]["result"]}
+        )

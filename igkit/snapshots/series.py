@@ -20,7 +20,7 @@ from igkit.strictdoc import DocumentError, load_json
 if TYPE_CHECKING:
     import pandas as pd
 
-from igkit.snapshots.models import Snapshot
+from igkit.snapshots.models import RangeResult, Snapshot, no_cyclic_gc
 
 _LABEL_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _METRIC_NAME = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*\Z")
@@ -271,9 +271,22 @@ def parse_query_range_body(raw: bytes) -> tuple[list[Any], list[str]]:
         return _parse_query_range_body(raw)
 
 
+def read_query_range_body(raw: bytes) -> tuple[RangeResult, list[str]]:
+    """As :func:`parse_query_range_body`, but the result comes back as its canonical JSON
+    (:class:`RangeResult`), made under the same lock: at most one answer's parsed tree exists
+    at a time, however many fetches run (the tree is ~8x the size of its canonical bytes)."""
+    with _DECODING:
+        result, warnings = _parse_query_range_body(raw)
+        try:
+            return RangeResult.of(result), warnings
+        except ValueError as exc:  # e.g. a label holding a lone surrogate
+            raise ResultError(f"result has no canonical JSON ({str(exc)[:80]})") from None
+
+
 def _parse_query_range_body(raw: bytes) -> tuple[list[Any], list[str]]:
     try:
-        body = load_json(raw, where="response", check_depth=False)
+        with no_cyclic_gc():
+            body = load_json(raw, where="response", check_depth=False)
     except DocumentError as exc:
         not_json = exc.message.startswith(("invalid JSON", "not UTF-8"))
         raise ResultError(f"unreadable JSON: {exc.message}", not_api=not_json) from None
@@ -295,23 +308,7 @@ def _parse_query_range_body(raw: bytes) -> tuple[list[Any], list[str]]:
     result = data.get("result")
     parse_range_result(result)
     assert isinstance(result, list)  # parse_range_result refuses anything else
-    _compact(result)
     return result, notes["warnings"]
-
-
-def _compact(result: list[Any]) -> None:
-    """One timestamp object per distinct value, and exact two-slot ``[t, "v"]`` lists.
-
-    A snapshot keeps the parsed answer for as long as the run does. Every series repeats the
-    same step times (28 bytes per sample saved), and the JSON scanner leaves room for four
-    items in each pair (16 more): about 90 MB for G1 over 3,000 tenants
-    (``benchmarks/tenants_scale.py``). The key holds the type, so ``1`` and ``1.0`` stay as
-    the server wrote them; zero is left alone (``-0.0 == 0.0``)."""
-    shared: dict[tuple[type, Any], Any] = {}
-    for series in result:
-        series["values"] = [
-            [shared.setdefault((t.__class__, t), t) if t else t, v] for t, v in series["values"]
-        ]
 
 
 def _as_data(result: list[dict[str, Any]] | RangeData) -> RangeData:

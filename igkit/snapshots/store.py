@@ -28,7 +28,6 @@ from igkit.snapshots.models import (
     K6SummarySnapshot,
     SealedSnapshot,
     Snapshot,
-    canonical_json,
 )
 from igkit.strictdoc import DocumentError, load_json, load_model, validation_message
 from igkit.timeutil import rfc3339
@@ -109,9 +108,7 @@ def write_snapshots(
         if snap.id in refs:
             continue
         name = snapshot_filename(snap, label)
-        write_bytes(
-            directory / name, canonical_json(snap.model_dump(mode="json", by_alias=True)) + b"\n"
-        )
+        write_bytes(directory / name, snap.canonical() + b"\n")
         refs[snap.id] = SnapshotRef(
             id=snap.id, file=name, sha256=snap.sha256, label=label, kind=getattr(snap, "kind", None)
         )

@@ -6,7 +6,7 @@ latter discards the response's ``status``/``warnings`` — and a partial or warn
 must become an ERROR verdict, never a quiet green.
 
 The server is not trusted: the answer is parsed strictly and validated by the same function
-the judge uses (:func:`igkit.snapshots.parse_query_range_body`); ``--timeout`` bounds each
+the judge uses (:func:`igkit.snapshots.read_query_range_body`); ``--timeout`` bounds each
 whole request (a server dripping one byte a second cannot stall a run), bodies are capped,
 redirects are followed only within the configured origin, and every piece of text the server
 sends back passes through :func:`igkit.redact.redact` before it can reach an output.
@@ -14,6 +14,8 @@ sends back passes through :func:`igkit.redact.redact` before it can reach an out
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import math
 import os
 import threading
@@ -31,12 +33,12 @@ from igkit.errors import ConfigError
 from igkit.redact import redact, redact_data, secrets
 from igkit.snapshots import (
     RangeRequest,
+    RangeResult,
     ResultError,
     Snapshot,
-    canonical_json,
     one_line,
-    parse_query_range_body,
     parse_range_result,
+    read_query_range_body,
     series_key,
 )
 
@@ -44,6 +46,7 @@ MAX_POINTS = 11_000  # Prometheus refuses range queries of more than 11,000 poin
 MAX_RESPONSE_BYTES = 1 << 30  # one answer larger than 1 GiB is refused, not buffered
 MAX_REDIRECTS = 5
 _ERROR_BODY_BYTES = 64 << 10
+_MMAP_THRESHOLD = 1 << 20
 
 ENV_TOKEN = "IGKIT_PROM_TOKEN"
 ENV_USER = "IGKIT_PROM_USERNAME"
@@ -168,6 +171,24 @@ def _bounded(work: Callable[[float], Outcome], timeout: float, url: str) -> Outc
     return box[0]
 
 
+@functools.cache
+def _return_large_frees() -> None:
+    """glibc only: serve every allocation of 1 MiB or more by ``mmap``, so that freeing it
+    gives the memory back at once.
+
+    By default glibc raises that threshold to the size of the largest block freed (up to
+    32 MiB), after which an answer's body, text and validation arrays (tens of MB per query,
+    made and freed query after query, in several fetch threads) come from the heaps, which
+    fragment and keep their high-water mark: G1 over 3,000 tenants peaked at ~650 MB instead
+    of ~450 MB of live data (``benchmarks/tenants_scale.py``). It changes no result; where
+    ``mallopt`` does not exist (not glibc) nothing is done."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError):
+        return
+    mallopt(-3, _MMAP_THRESHOLD)  # M_MMAP_THRESHOLD; a fixed value also stops its rising
+
+
 class PrometheusSource:
     """Fetch range queries from a live server. Credentials come from the environment only."""
 
@@ -189,6 +210,7 @@ class PrometheusSource:
             raise ConfigError("must be a finite positive number of seconds", where="--timeout")
         env = os.environ if env is None else env
         headers, auth = _credentials(env)
+        _return_large_frees()
         if tenant:
             headers["X-Scope-OrgID"] = tenant
         self.url = public_url(url)
@@ -227,7 +249,7 @@ class PrometheusSource:
 
     def fetch(self, request: RangeRequest) -> Snapshot:
         fetched_at = datetime.now(tz=UTC)
-        chunks: list[list[dict[str, Any]]] = []
+        chunks: list[RangeResult] = []
         warnings: list[str] = []
         redirects: list[str] = []
         pieces = split_range(request, self.max_points)
@@ -252,10 +274,12 @@ class PrometheusSource:
             chunks.append(outcome["result"])
             warnings.extend(outcome["warnings"])
             redirects.extend(r for r in outcome["redirects"] if r not in redirects)
-        result = stitch(chunks) if len(chunks) > 1 else chunks[0]
+        result = chunks[0]
         if len(chunks) > 1:
+            stitched = stitch([c.parsed() for c in chunks])
             try:
-                parse_range_result(result)
+                parse_range_result(stitched)
+                result = RangeResult.of(stitched)
             except ResultError as exc:
                 return Snapshot(
                     status="error",
@@ -264,8 +288,8 @@ class PrometheusSource:
                     redirects=redirects,
                     **base,
                 ).sealed()
-        if self._secrets and any(s in canonical_json(result).decode() for s in self._secrets):
-            result = redact_data(result, self._secrets)
+        if self._secrets and any(s.encode() in result.json for s in self._secrets):
+            result = RangeResult.of(redact_data(result.parsed(), self._secrets))
         return Snapshot(
             status="success",
             warnings=[self._clean(w) for w in warnings],
@@ -336,7 +360,7 @@ class PrometheusSource:
         if status != 200:
             return self._error_answer(status, body)
         try:
-            result, warnings = parse_query_range_body(body)
+            result, warnings = read_query_range_body(body)
         except ResultError as exc:
             error = _error_fields(body)
             if error is not None:  # HTTP 200 with status "error" (some proxies do this)
