@@ -240,8 +240,12 @@ def verify_pdf(pdf_path: Path, *, cert_pem: bytes | None) -> list[Check]:
     if not embedded:
         return [failed("signature present", "the PDF carries no signature", subject)]
     checks = [passed("signature present", f"{len(embedded)} signature(s)", subject)]
-    expected = {bytes(cert.dump()) for cert in trust_roots}
-    context = ValidationContext(trust_roots=trust_roots, allow_fetching=False)
+    try:
+        expected = {bytes(cert.dump()) for cert in trust_roots}
+        context = ValidationContext(trust_roots=trust_roots, allow_fetching=False)
+    except Exception as exc:  # asn1crypto parses lazily: a damaged certificate fails only here
+        reason = f"unusable certificate: {type(exc).__name__}: {exc}"
+        return [*checks, error("expected certificate", reason, subject)]
     quiet = logging.getLogger("pyhanko")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)  # pyHanko logs a traceback for every untrusted signer

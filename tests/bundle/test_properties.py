@@ -52,6 +52,25 @@ def test_positive_control_the_built_bundle_verifies(
     assert any(f.endswith(".pdf") for f in files)
 
 
+@pytest.mark.parametrize("offset", [45, 60, 120, 200, 300])
+def test_a_damaged_signing_certificate_fails_without_an_exception(
+    built: tuple[Path, list[str]], keypair: GeneratedKeyFiles, offset: int
+) -> None:
+    """Found by ``make fuzz``: one base64 character of ``signing-cert.pem`` changed made
+    asn1crypto raise inside the PDF check (it parses certificates lazily) instead of a
+    failed check. (The positive control above: the undamaged bundle verifies.)"""
+    bundle, _ = built
+    path = bundle / "signing-cert.pem"
+    original = path.read_bytes()
+    changed = bytearray(original)
+    changed[offset] = ord("/") if changed[offset] != ord("/") else ord("+")
+    path.write_bytes(bytes(changed))
+    try:
+        assert not verifies(bundle, keypair)
+    finally:
+        path.write_bytes(original)
+
+
 @pytest.mark.property
 @given(data=st.data())
 def test_any_single_byte_replaced_fails(
