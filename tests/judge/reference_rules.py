@@ -7,7 +7,6 @@ Deliberately simple: one Python pass per series. Do not use outside tests.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
@@ -17,6 +16,7 @@ from igkit.judge.rules import (
     _OPS,
     Judgement,
     _combine,
+    _Coverage,
     _disp,
     _label_text,
     _runs,
@@ -36,16 +36,6 @@ from igkit.spec.models import (
 from igkit.timeutil import human_duration, short_time
 from igkit.units import fmt, to_base
 from igkit.verdicts import SeriesVerdict, Status
-
-
-@dataclass(frozen=True)
-class _Coverage:
-    present: np.ndarray  # (steps, series) bool
-    coverage: np.ndarray  # (series,)
-    longest_gap_s: np.ndarray
-    last_idx: np.ndarray  # -1 when nothing present
-    stale: np.ndarray
-    data_problem: list[str | None]
 
 
 def _coverage(
