@@ -78,6 +78,43 @@ class SeriesVerdict(_Model):
         return rfc3339(v) if v else None
 
 
+FactValue = str | int | None
+"""A fact is text or a whole number: a digest, a time (RFC 3339), a count, a level."""
+
+
+class EvidenceFact(_Model):
+    """One evidence document as igkit read it, for the reports to render (never to decide).
+
+    ``status`` is that of the checks that read it: a fact of a document that did not verify is
+    shown as such. ``kind`` fixes the names in ``facts`` (each may be None when unknown) and
+    ``rows``; times are RFC 3339 UTC, durations are ``2m48s`` text:
+
+    - ``release`` (subject: the release file): ``release_tag``, ``change_ticket``, ``file``;
+      rows ``name``, ``version``, ``digest`` (``sha256:<hex>``) per artifact.
+    - ``artifact`` (G3 provenance, subject: artifact name): ``digest``, ``builder_id``,
+      ``slsa_level`` (int), ``signer`` (key fingerprint, or certificate identity and issuer),
+      ``signer_trust`` (how the signer is trusted), ``source``, ``provenance_file``.
+    - ``sbom`` (subject: artifact name): ``file``, ``format``, ``components`` (int),
+      ``fail_at``, open findings per severity ``critical``/``high``/``medium``/``low``/
+      ``unknown`` (int), ``suppressed`` (int); rows ``id``, ``severity``, ``component``,
+      ``state`` (open / suppressed) per finding.
+    - ``opa_bundle`` (subject: bundle path): ``revision``, ``key_fingerprint``, ``key_trust``,
+      ``scope``, ``issued_at``, ``expires_at``, ``files`` (int).
+    - ``drill`` (subject: drill id): ``env``, ``env_target``, ``operator``, ``started_at``,
+      ``ended_at``, ``failure_injected_at``, ``service_restored_at``, ``rpo``, ``rpo_target``,
+      ``rto``, ``rto_target``, ``file``; rows ``name``, ``at``, ``outcome`` per step.
+    - ``approvals`` (subject: the tracker file): ``max_age``; rows ``role``, ``approver``,
+      ``decision``, ``at``, ``reference``, ``status`` per required role.
+    - ``comms`` (subject: "templates"): rows ``template``, ``file``, ``sha256``, ``status``.
+    """
+
+    kind: str
+    subject: str
+    status: Status
+    facts: dict[str, FactValue] = Field(default_factory=dict)
+    rows: list[dict[str, FactValue]] = Field(default_factory=list)
+
+
 class ObjectiveVerdict(_Model):
     name: str
     description: str = ""
@@ -97,6 +134,9 @@ class ObjectiveVerdict(_Model):
     snapshots: list[str] = Field(default_factory=list)
     series: list[SeriesVerdict] = Field(default_factory=list)
     details: dict[str, JsonFloat | str | None] = Field(default_factory=dict)
+    evidence: list[EvidenceFact] = Field(
+        default_factory=list, description="what each evidence document says, for the reports"
+    )
 
     @field_serializer("window_start", "window_end")
     def _ser(self, v: datetime | None) -> str | None:
