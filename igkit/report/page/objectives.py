@@ -18,6 +18,7 @@ from igkit.report.page.markup import (
     Raw,
     badge,
     code,
+    digest,
     esc,
     fields,
     label_text,
@@ -70,10 +71,7 @@ def _seal_pairs(
 ) -> list[tuple[str, str | Raw | None]]:
     return [
         ("Snapshot file", code(ref.file) if ref else "not listed in the run's index.json"),
-        (
-            "Snapshot SHA-256 (content seal)",
-            code(sha256 or (ref.sha256 if ref else "")) if (sha256 or ref) else None,
-        ),
+        ("Snapshot SHA-256 (content seal)", digest(sha256 or (ref.sha256 if ref else None))),
         ("Snapshot id (hash of the request)", code(snapshot_id)),
     ]
 
@@ -121,7 +119,7 @@ def k6_read(run: Run, o: ObjectiveVerdict) -> Raw:
         if isinstance(snap, K6Snapshot):
             pairs += [
                 ("k6 results file", code(snap.file)),
-                ("File SHA-256", code(snap.file_sha256) if snap.file_sha256 else None),
+                ("File SHA-256", digest(snap.file_sha256)),
                 ("Read as", "per-window table" + (f" ({snap.format})" if snap.format else "")),
                 ("Test run (UTC)", span(snap.run_start, snap.run_end)),
                 ("Window length", step(snap.params.window_seconds)),
@@ -132,7 +130,7 @@ def k6_read(run: Run, o: ObjectiveVerdict) -> Raw:
         elif isinstance(snap, K6SummarySnapshot):
             pairs += [
                 ("k6 summary file", code(snap.file)),
-                ("File SHA-256", code(snap.file_sha256)),
+                ("File SHA-256", digest(snap.file_sha256)),
                 ("Read as", f"end-of-test summary ({snap.summary_kind})"),
             ]
         parts.append(
@@ -156,12 +154,13 @@ def evidence_read(run: Run, o: ObjectiveVerdict) -> Raw:
                         [
                             role,
                             code(f.path),
-                            code(f.sha256) if f.sha256 else None,
+                            digest(f.sha256),
                             None if f.size is None else f"{f.size:,} bytes",
                             f.error,
                         ]
                         for role, f in snap.files.items()
                     ],
+                    full_width=["SHA-256"],
                 )
             )
         parts.append(fields(_seal_pairs(sid, refs.get(sid), snap.sha256 if snap else None)))
