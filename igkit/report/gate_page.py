@@ -7,6 +7,7 @@ a chart, and the evidence documents' facts. No scripts, inline CSS, every value 
 
 from __future__ import annotations
 
+import base64
 from typing import TYPE_CHECKING
 
 from igkit.report.page.markup import (
@@ -94,7 +95,12 @@ def k6_windows_table(run: Run, gate_id: str) -> Raw:
         "p95",
         "p95 threshold",
     ]
-    return section("k6 windows", table(headers, rows), level=3)
+    from igkit.report.plots import figure_png, plot_k6_windows
+
+    png = base64.b64encode(figure_png(plot_k6_windows(w))).decode("ascii")
+    alt = f"{gate_id} k6 windows: p95 and error rate per window against the matrix thresholds"
+    image = Raw(f'<img alt="{esc(alt)}" src="data:image/png;base64,{png}">')
+    return section("k6 windows", image, table(headers, rows), level=3)
 
 
 def gate_page_html(run: Run, gate_id: str) -> str:
