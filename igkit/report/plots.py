@@ -308,6 +308,10 @@ def _k6_panel(ax: Any, rows: pd.DataFrame, value: str, limit: str, unit: Unit, w
     _time_axis(ax, rows["start"].min(), rows["end"].max())
 
 
+def _scenario(name: str) -> str:
+    return "all requests" if name == "*" else name
+
+
 def plot_k6_windows(windows: pd.DataFrame) -> Figure:
     """Per k6 objective (scenario) and file: p95 and error rate of every window against the
     matrix thresholds, windows over a threshold marked in red, windows too thin to judge
@@ -317,7 +321,9 @@ def plot_k6_windows(windows: pd.DataFrame) -> Figure:
     fig = _figure(10, 0.8 + 2.9 * max(1, len(groups)), layout="constrained", dpi=110)
     several_files = windows["file"].nunique() > 1
     for i, ((objective, file), rows) in enumerate(groups):
-        name = f"{objective} ({rows['scenario'].iloc[0]})" + (f" [{file}]" if several_files else "")
+        scenario = str(rows["scenario"].iloc[0])
+        name = str(objective) if scenario == objective else f"{objective} ({_scenario(scenario)})"
+        name += f" [{file}]" if several_files else ""
         p95_ax = fig.add_subplot(len(groups), 2, 2 * i + 1)
         err_ax = fig.add_subplot(len(groups), 2, 2 * i + 2)
         if rows["p95_threshold_ms"].notna().any():
