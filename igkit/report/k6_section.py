@@ -26,8 +26,8 @@ from igkit.verdicts import ObjectiveVerdict, Status
 if TYPE_CHECKING:
     from igkit.explore import Run
 
-_TABLE = "border-collapse:collapse;margin:0.4em 0 1em 0;font-size:10pt;width:100%"
-_CELL = "border:1px solid #9e9e9e;padding:3px 6px;text-align:left;vertical-align:top"
+_TABLE = "border-collapse:collapse;margin:0.4em 0 1em 0;font-size:9pt;width:100%"
+_CELL = "border:1px solid #9e9e9e;padding:2px 4px;text-align:left;vertical-align:top"
 _HEAD = _CELL + ";background:#eeeeee"
 _NUM = _CELL + ";text-align:right;white-space:nowrap"
 _CAPTION = (
@@ -59,10 +59,11 @@ def _td(text: str, style: str = _CELL) -> str:
     return f'<td style="{style}">{escape(text)}</td>'
 
 
-def _window(start: pd.Timestamp, end: pd.Timestamp) -> str:
-    """``2026-11-27 16:54:47–16:55:47 UTC`` (the end's date only when it differs)."""
-    end_text = f"{end:%H:%M:%S}" if end.date() == start.date() else f"{end:%Y-%m-%d %H:%M:%S}"
-    return f"{start:%Y-%m-%d %H:%M:%S}–{end_text} UTC"
+def _window(start: pd.Timestamp, end: pd.Timestamp, *, date: bool) -> str:
+    """``16:54:47–16:55:47`` (the date in front when the table spans several days)."""
+    day = "%Y-%m-%d " if date else ""
+    end_day = day if end.date() == start.date() or not date else "%Y-%m-%d "
+    return f"{start.strftime(day + '%H:%M:%S')}–{end.strftime(end_day + '%H:%M:%S')}"
 
 
 def _num(value: float, unit: Unit) -> str:
@@ -87,7 +88,20 @@ def _settings_note(settings: K6Settings) -> str:
     )
 
 
-def _window_rows(rows: pd.DataFrame) -> list[str]:
+def _objective(name: str, scenario: str) -> str:
+    if scenario == name:
+        return name
+    return f"{name} ({'all requests' if scenario == ALL else scenario})"
+
+
+def _window_headers(rows: pd.DataFrame) -> tuple[list[str], bool]:
+    """The headers, and whether window cells carry their date (the table spans days)."""
+    days = {t.date() for t in pd.concat([rows["start"], rows["end"]])}
+    window = "Window (UTC)" if len(days) > 1 else f"Window (UTC, {min(days):%Y-%m-%d})"
+    return [WINDOW_HEADERS[0], window, *WINDOW_HEADERS[2:]], len(days) > 1
+
+
+def _window_rows(rows: pd.DataFrame, *, date: bool) -> list[str]:
     out = []
     for r in rows.to_dict("records"):
         p95_limit = (
@@ -97,9 +111,8 @@ def _window_rows(rows: pd.DataFrame) -> list[str]:
         )
         out.append(
             "<tr>"
-            + _td(str(r["objective"]))
-            + _td("all requests" if r["scenario"] == ALL else str(r["scenario"]))
-            + _td(_window(r["start"], r["end"]), _CELL + ";white-space:nowrap")
+            + _td(_objective(str(r["objective"]), str(r["scenario"])))
+            + _td(_window(r["start"], r["end"], date=date), _CELL + ";white-space:nowrap")
             + _td(f"{int(r['requests']):,}", _NUM)
             + _td(f"{int(r['failed']):,}", _NUM)
             + _td(_num(r["error_rate_pct"], Unit.PERCENT), _NUM)
@@ -114,16 +127,15 @@ def _window_rows(rows: pd.DataFrame) -> list[str]:
 
 
 WINDOW_HEADERS = (
-    "Objective",
-    "Scenario",
+    "Objective (scenario)",
     "Window (UTC)",
     "Requests",
     "Failed",
     "Error rate",
-    "igkit max error rate",
+    "Max error rate (igkit)",
     "Latency samples",
     "p95",
-    "igkit p95 threshold",
+    "p95 threshold (igkit)",
     "Window status",
 )
 
@@ -139,7 +151,8 @@ def _window_tables(run: Run, windows: pd.DataFrame) -> str:
                 f"; the file is incomplete ({'; '.join(snap.problems) or 'lines skipped'}): "
                 "a window that would pass is shown NO_DATA"
             )
-        parts.append(_table(caption, WINDOW_HEADERS, _window_rows(rows)))
+        headers, date = _window_headers(rows)
+        parts.append(_table(caption, headers, _window_rows(rows, date=date)))
     return "".join(parts)
 
 
