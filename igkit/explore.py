@@ -390,6 +390,9 @@ K6_WINDOW_COLUMNS = [
     "latency_samples",
     "p95_ms",
     "p95_threshold_ms",
+    "status",
+    "snapshot",
+    "snapshot_sha256",
 ]
 
 
@@ -398,17 +401,22 @@ def k6_window_frame(run: Run, gate_id: str) -> pd.DataFrame:
 
     ``error_rate_pct`` and ``p95_ms`` are the window's figures; ``max_error_rate_pct`` and
     ``p95_threshold_ms`` the objective's thresholds from the matrix (NaN: no p95 judged).
-    ``scenario`` is ``*`` for the objective over every request. Empty when the gate has no k6
-    objective or the run holds no k6 window table."""
+    ``scenario`` is ``*`` for the objective over every request. ``status`` is the window's
+    PASS/FAIL/NO_DATA/ERROR by the judge's own per-window test
+    (:func:`igkit.judge.k6.window_statuses`); ``snapshot``/``snapshot_sha256`` the sealed
+    window table the row comes from. Empty when the gate has no k6 objective or the run
+    holds no k6 window table."""
+    from igkit.judge.k6 import window_statuses
     from igkit.snapshots import ALL, K6Snapshot
     from igkit.spec.models import K6Objective
 
+    settings = run.loaded.matrix.k6_settings()
     tables = [s for s in run.replay.k6 if isinstance(s, K6Snapshot) and s.status == "success"]
     rows: list[pd.DataFrame] = []
     for obj in run.loaded.matrix.gate(gate_id).objectives:
         if not isinstance(obj, K6Objective):
             continue
-        max_err = obj.max_error_rate or run.loaded.matrix.k6_settings().max_error_rate
+        max_err = obj.max_error_rate or settings.max_error_rate
         for snap in tables:
             table = snap.overall if obj.scenario is None else snap.scenarios.get(obj.scenario)
             if table is None or not table.windows:
@@ -441,6 +449,9 @@ def k6_window_frame(run: Run, gate_id: str) -> pd.DataFrame:
                         "p95_threshold_ms": np.nan
                         if obj.p95 is None
                         else from_base(to_base(obj.p95.value, obj.p95.unit), Unit.MS),
+                        "status": [st.value for st in window_statuses(snap, table, obj, settings)],
+                        "snapshot": snap.id,
+                        "snapshot_sha256": snap.sha256,
                     },
                     columns=K6_WINDOW_COLUMNS,
                 )
