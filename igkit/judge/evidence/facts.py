@@ -31,8 +31,9 @@ if TYPE_CHECKING:  # the verifiers load sigstore/cryptography: imported where th
     from igkit.judge.evidence.sbom import SbomSummary
 
 MAX_FINDING_ROWS = 200
-"""An SBOM fact lists at most this many findings, then one row saying how many more: a
-report with thousands of findings must stay readable (the counts always cover all of them)."""
+"""An SBOM fact lists at most this many findings (a drill fact this many steps), then one row
+saying how many more: a report with thousands of them must stay readable (the counts always
+cover all of them)."""
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "none", "unknown")
 
@@ -250,9 +251,13 @@ def drill_fact(
         "max_age": _duration(obj.max_age),
         "file": file,
     }
+    steps = r.steps if r else []
     rows: list[dict[str, FactValue]] = [
-        {"name": s.name, "at": _time(s.at), "outcome": s.outcome} for s in (r.steps if r else [])
+        {"name": s.name, "at": _time(s.at), "outcome": s.outcome} for s in steps[:MAX_FINDING_ROWS]
     ]
+    if len(steps) > MAX_FINDING_ROWS:
+        more = len(steps) - MAX_FINDING_ROWS
+        rows.append({"name": f"and {more} more step(s), not listed", "at": None, "outcome": None})
     return EvidenceFact(
         kind="drill",
         subject=f"drill {r.drill_id}" if r else (file or "drill report"),
