@@ -39,9 +39,14 @@ SEVERITY_ORDER = ("critical", "high", "medium", "low", "none", "unknown")
 
 
 def status_of(checks: Iterable[Check], subject: str | None = None) -> Status:
-    """The worst status of the checks about ``subject`` (all of them when None); ERROR when
-    there is none, since then nothing about it was verified."""
-    return worst([c.status for c in checks if subject is None or c.subject == subject])
+    """The worst status of the checks about ``subject`` (all of them when None); when none is
+    about it, that of the checks about no subject in particular (an unusable trust anchor);
+    ERROR when there is none at all, since then nothing about it was verified."""
+    checks = list(checks)
+    if subject is None:
+        return worst([c.status for c in checks])
+    mine = [c.status for c in checks if c.subject == subject]
+    return worst(mine or [c.status for c in checks if not c.subject])
 
 
 def _time(t: datetime | None) -> str | None:

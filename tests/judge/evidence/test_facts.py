@@ -197,6 +197,19 @@ def test_unreadable_release_file_is_an_error_fact_never_raises(demo: Demo) -> No
     assert [e.kind for e in v.evidence] == ["release"]
 
 
+def test_an_untrusted_anchor_fails_the_artifact_fact_and_names_no_signer(demo: Demo) -> None:
+    key = "G3/slsa_provenance"
+    v = evaluate_evidence("G3", demo.objective(key), demo.snaps[key], demo.at, TrustStore())
+    art = one(v, "artifact")
+    assert v.status is not Status.PASS
+    assert art.status is v.status
+    assert (art.facts["digest"], art.facts["signer"], art.facts["slsa_level"]) == (
+        DEMO_DIGEST,
+        None,
+        None,
+    )
+
+
 def test_keyless_signer_is_the_certificate_identity_and_issuer() -> None:
     identity = f"{GENERIC}@refs/tags/v2.1.0"
     bundle = SLSA / "gha_generic" / "v2.1.0" / "binary-linux-amd64-push-v14.2.intoto.jsonl"
