@@ -6,6 +6,12 @@ document or subject, so a document that did not verify is shown as claimed-not-v
 the signer, builder, SLSA level and signing key are filled only from data whose signature
 verified. Everything here is deterministic (no capture times, sorted rows), so a replay
 recomputes identical facts.
+
+Names beyond those :class:`~igkit.verdicts.EvidenceFact` fixes: ``sbom`` ``none`` (open
+findings of severity none/negligible/info; ``suppressed`` also counts the scanner's own
+ignore rules); ``drill`` ``last_durable_write_before_failure``, ``data_verified_at``,
+``max_age``; ``approvals`` ``unexpected_roles``. A capped list ends with one row whose first
+value says how many more there are and whose other values are None.
 """
 
 from __future__ import annotations
