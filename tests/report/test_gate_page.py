@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from igkit.explore import Run, load_run
 from igkit.finops import downshift_tier, tier_name
@@ -424,3 +426,23 @@ def test_an_unusable_snapshot_shows_the_planned_request_and_why(tmp_path: Path) 
     # positive control: the untouched objectives of the same run still show what they read
     assert "PromQL sent" in shown
     assert text_of(gate_page_html(load_run(""), "G1")).count("PromQL sent") == 3
+
+
+@pytest.mark.property
+@given(
+    values=st.lists(
+        st.text(st.characters(exclude_characters="\r", exclude_categories=["Cs"]), min_size=1),
+        min_size=1,
+        max_size=4,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_any_text_comes_back_as_text_never_markup(values: list[str]) -> None:
+    """Whatever a label, fact or reason holds, the page shows exactly that text and no tag."""
+    from igkit.report.page.markup import fields, table
+
+    cells = values  # (a CR is normalised by HTML parsing itself: not generated)
+    page = table(["column"] * len(cells), [cells]) + fields([("key", cells[0])])
+    soup = BeautifulSoup(page, "html.parser")
+    assert {t.name for t in soup.find_all(True)} <= {"table", "thead", "tbody", "tr", "th", "td"}
+    assert [td.get_text() for td in soup.find_all("td")] == [*cells, cells[0]]
