@@ -20,9 +20,40 @@ if TYPE_CHECKING:
     from igkit.verdicts import RunVerdicts
 
 
+DESCRIPTION = """\
+Decide whether a release may go to production. Every query of the selected gates is
+fetched first and sealed as a snapshot (SHA-256), then each objective is judged offline
+from the snapshots: PASS, FAIL, NO_DATA or ERROR; only PASS opens a gate. The decision
+and the reasons are printed as soon as the evaluation is done; the gate notebooks, the
+signed reports and the evidence bundle (--bundle) follow."""
+
+EPILOG = """\
+exit codes:
+  0  GO, or PARTIAL (every evaluated gate passed, but not every gate of the matrix ran)
+  1  NO-GO (a gate failed, has no data or could not be evaluated)
+  2  usage or configuration error (bad flag, matrix, key, ...)
+  3  tool error (an output could not be written, a report failed, an unexpected exception:
+     one line on stderr naming the log that holds the traceback)
+  4  HOLD (reserved)
+
+examples:
+  # GA day: every gate, live, with the evidence and the k6 results; signed bundle
+  IGKIT_PROM_URL=https://prom.example:9090 igkit go-no-go --validate-all \\
+      --evidence release/ --k6 k6-results.json --bundle --out runs/ga
+
+  # the latency gate for one tenant on a plain Prometheus, at a past instant
+  igkit go-no-go --gate G1 --prom-url http://localhost:9090 \\
+      --select 'tenant="acme"' --at 2025-06-20T14:00:00Z --out runs/g1-acme
+"""
+
+
 def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     g = sub.add_parser(
-        "go-no-go", help="evaluate gates and write verdicts.json, junit.xml, snapshots/"
+        "go-no-go",
+        help="evaluate gates and write verdicts.json, junit.xml, snapshots/",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     which = g.add_mutually_exclusive_group(required=True)
     which.add_argument(
@@ -39,7 +70,9 @@ def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
         "--select",
         metavar="MATCHERS",
         help='label matchers added to every selector of every query, e.g. tenant="acme" '
-        "(recorded in the run; a replay uses the recorded ones)",
+        "(validated; recorded in the snapshots and verdicts.json; a replay uses the recorded "
+        "ones). Unlike --tenant (the X-Scope-OrgID header of Mimir/Cortex) it filters series "
+        "on a plain Prometheus",
     )
     g.add_argument(
         "--window",
