@@ -57,11 +57,8 @@ def _validate(path: Path | None) -> int:
     except MatrixProblemsError as exc:
         for problem in exc.problems:
             print(f"igkit: error: {problem}", file=sys.stderr)
-        count = len(exc.problems)
-        print(
-            f"igkit: {count} problem{'s' if count > 1 else ''}; the matrix is not valid",
-            file=sys.stderr,
-        )
+        if len(exc.problems) > 1:
+            print(f"igkit: {len(exc.problems)} problems; the matrix is not valid", file=sys.stderr)
         return EXIT_USAGE
     objectives = sum(len(g.objectives) for g in loaded.matrix.gates)
     print(
