@@ -302,3 +302,14 @@ def test_demo_through_a_pipe_prints_no_progress(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # no progress, no kernel warning, no traceback
     assert proc.stdout.startswith("DECISION: GO")
+
+
+def test_quiet_prints_only_the_decision(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from igkit.demo import demo_snapshot_dir, demo_trust_dir
+
+    args = ["go-no-go", "--validate-all", "--replay", str(demo_snapshot_dir())]
+    args += ["--trust", str(demo_trust_dir()), "--no-notebooks"]
+    assert main([*args, "--quiet", "--out", str(tmp_path / "q")]) == 0
+    assert capsys.readouterr().out == "GO\n"
+    assert main([*args, "--out", str(tmp_path / "full")]) == 0  # positive control
+    assert capsys.readouterr().out.startswith("DECISION: GO")
