@@ -9,7 +9,7 @@ renders signed HTML/PDF reports and seals the run into an evidence bundle.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,13 +34,21 @@ def render_notebooks(
     matrix: Path | None,
     workers: int | None,
     trust: Path | None = None,
+    progress: bool | None = None,
 ) -> dict[str, GateReport]:
     """Execute each evaluated gate's notebook over ``out/snapshots`` to render its report;
-    gate id -> report (failed ones carry a one-line ``failure``). ``run`` is not changed."""
+    gate id -> report (failed ones carry a one-line ``failure``). ``run`` is not changed.
+    ``progress``: one stderr line per notebook (None: when stderr is a terminal)."""
     from igkit.report.notebooks import execute_gates
 
     return execute_gates(
-        run.gates, out / "snapshots", out, matrix=matrix, workers=workers, trust=trust
+        run.gates,
+        out / "snapshots",
+        out,
+        matrix=matrix,
+        workers=workers,
+        trust=trust,
+        progress=progress,
     )
 
 
@@ -117,15 +125,19 @@ def render_and_bundle(
     matrix: Path | None = None,
     trust: Path | None = None,
     failures: Mapping[str, str] | None = None,
+    on_phase: Callable[[str], None] | None = None,
 ) -> Path | None:
     """Signed reports into ``out/reports``, then the bundle at ``out/bundle``; returns it.
 
     With ``failures`` (gate reports that failed) the reports are rendered, marked failed, and
-    no bundle is built: None."""
+    no bundle is built: None. ``on_phase`` hears ``"render"`` and ``"bundle"`` as each starts
+    (the console's progress lines)."""
     from igkit.bundle.build import build_bundle
     from igkit.report.render import render_reports
 
     assert key.cert_pem is not None  # signing_key() always provides one
+    phase = on_phase or (lambda name: None)
+    phase("render")
     write_war_room(out, matrix=matrix, trust=trust)
     write_evidence_files(out)
     render_reports(out, key_pem=_private_pem(key), cert_pem=key.cert_pem, untrusted=not key.trusted)
@@ -133,6 +145,7 @@ def render_and_bundle(
         return None
     rundir.register(out / "bundle.tar.gz")
     rundir.register(out / "bundle.demo-key.pub.pem")
+    phase("bundle")
     try:
         build_bundle(out, out / "bundle", key=key, tar=tar, trust_dir=trust)
     finally:
