@@ -11,7 +11,7 @@ import tempfile
 from pathlib import Path
 
 from igkit.atomic import write_text
-from igkit.report.html import notebook_to_html, partial_banner, print_variant
+from igkit.report.html import notebook_to_html, partial_banner, print_variant, with_print_css
 from igkit.report.index import (
     SELF_ASSERTED,
     UNTRUSTED_DEMO,
@@ -133,13 +133,12 @@ def _render(
     with tempfile.TemporaryDirectory(prefix="igkit-pdf-") as tmp:
         printable_dir = Path(tmp) / "print"
         for page in [index, *html_reports]:
-            printable = printable_dir / page.name
-            write_text(
-                printable,
-                print_variant(
-                    page.read_text(encoding="utf-8"), banner=banners[page], footer=footer
-                ),
+            document = with_print_css(
+                page.read_text(encoding="utf-8"), banner=banners[page], footer=footer
             )
+            write_text(page, document)
+            printable = printable_dir / page.name
+            write_text(printable, print_variant(document, banner=banners[page], footer=footer))
             printed = html_to_pdf(printable, Path(tmp) / f"{page.stem}.chromium.pdf")
             unsigned = Path(tmp) / f"{page.stem}.pdf"
             relative_links(printed, unsigned, base=printable_dir)

@@ -434,6 +434,18 @@ def test_pdf_links_are_relative_and_signatures_verify(
 
 
 @pytest.mark.chromium
+def test_html_pages_print_with_banner_and_footer_too(auditor_reports: Path) -> None:
+    """A browser printing the HTML gets the same every-page banner and footer."""
+    for page in ("index.html", "G1_slo_baseline.html"):
+        soup = BeautifulSoup((auditor_reports / page).read_text(encoding="utf-8"), "html.parser")
+        css = soup.find("style", id="igkit-print")
+        assert isinstance(css, Tag), page
+        assert "@bottom-center" in css.get_text()
+        assert "release v2.4.0 · run 2026-11-27T12:30:00Z·31ec0ed8" in css.get_text()
+        assert css_string(UNTRUSTED_BANNER) in css.get_text()
+
+
+@pytest.mark.chromium
 def test_gate_report_title_from_the_verdicts(auditor_reports: Path) -> None:
     soup = BeautifulSoup(
         (auditor_reports / "G1_slo_baseline.html").read_text(encoding="utf-8"), "html.parser"
