@@ -16,7 +16,7 @@ from igkit.report.index import (
     SELF_ASSERTED,
     UNTRUSTED_DEMO,
     load_run,
-    release_tags,
+    release_label,
     render_index,
     run_id,
     signer_of,
@@ -44,9 +44,7 @@ def gate_title(stem: str, run: RunVerdicts) -> str:
 
 def page_footer(run: RunVerdicts) -> str:
     """What every PDF page's footer says before ``page n of m``: release and run id."""
-    tags = release_tags(run)
-    release = f"release {', '.join(tags)}" if tags else "release not judged"
-    return f"{release} · run {run_id(run)}"
+    return f"{release_label(run)} · run {run_id(run)}"
 
 
 def render_reports(

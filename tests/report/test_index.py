@@ -142,9 +142,15 @@ def test_index_names_release_tag_ticket_and_every_artifact(tmp_path: Path) -> No
     assert "CHG-20731" in text
     artifacts = soup.select("table#artifacts tbody.artifact")
     cells = [[c.get_text() for c in a.find_all(["th", "td"])] for a in artifacts]
-    assert cells[0] == ["api", "2.4.0", "3", "PASS", f"digest {DIGEST_API}"]  # the FULL digest
+    assert cells[0] == [
+        "api",
+        "2.4.0",
+        "SLSA Build L3",
+        "PASS",
+        f"digest {DIGEST_API}",
+    ]  # the FULL digest
     # a provenance that did not verify says so
-    assert cells[1] == ["worker", "2.4.0", "1", "FAIL", f"digest {DIGEST_WORKER}"]
+    assert cells[1] == ["worker", "2.4.0", "SLSA Build L1", "FAIL", f"digest {DIGEST_WORKER}"]
     assert NO_RELEASE not in text
 
 
@@ -157,6 +163,25 @@ def test_index_without_release_facts_says_so(tmp_path: Path) -> None:
 def test_unverified_release_file_is_marked(tmp_path: Path) -> None:
     text = text_of(index_soup(tmp_path, evidence_run(facts=release_facts(Status.ERROR))))
     assert "v2.4.0 (not verified: ERROR)" in text
+
+
+def test_unreadable_release_file_is_not_a_tag(tmp_path: Path) -> None:
+    """The judge records an unreadable release file with empty facts: never a tag."""
+    from igkit.report.render import page_footer
+
+    unreadable = EvidenceFact(
+        kind="release",
+        subject="release.yaml",
+        status=Status.ERROR,
+        facts={"release_tag": None, "change_ticket": None, "file": "release.yaml"},
+    )
+    run = evidence_run(facts=[unreadable])
+    text = text_of(index_soup(tmp_path, run))
+    assert "Release tag — (not verified: ERROR)" in text
+    assert "None" not in text
+    assert page_footer(run).startswith("release tag unreadable · run ")
+    assert page_footer(evidence_run()).startswith("release not judged · run ")
+    assert page_footer(evidence_run(facts=release_facts())).startswith("release v2.4.0 · run ")
 
 
 def test_index_run_metadata_full_matrix_hash_and_selection(tmp_path: Path) -> None:
