@@ -1,4 +1,6 @@
-"""Self-contained HTML for auditors: executed gate notebooks (outputs only) and the run index.
+"""Self-contained HTML for auditors: executed gate notebooks (outputs only), the sanitiser
+every page goes through, and the print CSS / print variant the PDFs are made from (the run
+index itself is :mod:`igkit.report.index`).
 
 Every page loads nothing from anywhere: nbconvert's CDN scripts (require.js, MathJax, mermaid)
 are removed with every other ``<script>``, external ``src``/``href``/``url(...)`` references are

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup, Tag
 from cryptography import x509
+from hypothesis import given
+from hypothesis import strategies as st
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -311,6 +313,29 @@ def test_print_variant_points_links_at_pdfs() -> None:
     assert 'content: "F" " · page " counter(page) " of " counter(pages)' in css
 
 
+@pytest.mark.property
+@given(st.text())
+def test_css_string_is_one_closed_token(text: str) -> None:
+    literal = css_string(text)
+    assert "<" not in literal
+    assert not re.search(r"[\r\n\f]", literal)
+    assert re.fullmatch(r'"(?:[^"\\]|\\.)*"', literal, re.DOTALL), literal
+
+
+@pytest.mark.property
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
+def test_pdf_href_only_renames_relative_html(path: str) -> None:
+    from igkit.report.html import _pdf_href
+
+    for href in (path, f"{path}.html", f"https://h/{path}.html", f"/{path}.html"):
+        out = _pdf_href(href)
+        if out != href:
+            assert href.lower().split("#")[0].endswith((".html", ".htm"))
+            assert out.endswith(".pdf") or "?" in out
+            assert "://" not in href
+            assert not href.startswith("/")
+
+
 def test_css_string_cannot_close_the_style() -> None:
     hostile = 'x"; } body { display: none } </style><script>alert(1)</script>\\'
     literal = css_string(hostile)
@@ -369,13 +394,14 @@ def test_relative_links_rewrites_file_uris(tmp_path: Path) -> None:
     page.write_text(
         '<html lang="en"><body><a href="G1_slo_baseline.pdf">G1</a> '
         '<a href="sub/G2%20x.pdf">G2</a> <a href="/etc/passwd">outside</a> '
+        '<a href="../up.pdf">up</a> '
         '<a href="https://example.org/">web</a></body></html>',
         encoding="utf-8",
     )
     printed = html_to_pdf(page, tmp_path / "chromium.pdf")
     assert b"file:" in printed.read_bytes()  # guard: Chromium does write absolute paths
     counts = relative_links(printed, tmp_path / "out.pdf", base=page.parent)
-    assert counts == {"relative": 2, "removed": 1}
+    assert counts == {"relative": 2, "removed": 2}
     data = (tmp_path / "out.pdf").read_bytes()
     assert b"file:" not in data
     actions = link_actions(tmp_path / "out.pdf")
