@@ -320,8 +320,8 @@ body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #
   margin: 24px auto; max-width: 1100px; padding: 0 16px;
   -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 h1 { margin: 0 0 8px 0; } h2 { margin: 20px 0 6px 0; font-size: 19px; }
-.decision { display: inline-block; font-size: 26px; font-weight: 800; color: #fff;
-  padding: 6px 18px; border-radius: 6px; }
+p.decision-line { font-size: 26px; font-weight: 800; margin: 8px 0; }
+.decision { color: #fff; padding: 2px 18px; border-radius: 6px; }
 table.grid { border-collapse: collapse; width: 100%; margin-top: 8px; }
 table.grid caption { text-align: left; font-weight: 700; font-size: 19px; padding: 4px 0; }
 table.grid th, table.grid td { border: 1px solid #c8c8c8; padding: 6px 10px; text-align: left;
@@ -373,8 +373,8 @@ def index_document(
 <body>
 {banners}
 <h1>Release go/no-go</h1>
-<p>Decision: <span class="decision" id="decision" style="background:{decision_bg}">{html.escape(run.decision)}</span>
-— <span id="decision-scope">{html.escape(decision_text(run).split(" — ", 1)[-1])}</span></p>
+<p class="decision-line">Decision: <span class="decision" id="decision" style="background:{decision_bg}">{html.escape(run.decision)}</span></p>
+<p id="decision-scope"><strong>{html.escape(decision_text(run))}</strong></p>
 {_release_html(run)}
 {_run_html(run)}
 {_signer_html(signer)}
