@@ -551,3 +551,28 @@ def test_partial_and_failed_report_banners_on_every_page(
     assert "REPORT FAILED: kernel died" in " ".join(
         pdf_pages(tmp_path / "reports" / "G1_slo_baseline.pdf")
     )
+
+
+@pytest.mark.chromium
+@pytest.mark.poppler
+def test_pdfsig_from_the_verify_box_accepts_the_signed_pdfs(auditor_reports: Path) -> None:
+    """The box tells an auditor to run pdfsig: it must find one intact signature over the
+    whole rewritten file (links made relative before signing)."""
+    if shutil.which("pdfsig") is None:
+        pytest.fail("pdfsig not found (Debian package poppler-utils)", pytrace=False)
+    for pdf in ("index.pdf", "G1_slo_baseline.pdf"):
+        out = subprocess.run(
+            ["pdfsig", pdf], cwd=auditor_reports, capture_output=True, text=True, timeout=60
+        ).stdout
+        assert "Signature #1" in out, out
+        assert "Signature #2" not in out
+        assert "Total document signed" in out, out
+        assert "Signature Validation: Signature is Valid." in out, out
+    tampered = auditor_reports.parent / "tampered.pdf"
+    data = (auditor_reports / "index.pdf").read_bytes()
+    assert b"/GoToR" in data
+    tampered.write_bytes(data.replace(b"/GoToR", b"/GoToX", 1))  # same length, link broken
+    out = subprocess.run(
+        ["pdfsig", str(tampered)], capture_output=True, text=True, timeout=60
+    ).stdout
+    assert "Signature is Valid." not in out, out  # the check above can fail
