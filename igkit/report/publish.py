@@ -24,7 +24,17 @@ from igkit.verdicts import RunVerdicts
 if TYPE_CHECKING:
     from igkit.report.notebooks import GateReport
 
-__all__ = ["ReportError", "render_and_bundle", "render_notebooks", "report_failures", "signing_key"]
+__all__ = [
+    "ReportError",
+    "render_and_bundle",
+    "render_notebooks",
+    "report_failures",
+    "signer_trust",
+    "signing_key",
+]
+
+MADE_CERT_SUBJECT = "CN=igkit report signer"
+"""Subject of the certificate igkit makes for a configured key that came without one."""
 
 
 def render_notebooks(
@@ -68,11 +78,24 @@ def signing_key(path: Path | None) -> SigningKey:
 
     key = load_signing_key(path) or ephemeral_key()
     if key.cert_pem is None:
-        made = self_signed_cert(
-            key.private_key, x509.Name.from_rfc4514_string("CN=igkit report signer")
-        )
+        made = self_signed_cert(key.private_key, x509.Name.from_rfc4514_string(MADE_CERT_SUBJECT))
         key = replace(key, cert_pem=made.public_bytes(serialization.Encoding.PEM))
     return key
+
+
+def signer_trust(key: SigningKey) -> str:
+    """How the reports' signer is trusted, in the index's words: the demo key, a configured
+    key with its own certificate, or a configured key whose certificate igkit made."""
+    from cryptography import x509
+
+    from igkit.report.index import SELF_ASSERTED, TRUSTED_KEY, UNTRUSTED_DEMO
+
+    if not key.trusted:
+        return UNTRUSTED_DEMO
+    if key.cert_pem is None:
+        return SELF_ASSERTED
+    subject = x509.load_pem_x509_certificate(key.cert_pem).subject.rfc4514_string()
+    return SELF_ASSERTED if subject == MADE_CERT_SUBJECT else TRUSTED_KEY
 
 
 def _private_pem(key: SigningKey) -> bytes:
@@ -140,7 +163,13 @@ def render_and_bundle(
     phase("render")
     write_war_room(out, matrix=matrix, trust=trust)
     write_evidence_files(out)
-    render_reports(out, key_pem=_private_pem(key), cert_pem=key.cert_pem, untrusted=not key.trusted)
+    render_reports(
+        out,
+        key_pem=_private_pem(key),
+        cert_pem=key.cert_pem,
+        untrusted=not key.trusted,
+        signer_trust=signer_trust(key),
+    )
     if failures:
         return None
     rundir.register(out / "bundle.tar.gz")

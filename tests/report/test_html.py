@@ -9,7 +9,8 @@ import pytest
 from bs4 import BeautifulSoup, Tag
 
 from igkit.errors import ConfigError
-from igkit.report.html import notebook_to_html, render_index
+from igkit.report.html import notebook_to_html
+from igkit.report.index import render_index
 from igkit.report.palette import STATUS_COLOURS
 from igkit.report.render import UNTRUSTED_BANNER
 from igkit.verdicts import Status
@@ -124,9 +125,10 @@ def test_index_gate_table_colours_links_and_banner(tmp_path: Path) -> None:
     assert decision.get_text() == "NO-GO"
     assert "2026-11-27T12:30:00Z" in soup.get_text()
     rows = soup.select("table#gates tbody tr")
-    assert [r.find_all("td")[0].get_text() for r in rows] == [f"G{i}" for i in range(1, 9)]
+    assert [r.find_all(["th", "td"])[0].get_text() for r in rows] == [f"G{i}" for i in range(1, 9)]
     for row in rows:
-        gate_id, status_cell = row.find_all("td")[0].get_text(), row.find_all("td")[2]
+        cells = row.find_all(["th", "td"])
+        gate_id, status_cell = cells[0].get_text(), cells[2]
         expected = {"G3": Status.FAIL, "G5": Status.NO_DATA, "G7": Status.ERROR}.get(
             gate_id, Status.PASS
         )
@@ -173,3 +175,40 @@ def test_markdown_image_next_to_notebook_is_embedded(tmp_path: Path) -> None:
     assert external_references(document) == []
     srcs = [str(i.get("src", "")) for i in BeautifulSoup(document, "html.parser").find_all("img")]
     assert any(s.startswith("data:image/png;base64,") for s in srcs), srcs
+
+
+def test_gate_html_images_have_a_meaningful_alt(gate_html: str) -> None:
+    images = BeautifulSoup(gate_html, "html.parser").find_all("img")
+    assert images
+    assert all(img.get("alt") == "chart in G1 SLO baseline" for img in images)
+    assert "No description has been provided" not in gate_html
+
+
+def test_gate_html_table_headers_have_scope(gate_html: str) -> None:
+    headers = BeautifulSoup(gate_html, "html.parser").select("table#nb-gates th")
+    assert [th.get("scope") for th in headers] == ["col", "col"]
+
+
+def test_header_scope_without_thead(tmp_path: Path) -> None:
+    import nbformat
+
+    table = (
+        "<table id='t'><tr><th>Gate</th><th>Status</th></tr>"
+        "<tr><th>G1</th><td>PASS</td></tr></table>"
+    )
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "x",
+                outputs=[
+                    nbformat.v4.new_output(
+                        "display_data", data={"text/html": table, "text/plain": "t"}
+                    )
+                ],
+            )
+        ]
+    )
+    nbformat.write(nb, tmp_path / "G9_x.ipynb")
+    out = notebook_to_html(tmp_path / "G9_x.ipynb", tmp_path / "x.html", title="t", banner=None)
+    soup = BeautifulSoup(out.read_text(encoding="utf-8"), "html.parser")
+    assert [th.get("scope") for th in soup.select("table#t th")] == ["col", "col", "row"]
