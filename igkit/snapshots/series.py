@@ -116,7 +116,9 @@ def _short(value: Any) -> str:
     text = (
         json.dumps(value, ensure_ascii=True, default=str) if not isinstance(value, str) else value
     )
-    return repr(text[:40] + ("…" if len(text) > 40 else ""))
+    if len(text) <= 40:
+        return repr(text)
+    return f"{text[:40]!r} [+{len(text) - 40} characters]"
 
 
 def parse_range_result(result: Any) -> RangeData:

@@ -396,13 +396,12 @@ def verify_comms(
                 )
             )
         else:
-            lines = text.strip().splitlines()
-            first = lines[0].strip()
-            first = first if len(first) <= 60 else first[:57] + "..."
+            lines = len(text.strip().splitlines())
             checks.append(
                 passed(
                     "template",
-                    f"{kind} template {label!r} staged ({len(lines)} lines): {first!r}",
+                    f"{kind} template {label!r} staged: {lines} line{'s' if lines != 1 else ''}, "
+                    f"{len(text)} characters",
                     label,
                 )
             )

@@ -349,7 +349,7 @@ def _severity(parent: Mapping[str, Any], key: str, where: str) -> str | None:
 
 def _shown(value: object) -> str:
     text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return text if len(text) <= 40 else f"{text[:40]} [+{len(text) - 40} characters]"
 
 
 def _obj(value: object) -> dict[str, Any]:

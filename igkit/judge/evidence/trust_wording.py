@@ -17,7 +17,7 @@ def signer_hint(content: bytes) -> str:
     except Exception:  # a cosmetic hint: the verifier itself reports a broken document
         return ""
     hint = " ".join(hint.split())
-    return hint if len(hint) <= 200 else hint[:199] + "…"
+    return hint if len(hint) <= 200 else f"{hint[:200]} [+{len(hint) - 200} characters]"
 
 
 def _claimed_signer(content: bytes) -> str:

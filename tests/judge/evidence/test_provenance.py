@@ -344,7 +344,7 @@ def test_sibling_file_is_not_the_dsse_subject() -> None:
     assert st["subject digest"] is Status.FAIL
     detail = by_name(checks, "subject digest").detail
     assert "e248a5db" in detail
-    assert "subjects present: a.txt (sha256 a0cfc71271d6e278…)" in detail
+    assert "subjects present: a.txt (sha256 a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf)" in detail
 
 
 def test_staging_bundle_against_production_root_fails() -> None:
@@ -1053,8 +1053,8 @@ def test_subject_digest_mismatch(signer: ec.EllipticCurvePrivateKey) -> None:
     checks = verify(envelope(signer, statement_v1(sha="cd" * 32)), keyed(_pem(signer)))
     detail = by_name(checks, "subject digest").detail
     assert statuses(checks)["subject digest"] is Status.FAIL
-    assert "app-linux-amd64 (sha256 cdcdcdcdcdcdcdcd…)" in detail
-    assert "app-darwin-arm64 (sha256 abababababababab…)" in detail
+    assert f"app-linux-amd64 (sha256 {'cd' * 32})" in detail
+    assert f"app-darwin-arm64 (sha256 {'ab' * 32})" in detail
 
 
 def test_payload_type_mismatch(signer: ec.EllipticCurvePrivateKey) -> None:

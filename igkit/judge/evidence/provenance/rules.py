@@ -35,8 +35,8 @@ def subject_digest_check(s: Steps, prov: Provenance, sha256: str) -> Check:
 
 def digest_summary(d: Mapping[str, str]) -> str:
     if "sha256" in d:
-        return f"sha256 {d['sha256'][:16]}…"
-    return ", ".join(f"{k} {v[:16]}…" for k, v in sorted(d.items())) or "no digest"
+        return f"sha256 {d['sha256']}"
+    return ", ".join(f"{k} {v}" for k, v in sorted(d.items())) or "no digest"
 
 
 def match_builder(builder_id: str, allowed: Mapping[str, int]) -> tuple[str, int] | None:
