@@ -344,7 +344,10 @@ def test_sibling_file_is_not_the_dsse_subject() -> None:
     assert st["subject digest"] is Status.FAIL
     detail = by_name(checks, "subject digest").detail
     assert "e248a5db" in detail
-    assert "subjects present: a.txt (sha256 a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf)" in detail
+    assert (
+        "subjects present: a.txt (sha256 a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf)"
+        in detail
+    )
 
 
 def test_staging_bundle_against_production_root_fails() -> None:
