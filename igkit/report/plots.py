@@ -11,6 +11,7 @@ import base64
 import html
 import io
 import math
+import textwrap
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -65,6 +66,11 @@ def series_label(key: str, labels: Mapping[str, str] | None) -> str:
         return "(all)" if key in ("", "{}") else key.replace("_", " ")
     shown = [f"{k}={v}" for k, v in labels.items() if k != "__name__"]
     return ", ".join(shown) if shown else labels.get("__name__", "(all)")
+
+
+def _wrapped(label: str, width: int = 36) -> str:
+    """A long legend entry on several lines (never cut), so the plot keeps its width."""
+    return "\n".join(textwrap.wrap(label, width, break_on_hyphens=False)) or label
 
 
 def threshold_text(comparison: str, value: float, unit: str) -> str:
@@ -185,7 +191,7 @@ def plot_objective(
     for i, key in enumerate(keep):
         rows = by_series[key]
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-        label = series_label(str(key), labels.get(str(key)))
+        label = _wrapped(series_label(str(key), labels.get(str(key))))
         x = _utc_naive(rows["time"])
         values = rows["value"].to_numpy(dtype=np.float64)
         y = np.where(np.isfinite(values), values, np.nan)
