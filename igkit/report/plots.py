@@ -11,6 +11,7 @@ import base64
 import html
 import io
 import math
+import textwrap
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -42,7 +43,7 @@ SERIES_COLOURS = (
     "#283593",
     "#f9a825",
 )
-FONT = 9  # points: readable when a 10 in figure is printed across an A4 page
+FONT = 11  # points: a 10 in figure printed across an A4 text width (~7 in) still shows >= 7.5 pt
 _SYMBOLS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}
 
 
@@ -65,6 +66,11 @@ def series_label(key: str, labels: Mapping[str, str] | None) -> str:
         return "(all)" if key in ("", "{}") else key.replace("_", " ")
     shown = [f"{k}={v}" for k, v in labels.items() if k != "__name__"]
     return ", ".join(shown) if shown else labels.get("__name__", "(all)")
+
+
+def _wrapped(label: str, width: int = 36) -> str:
+    """A long legend entry on several lines (never cut), so the plot keeps its width."""
+    return "\n".join(textwrap.wrap(label, width, break_on_hyphens=False)) or label
 
 
 def threshold_text(comparison: str, value: float, unit: str) -> str:
@@ -185,7 +191,7 @@ def plot_objective(
     for i, key in enumerate(keep):
         rows = by_series[key]
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-        label = series_label(str(key), labels.get(str(key)))
+        label = _wrapped(series_label(str(key), labels.get(str(key))))
         x = _utc_naive(rows["time"])
         values = rows["value"].to_numpy(dtype=np.float64)
         y = np.where(np.isfinite(values), values, np.nan)
@@ -299,7 +305,8 @@ def _k6_panel(ax: Any, rows: pd.DataFrame, value: str, limit: str, unit: Unit, w
             edgecolor="#757575",
             hatch="//",
             lw=0,
-            label="window not judged (too few samples)",
+            label="window not judged (NO_DATA/ERROR)",
+            gid="unjudged-window",
         )
     _threshold_line(
         ax, limit_value, threshold_text("<=", limit_value, unit.value), "matrix threshold"
