@@ -188,7 +188,9 @@ def print_css(*, banner: str | None, footer: str) -> str:
         f"{top} "
         f'@bottom-center {{ content: {css_string(footer)} " · page " counter(page) " of " '
         "counter(pages); color: #333; font: 8pt/1.2 system-ui, sans-serif; } }\n"
-        "@media print { body { margin-top: 0; } pre, code { white-space: pre-wrap; "
+        # page 1 shows the banner in full at the top of the body: not twice
+        + ("@page :first { @top-center { content: none; } }\n" if banner else "")
+        + "@media print { body { margin-top: 0; } pre, code { white-space: pre-wrap; "
         "overflow-wrap: anywhere; } }"
     )
 

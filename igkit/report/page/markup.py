@@ -173,13 +173,14 @@ CSS = """
 .igk-page table.igk-table th,.igk-page table.igk-table td{border:1px solid #ccc;
  padding:.25em .45em;text-align:left;vertical-align:top;overflow-wrap:break-word;
  white-space:normal;max-width:none}
+.igk-page table.igk-table td:last-child{overflow-wrap:anywhere}
 .igk-page table.igk-table th{background:#f2f2f2}
 .igk-page table.igk-fields th{width:11em}
 .igk-page code{font-family:ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap;
  overflow-wrap:anywhere;background:#f6f6f6}
 .igk-page code.igk-hash{white-space:nowrap;font-size:.72em;overflow-wrap:normal}
 .igk-page table.igk-table tr.igk-wide td{border-top:none;padding-left:1.5em}
-.igk-reasons li,.igk-page p{overflow-wrap:break-word;white-space:normal}
+.igk-reasons li,.igk-page p{overflow-wrap:anywhere;white-space:normal}
 .igk-label{font-weight:600;margin:.5em 0 .1em}
 .igk-unverified{color:#b3261e;font-weight:600}
 .igk-warn{color:#8a5a00}
