@@ -27,6 +27,7 @@ The whole tree (classes are defined where they are raised)::
     ├── DuplicateKeyError             internal: a key repeated in one object; becomes a check or a named line (opa.gojson, sources.k6.lines)
     ├── RefusedError                  internal: a JWS refused before verification; becomes a check (judge.evidence.opa.jws)
     ├── KeyProblemError               internal: an OPA verification key unusable for the algorithm (judge.evidence.opa.keys)
+    ├── UnreadableError               internal: an SBOM section of the wrong shape; becomes an ERROR check (judge.evidence.sbom_formats)
     ├── ArchiveError                  an archive or tree refused or unreadable: bounds, names, links (archive)
     ├── UnsafePathError               an evidence path leaving its directory (archive)
     └── ToolError                     exit 3: igkit could not finish its own work (errors)

@@ -13,6 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from igkit.errors import IgkitError
+
 SEVERITIES: dict[str, int] = {
     "critical": 4,
     "high": 3,
@@ -321,7 +323,7 @@ def _add_digest(digests: set[str], value: object) -> None:
             digests.add(hexpart)
 
 
-class UnreadableError(Exception):
+class UnreadableError(IgkitError, ValueError):
     """A verdict-deciding section has the wrong shape; the message is its key path."""
 
 
