@@ -51,6 +51,10 @@ _EXPORTS: dict[str, str] = {
     "plot_burn": "igkit.report.plots",
     "war_room": "igkit.report.plots",
     "plot_k6_windows": "igkit.report.plots",
+    "figure_img": "igkit.report.plots",
+    # the auditor's gate report page and its G5 section
+    "gate_page_html": "igkit.report.gate_page",
+    "k6_section_html": "igkit.report.k6_section",
     "write_bytes": "igkit.atomic",
     "write_json": "igkit.atomic",
     # the shipped sample
@@ -78,9 +82,12 @@ __all__ = [
     "demo_trust_dir",
     "evaluate",
     "evidence_frame",
+    "figure_img",
     "figure_png",
     "finops",
+    "gate_page_html",
     "go_no_go",
+    "k6_section_html",
     "k6_window_frame",
     "load_matrix",
     "load_run",
@@ -135,7 +142,10 @@ if TYPE_CHECKING:
         what_would_flip,
     )
     from igkit.judge.evaluate import evaluate
+    from igkit.report.gate_page import gate_page_html
+    from igkit.report.k6_section import k6_section_html
     from igkit.report.plots import (
+        figure_img,
         figure_png,
         plot_bars,
         plot_burn,
