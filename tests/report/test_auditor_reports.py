@@ -638,3 +638,120 @@ def test_no_developer_wording(run: Rendered) -> None:
         if re.search(r"<td>\s*(True|False)\s*</td>", doc.html_raw):
             gaps.append(f"{doc.name}.html: a raw boolean cell (True/False)")
     report_gaps(gaps)
+
+
+# ---------------------------------------------------------------------------------------
+# README: the auditor section against a real demo bundle; the screenshot script
+
+README = ROOT / "README.md"
+PDF_MARKER = "<!-- verify-pdfs-without-igkit -->"
+
+
+def readme_section(title: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    match = re.search(rf"^## {re.escape(title)}\n(.*?)(?=^## )", text, re.S | re.M)
+    assert match, f"README.md has no section {title!r}"
+    return match.group(1)
+
+
+def readme_pdf_steps() -> list[str]:
+    block = re.search(re.escape(PDF_MARKER) + r"\n```bash\n(.*?)```", README.read_text(), re.S)
+    assert block, f"README.md has no {PDF_MARKER} bash block"
+    return [ln for ln in block.group(1).splitlines() if ln.strip() and not ln.startswith("#")]
+
+
+def run_pdf_steps(bundle: Path, public_key: Path) -> list[tuple[int, str]]:
+    """(exit status, stdout + stderr) of each step, run by bash in the bundle directory."""
+    results = []
+    for step in readme_pdf_steps():
+        done = subprocess.run(
+            ["bash", "-c", step.replace("release.pub.pem", str(public_key))],
+            cwd=bundle,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        results.append((done.returncode, done.stdout + done.stderr))
+    return results
+
+
+def test_readme_pdf_checks_pass_on_the_demo_bundle_and_catch_a_change(
+    auditor_runs: dict[str, Rendered], tmp_path: Path
+) -> None:
+    demo, other = auditor_runs["demo"], auditor_runs["failing"]
+    key = demo.out / "demo-key.pub.pem"
+    assert len(readme_pdf_steps()) == 2
+    assert run_pdf_steps(demo.bundle, key) == [(0, ""), (0, "")]  # positive control
+    # another signer's key: step 6 names every PDF
+    assert [
+        out.count("not signed with")
+        for _, out in run_pdf_steps(demo.bundle, other.out / "demo-key.pub.pem")
+    ] == [0, len(demo.docs)]
+    # one changed byte inside a signed range of one PDF: step 5 names that PDF
+    copy = tmp_path / "bundle"
+    shutil.copytree(demo.bundle, copy)
+    pdf = copy / "reports" / "index.pdf"
+    data = bytearray(pdf.read_bytes())
+    data[200] ^= 0x01
+    pdf.write_bytes(bytes(data))
+    step5 = run_pdf_steps(copy, key)[0][1]
+    assert step5 == "reports/index.pdf: not validly signed\n"
+
+
+def test_readme_pdfsig_output_is_what_pdfsig_prints(auditor_runs: dict[str, Rendered]) -> None:
+    """The sample output in the README, but for the signing time and byte ranges."""
+    section = readme_section("For auditors: the signed reports")
+    sample = re.search(
+        r"```\n(Digital Signature Info of: reports/index.pdf\n.*?)```", section, re.S
+    )
+    assert sample, "README shows no pdfsig output"
+    real = subprocess.run(
+        ["pdfsig", "reports/index.pdf"],
+        cwd=auditor_runs["demo"].bundle,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+    def stable(text: str) -> list[str]:
+        return [
+            ln for ln in text.splitlines() if "Signing Time" not in ln and "Signed Ranges" not in ln
+        ]
+
+    assert stable(sample.group(1)) == stable(real)
+
+
+def test_readme_names_the_files_the_demo_writes(auditor_runs: dict[str, Rendered]) -> None:
+    """Every file the auditor section names is in the demo bundle, and every report is named."""
+    bundle = auditor_runs["demo"].bundle
+    section = readme_section("For auditors: the signed reports")
+    named = set(
+        re.findall(
+            r"`((?:reports|snapshots)/[\w.-]+|[\w.-]+\.(?:json|xml|yaml|txt|sig|pem|png))`", section
+        )
+    )
+    named -= {"release.pub.pem"}  # the reader's own copy of the release key
+    assert {n for n in named if not (bundle / n).exists()} == set()
+    reports = {f"reports/{p.name}" for p in (bundle / "reports").iterdir()}
+    stems = set(re.findall(r"`(G\d_[a-z_]+)`", section))
+    assert {f"reports/{s}.{ext}" for s in stems for ext in ("html", "pdf")} | {
+        "reports/index.html",
+        "reports/index.pdf",
+    } == reports
+    top = {p.name for p in bundle.iterdir() if p.is_file()}
+    assert top <= {Path(n).name for n in named}, sorted(top - {Path(n).name for n in named})
+
+
+def test_screenshot_script_photographs_index_and_gate_report(
+    auditor_runs: dict[str, Rendered], tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    from tests.support.screenshots import SHOTS, WIDTH, take
+
+    pngs = take(auditor_runs["demo"].out, tmp_path)
+    assert sorted(p.name for p in pngs) == sorted(SHOTS)
+    for png in pngs:
+        with Image.open(png) as img:
+            assert img.width == WIDTH
+            assert sum(img.convert("L").histogram()[:128]) > WIDTH * 10  # text, not blank
