@@ -9,6 +9,7 @@ The whole tree (classes are defined where they are raised)::
 
     IgkitError                        exit 2: the input is at fault; the message names file and field
     ├── ConfigError                   bad matrix, flag, parameter or key (errors)
+    │   └── MatrixProblemsError       a matrix with problems, every one listed (spec.loader)
     ├── DocumentError                 unreadable JSON/YAML: duplicate keys, NaN, bombs (strictdoc)
     ├── SourceError                   a source could not deliver a snapshot; judged as ERROR (errors)
     │   └── SnapshotMissingError      replay holds no usable snapshot for a request (errors)

@@ -34,9 +34,10 @@ from igkit.sources.replay import ReplaySource
 from igkit.spec.loader import LoadedMatrix, load_matrix
 from igkit.spec.models import BudgetBurn, Comparison, PrometheusObjective
 from igkit.spec.plan import PlannedQuery, plan
+from igkit.timeutil import human_duration
 from igkit.trust import TrustStore
 from igkit.units import Unit, fmt, from_base, to_base
-from igkit.verdicts import GateVerdict, RunVerdicts, Status
+from igkit.verdicts import GateVerdict, ObjectiveVerdict, RunVerdicts, Status
 
 _OPS: dict[Comparison, Callable[[Any, float], Any]] = {
     Comparison.LE: operator.le,
@@ -313,9 +314,7 @@ def what_would_flip(run: Run) -> pd.DataFrame:
                     "observed": o.observed,
                     "threshold": o.threshold,
                     "unit": o.unit,
-                    "needs": _needs(
-                        o.status, o.observed, o.threshold, o.comparison, o.unit, o.reasons
-                    ),
+                    "needs": objective_needs(o),
                 }
             )
         if not g.objectives:
@@ -335,35 +334,72 @@ def what_would_flip(run: Run) -> pd.DataFrame:
     )
 
 
-def _needs(
-    status: Status,
-    observed: float | None,
-    threshold: float | None,
-    comparison: str | None,
-    unit: str | None,
-    reasons: list[str],
-) -> str:
-    first = reasons[0] if reasons else ""
-    if status is Status.FAIL and observed is not None and threshold is not None and comparison:
-        u = Unit(unit) if unit else None
-
-        def shown(v: float) -> str:
-            return fmt(v, u) if u else f"{v:g}"
-
-        if not np.isfinite(observed):
-            return f"a finite value {comparison} {shown(threshold)} (observed {observed})"
-        lower = comparison in ("<=", "<")
-        delta = observed - threshold if lower else threshold - observed
-        direction = "down" if lower else "up"
-        return (
-            f"bring it {direction} to {comparison} {shown(threshold)}: at least "
-            f"{shown(abs(delta))} {direction} from {shown(observed)}"
-        )
-    if status is Status.NO_DATA:
+def objective_needs(o: ObjectiveVerdict) -> str:
+    """What objective ``o`` (not PASS) needs to pass, in one line: a distance to the threshold
+    only for a value that misses it now; for a breach in the past of a sliding window, when the
+    window clears; for NO_DATA/ERROR what is missing (from the reasons)."""
+    first = o.reasons[0] if o.reasons else ""
+    if o.status is Status.NO_DATA:
         return f"data: {first}"
-    if status is Status.ERROR:
+    if o.status is Status.ERROR:
         return f"fix the error: {first}"
-    return f"{status.value}: {first}"
+    if o.status is not Status.FAIL:
+        return f"{o.status.value}: {first}"
+    clears = _window_clears(o)
+    if clears is not None:
+        return clears
+    if o.observed is None or o.threshold is None or not o.comparison:
+        return f"FAIL: {first}"
+    u = Unit(o.unit) if o.unit else None
+
+    def shown(v: float) -> str:
+        return fmt(v, u) if u else f"{v:g}"
+
+    if not np.isfinite(o.observed):
+        return f"a finite value {o.comparison} {shown(o.threshold)} (observed {o.observed})"
+    lower = o.comparison in ("<=", "<")
+    if _meets(o.observed, o.comparison, o.threshold):
+        return (
+            f"{shown(o.observed)} already meets {o.comparison} {shown(o.threshold)}; "
+            f"it fails on: {first}"
+        )
+    delta = o.observed - o.threshold if lower else o.threshold - o.observed
+    direction = "down" if lower else "up"
+    return (
+        f"bring it {direction} to {o.comparison} {shown(o.threshold)}: at least "
+        f"{shown(abs(delta))} {direction} from {shown(o.observed)}"
+    )
+
+
+def _meets(value: float, comparison: str, threshold: float) -> bool:
+    return {
+        "<=": value <= threshold,
+        "<": value < threshold,
+        ">=": value >= threshold,
+        ">": value > threshold,
+    }.get(comparison, False)
+
+
+def _window_clears(o: ObjectiveVerdict) -> str | None:
+    """ "clears at 14:52 UTC if no new breach" when every failing series' breach is over (its
+    latest sample meets the target): the last violation plus the window length; else None."""
+    failing = [s for s in o.series if s.status is Status.FAIL]
+    if not failing or o.window_start is None or o.window_end is None:
+        return None
+    if any(
+        s.last_violation is None or s.last_sample_at is None or s.last_sample_at <= s.last_violation
+        for s in failing
+    ):
+        return None
+    window = o.window_end - o.window_start
+    last = max(s.last_violation for s in failing if s.last_violation is not None)
+    clears = last + window
+    when = "%Y-%m-%d %H:%M" if clears.date() != o.window_end.date() else "%H:%M"
+    return (
+        f"nothing to bring down now (the latest values meet the target); the breach last seen "
+        f"at {last.strftime('%H:%M')} UTC stays in the {human_duration(window.total_seconds())} "
+        f"window: clears at {clears.strftime(when)} UTC if no new breach"
+    )
 
 
 def record_verdict(verdict: GateVerdict | RunVerdicts, path: str | Path | None) -> Path | None:
@@ -390,6 +426,9 @@ K6_WINDOW_COLUMNS = [
     "latency_samples",
     "p95_ms",
     "p95_threshold_ms",
+    "status",
+    "snapshot",
+    "snapshot_sha256",
 ]
 
 
@@ -398,17 +437,22 @@ def k6_window_frame(run: Run, gate_id: str) -> pd.DataFrame:
 
     ``error_rate_pct`` and ``p95_ms`` are the window's figures; ``max_error_rate_pct`` and
     ``p95_threshold_ms`` the objective's thresholds from the matrix (NaN: no p95 judged).
-    ``scenario`` is ``*`` for the objective over every request. Empty when the gate has no k6
-    objective or the run holds no k6 window table."""
+    ``scenario`` is ``*`` for the objective over every request. ``status`` is the window's
+    PASS/FAIL/NO_DATA/ERROR by the judge's own per-window test
+    (:func:`igkit.judge.k6.window_statuses`); ``snapshot``/``snapshot_sha256`` the sealed
+    window table the row comes from. Empty when the gate has no k6 objective or the run
+    holds no k6 window table."""
+    from igkit.judge.k6 import window_statuses
     from igkit.snapshots import ALL, K6Snapshot
     from igkit.spec.models import K6Objective
 
+    settings = run.loaded.matrix.k6_settings()
     tables = [s for s in run.replay.k6 if isinstance(s, K6Snapshot) and s.status == "success"]
     rows: list[pd.DataFrame] = []
     for obj in run.loaded.matrix.gate(gate_id).objectives:
         if not isinstance(obj, K6Objective):
             continue
-        max_err = obj.max_error_rate or run.loaded.matrix.k6_settings().max_error_rate
+        max_err = obj.max_error_rate or settings.max_error_rate
         for snap in tables:
             table = snap.overall if obj.scenario is None else snap.scenarios.get(obj.scenario)
             if table is None or not table.windows:
@@ -441,6 +485,9 @@ def k6_window_frame(run: Run, gate_id: str) -> pd.DataFrame:
                         "p95_threshold_ms": np.nan
                         if obj.p95 is None
                         else from_base(to_base(obj.p95.value, obj.p95.unit), Unit.MS),
+                        "status": [st.value for st in window_statuses(snap, table, obj, settings)],
+                        "snapshot": snap.id,
+                        "snapshot_sha256": snap.sha256,
                     },
                     columns=K6_WINDOW_COLUMNS,
                 )

@@ -123,6 +123,53 @@ class RunRequest(BaseModel):
         return value
 
 
+@dataclasses.dataclass(frozen=True)
+class MissingInput:
+    """An input flag a live run was not given, and the objectives it leaves NO_DATA: one console
+    line per input instead of one reason per objective."""
+
+    flag: str
+    kind: str
+    objectives: tuple[tuple[str, str], ...]
+    """(gate id, objective name) of every selected objective that reads this input."""
+
+    @property
+    def gates(self) -> list[str]:
+        return list(dict.fromkeys(g for g, _ in self.objectives))
+
+    def line(self) -> str:
+        return f"no {self.flag}: {' '.join(self.gates)} {self.kind} objectives are NO_DATA"
+
+
+def missing_inputs(
+    loaded: LoadedMatrix, gate_ids: Sequence[str], request: RunRequest
+) -> list[MissingInput]:
+    """``--evidence`` / ``--k6`` not given although a selected gate has objectives reading them
+    (gate ids and objectives from the matrix). A replay re-reads what its run captured: none."""
+    from typing import get_args
+
+    from igkit.spec.models import EvidenceObjective, K6Objective
+
+    if request.snapshot_dir is not None:
+        return []
+    wanted = [
+        ("--evidence", "evidence", get_args(EvidenceObjective), request.evidence_dir is None),
+        ("--k6", "k6", (K6Objective,), not request.k6_files),
+    ]
+    found = []
+    for flag, kind, types, absent in wanted:
+        objectives = tuple(
+            (g.id, o.name)
+            for g in loaded.matrix.gates
+            if g.id in gate_ids
+            for o in g.objectives
+            if isinstance(o, types)
+        )
+        if absent and objectives:
+            found.append(MissingInput(flag, kind, objectives))
+    return found
+
+
 def gate_ids_of(loaded: LoadedMatrix, requested: Sequence[str] | None) -> list[str]:
     """The matrix's gate ids for ``requested`` (comma lists allowed, case-insensitive); every
     gate when None; none, or an id the matrix lacks, is a ConfigError listing the known ones."""
@@ -285,9 +332,11 @@ def run_loaded(
     *,
     on_warning: Callable[[str], None] | None = None,
     source_label: str | None = None,
+    on_missing: Callable[[MissingInput], None] | None = None,
 ) -> RunVerdicts:
     """:func:`run_gates` with the matrix already loaded (``source_label`` names the source in
-    verdicts.json when the default would not say enough, e.g. the shipped demo sample)."""
+    verdicts.json when the default would not say enough, e.g. the shipped demo sample).
+    ``on_missing`` hears each input not given (default: one ``on_warning`` line each)."""
     from igkit.trust import resolve_trust, trust_dir_from
 
     warn = on_warning or _log.warning
@@ -317,7 +366,7 @@ def run_loaded(
         k6_files=request.k6_files,
         evidence_dir=request.evidence_dir,
     )
-    return execute(
+    run = execute(
         loaded,
         capture_request,
         out=request.out,
@@ -325,6 +374,9 @@ def run_loaded(
         server=prom.url,
         trust=trust,
     )
+    for missing in missing_inputs(loaded, gate_ids, request):
+        (on_missing or (lambda m: warn(m.line())))(missing)
+    return run
 
 
 def _check_k6_gates(loaded: LoadedMatrix, gate_ids: list[str], k6_files: Sequence[Path]) -> None:

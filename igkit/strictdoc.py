@@ -279,29 +279,35 @@ def load_yaml(text: str | bytes, *, where: str) -> Any:
 def validation_problem(
     exc: ValidationError, model: type[BaseModel] | None = None
 ) -> tuple[tuple[int | str, ...], str]:
-    """The first problem of a pydantic ``exc`` as (location, one line people can act on).
+    """The first problem of a pydantic ``exc`` as (location, one line people can act on),
+    noting how many more there are (for callers that report one line).
 
     ``model`` (the validated model) lets an unknown field list the allowed ones."""
     errors = exc.errors(include_url=False)
-    first = errors[0]
-    loc = tuple(first["loc"])
-    kind = first["type"]
+    loc, problem = _error_problem(errors[0], model)
+    if len(errors) > 1:
+        problem += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+    return loc, problem
+
+
+def _error_problem(error: Any, model: type[BaseModel] | None) -> tuple[tuple[int | str, ...], str]:
+    """One pydantic error as (location, one line people can act on)."""
+    loc = tuple(error["loc"])
+    kind = error["type"]
     if kind == "missing":
         problem = "required field is missing"
     elif kind == "extra_forbidden":
         allowed = _allowed_fields(model, loc) if model is not None else []
         problem = "unknown field" + (f" (allowed: {', '.join(allowed)})" if allowed else "")
     elif kind == "value_error":
-        problem = str(first.get("ctx", {}).get("error", first["msg"]))
+        problem = str(error.get("ctx", {}).get("error", error["msg"]))
     elif kind == "string_too_short":
         problem = "must not be empty"
-    elif "input" in first and not isinstance(first["input"], dict | list):
-        problem = f"{first['msg']} (got {_shown(first['input'])})"
+    elif "input" in error and not isinstance(error["input"], dict | list):
+        problem = f"{error['msg']} (got {_shown(error['input'])})"
     else:
-        problem = first["msg"]
-    if len(errors) > 1:
-        problem += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-    return loc, problem
+        problem = error["msg"]
+    return loc, str(problem)
 
 
 def field_path(
@@ -356,6 +362,22 @@ def validation_message(
     loc, problem = validation_problem(exc, model)
     kind = exc.errors(include_url=False)[0]["type"]
     return f"{field_path(loc, data, root=root, kind=kind)}: {problem}"
+
+
+def validation_messages(
+    exc: ValidationError,
+    *,
+    data: Any = None,
+    model: type[BaseModel] | None = None,
+    root: str = "",
+) -> list[str]:
+    """Every problem of ``exc``, one ``field.path: message`` line each (``matrix validate``
+    lists them all; :func:`validation_message` is the one-line form)."""
+    lines = []
+    for error in exc.errors(include_url=False):
+        loc, problem = _error_problem(error, model)
+        lines.append(f"{field_path(loc, data, root=root, kind=error['type'])}: {problem}")
+    return list(dict.fromkeys(lines))
 
 
 def _is_tag(loc: Sequence[int | str], i: int, node: dict[str, Any], kind: str) -> bool:

@@ -58,7 +58,9 @@ def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
         "signatures (manifest, attestation, manifest.json, PDFs) and, with --replay, "
         "re-evaluate every gate from the bundled snapshots.",
     )
-    bv.add_argument("bundle", type=Path, metavar="DIR|TAR.GZ")
+    bv.add_argument(
+        "bundle", type=Path, metavar="DIR|TAR.GZ", help="the bundle directory or its .tar.gz"
+    )
     bv.add_argument(
         "--key", type=Path, metavar="PUB.pem", help="expected signer (default: the bundle's own)"
     )

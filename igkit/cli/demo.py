@@ -10,7 +10,13 @@ from igkit.cli.common import P
 
 def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     d = sub.add_parser("demo", help="evaluate G1–G8 from the sample snapshots shipped with igkit")
-    d.add_argument("--out", type=Path, default=Path("reports/demo"), metavar="DIR")
+    d.add_argument(
+        "--out",
+        type=Path,
+        default=Path("reports/demo"),
+        metavar="DIR",
+        help="output directory, emptied first (default: reports/demo)",
+    )
     d.add_argument(
         "--no-notebooks", action="store_true", help="skip notebooks, reports and the bundle"
     )
@@ -27,6 +33,7 @@ def _demo(args: argparse.Namespace) -> int:
     import sys
 
     from igkit.bundle.keys import ephemeral_key
+    from igkit.cli.progress import Progress
     from igkit.demo import demo_trust_dir, run_demo
     from igkit.errors import EXIT_TOOL
     from igkit.report.publish import (
@@ -38,16 +45,28 @@ def _demo(args: argparse.Namespace) -> int:
     from igkit.report.table import render_table
 
     run = run_demo(args.out)
+    print(render_table(run), flush=True)  # the decision first: reports take a while
+    progress = Progress()
     bundle = None
     failures: dict[str, str] = {}
     if not args.no_notebooks:
         failures = report_failures(
-            render_notebooks(args.out, run, matrix=None, workers=None, trust=demo_trust_dir())
+            render_notebooks(
+                args.out,
+                run,
+                matrix=None,
+                workers=None,
+                trust=demo_trust_dir(),
+                progress=progress.enabled,
+            )
         )
         bundle = render_and_bundle(
-            args.out, ephemeral_key(), trust=demo_trust_dir(), failures=failures
+            args.out,
+            ephemeral_key(),
+            trust=demo_trust_dir(),
+            failures=failures,
+            on_phase=progress.phase,
         )
-    print(render_table(run))
     print(f"\ndemo evaluated the shipped sample snapshots; outputs in {args.out}/")
     if failures:
         print(f"igkit: error: {ReportError(failures, run.decision)}", file=sys.stderr)

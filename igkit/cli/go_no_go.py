@@ -14,14 +14,46 @@ from igkit.cli.common import ENV_PROM_URL, EXIT_GO, EXIT_NO_GO, P
 from igkit.errors import ConfigError
 
 if TYPE_CHECKING:
+    from igkit.bundle.keys import SigningKey
     from igkit.run import RunRequest
     from igkit.spec.loader import LoadedMatrix
     from igkit.verdicts import RunVerdicts
 
 
+DESCRIPTION = """\
+Decide whether a release may go to production. Every query of the selected gates is
+fetched first and sealed as a snapshot (SHA-256), then each objective is judged offline
+from the snapshots: PASS, FAIL, NO_DATA or ERROR; only PASS opens a gate. The decision
+and the reasons are printed as soon as the evaluation is done; the gate notebooks, the
+signed reports and the evidence bundle (--bundle) follow."""
+
+EPILOG = """\
+exit codes:
+  0  GO, or PARTIAL (every evaluated gate passed, but not every gate of the matrix ran)
+  1  NO-GO (a gate failed, has no data or could not be evaluated)
+  2  usage or configuration error (bad flag, matrix, key, ...)
+  3  tool error (an output could not be written, a report failed, an unexpected exception:
+     one line on stderr naming the log that holds the traceback)
+  4  HOLD (reserved)
+
+examples:
+  # GA day: every gate, live, with the evidence and the k6 results; signed bundle
+  IGKIT_PROM_URL=https://prom.example:9090 igkit go-no-go --validate-all \\
+      --evidence release/ --k6 k6-results.json --bundle --out runs/ga
+
+  # the latency gate for one tenant on a plain Prometheus, at a past instant
+  igkit go-no-go --gate G1 --prom-url http://localhost:9090 \\
+      --select 'tenant="acme"' --at 2025-06-20T14:00:00Z --out runs/g1-acme
+"""
+
+
 def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     g = sub.add_parser(
-        "go-no-go", help="evaluate gates and write verdicts.json, junit.xml, snapshots/"
+        "go-no-go",
+        help="evaluate gates and write verdicts.json, junit.xml, snapshots/",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     which = g.add_mutually_exclusive_group(required=True)
     which.add_argument(
@@ -38,7 +70,9 @@ def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
         "--select",
         metavar="MATCHERS",
         help='label matchers added to every selector of every query, e.g. tenant="acme" '
-        "(recorded in the run; a replay uses the recorded ones)",
+        "(validated; recorded in the snapshots and verdicts.json; a replay uses the recorded "
+        "ones). Unlike --tenant (the X-Scope-OrgID header of Mimir/Cortex) it filters series "
+        "on a plain Prometheus",
     )
     g.add_argument(
         "--window",
@@ -150,8 +184,11 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
 
 
 def _go_no_go(args: argparse.Namespace, loaded: LoadedMatrix, request: RunRequest) -> int:
+    """Evaluate, print the decision at once (before notebooks, rendering and signing, which
+    take minutes), then the later phases with progress on a terminal."""
+    from igkit.report.publish import signing_key
     from igkit.report.table import render_table
-    from igkit.run import run_loaded
+    from igkit.run import MissingInput, run_loaded
     from igkit.trust import trust_dir_from
 
     if args.bundle and (args.out / "bundle").exists() and any((args.out / "bundle").iterdir()):
@@ -160,15 +197,21 @@ def _go_no_go(args: argparse.Namespace, loaded: LoadedMatrix, request: RunReques
             "another --out",
             where=str(args.out / "bundle"),
         )
+    key = signing_key(args.key) if args.bundle else None  # a bad key fails before any work
+    missing: list[MissingInput] = []
     run = run_loaded(
-        request, loaded, on_warning=lambda w: print(f"igkit: warning: {w}", file=sys.stderr)
+        request,
+        loaded,
+        on_warning=lambda w: print(f"igkit: warning: {w}", file=sys.stderr),
+        on_missing=missing.append,
     )
-    run = _after_evaluation(run, args, run.scope.gates, trust_dir_from(args.trust))
-    print(run.decision if args.quiet else render_table(run))
+    print(run.decision if args.quiet else render_table(run, missing=missing), flush=True)
     if not args.quiet:
         print(
-            f"\nwrote {args.out / 'verdicts.json'}, {args.out / 'junit.xml'}, {args.out / 'snapshots'}/"
+            f"\nwrote {args.out / 'verdicts.json'}, {args.out / 'junit.xml'}, {args.out / 'snapshots'}/",
+            flush=True,
         )
+    run = _after_evaluation(run, args, run.scope.gates, trust_dir_from(args.trust), key)
     return EXIT_NO_GO if run.decision == "NO-GO" else EXIT_GO
 
 
@@ -176,38 +219,50 @@ NOTEBOOKS_BY_DEFAULT = True  # the test suite turns this off for speed, and test
 
 
 def _after_evaluation(
-    run: RunVerdicts, args: argparse.Namespace, gate_ids: list[str], trust_dir: Path | None = None
+    run: RunVerdicts,
+    args: argparse.Namespace,
+    gate_ids: list[str],
+    trust_dir: Path | None = None,
+    key: SigningKey | None = None,
 ) -> RunVerdicts:
     """Gate reports from the notebooks (unless --no-notebooks), then --bundle: signed reports
     and the sealed bundle. Returns ``run`` unchanged: the verdicts are the library's. A failed
     report raises :class:`~igkit.report.publish.ReportError` (exit 3, no bundle) after the
     reports are written."""
+    from igkit.cli.progress import Progress
     from igkit.report.publish import (
         ReportError,
         render_and_bundle,
         render_notebooks,
         report_failures,
-        signing_key,
     )
 
-    key = signing_key(args.key) if args.bundle else None  # a bad key fails before any work
+    progress = Progress()
     failures: dict[str, str] = {}
     if NOTEBOOKS_BY_DEFAULT and not args.no_notebooks:
         failures = report_failures(
             render_notebooks(
-                args.out, run, matrix=args.matrix, workers=args.workers, trust=trust_dir
+                args.out,
+                run,
+                matrix=args.matrix,
+                workers=args.workers,
+                trust=trust_dir,
+                progress=progress.enabled,
             )
         )
     if key is not None:
         bundle = render_and_bundle(
-            args.out, key, matrix=args.matrix, trust=trust_dir, failures=failures
+            args.out,
+            key,
+            matrix=args.matrix,
+            trust=trust_dir,
+            failures=failures,
+            on_phase=progress.phase,
         )
-        if bundle is not None and not key.trusted:
-            print(
-                f"bundle {bundle} signed with an UNTRUSTED ephemeral key; public half: {args.out / 'demo-key.pub.pem'}"
-            )
-        elif bundle is not None:
-            print(f"bundle {bundle} signed with {key.source}")
+        if bundle is not None and not args.quiet:
+            signer = f"with {key.source}" if key.trusted else "with an UNTRUSTED ephemeral key"
+            public = "" if key.trusted else f"; public half: {args.out / 'demo-key.pub.pem'}"
+            print(f"bundle {bundle} signed {signer}{public}")
     if failures:
         raise ReportError(failures, run.decision)
     return run

@@ -18,7 +18,12 @@ def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     ks.add_argument(
         "file", type=Path, help="--out json NDJSON, --out csv (plain or .gz), or a summary JSON"
     )
-    ks.add_argument("--format", choices=("table", "json"), default="table")
+    ks.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="table for people, json for tools (default: table)",
+    )
     ks.add_argument(
         "--by",
         metavar="TAG",

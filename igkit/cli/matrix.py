@@ -13,15 +13,18 @@ if TYPE_CHECKING:
     from igkit.spec.loader import LoadedMatrix
 
 
+_MATRIX_HELP = "matrix YAML (default: the one shipped with igkit)"
+
+
 def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     msub = verb_group(
         sub, parser_class, "matrix", "inspect or validate a go/no-go matrix (no network)"
     )
     msub.add_parser("schema", help="print the matrix JSON Schema (for editor validation)")
     show = msub.add_parser("show", help="print the resolved matrix as YAML")
-    show.add_argument("--matrix", type=Path)
+    show.add_argument("--matrix", type=Path, help=_MATRIX_HELP)
     val = msub.add_parser("validate", help="validate a matrix file and its queries")
-    val.add_argument("--matrix", type=Path)
+    val.add_argument("--matrix", type=Path, help=_MATRIX_HELP)
 
 
 def _cmd_matrix(args: argparse.Namespace) -> int:
@@ -32,11 +35,31 @@ def _cmd_matrix(args: argparse.Namespace) -> int:
     if args.matrix_command == "schema":
         print(json.dumps(matrix_json_schema(), indent=2))
         return 0
+    if args.matrix_command == "validate":
+        return _validate(args.matrix)
     loaded = load_matrix(args.matrix)
     if args.matrix_command == "show":
         data = _resolved(loaded)
         print(yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120), end="")
         return 0
+    return 0
+
+
+def _validate(path: Path | None) -> int:
+    """Every problem of the matrix, one stderr line each (exit 2), or one "valid" line."""
+    import sys
+
+    from igkit.errors import EXIT_USAGE
+    from igkit.spec.loader import MatrixProblemsError, load_matrix
+
+    try:
+        loaded = load_matrix(path)
+    except MatrixProblemsError as exc:
+        for problem in exc.problems:
+            print(f"igkit: error: {problem}", file=sys.stderr)
+        if len(exc.problems) > 1:
+            print(f"igkit: {len(exc.problems)} problems; the matrix is not valid", file=sys.stderr)
+        return EXIT_USAGE
     objectives = sum(len(g.objectives) for g in loaded.matrix.gates)
     print(
         f"{loaded.source}: valid ({len(loaded.matrix.gates)} gates, {objectives} objectives, sha256 {loaded.sha256[:12]})"

@@ -75,7 +75,14 @@ def evaluate(
                 expect = None
                 if pq.expect_request is not None:
                     expect = snapshot_set.range(pq.expect_request, "expect query")
-                judge = partial(evaluate_prometheus, pq, snap, at, expect=expect)
+                judge = partial(
+                    evaluate_prometheus,
+                    pq,
+                    snap,
+                    at,
+                    expect=expect,
+                    ladder=loaded.matrix.cost_ladder,
+                )
             elif isinstance(obj, K6Objective):
                 judge = partial(
                     evaluate_k6,

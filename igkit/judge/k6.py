@@ -40,16 +40,14 @@ def _judge_table(
     samples = np.array([w.latency_samples for w in wins])
     p95 = np.array([w.p95_seconds if w.p95_seconds is not None else np.nan for w in wins])
     req = np.array([w.requests for w in wins], dtype=np.float64)
-    failed = np.array([w.failed for w in wins], dtype=np.float64)
-    err = np.divide(failed, req, out=np.zeros_like(req), where=req > 0)
+    err = np.divide(
+        np.array([w.failed for w in wins], dtype=np.float64),
+        req,
+        out=np.zeros_like(req),
+        where=req > 0,
+    )
     err_limit = to_base(max_err.value, max_err.unit)
-    thin = req < settings.min_samples_per_window
-    if obj.p95 is not None:
-        thin |= (samples < settings.min_samples_per_window) | np.isnan(p95)
-    slow = np.zeros(n, dtype=bool)
-    if obj.p95 is not None:
-        slow = ~thin & (p95 > to_base(obj.p95.value, obj.p95.unit))
-    erring = (req > 0) & (err > err_limit) & ~thin
+    thin, slow, erring = window_flags(table, obj, settings, max_err)
     bad = slow | erring
     need = settings.consecutive_failing_windows
     run = longest = 0
@@ -134,6 +132,50 @@ def _judge_table(
         status = Status.NO_DATA
         reasons.append("no observed value")
     return status, f"{label}: " + "; ".join(reasons), observed, int(bad.sum()), whole
+
+
+def window_flags(
+    table: K6Table, obj: K6Objective, settings: K6Settings, max_err: Threshold
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per window of ``table``: (thin, slow, erring). Thin: too few samples of a judged
+    metric to judge it; slow: p95 over ``obj.p95``; erring: error rate over ``max_err``. A
+    thin window is neither slow nor erring. The judge and the reports' window table both use
+    this, so a report can never mark a window differently from the verdict."""
+    wins = table.windows
+    samples = np.array([w.latency_samples for w in wins], dtype=np.float64)
+    p95 = np.array([np.nan if w.p95_seconds is None else w.p95_seconds for w in wins])
+    req = np.array([w.requests for w in wins], dtype=np.float64)
+    failed = np.array([w.failed for w in wins], dtype=np.float64)
+    err = np.divide(failed, req, out=np.zeros_like(req), where=req > 0)
+    thin = req < settings.min_samples_per_window
+    if obj.p95 is not None:
+        thin |= (samples < settings.min_samples_per_window) | np.isnan(p95)
+    slow = np.zeros(len(wins), dtype=bool)
+    if obj.p95 is not None:
+        with np.errstate(invalid="ignore"):
+            slow = ~thin & (p95 > to_base(obj.p95.value, obj.p95.unit))
+    erring = (req > 0) & (err > to_base(max_err.value, max_err.unit)) & ~thin
+    return thin, slow, erring
+
+
+def window_statuses(
+    snap: K6Snapshot, table: K6Table, obj: K6Objective, settings: K6Settings
+) -> list[Status]:
+    """Each window's status as the reports show it: FAIL (slow or erring), NO_DATA (thin,
+    or the table or file cannot be judged as a whole), ERROR (cut with other settings than
+    the matrix's), else PASS. Fail closed: a window is PASS only where the judge could
+    have judged it."""
+    n = len(table.windows)
+    if snap.params != params_for(settings):
+        return [Status.ERROR] * n
+    thin, slow, erring = window_flags(
+        table, obj, settings, obj.max_error_rate or settings.max_error_rate
+    )
+    usable = _unusable(table, obj, settings) is None and snap.complete
+    return [
+        Status.FAIL if b else Status.NO_DATA if t or not usable else Status.PASS
+        for t, b in zip(thin.tolist(), (slow | erring).tolist(), strict=True)
+    ]
 
 
 def _unusable(table: K6Table, obj: K6Objective, settings: K6Settings) -> str | None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import dataclasses
+from datetime import UTC, datetime
 
 from igkit.judge.rules import Judgement, judge_budget, judge_steps
+from igkit.judge.spend import projection_warning
 from igkit.snapshots import (
     FetchFailure,
     ResultError,
@@ -14,9 +16,10 @@ from igkit.snapshots import (
     series_labels,
     to_wide_frame,
 )
-from igkit.spec.models import BudgetBurn
+from igkit.spec.models import BudgetBurn, CostLadder
 from igkit.spec.plan import PlannedQuery
 from igkit.timeutil import human_duration, short_time
+from igkit.units import to_base
 from igkit.verdicts import ObjectiveVerdict, SeriesVerdict, Status, worst
 
 
@@ -52,6 +55,26 @@ def _window_text(pq: PlannedQuery) -> str:
     start, end = pq.request.start.timestamp(), pq.request.end.timestamp()
     with_date = end - start > 86_400 or pq.request.start.date() != pq.request.end.date()
     return f"{short_time(start, with_date=with_date)}–{short_time(end, with_date=with_date)} UTC"
+
+
+def _instant_text(moment: datetime, *, with_date: bool) -> str:
+    """``2025-06-20T13:00Z`` (or ``14:00Z`` when the date is said already); seconds if any."""
+    text = moment.strftime("%H:%M:%S" if moment.second else "%H:%M") + "Z"
+    return f"{moment.strftime('%Y-%m-%d')}T{text}" if with_date else text
+
+
+def no_series_reason(pq: PlannedQuery, what: str) -> str:
+    """A query that matched nothing: the exact query and the absolute window, in one line (the
+    usual cause is a wrong --at, a wrong --select or a renamed metric)."""
+    start, end = pq.request.start.astimezone(UTC), pq.request.end.astimezone(UTC)
+    same_day = start.date() == end.date()
+    window = (
+        f"between {_instant_text(start, with_date=True)} and "
+        f"{_instant_text(end, with_date=not same_day)}"
+    )
+    spend = " (month-to-date spend unknown)" if isinstance(pq.objective.rule, BudgetBurn) else ""
+    query = " ".join(pq.request.query.split())
+    return f"{what}: no series for {query} {window}{spend} — is --at right?"
 
 
 def _expected_values(
@@ -149,10 +172,12 @@ def evaluate_prometheus(
     at: datetime,
     *,
     expect: Snapshot | FetchFailure | None = None,
+    ladder: CostLadder | None = None,
 ) -> ObjectiveVerdict:
     """Turn one snapshot into an objective verdict; a FetchFailure says why none exists.
 
-    ``expect`` is the snapshot of the objective's ``expect.query``. Every result is validated
+    ``expect`` is the snapshot of the objective's ``expect.query``; ``ladder`` (the matrix's
+    ``cost_ladder``) names the downshift tier of a budget projected over its alert. Every result is validated
     again here (a replayed snapshot can be forged and resealed): a malformed one is ERROR."""
     obj = pq.objective
     base = {
@@ -191,6 +216,8 @@ def evaluate_prometheus(
         judgement = judge_budget(frame, labels, rule=obj.rule, **kwargs)  # type: ignore[arg-type]
     else:
         judgement = judge_steps(frame, labels, rule=obj.rule, **kwargs)  # type: ignore[arg-type]
+    if frame.shape[1] == 0 and judgement.status is Status.NO_DATA:
+        judgement = dataclasses.replace(judgement, reasons=[no_series_reason(pq, what)])
     extra = _missing_series(pq, judgement, data.labels, expected, what)
     reasons = [f"{r} (snapshot {snapshot.id})" for r in judgement.reasons]
     statuses = [judgement.status] + [v.status for v in extra]
@@ -202,11 +229,17 @@ def evaluate_prometheus(
     reasons += [f"{v.reason} (snapshot {snapshot.id})" for v in extra]
     if expect_reason is not None:
         reasons.append(expect_reason)
+    warnings = []
+    if isinstance(obj.rule, BudgetBurn):
+        alert = to_base(obj.threshold.value, obj.threshold.unit)
+        warning = projection_warning(judgement.details, what=what, alert_share=alert, ladder=ladder)
+        warnings = [warning] if warning else []
     return ObjectiveVerdict(
         status=status,
         observed=judgement.observed,
         coverage=judgement.coverage,
         reasons=reasons,
+        warnings=warnings,
         snapshots=refs,
         series=judgement.series + extra,
         details=_with_expected(judgement.details, pq, expected),

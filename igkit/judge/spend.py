@@ -14,12 +14,17 @@ Stale or silent series (spend unknown) are the rule's business: it says NO_DATA.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from igkit.timeutil import month_end, month_start
+
+if TYPE_CHECKING:
+    from igkit.spec.models import CostLadder
 
 
 def step_spend(values: np.ndarray) -> np.ndarray:
@@ -62,3 +67,42 @@ def projection(spend_usd: float, at: datetime) -> float | None:
     """Month-end projection of a month-to-date spend at ``at`` (None at 00:00 on the 1st)."""
     projected = float(project_month_end(spend_usd, *month_progress(at)))
     return None if np.isnan(projected) else projected
+
+
+def projection_warning(
+    details: Mapping[str, float | str | None],
+    *,
+    what: str,
+    alert_share: float,
+    ladder: CostLadder | None,
+) -> str | None:
+    """A warning when the linear month-end projection reaches the objective's alert share (the
+    threshold, e.g. 80% of budget) or the budget itself, even while month-to-date burn passes:
+    projected USD, % of budget and the downshift tier the matrix's ``cost_ladder`` calls for.
+    None when the projection is unknown or below the alert."""
+    figures = [
+        details.get(k)
+        for k in (
+            "projected_month_end_usd",
+            "projected_share_of_budget",
+            "budget_usd",
+            "month_to_date_usd",
+        )
+    ]
+    numbers = [float(v) for v in figures if isinstance(v, int | float)]
+    if len(numbers) != len(figures):
+        return None
+    projected, share, budget, spent = numbers
+    if not np.isfinite(share) or share < alert_share:
+        return None
+    over = "over the budget itself" if share > 1 else f"at or over the {alert_share:.0%} alert"
+    tier = ""
+    if ladder is not None:
+        from igkit.finops import downshift_tier, tier_name
+
+        n = downshift_tier(spent / budget, share, ladder)
+        tier = f"; downshift tier {n} {tier_name(n)} (cost_ladder)" if n else ""
+    return (
+        f"{what}: linear month-end projection ${projected:,.0f} = {share:.0%} of the "
+        f"${budget:,.0f} budget, {over}{tier}"
+    )

@@ -10,10 +10,9 @@ render; a report must stand on its static outputs, which is what an auditor keep
 from __future__ import annotations
 
 import html
-import os
 import re
-from collections.abc import Mapping, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import nbformat
 from bs4 import BeautifulSoup, Comment, Tag
@@ -21,9 +20,6 @@ from nbconvert import HTMLExporter
 
 from igkit.atomic import write_text
 from igkit.errors import ConfigError
-from igkit.report.palette import DECISION_COLOURS, STATUS_COLOURS, STATUS_TEXT
-from igkit.strictdoc import DocumentError, load_model
-from igkit.timeutil import rfc3339
 from igkit.verdicts import RunVerdicts
 
 # Defence in depth: even a reference the sanitiser missed cannot be fetched.
@@ -67,25 +63,9 @@ BANNER_CSS = """
   -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 """
 
-INDEX_CSS = """
-body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1f1f1f;
-  margin: 24px auto; max-width: 1100px; padding: 0 16px;
-  -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-h1 { margin: 0 0 8px 0; }
-.decision { display: inline-block; font-size: 28px; font-weight: 800; color: #fff;
-  padding: 6px 18px; border-radius: 6px; }
-table.gates { border-collapse: collapse; width: 100%; margin-top: 16px; }
-table.gates th, table.gates td { border: 1px solid #c8c8c8; padding: 6px 10px; text-align: left;
-  vertical-align: top; }
-table.gates th { background: #eeeeee; }
-td.status { font-weight: 700; text-align: center; white-space: nowrap; }
-dl.meta { display: grid; grid-template-columns: max-content auto; gap: 2px 16px; margin: 12px 0; }
-dl.meta dt { font-weight: 600; } dl.meta dd { margin: 0; font-family: monospace; }
-ul.reasons { margin: 0; padding-left: 18px; }
-"""
 
-
-def _banner_html(banner: str | None) -> str:
+def banner_html(banner: str | None) -> str:
+    """The banner at the top of a page ('' for none)."""
     if not banner:
         return ""
     return f'<div class="igkit-banner" role="alert">{html.escape(banner)}</div>'
@@ -146,7 +126,7 @@ def _insert_banner_and_title(document: str, *, title: str, banner: str | None) -
     style = soup.new_tag("style")
     style.string = BANNER_CSS
     head.append(style)
-    header = BeautifulSoup(_banner_html(banner), "html.parser")
+    header = BeautifulSoup(banner_html(banner), "html.parser")
     body.insert(0, header)
     return str(soup)
 
@@ -173,107 +153,54 @@ def notebook_to_html(nb_path: Path, out_path: Path, *, title: str, banner: str |
     return out_path
 
 
-def _report_for(gate_id: str, reports: Sequence[Path]) -> Path | None:
-    """``G1`` -> ``G1_slo_baseline.html`` (stem equal to the id or starting ``G1_``/``G1-``)."""
-    gid = gate_id.lower()
-    for report in reports:
-        stem = report.stem.lower()
-        if stem == gid or stem.startswith((f"{gid}_", f"{gid}-")):
-            return report
-    return None
+def css_string(text: str) -> str:
+    """``text`` as a CSS string literal: quotes, backslashes, line breaks and ``<`` (no
+    ``</style>`` can end the rule early) escaped."""
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ")
+    return '"' + re.sub(r"[\r\n\f]+", " ", escaped) + '"'
 
 
-def render_index(
-    run_dir: Path,
-    out_path: Path,
-    reports: Sequence[Path],
-    *,
-    banner: str | None = None,
-    failures: Mapping[str, str] | None = None,
-) -> Path:
-    """Write the run's summary page: decision, gate table with status colours, report links;
-    a gate whose report failed (``failures``: gate id -> reason) says so in its report cell."""
-    failed = failures or {}
-    verdicts_path = run_dir / "verdicts.json"
-    try:
-        run = load_model(RunVerdicts, verdicts_path.read_bytes(), where=str(verdicts_path))
-    except OSError as exc:
-        raise ConfigError(
-            f"cannot read verdicts: {exc.strerror}", where=str(verdicts_path)
-        ) from exc
-    except DocumentError as exc:
-        raise ConfigError(
-            f"invalid verdicts.json: {exc.message}", where=str(verdicts_path)
-        ) from exc
-
-    def link(report: Path, text: str) -> str:
-        href = os.path.relpath(report, out_path.parent).replace(os.sep, "/")
-        return f'<a href="{html.escape(href)}">{html.escape(text)}</a>'
-
-    rows = []
-    linked: set[Path] = set()
-    for gate in run.gates:
-        bg, fg = STATUS_COLOURS[gate.status], STATUS_TEXT[gate.status]
-        report = _report_for(gate.id, reports)
-        if report is not None:
-            linked.add(report)
-        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in gate.reasons)
-        rows.append(
-            "<tr>"
-            f"<td><strong>{html.escape(gate.id)}</strong></td>"
-            f"<td>{html.escape(gate.name)}</td>"
-            f'<td class="status status-{gate.status.value}" style="background:{bg};color:{fg}">'
-            f"{html.escape(gate.status.value)}</td>"
-            f'<td><ul class="reasons">{reasons}</ul></td>'
-            f"<td>{link(report, report.stem) if report else '—'}"
-            + (
-                f'<p class="report-failed"><strong>report failed:</strong> {html.escape(failed[gate.id])}</p>'
-                if gate.id in failed
-                else ""
-            )
-            + "</td>"
-            "</tr>"
-        )
-    others = [r for r in reports if r not in linked]
-    other_html = (
-        "<h2>Other reports</h2><ul>"
-        + "".join(f"<li>{link(r, r.stem)}</li>" for r in others)
-        + "</ul>"
-        if others
+def print_css(*, banner: str | None, footer: str) -> str:
+    """Paged-media CSS for the PDF: on EVERY page the banner (top margin) and a footer
+    ``<footer> · page n of m`` (bottom margin), as real text that pdftotext reads."""
+    top = (
+        f"@top-center {{ content: {css_string(banner)}; color: #b3261e; "
+        "font: 700 9pt/1.2 system-ui, sans-serif; vertical-align: middle; }"
+        if banner
         else ""
     )
-    decision_bg = DECISION_COLOURS[run.decision]
-    title = f"igkit go/no-go: {run.decision}"
-    document = f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title>
-<style>{BANNER_CSS}{INDEX_CSS}</style>
-</head>
-<body>
-{_banner_html(banner)}
-{"" if banner and "PARTIAL" in banner else _banner_html(partial_banner(run))}
-<h1>Release go/no-go</h1>
-<p>Decision: <span class="decision" id="decision" style="background:{decision_bg}">{html.escape(run.decision)}</span></p>
-<dl class="meta">
-<dt>Evaluated at</dt><dd>{html.escape(rfc3339(run.evaluated_at))}</dd>
-<dt>Source</dt><dd>{html.escape(run.source)}</dd>
-<dt>Matrix</dt><dd>{html.escape(run.matrix_source)} (sha256 {html.escape(run.matrix_sha256)})</dd>
-<dt>Tenant</dt><dd>{html.escape(run.tenant or "all")}</dd>
-<dt>igkit</dt><dd>{html.escape(run.igkit_version)}</dd>
-</dl>
-<table class="gates" id="gates">
-<thead><tr><th>Gate</th><th>Name</th><th>Status</th><th>Reasons</th><th>Report</th></tr></thead>
-<tbody>
-{"".join(rows)}
-</tbody>
-</table>
-{other_html}
-</body>
-</html>
-"""
-    write_text(out_path, document)
-    return out_path
+    return (
+        "@page { margin: 20mm 12mm 16mm 12mm; "
+        f"{top} "
+        f'@bottom-center {{ content: {css_string(footer)} " · page " counter(page) " of " '
+        "counter(pages); color: #333; font: 8pt/1.2 system-ui, sans-serif; } }\n"
+        "@media print { body { margin-top: 0; } pre, code { white-space: pre-wrap; "
+        "overflow-wrap: anywhere; } }"
+    )
+
+
+def _pdf_href(href: str) -> str:
+    """A relative ``X.html`` link -> ``X.pdf`` (the fragment dropped: PDF pages have none);
+    anything else unchanged."""
+    parts = urlsplit(href)
+    if parts.scheme or parts.netloc or parts.path.startswith("/") or not parts.path:
+        return href
+    if not parts.path.lower().endswith((".html", ".htm")):
+        return href
+    path = parts.path[: parts.path.rfind(".")] + ".pdf"
+    return urlunsplit(("", "", path, parts.query, ""))
+
+
+def print_variant(document: str, *, banner: str | None, footer: str) -> str:
+    """The page as it is printed to PDF: relative links point at the PDF twins (``.pdf``),
+    and the paged-media CSS puts banner and footer on every page."""
+    soup = BeautifulSoup(document, "html.parser")
+    for a in soup.find_all("a", href=True):
+        a["href"] = _pdf_href(str(a["href"]))
+    style = soup.new_tag("style")
+    style.string = print_css(banner=banner, footer=footer)
+    head = soup.find("head")
+    if not isinstance(head, Tag):
+        raise ValueError("a report page without <head>")
+    head.append(style)
+    return str(soup)

@@ -51,6 +51,10 @@ GENERIC_NOTEBOOK = "gate"
 GATE_ROLE = "gate"  # notebook metadata ``igkit.role``: a notebook that renders one gate
 KERNEL_START_TIMEOUT = 180  # s (an int for papermill); loaded machines start kernels slowly
 REPORTS_FILE = "reports.json"  # out/notebooks/reports.json: each gate's report, ok or failed
+KERNEL_LOG = "kernels.log"
+"""out/notebooks/kernels.log: the kernels' own stderr (ipykernel's "running over TCP without
+encryption" warning, a KeyboardInterrupt traceback at shutdown, a real crash) - kept out of the
+console, kept for whoever debugs a failed report (its one-line failure names this file)."""
 
 
 def _package_dir() -> Path:
@@ -160,10 +164,29 @@ def kernel_manager_class() -> type[AsyncKernelManager]:
 
         async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
             kw["env"] = kernel_env()
+            if kw.get("cwd") and "stderr" not in kw:
+                kw["stderr"] = _kernel_log(Path(kw["cwd"]))
             result: tuple[list[str], dict[str, Any]] = await super()._async_pre_start_kernel(**kw)
             return result
 
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            log = kw.get("stderr")
+            try:
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+            finally:  # the kernel holds its own copy of the descriptor
+                if isinstance(log, int):
+                    with contextlib.suppress(OSError):
+                        os.close(log)
+
     return CurrentInterpreterKernelManager
+
+
+def _kernel_log(directory: Path) -> int:
+    """A file descriptor appending to ``directory/kernels.log`` for one kernel's stderr (the
+    kernel process keeps its own copy; ours is closed once Popen has duplicated it)."""
+    path = directory / KERNEL_LOG
+    rundir.register(path)
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
 
 
 @dataclass(frozen=True)
@@ -314,9 +337,9 @@ def execute_gate(
         cell = _last_started_cell(output)
         where = f"cell {cell}" if cell is not None else "the kernel"
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        failure = f"{label}: {where} timed out ({first})"
+        failure = f"{label}: {where} timed out ({first}){_log_hint(target_dir)}"
     except Exception as exc:  # kernel died, notebook missing, ...: this gate's report only
-        failure = f"{label}: {type(exc).__name__}: {exc}"
+        failure = f"{label}: {type(exc).__name__}: {exc}{_log_hint(target_dir)}"
     else:
         failure = _recorded_verdict(verdict_path, expected, label)
     redact_notebook(output)
@@ -325,6 +348,11 @@ def execute_gate(
         notebook=output,
         failure=None if failure is None else " ".join(redact(failure).split()),
     )
+
+
+def _log_hint(target_dir: Path) -> str:
+    log = target_dir / KERNEL_LOG
+    return f" (kernel stderr in {log})" if log.is_file() and log.stat().st_size else ""
 
 
 def redact_notebook(path: Path) -> None:
@@ -353,7 +381,11 @@ def _close_thread_loop() -> None:
         asyncio.set_event_loop(None)
 
 
-def _progress(total: int, enabled: bool) -> Callable[[GateReport, float], None]:
+def _progress(total: int, enabled: bool | None) -> Callable[[GateReport, float], None]:
+    """One stderr line per finished notebook while a terminal watches (``enabled`` None: when
+    stderr is one); a failure is reported once, by the caller, either way."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
     if not enabled:
         return lambda report, seconds: None
     done = [0]
@@ -378,7 +410,7 @@ def execute_gates(
     matrix: Path | None = None,
     workers: int | None = None,
     timeout: float = 600,
-    progress: bool = True,
+    progress: bool | None = None,
     notebooks: Mapping[str, Path] | None = None,
     trust: Path | None = None,
 ) -> dict[str, GateReport]:

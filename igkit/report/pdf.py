@@ -17,7 +17,8 @@ import logging
 import shutil
 import subprocess
 import tempfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
+from urllib.parse import unquote, urlsplit
 
 from asn1crypto import cms
 from cryptography import x509
@@ -26,10 +27,12 @@ from pyhanko.keys import (
     load_certs_from_pemder_data,
     load_private_key_from_pemder_data,
 )
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import (
     IncrementalPdfFileWriter,
 )
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.pdf_utils.writer import copy_into_new_writer
 from pyhanko.sign import fields, signers
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
@@ -123,6 +126,97 @@ def html_to_pdf(html_path: Path, pdf_path: Path, *, chromium: str | None = None)
     ):
         raise ChromiumError(f"Chromium did not write a PDF to {target}")
     return pdf_path
+
+
+def _relative_target(uri: str, base: Path) -> str | None:
+    """``file:///…/base/sub/X.pdf`` -> ``sub/X.pdf``; None for a file outside ``base``."""
+    parts = urlsplit(uri)
+    if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    target = PurePosixPath(unquote(parts.path))
+    root = PurePosixPath(base.resolve().as_posix())
+    if not target.is_relative_to(root) or ".." in target.parts:
+        return None
+    rel = target.relative_to(root).as_posix()
+    return rel if rel and rel != "." else None
+
+
+def _rewrite_actions(obj: generic.PdfObject, base: Path, counts: dict[str, int]) -> None:
+    """Walk one object (not following references): every ``/URI`` action on a ``file:`` URI
+    becomes a ``/GoToR`` to the relative file, or is removed when it leaves ``base``."""
+    if isinstance(obj, generic.ArrayObject):
+        for item in obj:
+            _rewrite_actions(item, base, counts)
+        return
+    if not isinstance(obj, generic.DictionaryObject):
+        return
+    for key in list(obj.keys()):
+        value = obj.raw_get(key)
+        if isinstance(value, generic.DictionaryObject) and _is_file_uri_action(value):
+            rel = _relative_target(str(value["/URI"]), base)
+            if rel is None:
+                del obj[key]
+                counts["removed"] += 1
+            else:
+                obj[key] = _goto_remote(rel)
+                counts["relative"] += 1
+        else:
+            _rewrite_actions(value, base, counts)
+
+
+def _is_file_uri_action(d: generic.DictionaryObject) -> bool:
+    uri = d.get("/URI")
+    return (
+        d.get("/S") == "/URI"
+        and isinstance(uri, (str, bytes))
+        and (str(uri).strip().lower().startswith("file:"))
+    )
+
+
+def _goto_remote(rel: str) -> generic.DictionaryObject:
+    """A ``/GoToR`` action: open page 1 of the PDF at ``rel``, relative to this file."""
+    spec = generic.DictionaryObject(  # type: ignore[no-untyped-call]
+        {
+            generic.NameObject("/Type"): generic.NameObject("/Filespec"),
+            generic.NameObject("/F"): generic.TextStringObject(rel),
+            generic.NameObject("/UF"): generic.TextStringObject(rel),
+        }
+    )
+    return generic.DictionaryObject(  # type: ignore[no-untyped-call]
+        {
+            generic.NameObject("/S"): generic.NameObject("/GoToR"),
+            generic.NameObject("/F"): spec,
+            generic.NameObject("/D"): generic.ArrayObject(
+                [generic.NumberObject(0), generic.NameObject("/Fit")]  # type: ignore[no-untyped-call]
+            ),
+            generic.NameObject("/NewWindow"): generic.BooleanObject(False),  # type: ignore[no-untyped-call]
+        }
+    )
+
+
+def relative_links(pdf_path: Path, out_path: Path, *, base: Path) -> dict[str, int]:
+    """Rewrite the links Chromium printed as absolute ``file:///…`` URIs so the PDF can move.
+
+    Chromium resolves every relative ``href`` against the HTML file it printed, so a link to
+    ``G1_slo_baseline.pdf`` lands in the PDF as the build machine's path. Each such link to a
+    file under ``base`` (the printed HTML's directory) becomes a ``/GoToR`` action with a
+    relative file specification — the PDF way to link another PDF, which Acrobat, pdf.js and
+    poppler viewers follow relative to the open file; one leaving ``base`` loses its action.
+    The document is rewritten whole (no incremental update), so the old paths leave the bytes;
+    call it before signing. Returns how many links were made relative / removed.
+    """
+    try:
+        reader = PdfFileReader(io.BytesIO(pdf_path.read_bytes()))
+        writer = copy_into_new_writer(reader)
+    except Exception as exc:  # pyHanko raises many parse errors on a damaged file
+        raise ChromiumError(f"cannot read the PDF Chromium wrote ({pdf_path.name}): {exc}") from exc
+    counts = {"relative": 0, "removed": 0}
+    for obj in list(writer.objects.values()):
+        _rewrite_actions(obj, base, counts)
+    out = io.BytesIO()
+    writer.write(out)  # type: ignore[no-untyped-call]
+    write_bytes(out_path, out.getvalue(), binary=True)
+    return counts
 
 
 def sign_pdf(

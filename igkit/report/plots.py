@@ -7,16 +7,21 @@ state, so they are safe in threads and headless CI. The war room board is read-o
 
 from __future__ import annotations
 
+import base64
+import html
 import io
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
+from matplotlib import dates as mdates
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from igkit.report.palette import DECISION_COLOURS, STATUS_COLOURS
+from igkit.units import Unit, fmt
 from igkit.verdicts import Status
 
 if TYPE_CHECKING:
@@ -24,66 +29,224 @@ if TYPE_CHECKING:
 
 VIOLATION = STATUS_COLOURS[Status.FAIL]
 WARNING = STATUS_COLOURS[Status.NO_DATA]
+# Series colours: distinct from each other and from VIOLATION (the threshold and breaches).
+SERIES_COLOURS = (
+    "#1565c0",
+    "#ef6c00",
+    "#2e7d32",
+    "#6a1b9a",
+    "#00838f",
+    "#5d4037",
+    "#546e7a",
+    "#827717",
+    "#283593",
+    "#f9a825",
+)
+FONT = 9  # points: readable when a 10 in figure is printed across an A4 page
+_SYMBOLS = {"<=": "≤", ">=": "≥", "<": "<", ">": ">"}
 
 
-def _figure(width: float, height: float) -> Figure:
-    fig = Figure(figsize=(width, height), dpi=100)
+def _figure(
+    width: float,
+    height: float,
+    *,
+    layout: Literal["constrained"] | None = None,
+    dpi: int = 100,
+) -> Figure:
+    fig = Figure(figsize=(width, height), dpi=dpi, layout=layout)
     FigureCanvasAgg(fig)
     return fig
+
+
+def series_label(key: str, labels: Mapping[str, str] | None) -> str:
+    """A legend entry for one series: ``tenant=acme`` (``__name__`` left out); "(all)" for a
+    series without labels; the key itself for a derived series (``month_to_date``)."""
+    if labels is None:
+        return "(all)" if key in ("", "{}") else key.replace("_", " ")
+    shown = [f"{k}={v}" for k, v in labels.items() if k != "__name__"]
+    return ", ".join(shown) if shown else labels.get("__name__", "(all)")
+
+
+def threshold_text(comparison: str, value: float, unit: str) -> str:
+    """``threshold ≤ 350 ms``: what a value must satisfy, with its unit."""
+    try:
+        shown = fmt(value, Unit(unit))
+    except ValueError:  # a unit igkit does not know: the number as given
+        shown = f"{value:g} {unit}"
+    return f"threshold {_SYMBOLS.get(comparison, comparison)} {shown}".rstrip()
+
+
+def unit_label(unit: str) -> str:
+    return "%" if unit == Unit.PERCENT.value else unit
+
+
+def _utc_naive(times: Any) -> np.ndarray:
+    """UTC instants as naive ``datetime64`` (what matplotlib reads as UTC)."""
+    return pd.DatetimeIndex(times).tz_convert(None).to_numpy()
+
+
+def _time_axis(ax: Any, start: Any, end: Any) -> None:
+    """UTC time axis over [start, end]: ``HH:MM`` ticks (``HH:MM:SS`` under 10 minutes), the
+    date said once in the axis label."""
+    lo, hi = pd.Timestamp(start).tz_convert("UTC"), pd.Timestamp(end).tz_convert("UTC")
+    if hi <= lo:
+        hi = lo + pd.Timedelta(seconds=1)
+    ax.set_xlim(*_utc_naive([lo, hi]))
+    short = hi - lo < pd.Timedelta(minutes=10)
+    same_day = lo.date() == hi.date()
+    pattern = ("%H:%M:%S" if short else "%H:%M") if same_day else "%m-%d %H:%M"
+    ax.xaxis.set_major_locator(mdates.AutoDateLocator(minticks=3, maxticks=7 if short else 8))  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_formatter(mdates.DateFormatter(pattern))  # type: ignore[no-untyped-call]
+    ax.set_xlabel(f"time (UTC), {lo:%Y-%m-%d}" if same_day else "time (UTC)", fontsize=FONT)
+
+
+def _value_axis(ax: Any, values: np.ndarray, threshold: float | None, unit: str) -> None:
+    """Y limits holding the data and the threshold with a margin, so the distance between the
+    two is visible (99.99% against 99.9% is not drawn on a 0-100 axis); plain tick labels."""
+    finite = values[np.isfinite(values)]
+    points = np.concatenate([finite, [] if threshold is None else [float(threshold)]])
+    if points.size:
+        lo, hi = float(points.min()), float(points.max())
+        span = hi - lo or (abs(hi) * 0.1 or 1.0)
+        margin = 0.12 * span
+        bottom = lo - margin
+        if lo >= 0 > bottom:  # barely below zero: a zero value stays off the axis spine
+            bottom = -0.04 * span
+        ax.set_ylim(bottom, hi + margin)
+    ax.ticklabel_format(axis="y", style="plain", useOffset=False)
+    ax.set_ylabel(unit_label(unit), fontsize=FONT)
+    ax.tick_params(labelsize=FONT)
+    ax.grid(alpha=0.3)
+
+
+def _threshold_line(ax: Any, value: float, text: str, legend: str | None = None) -> None:
+    """The threshold dashed across the axes, labelled at the line (and in the legend, as
+    ``legend`` when given)."""
+    ax.axhline(value, color=VIOLATION, ls="--", lw=1.3, label=legend or text, zorder=3)
+    ax.text(
+        0.995,
+        value,
+        text,
+        transform=ax.get_yaxis_transform(),
+        ha="right",
+        va="bottom",
+        fontsize=FONT - 1,
+        color=VIOLATION,
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.6, "pad": 1},
+        zorder=4,
+    )
+
+
+def _ranked_series(frame: pd.DataFrame, comparison: str, threshold: float | None) -> pd.DataFrame:
+    """One row per series, worst first: failing series (furthest over the threshold first),
+    series without data, then passing series (closest to the threshold first)."""
+    stats = frame.groupby("series", sort=False).agg(
+        hi=("value", "max"),
+        lo=("value", "min"),
+        failing=("violating", "any"),
+        data=("present", "any"),
+    )
+    if threshold is None:
+        badness = pd.Series(0.0, index=stats.index)
+    elif comparison in ("<=", "<"):
+        badness = stats["hi"] - float(threshold)
+    else:
+        badness = float(threshold) - stats["lo"]
+    stats["badness"] = badness.fillna(-np.inf)
+    stats["group"] = np.where(stats["failing"], 0, np.where(stats["data"], 2, 1))
+    return stats.sort_values(["group", "badness"], ascending=[True, False], kind="stable")
 
 
 def plot_objective(
     frame: pd.DataFrame, *, title: str | None = None, ax: Any = None, legend_max: int = 8
 ) -> Figure:
-    """Series over the window, the threshold line, violating steps shaded, status in the title.
+    """Series over the window against the labelled threshold, breaches shaded per series.
 
-    ``frame`` is :meth:`igkit.explore.Run.objective_frame`'s long frame."""
+    ``frame`` is :meth:`igkit.explore.Run.objective_frame`'s long frame. One legend entry per
+    series (``tenant=acme``), outside the axes. Over ``legend_max`` series, the worst are drawn
+    (every failing series always) and the legend says how many more pass."""
     attrs = frame.attrs
     if ax is None:
-        fig = _figure(10, 3.6)
+        fig = _figure(10, 3.8, layout="constrained", dpi=110)
         ax = fig.add_subplot(1, 1, 1)
     else:
         fig = ax.figure
-    wide = frame.pivot(index="time", columns="series", values="value")
-    shown = wide.replace([np.inf, -np.inf], np.nan)
-    for i, column in enumerate(shown.columns):
-        ax.plot(
-            shown.index,
-            shown[column].to_numpy(),
-            lw=1.2,
-            label=str(column) if i < legend_max else None,
-        )
     threshold = attrs.get("threshold")
+    comparison = str(attrs.get("comparison", ""))
+    unit = str(attrs.get("unit", ""))
+    labels: Mapping[str, Mapping[str, str]] = attrs.get("labels") or {}
+    ranked = _ranked_series(frame, comparison, threshold)
+    keep = ranked.index[(ranked["group"] == 0).to_numpy() | (np.arange(len(ranked)) < legend_max)]
+    hidden = ranked.drop(keep)
+    if hidden.empty:
+        keep = pd.Index(sorted(keep, key=lambda k: series_label(str(k), labels.get(str(k)))))
+    by_series = dict(tuple(frame.groupby("series", sort=False)))
+    drawn: list[np.ndarray] = []
+    for i, key in enumerate(keep):
+        rows = by_series[key]
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        label = series_label(str(key), labels.get(str(key)))
+        x = _utc_naive(rows["time"])
+        values = rows["value"].to_numpy(dtype=np.float64)
+        y = np.where(np.isfinite(values), values, np.nan)
+        drawn.append(y)
+        ax.plot(x, y, color=colour, lw=1.4, label=label, zorder=2)
+        bad = rows["violating"].to_numpy(dtype=bool)
+        finite_bad = bad & np.isfinite(values)
+        if finite_bad.any() and threshold is not None:
+            shade = ax.fill_between(
+                x, y, float(threshold), where=finite_bad, step="mid", color=colour, alpha=0.3, lw=0
+            )
+            shade.set_gid(f"violating:{label}")
+            ax.plot(
+                x[finite_bad],
+                y[finite_bad],
+                ls="none",
+                marker="o",
+                ms=4,
+                mfc=colour,
+                mec=VIOLATION,
+                mew=1.2,
+                zorder=3,
+                gid=f"violating-points:{label}",
+            )
+        if (bad & ~np.isfinite(values)).any():  # ±Inf: a mark at the axis edge
+            edge = 0.97 if comparison in ("<=", "<") else 0.03
+            at = x[bad & ~np.isfinite(values)]
+            ax.plot(
+                at,
+                np.full(at.shape, edge),
+                ls="none",
+                marker="^" if edge > 0.5 else "v",
+                ms=6,
+                color=colour,
+                mec=VIOLATION,
+                transform=ax.get_xaxis_transform(),
+                zorder=3,
+                gid=f"violating-points:{label}",
+            )
     if threshold is not None:
-        ax.axhline(
-            float(threshold),
-            color=VIOLATION,
-            ls="--",
-            lw=1,
-            label=f"threshold {attrs.get('comparison', '')} {threshold:g}",
-        )
-    bad = frame.groupby("time", sort=True)["violating"].any()
-    if bad.any():
-        ax.fill_between(
-            bad.index,
-            0,
-            1,
-            where=bad.to_numpy(),
-            transform=ax.get_xaxis_transform(),
-            color=VIOLATION,
-            alpha=0.15,
-            step="mid",
-            label="violating steps",
-        )
+        _threshold_line(ax, float(threshold), threshold_text(comparison, float(threshold), unit))
+    if bool(frame["violating"].any()):
+        ax.fill_between([], [], color="#9e9e9e", alpha=0.4, label="violating steps")
+    passing = int((hidden["group"] == 2).sum())
+    if passing:
+        ax.plot([], [], ls="none", label=f"and {passing} more passing")
+    if len(hidden) > passing:
+        ax.plot([], [], ls="none", label=f"and {len(hidden) - passing} more without data")
+    _value_axis(ax, np.concatenate(drawn) if drawn else np.array([]), threshold, unit)
+    start, end = attrs.get("window_start"), attrs.get("window_end")
+    if start is None or end is None:
+        start, end = frame["time"].min(), frame["time"].max()
+    if not (pd.isna(start) or pd.isna(end)):
+        _time_axis(ax, start, end)
     status = attrs.get("status", "")
     name = f"{attrs.get('gate', '')} {attrs.get('objective', '')}".strip()
-    ax.set_title(title or f"{name} — {status}", color=STATUS_COLOURS.get(status, "black"))
-    ax.set_ylabel(str(attrs.get("unit", "")))
-    ax.set_xlabel("UTC")
-    ax.grid(alpha=0.3)
+    ax.set_title(
+        title or f"{name} — {status}", color=STATUS_COLOURS.get(status, "black"), fontsize=FONT + 2
+    )
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="best", fontsize=7)
-    fig.autofmt_xdate()
+        ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=FONT - 0.5, frameon=False)
     return fig
 
 
@@ -92,51 +255,104 @@ def plot_gate(run: Run, gate_id: str) -> Figure | None:
     names = run.objective_names(gate_id, series_only=True)
     if not names:
         return None
-    fig = _figure(10, 3.2 * len(names))
+    fig = _figure(10, 3.4 * len(names), layout="constrained", dpi=110)
     for i, name in enumerate(names, start=1):
         ax = fig.add_subplot(len(names), 1, i)
         plot_objective(run.objective_frame(gate_id, name), ax=ax)
-    fig.tight_layout()
     return fig
 
 
-def plot_k6_windows(windows: pd.DataFrame) -> Figure:
-    """p95 and error rate per window (a point mid-window, a bar across it), one line per k6 objective (scenario), each with its
-    matrix threshold dashed in the same colour. ``windows`` is
-    :func:`igkit.explore.k6_window_frame`'s table (one file's windows are drawn per file)."""
-    fig = _figure(10, 6.4)
-    p95_ax = fig.add_subplot(2, 1, 1)
-    err_ax = fig.add_subplot(2, 1, 2, sharex=p95_ax)
-    for i, ((objective, file), rows) in enumerate(
-        windows.groupby(["objective", "file"], sort=False)
-    ):
-        colour = f"C{i % 10}"
-        scenario = rows["scenario"].iloc[0]
-        label = f"{objective} ({scenario})" + (
-            f" [{file}]" if windows["file"].nunique() > 1 else ""
+def _k6_panel(ax: Any, rows: pd.DataFrame, value: str, limit: str, unit: Unit, what: str) -> None:
+    """One metric of one scenario: a bar across each window at its value, windows over the
+    matrix threshold marked, thin windows hatched."""
+    values = rows[value].to_numpy(dtype=np.float64)
+    limit_value = float(rows[limit].iloc[0])
+    start, end = _utc_naive(rows["start"]), _utc_naive(rows["end"])
+    middle = start + (end - start) / 2
+    colour = SERIES_COLOURS[0]
+    ax.plot(middle, values, color=colour, lw=1.2, marker="o", ms=3, label=f"{what} per window")
+    ax.hlines(values, start, end, color=colour, lw=2.5, alpha=0.6)
+    status = rows["status"].to_numpy(dtype=object)
+    over = (status == Status.FAIL.value) & (values > limit_value)
+    for s, e in zip(start[over], end[over], strict=True):
+        ax.axvspan(s, e, color=VIOLATION, alpha=0.15, lw=0, gid="violating-window")
+    if over.any():
+        ax.plot(
+            middle[over],
+            values[over],
+            ls="none",
+            marker="o",
+            ms=7,
+            mfc="none",
+            mec=VIOLATION,
+            mew=1.6,
+            label="window over the threshold",
+            gid="violating-points",
         )
-        middle = rows["start"] + (rows["end"] - rows["start"]) / 2
-        for ax, column in ((p95_ax, "p95_ms"), (err_ax, "error_rate_pct")):
-            if rows[column].notna().any():  # a point mid-window, a bar across the window
-                ax.plot(middle, rows[column], color=colour, lw=1.2, marker="o", ms=3, label=label)
-                ax.hlines(rows[column], rows["start"], rows["end"], color=colour, lw=2, alpha=0.5)
-        limit = rows["p95_threshold_ms"].iloc[0]
-        if pd.notna(limit):
-            p95_ax.axhline(float(limit), color=colour, ls="--", lw=0.9)
-        err_ax.axhline(float(rows["max_error_rate_pct"].iloc[0]), color=colour, ls="--", lw=0.9)
-    if not windows.empty:  # a short run has one window: without limits the axis spans years
-        p95_ax.set_xlim(windows["start"].min(), windows["end"].max())
-    p95_ax.set_title("k6 p95 per window (dashed: the matrix threshold)")
-    p95_ax.set_ylabel("ms")
-    err_ax.set_title("k6 error rate per window (dashed: the matrix threshold)")
-    err_ax.set_ylabel("%")
-    err_ax.set_xlabel("UTC")
-    for ax in (p95_ax, err_ax):
-        ax.grid(alpha=0.3)
-        if ax.get_legend_handles_labels()[0]:
-            ax.legend(loc="best", fontsize=7)
-    fig.autofmt_xdate()
-    fig.tight_layout()
+    thin = status != Status.PASS.value
+    thin &= status != Status.FAIL.value
+    for s, e in zip(start[thin], end[thin], strict=True):
+        ax.axvspan(
+            s,
+            e,
+            facecolor="none",
+            edgecolor="#757575",
+            hatch="//",
+            lw=0,
+            label="window not judged (too few samples)",
+        )
+    _threshold_line(
+        ax, limit_value, threshold_text("<=", limit_value, unit.value), "matrix threshold"
+    )
+    _value_axis(ax, values, limit_value, unit.value)
+    _time_axis(ax, rows["start"].min(), rows["end"].max())
+
+
+def plot_k6_windows(windows: pd.DataFrame) -> Figure:
+    """Per k6 objective (scenario) and file: p95 and error rate of every window against the
+    matrix thresholds, windows over a threshold marked in red, windows too thin to judge
+    hatched. ``windows`` is :func:`igkit.explore.k6_window_frame`'s table; one row of panels
+    per (objective, file)."""
+    groups = list(windows.groupby(["objective", "file"], sort=False))
+    fig = _figure(10, 0.8 + 2.9 * max(1, len(groups)), layout="constrained", dpi=110)
+    several_files = windows["file"].nunique() > 1
+    for i, ((objective, file), rows) in enumerate(groups):
+        name = f"{objective} ({rows['scenario'].iloc[0]})" + (f" [{file}]" if several_files else "")
+        p95_ax = fig.add_subplot(len(groups), 2, 2 * i + 1)
+        err_ax = fig.add_subplot(len(groups), 2, 2 * i + 2)
+        if rows["p95_threshold_ms"].notna().any():
+            _k6_panel(p95_ax, rows, "p95_ms", "p95_threshold_ms", Unit.MS, "p95")
+        else:
+            p95_ax.set_axis_off()
+            p95_ax.text(
+                0.5,
+                0.5,
+                "p95 not judged by this objective",
+                ha="center",
+                va="center",
+                fontsize=FONT,
+                transform=p95_ax.transAxes,
+            )
+        _k6_panel(err_ax, rows, "error_rate_pct", "max_error_rate_pct", Unit.PERCENT, "error rate")
+        p95_ax.set_title(f"{name}: p95 per window", fontsize=FONT + 1)
+        err_ax.set_title(f"{name}: error rate per window", fontsize=FONT + 1)
+    if not groups:
+        ax = fig.add_subplot(1, 1, 1)
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, "no k6 window table in this run", ha="center", va="center")
+    handles: dict[str, Any] = {}
+    for ax in fig.axes:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    if handles:
+        fig.legend(
+            list(handles.values()),
+            list(handles),
+            loc="outside upper center",
+            ncols=min(4, len(handles)),
+            fontsize=FONT,
+            frameon=False,
+        )
     return fig
 
 
@@ -144,6 +360,16 @@ def figure_png(fig: Figure) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
+
+
+def figure_img(fig: Figure, alt: str) -> str:
+    """``<img alt=... src="data:image/png;base64,...">`` for a self-contained HTML page; the
+    alt text (what a screen reader says) is HTML-escaped."""
+    data = base64.b64encode(figure_png(fig)).decode("ascii")
+    return (
+        f'<img alt="{html.escape(alt, quote=True)}" src="data:image/png;base64,{data}" '
+        'style="max-width:100%;height:auto">'
+    )
 
 
 def war_room(run: Run, gate_ids: list[str] | None = None) -> tuple[bytes, dict[str, Any]]:

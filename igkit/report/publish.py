@@ -9,7 +9,7 @@ renders signed HTML/PDF reports and seals the run into an evidence bundle.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,7 +24,17 @@ from igkit.verdicts import RunVerdicts
 if TYPE_CHECKING:
     from igkit.report.notebooks import GateReport
 
-__all__ = ["ReportError", "render_and_bundle", "render_notebooks", "report_failures", "signing_key"]
+__all__ = [
+    "ReportError",
+    "render_and_bundle",
+    "render_notebooks",
+    "report_failures",
+    "signer_trust",
+    "signing_key",
+]
+
+MADE_CERT_SUBJECT = "CN=igkit report signer"
+"""Subject of the certificate igkit makes for a configured key that came without one."""
 
 
 def render_notebooks(
@@ -34,13 +44,21 @@ def render_notebooks(
     matrix: Path | None,
     workers: int | None,
     trust: Path | None = None,
+    progress: bool | None = None,
 ) -> dict[str, GateReport]:
     """Execute each evaluated gate's notebook over ``out/snapshots`` to render its report;
-    gate id -> report (failed ones carry a one-line ``failure``). ``run`` is not changed."""
+    gate id -> report (failed ones carry a one-line ``failure``). ``run`` is not changed.
+    ``progress``: one stderr line per notebook (None: when stderr is a terminal)."""
     from igkit.report.notebooks import execute_gates
 
     return execute_gates(
-        run.gates, out / "snapshots", out, matrix=matrix, workers=workers, trust=trust
+        run.gates,
+        out / "snapshots",
+        out,
+        matrix=matrix,
+        workers=workers,
+        trust=trust,
+        progress=progress,
     )
 
 
@@ -60,11 +78,24 @@ def signing_key(path: Path | None) -> SigningKey:
 
     key = load_signing_key(path) or ephemeral_key()
     if key.cert_pem is None:
-        made = self_signed_cert(
-            key.private_key, x509.Name.from_rfc4514_string("CN=igkit report signer")
-        )
+        made = self_signed_cert(key.private_key, x509.Name.from_rfc4514_string(MADE_CERT_SUBJECT))
         key = replace(key, cert_pem=made.public_bytes(serialization.Encoding.PEM))
     return key
+
+
+def signer_trust(key: SigningKey) -> str:
+    """How the reports' signer is trusted, in the index's words: the demo key, a configured
+    key with its own certificate, or a configured key whose certificate igkit made."""
+    from cryptography import x509
+
+    from igkit.report.index import SELF_ASSERTED, TRUSTED_KEY, UNTRUSTED_DEMO
+
+    if not key.trusted:
+        return UNTRUSTED_DEMO
+    if key.cert_pem is None:
+        return SELF_ASSERTED
+    subject = x509.load_pem_x509_certificate(key.cert_pem).subject.rfc4514_string()
+    return SELF_ASSERTED if subject == MADE_CERT_SUBJECT else TRUSTED_KEY
 
 
 def _private_pem(key: SigningKey) -> bytes:
@@ -117,22 +148,33 @@ def render_and_bundle(
     matrix: Path | None = None,
     trust: Path | None = None,
     failures: Mapping[str, str] | None = None,
+    on_phase: Callable[[str], None] | None = None,
 ) -> Path | None:
     """Signed reports into ``out/reports``, then the bundle at ``out/bundle``; returns it.
 
     With ``failures`` (gate reports that failed) the reports are rendered, marked failed, and
-    no bundle is built: None."""
+    no bundle is built: None. ``on_phase`` hears ``"render"`` and ``"bundle"`` as each starts
+    (the console's progress lines)."""
     from igkit.bundle.build import build_bundle
     from igkit.report.render import render_reports
 
     assert key.cert_pem is not None  # signing_key() always provides one
+    phase = on_phase or (lambda name: None)
+    phase("render")
     write_war_room(out, matrix=matrix, trust=trust)
     write_evidence_files(out)
-    render_reports(out, key_pem=_private_pem(key), cert_pem=key.cert_pem, untrusted=not key.trusted)
+    render_reports(
+        out,
+        key_pem=_private_pem(key),
+        cert_pem=key.cert_pem,
+        untrusted=not key.trusted,
+        signer_trust=signer_trust(key),
+    )
     if failures:
         return None
     rundir.register(out / "bundle.tar.gz")
     rundir.register(out / "bundle.demo-key.pub.pem")
+    phase("bundle")
     try:
         build_bundle(out, out / "bundle", key=key, tar=tar, trust_dir=trust)
     finally:

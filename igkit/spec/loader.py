@@ -13,9 +13,25 @@ from pydantic import ValidationError
 
 from igkit.errors import ConfigError
 from igkit.spec.models import Matrix, PrometheusObjective, resolve_settings
-from igkit.strictdoc import DocumentError, load_yaml, validation_message
+from igkit.strictdoc import DocumentError, load_yaml, validation_messages
 
 DEFAULT_MATRIX_NAME = "default.yaml"
+
+
+class MatrixProblemsError(ConfigError):
+    """A matrix with one or more problems: ``problems`` holds every one (``SOURCE: field:
+    message`` each, for ``igkit matrix validate``); the message is the first, noting the rest
+    (one line for every other caller)."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        more = len(problems) - 1
+        note = (
+            f" (and {more} more problem{'s' if more > 1 else ''}: igkit matrix validate lists them)"
+            if more
+            else ""
+        )
+        super().__init__(problems[0] + note)
 
 
 @dataclass(frozen=True)
@@ -54,8 +70,11 @@ def parse_matrix(text: str, *, source: str, base_dir: Path | None = None) -> Loa
     try:
         matrix = Matrix.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(validation_message(exc, data=data, model=Matrix), where=source) from None
-    _check_queries(matrix, source)
+        lines = validation_messages(exc, data=data, model=Matrix)
+        raise MatrixProblemsError([f"{source}: {line}" for line in lines]) from None
+    problems = _query_problems(matrix, source)
+    if problems:
+        raise MatrixProblemsError(problems)
     _check_notebooks(matrix, source)
     inputs: dict[str, bytes] = {}
     matrix = _read_expect_files(matrix, source, base_dir, inputs)
@@ -64,12 +83,13 @@ def parse_matrix(text: str, *, source: str, base_dir: Path | None = None) -> Loa
     )
 
 
-def _check_queries(matrix: Matrix, source: str) -> None:
+def _query_problems(matrix: Matrix, source: str) -> list[str]:
     """Render every query (the objective's and its expect query) once and parse it as
     PromQL, so placeholder/named-query mistakes and queries Prometheus would refuse surface
-    at load time, not on GA day."""
+    at load time, not on GA day: one line per problem, all of them."""
     from igkit.spec.plan import render_expect_query, render_objective_query
 
+    problems: list[str] = []
     for g_index, gate in enumerate(matrix.gates):
         for o_index, obj in enumerate(gate.objectives):
             if not isinstance(obj, PrometheusObjective):
@@ -80,16 +100,16 @@ def _check_queries(matrix: Matrix, source: str) -> None:
                 queries = [render_objective_query(obj, settings)]
                 expect_query = render_expect_query(obj, settings)
             except ConfigError as exc:
-                raise ConfigError(exc.message, where=where) from None
+                problems.append(f"{where}: {exc.message}")
+                continue
             if expect_query is not None:
                 queries.append(expect_query)
-            for query in queries:
-                problem = promql_problem(query)
-                if problem is not None:
-                    raise ConfigError(
-                        f"the query does not parse as PromQL: {problem} (query: {query})",
-                        where=where,
-                    )
+            problems += [
+                f"{where}: the query does not parse as PromQL: {problem} (query: {query})"
+                for query in queries
+                if (problem := promql_problem(query)) is not None
+            ]
+    return problems
 
 
 def _check_notebooks(matrix: Matrix, source: str) -> None:

@@ -73,24 +73,23 @@ def judge(
 
 
 def summary(run: RunVerdicts) -> dict[str, Any]:
-    """What a golden pins: decision, and per objective its status, observed value, reasons."""
+    """What a golden pins: decision, and per objective its status, observed value, reasons
+    and, for evidence objectives, the facts of each evidence document."""
     return {
         "decision": run.decision,
         "gates": {
             g.id: {
                 "status": g.status.value,
-                "objectives": {
-                    o.name: {
-                        "status": o.status.value,
-                        "observed": o.model_dump(mode="json")["observed"],
-                        "reasons": o.reasons,
-                    }
-                    for o in g.objectives
-                },
+                "objectives": {o.name: _objective(o.model_dump(mode="json")) for o in g.objectives},
             }
             for g in run.gates
         },
     }
+
+
+def _objective(o: dict[str, Any]) -> dict[str, Any]:
+    pinned = {k: o[k] for k in ("status", "observed", "reasons")}
+    return pinned | ({"evidence": o["evidence"]} if o["evidence"] else {})
 
 
 def check_golden(name: str, run: RunVerdicts) -> dict[str, Any]:
@@ -137,6 +136,12 @@ def test_demo_snapshots_judge_to_go(demo: tuple[LoadedMatrix, ReplaySource, Snap
     assert got["gates"]["G1"]["objectives"]["graphql_query_p95"]["observed"] == pytest.approx(
         235.714, abs=0.01
     )
+    # what the evidence documents say, as verified: approver, RTO, builder level
+    objectives = {n: o for g in got["gates"].values() for n, o in g["objectives"].items()}
+    assert objectives["approvals"]["evidence"][0]["rows"][0]["approver"] == "R. Lead"
+    assert objectives["dr_drill"]["evidence"][0]["facts"]["rto"] == "42m30s"
+    artifact = objectives["slsa_provenance"]["evidence"][1]
+    assert (artifact["kind"], artifact["facts"]["slsa_level"]) == ("artifact", 3)
 
 
 def test_one_failing_tenant_fails_the_gate_and_is_named(

@@ -13,32 +13,61 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
-SERIES, K6, EVIDENCE = "series", "k6", "evidence"
-ALL_SECTIONS = (SERIES, K6, EVIDENCE)
-
-# Dedicated gate notebooks: name -> (default gate, title, sections). The matrix maps a gate to
-# one with ``notebook:``; a gate without one renders with the generic ``gate`` notebook.
+# Dedicated gate notebooks: name -> (default gate, title, what the gate checks, in an
+# auditor's words). The matrix maps a gate to one with ``notebook:``; a gate without one
+# renders with the generic ``gate`` notebook. Thresholds are never written here: the report
+# shows the matrix's.
 GATES = {
     "G1_slo_baseline": (
         "G1",
-        "SLO baseline: GraphQL p95 latency and availability per tenant",
-        (SERIES,),
+        "SLO baseline",
+        "whether GraphQL query and mutation latency (p95) and HTTP availability met their "
+        "service-level objectives for every tenant, at every step of the window judged.",
     ),
     "G2_ingest_health": (
         "G2",
-        "Ingest health: batch and streaming throughput, processing p95",
-        (SERIES,),
+        "Ingest health",
+        "whether batch and streaming ingest kept their throughput, per worker and per pod, "
+        "and ingest processing latency (p95) stayed within its limit.",
     ),
-    "G3_supply_chain": ("G3", "Supply chain: SLSA provenance and SBOM evidence", (EVIDENCE,)),
+    "G3_supply_chain": (
+        "G3",
+        "Supply chain",
+        "whether every artifact of the release carries signed SLSA provenance from a trusted "
+        "builder, and whether its SBOM describes it with no open finding at or above the "
+        "failing severity.",
+    ),
     "G4_policy_access": (
         "G4",
-        "Policy/access: OPA decision latency and bundle signature",
-        (SERIES, EVIDENCE),
+        "Policy and access",
+        "whether OPA decision latency (p95) stayed within its limit, and whether the policy "
+        "bundle is signed by the trusted key, complete, in scope and not expired.",
     ),
-    "G5_perf_load": ("G5", "Perf & load: k6 p95 and error rate per scenario and window", (K6,)),
-    "G6_cost_guardrails": ("G6", "Cost guardrails: budget burn and unit costs", (SERIES,)),
-    "G7_dr_readiness": ("G7", "DR readiness: restore drill evidence", (EVIDENCE,)),
-    "G8_support_comms": ("G8", "Support & comms: approvals and comms templates", (EVIDENCE,)),
+    "G5_perf_load": (
+        "G5",
+        "Performance and load",
+        "whether the k6 load test met its latency (p95) and error-rate limits per scenario, "
+        "window by window, beside k6's own threshold results.",
+    ),
+    "G6_cost_guardrails": (
+        "G6",
+        "Cost guardrails",
+        "whether month-to-date spend stays under each budget's alert share and unit costs stay "
+        "within their limits; the linear month-end projection and the downshift tier are shown "
+        "even when the gate passes.",
+    ),
+    "G7_dr_readiness": (
+        "G7",
+        "DR readiness",
+        "whether the latest disaster-recovery drill ran in the required environment, is "
+        "recent enough, and met its recovery point (RPO) and recovery time (RTO) targets.",
+    ),
+    "G8_support_comms": (
+        "G8",
+        "Support and comms",
+        "whether every required role approved the release in time, and whether the status "
+        "page and stakeholder templates are staged.",
+    ),
 }
 GENERIC = "gate"
 
@@ -94,64 +123,49 @@ out_dir = ""
 verdict_out = ""
 """
 
-SECTION_CELLS = {
-    SERIES: "figure = plot_gate(run, gate)\n"
-    "if figure is not None:\n"
-    "    display(Image(figure_png(figure)))\n"
-    "else:\n"
-    '    print(f"{gate} has no Prometheus objective: no series to plot")\n'
-    "frame = series_frame(run, gate)  # every step of every series, with its threshold\n"
-    "frame[frame['violating']] if frame['violating'].any() else frame",
-    K6: "windows = k6_window_frame(run, gate)\n"
-    "if windows.empty:\n"
-    '    print(f"{gate}: no k6 window table in this run (give k6_files)")\n'
-    "else:\n"
-    "    display(Image(figure_png(plot_k6_windows(windows))))\n"
-    "windows",
-    EVIDENCE: "evidence_frame(run, gate)",
-}
+READING = (
+    "For each objective the report shows its status, the observed value against the "
+    "threshold of the release matrix, the coverage of the data, exactly what was read (the "
+    "PromQL sent with its window in UTC and its step, or the k6 and evidence files), each "
+    "snapshot file with its SHA-256, the series judged and the full reasons. Only PASS opens "
+    "a gate: missing, partial or unverifiable data never passes."
+)
+
+DEVELOPER_NOTES = """# A complete gate run for QE. With prom_url it fetches through igkit
+# (igkit.run.run_gates, as igkit go-no-go does; the run goes to out_dir); otherwise it replays
+# snapshot_dir. The verdict is the library's (igkit.judge.evaluate); verdict_out receives it as
+# JSON, which igkit.report.notebooks compares with the library's. The report is
+# igkit.report.gate_page.gate_page_html; for interactive work see igkit.explore (series_frame,
+# evidence_frame, k6_window_frame, what_would_flip).
+"""
 
 
-def gate_notebook(
-    gate: str, title: str, sections: tuple[str, ...] = ALL_SECTIONS
-) -> nbformat.NotebookNode:
+def gate_notebook(gate: str, title: str, checks: str) -> nbformat.NotebookNode:
     """One gate's complete, parameterized run: replay a run or fetch live through igkit, then
-    the verdict, the objectives table, and the sections the gate's objectives need."""
+    the gate's report page (the only output an auditor reads) and the recorded verdict."""
     heading = f"# {title}" if not gate else f"# {gate} — {title}"
     cells = [
-        new_markdown_cell(
-            f"{heading}\n\nA complete gate run for QE. With `prom_url` it fetches through igkit "
-            "(`igkit.run.run_gates`, as `igkit go-no-go` does; the run goes to `out_dir`); "
-            "otherwise it replays `snapshot_dir`. The verdict is the library's "
-            "(`igkit.judge.evaluate`); `verdict_out` receives it as JSON."
-        ),
+        new_markdown_cell(f"{heading}\n\nWhat this gate checks: {checks}\n\n{READING}"),
         _params(
-            f'# gate: the matrix gate this notebook shows\ngate = "{gate}"\n'
+            DEVELOPER_NOTES
+            + f'# gate: the matrix gate this notebook shows\ngate = "{gate}"\n'
             + COMMON_PARAMS
             + GATE_PARAMS
         ),
         new_code_cell(
-            "from IPython.display import Image, display\n\n"
-            "from igkit.explore import (\n"
-            "    evidence_frame, k6_window_frame, open_run, record_verdict, series_frame, shown_gate,\n"
-            ")\n"
-            "from igkit.report.plots import figure_png, plot_gate, plot_k6_windows\n\n"
+            "from IPython.display import HTML, display\n\n"
+            "from igkit.explore import open_run, record_verdict, shown_gate\n"
+            "from igkit.report.gate_page import gate_page_html\n\n"
             "run = open_run(\n"
             "    gate=gate, prom_url=prom_url, at=at, window=window, tenant=tenant, select=select,\n"
             "    snapshot_dir=snapshot_dir, k6_files=k6_files, evidence_dir=evidence_dir,\n"
             "    trust_dir=trust_dir, matrix=matrix, out_dir=out_dir,\n"
             ")\n"
             "gate = shown_gate(run, gate)\n"
-            "verdict = run.gate(gate)\n"
-            'print(f"{verdict.id} {verdict.name}: {verdict.status.value} (evaluated at {run.at:%Y-%m-%d %H:%M:%S} UTC from {run.replay.directory})")'
+            "verdict = run.gate(gate)"
         ),
-        new_code_cell("run.gate_table(gate)"),
-        *(new_code_cell(SECTION_CELLS[s]) for s in sections),
-        new_code_cell("for reason in verdict.reasons:\n    print(reason)"),
-        new_code_cell(
-            "record_verdict(verdict, verdict_out)\n"
-            'print(f"VERDICT {verdict.id}: {verdict.status.value}")'
-        ),
+        new_code_cell("display(HTML(gate_page_html(run, gate)))"),
+        new_code_cell("recorded = record_verdict(verdict, verdict_out)"),
     ]
     return _notebook(cells, role="gate")
 
@@ -288,10 +302,11 @@ def finops_notebook() -> nbformat.NotebookNode:
 def main() -> None:
     NOTEBOOKS.mkdir(exist_ok=True)
     books = {
-        name: gate_notebook(gate, title, sections)
-        for name, (gate, title, sections) in GATES.items()
+        name: gate_notebook(gate, title, checks) for name, (gate, title, checks) in GATES.items()
     }
-    books[GENERIC] = gate_notebook("", "Gate report: any gate of the matrix")
+    books[GENERIC] = gate_notebook(
+        "", "Gate report", "the objectives of this gate in the release matrix, each named below."
+    )
     books["go_no_go"] = go_no_go_notebook()
     books["war_room"] = war_room_notebook()
     books["finops_cost_burn"] = finops_notebook()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -201,16 +202,21 @@ def _outputs(nb: dict) -> str:  # type: ignore[type-arg]
     return "\n".join(parts)
 
 
+def _page_status(shown: str, gate: str) -> str | None:
+    """The status badge in the header of ``gate``'s report page in a notebook's outputs."""
+    found = re.search(rf'<h2>{gate} — [^<]*<span class="igk-badge"[^>]*>([A-Z_]+)</span>', shown)
+    return found.group(1) if found else None
+
+
 def test_g5_report_plots_the_k6_windows_against_the_matrix(
     executed: tuple[Path, dict[str, GateReport]],
 ) -> None:
     _, reports = executed
     shown = _outputs(json.loads(reports["G5"].notebook.read_text()))
-    assert "image/png" in shown
-    assert "p95_threshold_ms" in shown
+    assert "k6 windows" in shown
     assert "graphql_reads" in shown
-    assert "350.0" in shown  # graphql_reads p95 threshold, from the matrix
-    assert "VERDICT G5: PASS" in shown
+    assert "≤ 350 ms" in shown  # graphql_reads p95 threshold, from the matrix
+    assert _page_status(shown, "G5") == "PASS"
 
 
 def test_series_gate_reports_show_their_frames(
@@ -218,9 +224,30 @@ def test_series_gate_reports_show_their_frames(
 ) -> None:
     _, reports = executed
     shown = _outputs(json.loads(reports["G1"].notebook.read_text()))
-    assert "violating" in shown  # the long frame of every step
+    assert "data:image/png;base64," in shown  # each objective's chart, embedded
     assert "graphql_query_p95" in shown
-    assert "VERDICT G1: PASS" in shown
+    assert "PromQL sent" in shown
+    assert _page_status(shown, "G1") == "PASS"
+
+
+def test_gate_reports_show_the_page_and_no_developer_text(
+    executed: tuple[Path, dict[str, GateReport]],
+) -> None:
+    """What an auditor reads: the auditor wording, the page; no code names, no pandas frame,
+    no repr of a path or a dict (the regressions of issue 10)."""
+    _, reports = executed
+    for gate in GATES:
+        nb = json.loads(reports[gate].notebook.read_text())
+        markdown = "".join(
+            "".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "markdown"
+        )
+        assert f"# {gate} — " in markdown
+        assert "What this gate checks:" in markdown
+        shown = _outputs(nb)
+        assert _page_status(shown, gate) == "PASS"
+        for developer in ("verdict_out", "PosixPath", "dataframe", "VERDICT ", "record_verdict"):
+            assert developer not in shown, (gate, developer)
+            assert developer not in markdown, (gate, developer)
 
 
 def test_executed_notebooks_record_only_paths_and_ids(
@@ -327,7 +354,7 @@ def test_a_gate_without_a_notebook_renders_with_the_generic_one(tmp_path: Path) 
     assert reports["G9"].failure is None, reports["G9"].failure
     assert reports["G9"].notebook.name == "G9_gate.ipynb"
     shown = _outputs(json.loads(reports["G9"].notebook.read_text()))
-    assert "VERDICT G9: PASS" in shown
+    assert _page_status(shown, "G9") == "PASS"
     assert "image/png" in shown
 
 
@@ -404,7 +431,7 @@ def test_a_gate_notebook_fetches_live_through_igkit_like_the_cli(
         out_dir=str(tmp_path / "nb-run"),
         verdict_out=str(verdict),
     )
-    assert "VERDICT G1: PASS" in _outputs(nb)
+    assert _page_status(_outputs(nb), "G1") == "PASS"
     assert "image/png" in _outputs(nb)
     assert list((tmp_path / "nb-run" / "snapshots").glob("*.json"))  # fetched into out_dir
     # the CLI with the same request, notebooks on: same verdict, and its report agrees
@@ -431,6 +458,6 @@ def test_the_g5_notebook_reads_k6_files_live(prometheus: PrometheusServer, tmp_p
         verdict_out=str(tmp_path / "G5.json"),
     )
     shown = _outputs(nb)
-    assert "VERDICT G5: PASS" in shown
-    assert "p95_threshold_ms" in shown
+    assert _page_status(shown, "G5") == "PASS"
+    assert "p95 threshold" in shown
     assert "image/png" in shown

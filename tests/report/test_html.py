@@ -9,7 +9,8 @@ import pytest
 from bs4 import BeautifulSoup, Tag
 
 from igkit.errors import ConfigError
-from igkit.report.html import notebook_to_html, render_index
+from igkit.report.html import notebook_to_html
+from igkit.report.index import render_index
 from igkit.report.palette import STATUS_COLOURS
 from igkit.report.render import UNTRUSTED_BANNER
 from igkit.verdicts import Status
@@ -124,9 +125,10 @@ def test_index_gate_table_colours_links_and_banner(tmp_path: Path) -> None:
     assert decision.get_text() == "NO-GO"
     assert "2026-11-27T12:30:00Z" in soup.get_text()
     rows = soup.select("table#gates tbody tr")
-    assert [r.find_all("td")[0].get_text() for r in rows] == [f"G{i}" for i in range(1, 9)]
+    assert [r.find_all(["th", "td"])[0].get_text() for r in rows] == [f"G{i}" for i in range(1, 9)]
     for row in rows:
-        gate_id, status_cell = row.find_all("td")[0].get_text(), row.find_all("td")[2]
+        cells = row.find_all(["th", "td"])
+        gate_id, status_cell = cells[0].get_text(), cells[2]
         expected = {"G3": Status.FAIL, "G5": Status.NO_DATA, "G7": Status.ERROR}.get(
             gate_id, Status.PASS
         )

@@ -210,6 +210,36 @@ def _aware(dt: datetime, label: str) -> datetime:
     return dt.astimezone(UTC)
 
 
+def _required(required_roles: Sequence[str]) -> dict[str, str]:
+    """Comparison key -> the role as the matrix spells it (first spelling wins)."""
+    roles: dict[str, str] = {}
+    for role in required_roles:
+        roles.setdefault(normalize_role(role), role.strip())
+    roles.pop("", None)
+    return roles
+
+
+def _latest(records: list[Approval]) -> tuple[Approval, Approval | None]:
+    """A role's latest decision (a rejection wins a tie) and the latest earlier record that
+    decided otherwise (which it overrides)."""
+    records = sorted(records, key=lambda a: (a.timestamp, a.decision == "reject"))
+    latest = records[-1]
+    earlier = next((a for a in reversed(records[:-1]) if a.decision != latest.decision), None)
+    return latest, earlier
+
+
+def decisions(
+    approvals: Sequence[Approval], required_roles: Sequence[str]
+) -> list[tuple[str, Approval | None]]:
+    """Each required role (as the matrix spells it) with the decision
+    :func:`verify_approvals` judged for it, or None when the role recorded none."""
+    out: list[tuple[str, Approval | None]] = []
+    for key, role in _required(required_roles).items():
+        records = [a for a in approvals if normalize_role(a.role) == key]
+        out.append((role, _latest(records)[0] if records else None))
+    return out
+
+
 def verify_approvals(
     approvals: list[Approval] | None,
     *,
@@ -235,10 +265,7 @@ def verify_approvals(
         bounds.append((at - max_age, f"max age {human_duration(max_age.total_seconds())}"))
     window_start = max(bounds) if bounds else None
 
-    roles: dict[str, str] = {}
-    for role in required_roles:
-        roles.setdefault(normalize_role(role), role.strip())
-    roles.pop("", None)
+    roles = _required(required_roles)
     if not roles:
         return [error("approval", "no required roles were given, so nothing can be approved")]
     if approvals is None:
@@ -254,9 +281,7 @@ def verify_approvals(
             why = " (the accountable role: no GO without it)" if key == ACCOUNTABLE_ROLE else ""
             checks.append(failed("approval", f"no approval recorded for {role}{why}", role))
             continue
-        records.sort(key=lambda a: (a.timestamp, a.decision == "reject"))
-        latest = records[-1]
-        earlier = next((a for a in reversed(records[:-1]) if a.decision != latest.decision), None)
+        latest, earlier = _latest(records)
         if latest.timestamp > at:
             checks.append(
                 failed(

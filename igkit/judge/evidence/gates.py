@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from typing import Literal, TypeVar
 
+from igkit.judge.evidence import facts as ef
 from igkit.judge.evidence.checks import Check, combine, error, failed, no_data
 from igkit.judge.evidence.release import (
     ReleaseArtifact,
@@ -26,9 +27,11 @@ from igkit.spec.models import (
     SbomObjective,
 )
 from igkit.trust import Anchor, AnchorKind, TrustStore, Unresolved
-from igkit.verdicts import ObjectiveVerdict, Status
+from igkit.verdicts import EvidenceFact, ObjectiveVerdict, Status
 
 T = TypeVar("T")
+Judged = tuple[list[Check], list[EvidenceFact]]
+"""The checks of an objective and the facts of the documents they read."""
 
 
 def _missing(role: str, f: EvidenceFile | None, what: str) -> Check | None:
@@ -164,20 +167,59 @@ def _claimed_signer(content: bytes) -> str:
     return f"keyid {', '.join(keyids)}" if keyids else ""
 
 
+def _digests(snap: EvidenceSnapshot, release: ReleaseFile) -> dict[str, str | None]:
+    """Each artifact's sha256 hex as igkit verified/used it (None when it could not be)."""
+    return {a.name: _artifact_digest(snap, a.name, a.digest)[0] for a in release.artifacts}
+
+
+def _document_path(snap: EvidenceSnapshot, kind: str, artifact: ReleaseArtifact) -> str | None:
+    f = snap.files.get(f"{kind}:{artifact.name}")
+    return f.path if f is not None else getattr(artifact, kind)
+
+
+def _release_only(snap: EvidenceSnapshot, problem: Check | None) -> Judged:
+    checks = [problem] if problem else []
+    return checks, [ef.release_fact(snap.files.get("release"), None, {}, checks, problem)]
+
+
 def _attestation(
     obj: AttestationObjective, snap: EvidenceSnapshot, at: datetime, trust: TrustStore
-) -> list[Check]:
-    from igkit.judge.evidence.provenance import ProvenancePolicy, verify_provenance
+) -> Judged:
+    from igkit.judge.evidence.provenance import (
+        ProvenancePolicy,
+        ProvenanceResult,
+        inspect_provenance,
+    )
 
     release, problem = _release(snap)
     if release is None:
-        return [problem] if problem else []
+        return _release_only(snap, problem)
+    digests = _digests(snap, release)
+    results: dict[str, ProvenanceResult] = {}
     anchors: list[Anchor] = []
+    checks: list[Check] = []
+
+    def judged() -> Judged:
+        rel = ef.release_fact(snap.files.get("release"), release, digests, checks, None)
+        arts = [
+            ef.artifact_fact(
+                a.name,
+                digests[a.name],
+                results.get(a.name),
+                _how_trusted(anchors, obj, results[a.name].signer) if a.name in results else None,
+                _document_path(snap, "provenance", a),
+                checks,
+            )
+            for a in release.artifacts
+        ]
+        return checks, [rel, *arts]
+
     for key_path in obj.keys:
         got = trust.get(AnchorKind.PUBLIC_KEY, key_path)
         bad = _anchor_problem(got, "signature")
         if bad is not None:
-            return [bad]
+            checks.append(bad)
+            return judged()
         assert isinstance(got, Anchor)
         anchors.append(got)
     root = None
@@ -185,7 +227,8 @@ def _attestation(
         got = trust.get(AnchorKind.TRUSTED_ROOT, obj.trusted_root)
         bad = _anchor_problem(got, "signature")
         if bad is not None:
-            return [bad]
+            checks.append(bad)
+            return judged()
         assert isinstance(got, Anchor)
         anchors.append(got)
         root = got.data.decode("utf-8", "replace")
@@ -201,17 +244,35 @@ def _attestation(
         source_uri=obj.source_uri,
         source_ref=obj.source_ref,
     )
-    checks: list[Check] = []
     for artifact, digest, f in _artifact_documents(snap, release, "provenance", checks):
-        found = verify_provenance(
+        result = inspect_provenance(
             artifact_name=artifact.name,
             artifact_sha256=digest,
             provenance=f.content() or b"",
             policy=policy,
             at=at,
         )
-        checks += [_trust_wording(c, anchors, obj, f.content() or b"") for c in found]
-    return checks
+        results[artifact.name] = result
+        checks += [_trust_wording(c, anchors, obj, f.content() or b"") for c in result.checks]
+    return judged()
+
+
+def _how_trusted(anchors: list[Anchor], obj: AttestationObjective, signer: str | None) -> str:
+    """How trust in the verified signer was established: the key anchors' how(), or the
+    matrix's identity and issuer with the root they chain to."""
+    if obj.keys:
+        used = [a for a in anchors if signer is not None and a.fingerprint in signer] or anchors
+        return "; ".join(a.how() for a in used)
+    root = next((a for a in anchors if a.kind is AnchorKind.TRUSTED_ROOT), None)
+    return (
+        f"trusted (identity {obj.certificate_identity} and issuer "
+        f"{obj.certificate_oidc_issuer} given by the matrix; "
+        + (
+            f"{root.kind} {root.name} {root.fingerprint} given by the matrix/trust dir)"
+            if root
+            else "sigstore-python's production trusted root, offline)"
+        )
+    )
 
 
 def _trust_wording(
@@ -221,20 +282,7 @@ def _trust_wording(
     if check.name != "signature":
         return check
     if check.status is Status.PASS:
-        if obj.keys:
-            used = [a for a in anchors if a.fingerprint in check.detail] or anchors
-            how = "; ".join(a.how() for a in used)
-        else:
-            root = next((a for a in anchors if a.kind is AnchorKind.TRUSTED_ROOT), None)
-            how = (
-                f"trusted (identity {obj.certificate_identity} and issuer "
-                f"{obj.certificate_oidc_issuer} given by the matrix; "
-                + (
-                    f"{root.kind} {root.name} {root.fingerprint} given by the matrix/trust dir)"
-                    if root
-                    else "sigstore-python's production trusted root, offline)"
-                )
-            )
+        how = _how_trusted(anchors, obj, check.detail)
         return check.model_copy(update={"detail": f"{check.detail}; {how}"})
     if check.status is Status.FAIL:
         hint = _signer_hint(content)
@@ -251,36 +299,48 @@ def _trust_wording(
     return check
 
 
-def _sbom(obj: SbomObjective, snap: EvidenceSnapshot, at: datetime) -> list[Check]:
-    from igkit.judge.evidence.sbom import scan_sbom
+def _sbom(obj: SbomObjective, snap: EvidenceSnapshot, at: datetime) -> Judged:
+    from igkit.judge.evidence.sbom import SbomSummary, inspect_sbom
 
     release, problem = _release(snap)
     if release is None:
-        return [problem] if problem else []
+        return _release_only(snap, problem)
     checks: list[Check] = []
+    summaries: dict[str, SbomSummary | None] = {}
     for artifact, digest, f in _artifact_documents(snap, release, "sbom", checks):
-        checks += scan_sbom(
+        found, summaries[artifact.name] = inspect_sbom(
             content=f.content() or b"",
             artifact_name=artifact.name,
             artifact_version=artifact.version,
             artifact_sha256=digest,
             fail_at=obj.fail_at,
         )
-    return checks
+        checks += found
+    rel = ef.release_fact(snap.files.get("release"), release, _digests(snap, release), checks, None)
+    sboms = [
+        ef.sbom_fact(
+            a.name, _document_path(snap, "sbom", a), summaries.get(a.name), obj.fail_at, checks
+        )
+        for a in release.artifacts
+    ]
+    return checks, [rel, *sboms]
 
 
 def _opa(
     obj: OpaBundleObjective, snap: EvidenceSnapshot, at: datetime, trust: TrustStore
-) -> list[Check]:
+) -> Judged:
     import base64
 
-    from igkit.judge.evidence.opa import verify_bundle
+    from igkit.judge.evidence.opa import inspect_bundle
 
     kind = AnchorKind.HMAC_SECRET if obj.signing_alg.startswith("HS") else AnchorKind.PUBLIC_KEY
     anchor = trust.get(kind, obj.verification_key or "")
     checks: list[Check] = []
+    facts: list[EvidenceFact] = []
     for bundle in obj.bundles:
         f = snap.files.get(f"bundle:{bundle}")
+        claims = None
+        mine = len(checks)
         bad = _missing(f"bundle {bundle}", f, "bundle")
         if bad is not None or f is None or f.members is None:
             checks.append(
@@ -288,15 +348,17 @@ def _opa(
                     update={"subject": bundle}
                 )
             )
+            facts.append(ef.opa_fact(bundle, f, None, None, None, checks[mine:]))
             continue
         bad_anchor = _anchor_problem(anchor, "jwt")
         if bad_anchor is not None:
             checks.append(bad_anchor.model_copy(update={"subject": bundle}))
+            facts.append(ef.opa_fact(bundle, f, None, None, None, checks[mine:]))
             continue
         assert isinstance(anchor, Anchor)
         key = anchor.data.decode("utf-8", "surrogateescape")
         files = {name: base64.b64decode(data) for name, data in f.members.items()}
-        found = verify_bundle(
+        found, claims = inspect_bundle(
             files=files,
             key=key,
             signing_alg=obj.signing_alg,
@@ -308,7 +370,10 @@ def _opa(
             _jwt_wording(c if c.subject else c.model_copy(update={"subject": bundle}), anchor)
             for c in found
         ]
-    return checks
+        facts.append(
+            ef.opa_fact(bundle, f, claims, anchor.fingerprint, anchor.how(), checks[mine:])
+        )
+    return checks, facts
 
 
 def _jwt_wording(check: Check, anchor: Anchor) -> Check:
@@ -338,13 +403,18 @@ def _parsed(snap: EvidenceSnapshot, role: str, what: str, parse: Callable[..., T
         return error(what, str(exc))
 
 
-def _drill(obj: DrillObjective, snap: EvidenceSnapshot, at: datetime) -> list[Check]:
+def _path(snap: EvidenceSnapshot, role: str) -> str | None:
+    f = snap.files.get(role)
+    return f.path if f is not None else None
+
+
+def _drill(obj: DrillObjective, snap: EvidenceSnapshot, at: datetime) -> Judged:
     from igkit.judge.evidence.drill import parse_drill_report, verify_drill
 
     report = _parsed(snap, "report", "drill report", parse_drill_report)
     if isinstance(report, Check):
-        return [report]
-    return verify_drill(
+        return [report], [ef.drill_fact(obj, _path(snap, "report"), None, [report])]
+    checks = verify_drill(
         report,
         rpo_target=obj.rpo_target,
         rto_target=obj.rto_target,
@@ -352,20 +422,23 @@ def _drill(obj: DrillObjective, snap: EvidenceSnapshot, at: datetime) -> list[Ch
         max_age=obj.max_age,
         at=at,
     )
+    return checks, [ef.drill_fact(obj, _path(snap, "report"), report, checks)]
 
 
-def _approvals(obj: ApprovalsObjective, snap: EvidenceSnapshot, at: datetime) -> list[Check]:
+def _approvals(obj: ApprovalsObjective, snap: EvidenceSnapshot, at: datetime) -> Judged:
     from igkit.judge.evidence.approvals import parse_approvals, verify_approvals
 
     approvals = _parsed(snap, "tracker", "approvals tracker", parse_approvals)
+    path = _path(snap, "tracker")
     if isinstance(approvals, Check):
-        return [approvals]
-    return verify_approvals(
+        return [approvals], [ef.approvals_fact(obj, path, None, [approvals])]
+    checks = verify_approvals(
         approvals, required_roles=obj.required_roles, freeze_start=None, max_age=obj.max_age, at=at
     )
+    return checks, [ef.approvals_fact(obj, path, approvals, checks)]
 
 
-def _comms(obj: CommsObjective, snap: EvidenceSnapshot, at: datetime) -> list[Check]:
+def _comms(obj: CommsObjective, snap: EvidenceSnapshot, at: datetime) -> Judged:
     from igkit.judge.evidence.approvals import verify_comms
 
     templates: dict[str, bytes | None] = {}
@@ -379,10 +452,11 @@ def _comms(obj: CommsObjective, snap: EvidenceSnapshot, at: datetime) -> list[Ch
             )
         else:
             templates[role] = f.content() if f is not None else None
-    return problems + (verify_comms(templates, required=tuple(templates)) if templates else [])
+    checks = problems + (verify_comms(templates, required=tuple(templates)) if templates else [])
+    return checks, [ef.comms_fact(obj, snap, checks)]
 
 
-_JUDGES: dict[type, Callable[..., list[Check]]] = {
+_JUDGES: dict[type, Callable[..., Judged]] = {
     AttestationObjective: _attestation,
     SbomObjective: _sbom,
     OpaBundleObjective: _opa,
@@ -411,9 +485,9 @@ def evaluate_evidence(
             reasons=[f"{what}: no evidence was captured for it (igkit go-no-go --evidence DIR)"],
         )
     if isinstance(obj, AttestationObjective | OpaBundleObjective):
-        checks = _JUDGES[type(obj)](obj, snap, at, trust)
+        checks, evidence = _JUDGES[type(obj)](obj, snap, at, trust)
     else:
-        checks = _JUDGES[type(obj)](obj, snap, at)
+        checks, evidence = _JUDGES[type(obj)](obj, snap, at)
     status = combine(checks)
     if (
         isinstance(obj, AttestationObjective | SbomObjective)
@@ -434,6 +508,7 @@ def evaluate_evidence(
         reasons=[f"{r} (snapshot {snap.id})" for r in reasons],
         snapshots=[snap.id],
         details={**_details(checks), **_anchor_details(obj, trust)},
+        evidence=evidence,
     )
 
 

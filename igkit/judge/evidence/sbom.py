@@ -36,7 +36,15 @@ from igkit.judge.evidence.checks import Check, error, failed, no_data, passed
 from igkit.strictdoc import DocumentError, load_json
 from igkit.verdicts import Status
 
-__all__ = ["CYCLONEDX_VERSIONS", "SEVERITIES", "FailAt", "scan_sbom"]
+__all__ = [
+    "CYCLONEDX_VERSIONS",
+    "SEVERITIES",
+    "FailAt",
+    "Finding",
+    "SbomSummary",
+    "inspect_sbom",
+    "scan_sbom",
+]
 
 FailAt = Literal["critical", "high", "medium", "low"]
 SEVERITIES: dict[str, int] = {
@@ -62,8 +70,28 @@ _HEX64 = re.compile(r"[0-9a-f]{64}")
 class _Finding:
     id: str
     rank: int | None  # None = no severity known
-    packages: set[str] = field(default_factory=set)
+    packages: set[tuple[str, str]] = field(default_factory=set)  # (name, version or "")
     suppressed: bool = False
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One vulnerability as the verdict counted it (grouped by id, highest severity)."""
+
+    id: str
+    severity: str  # critical/high/medium/low/none, or "unknown"
+    components: tuple[str, ...]  # name@version
+    suppressed: bool
+
+
+@dataclass(frozen=True)
+class SbomSummary:
+    """What a readable report says, for the reports (the checks decide)."""
+
+    format: str
+    components: int | None  # None: the format lists no packages (Grype)
+    findings: tuple[Finding, ...] | None  # None: the document carries no vulnerability data
+    scanner_suppressed: int
 
 
 @dataclass
@@ -74,6 +102,7 @@ class _Report:
     findings: list[_Finding] | None  # None = the document carries no vulnerability data
     scanner_suppressed: int = 0
     no_findings_reason: str = ""
+    components: int | None = None  # packages the document lists; None when it lists none
 
 
 _INVENTORY_ONLY = (
@@ -95,21 +124,45 @@ def scan_sbom(
     fail_at: FailAt,
     source: str = "",
 ) -> list[Check]:
+    """``sbom format``, ``describes artifact`` and ``vulnerabilities`` for one report (see
+    :func:`inspect_sbom`)."""
+    return inspect_sbom(
+        content=content,
+        artifact_name=artifact_name,
+        artifact_version=artifact_version,
+        artifact_sha256=artifact_sha256,
+        fail_at=fail_at,
+        source=source,
+    )[0]
+
+
+def inspect_sbom(
+    *,
+    content: bytes,
+    artifact_name: str,
+    artifact_version: str | None,
+    artifact_sha256: str | None,
+    fail_at: FailAt,
+    source: str = "",
+) -> tuple[list[Check], SbomSummary | None]:
     """``sbom format``, ``describes artifact`` and ``vulnerabilities`` for one report.
 
     ``source`` names the file in error messages (default: ``SBOM of <artifact>``). The JSON
     is read strictly (a duplicate key at any depth is an ERROR naming its path) and every
     section that decides the verdict is shape-checked: a vulnerability list that is not a
-    list of objects is an unreadable report, never "no vulnerabilities"."""
+    list of objects is an unreadable report, never "no vulnerabilities". The summary (None
+    for an unreadable report) is what the checks counted, for the reports."""
     subject = artifact_name
     source = source or f"SBOM of {artifact_name}"
     if fail_at not in ("critical", "high", "medium", "low"):
         return _all_error(
             f"fail_at must be critical, high, medium or low, not {fail_at!r}", subject
-        )
+        ), None
     sha = artifact_sha256.strip().lower().removeprefix("sha256:") if artifact_sha256 else None
     if sha is not None and not _HEX64.fullmatch(sha):
-        return _all_error(f"the artifact sha256 {artifact_sha256!r} is not 64 hex digits", subject)
+        return _all_error(
+            f"the artifact sha256 {artifact_sha256!r} is not 64 hex digits", subject
+        ), None
 
     try:
         doc = load_json(content, where=source)
@@ -119,14 +172,14 @@ def scan_sbom(
                 f"not a CycloneDX/Grype/Trivy report: the file is not JSON ({exc}; "
                 "CycloneDX XML and SPDX tag-value are not supported)",
                 subject,
-            )
-        return _all_error(f"unreadable report: {exc}", subject)
+            ), None
+        return _all_error(f"unreadable report: {exc}", subject), None
     try:
         report = _read(doc)
     except _UnreadableError as exc:
-        return _all_error(f"unreadable report: {source}: {exc}", subject)
+        return _all_error(f"unreadable report: {source}: {exc}", subject), None
     if isinstance(report, str):
-        return _all_error(report, subject)
+        return _all_error(report, subject), None
 
     checks = [passed("sbom format", report.kind, subject)]
     describes = _describes(report, artifact_name, artifact_version, sha, subject)
@@ -140,7 +193,22 @@ def scan_sbom(
             subject,
         )
     checks.append(vulns)
-    return checks
+    return checks, _summary(report)
+
+
+def _summary(report: _Report) -> SbomSummary:
+    findings = None
+    if report.findings is not None:
+        findings = tuple(
+            Finding(
+                id=g.id,
+                severity=_NAMES[g.rank] if g.rank is not None else "unknown",
+                components=tuple(sorted({"@".join(filter(None, p)) for p in g.packages})),
+                suppressed=g.suppressed,
+            )
+            for g in _grouped(report.findings)
+        )
+    return SbomSummary(report.kind, report.components, findings, report.scanner_suppressed)
 
 
 def _all_error(why: str, subject: str) -> list[Check]:
@@ -202,7 +270,14 @@ def _cyclonedx(doc: dict[str, Any]) -> _Report | str:
     serial = doc.get("serialNumber")
     kind = f"CycloneDX {version} JSON" + (f" ({serial})" if isinstance(serial, str) else "")
     if "vulnerabilities" not in doc:
-        return _Report(kind, digests, identities, None, no_findings_reason=_INVENTORY_ONLY)
+        return _Report(
+            kind,
+            digests,
+            identities,
+            None,
+            no_findings_reason=_INVENTORY_ONLY,
+            components=_count_components(doc),
+        )
     findings: list[_Finding] = []
     for i, v in enumerate(_objects(doc, "vulnerabilities")):
         where = f"vulnerabilities[{i}]"
@@ -226,12 +301,13 @@ def _cyclonedx(doc: dict[str, Any]) -> _Report | str:
                 f"({', '.join(VEX_STATES)})"
             )
         pkgs = {
-            refs.get(str(a.get("ref")), str(a.get("ref"))) for a in _objects(v, "affects", where)
+            refs.get(str(a.get("ref")), (str(a.get("ref")), ""))
+            for a in _objects(v, "affects", where)
         }
         findings.append(
-            _Finding(vid, rank, {p for p in pkgs if p}, suppressed=state in VEX_SUPPRESSING)
+            _Finding(vid, rank, {p for p in pkgs if any(p)}, suppressed=state in VEX_SUPPRESSING)
         )
-    return _Report(kind, digests, identities, findings)
+    return _Report(kind, digests, identities, findings, components=_count_components(doc))
 
 
 def _grype(doc: dict[str, Any]) -> _Report:
@@ -263,8 +339,8 @@ def _grype(doc: dict[str, Any]) -> _Report:
             raise _UnreadableError(f"matches[{i}].vulnerability is not an object")
         severity = _severity(v, "severity", f"matches[{i}].vulnerability")
         art = _obj(m.get("artifact"))
-        pkg = " ".join(str(x) for x in (art.get("name"), art.get("version")) if x)
-        findings.append(_Finding(str(v.get("id", "(no id)")), _rank(severity), {pkg}))
+        pkg = _package(art.get("name"), art.get("version"))
+        findings.append(_Finding(str(v.get("id", "(no id)")), _rank(severity), pkg))
     ignored = _objects(doc, "ignoredMatches")
     desc = _obj(doc.get("descriptor"))
     tool = " ".join(str(x) for x in (desc.get("name", "grype"), desc.get("version")) if x)
@@ -307,11 +383,21 @@ def _trivy(doc: dict[str, Any]) -> _Report:
         modified += len(_objects(result, "ExperimentalModifiedFindings", where))
         for j, v in enumerate(_objects(result, "Vulnerabilities", where)):
             severity = _severity(v, "Severity", f"{where}.Vulnerabilities[{j}]")
-            pkg = " ".join(str(x) for x in (v.get("PkgName"), v.get("InstalledVersion")) if x)
+            pkg = _package(v.get("PkgName"), v.get("InstalledVersion"))
             findings.append(
-                _Finding(str(v.get("VulnerabilityID", "(no id)")), _rank(severity), {pkg})
+                _Finding(str(v.get("VulnerabilityID", "(no id)")), _rank(severity), pkg)
             )
-    return _Report(kind, digests, identities, findings, scanner_suppressed=modified)
+    listed = [
+        r["Packages"] for r in _objects(doc, "Results") if isinstance(r.get("Packages"), list)
+    ]
+    return _Report(
+        kind,
+        digests,
+        identities,
+        findings,
+        scanner_suppressed=modified,
+        components=sum(len(p) for p in listed) if listed else None,
+    )
 
 
 # --------------------------------------------------------------------------- describes
@@ -368,14 +454,7 @@ def _image_identities(ref: str) -> list[tuple[str, str | None]]:
 def _vulnerabilities(report: _Report, threshold: int, fail_at: str, subject: str) -> Check:
     if report.findings is None:
         return no_data("vulnerabilities", report.no_findings_reason, subject)
-    by_id: dict[str, _Finding] = {}
-    for f in report.findings:
-        g = by_id.setdefault(f.id, _Finding(f.id, f.rank, set(), suppressed=True))
-        g.packages |= f.packages
-        g.suppressed = g.suppressed and f.suppressed
-        if f.rank is not None and (g.rank is None or f.rank > g.rank):
-            g.rank = f.rank
-    grouped = list(by_id.values())
+    grouped = _grouped(report.findings)
     vex = sum(1 for g in grouped if g.suppressed)
     open_ = [g for g in grouped if not g.suppressed]
     blocking = sorted(
@@ -417,11 +496,45 @@ def _vulnerabilities(report: _Report, threshold: int, fail_at: str, subject: str
     )
 
 
+def _grouped(findings: list[_Finding]) -> list[_Finding]:
+    """One finding per id: its packages merged, suppressed only when every report of it is,
+    at its highest severity."""
+    by_id: dict[str, _Finding] = {}
+    for f in findings:
+        g = by_id.setdefault(f.id, _Finding(f.id, f.rank, set(), suppressed=True))
+        g.packages |= f.packages
+        g.suppressed = g.suppressed and f.suppressed
+        if f.rank is not None and (g.rank is None or f.rank > g.rank):
+            g.rank = f.rank
+    return list(by_id.values())
+
+
+def _package(name: object, version: object) -> set[tuple[str, str]]:
+    """``{(name, version)}`` of a scanner's package fields; empty when it names nothing."""
+    n, v = (str(x) if x else "" for x in (name, version))
+    return {(n, v)} if n or v else set()
+
+
+def _count_components(doc: Mapping[str, Any]) -> int | None:
+    """CycloneDX ``components``, nested ones included (metadata.component is the subject, not
+    counted); None when the document has no components list."""
+    if not isinstance(doc.get("components"), list):
+        return None
+    count = 0
+    stack: list[Any] = [doc["components"]]
+    while stack:
+        items = _list(stack.pop())
+        count += len(items)
+        stack.extend(_obj(c).get("components") for c in items)
+    return count
+
+
 def _listing(findings: list[_Finding]) -> str:
     parts = []
     for g in findings[:_MAX_LISTED]:
         sev = _NAMES[g.rank] if g.rank is not None else "no severity"
-        pkgs = f" ({', '.join(sorted(g.packages))})" if g.packages else ""
+        shown = sorted(" ".join(filter(None, p)) for p in g.packages)
+        pkgs = f" ({', '.join(shown)})" if shown else ""
         parts.append(f"{g.id} {sev}{pkgs}")
     more = len(findings) - _MAX_LISTED
     return ", ".join(parts) + (f", and {more} more" if more > 0 else "")
@@ -455,15 +568,16 @@ def _band(score: float) -> int:
     return 1 if score > 0 else 0
 
 
-def _component_labels(doc: Mapping[str, Any]) -> dict[str, str]:
-    labels: dict[str, str] = {}
+def _component_labels(doc: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
+    labels: dict[str, tuple[str, str]] = {}
 
     def walk(items: object) -> None:
         for raw in _list(items):
             c = _obj(raw)
             ref = c.get("bom-ref")
             if isinstance(ref, str):
-                labels[ref] = " ".join(str(x) for x in (c.get("name"), c.get("version")) if x)
+                name, version = c.get("name"), c.get("version")
+                labels[ref] = (str(name) if name else "", str(version) if version else "")
             walk(c.get("components"))
 
     comp = _obj(_obj(doc.get("metadata")).get("component"))

@@ -41,6 +41,7 @@ from igkit.judge.evidence.opa.reader import (
 )
 from igkit.judge.evidence.opa.verify import (
     HASH_ALGORITHMS,
+    inspect_bundle,
     read_failure,
     summary,
     verify_bundle,
@@ -56,6 +57,7 @@ __all__ = [
     "BundleError",
     "canonical_form",
     "check_verification_key",
+    "inspect_bundle",
     "read_bundle",
     "read_failure",
     "summary",

@@ -163,6 +163,28 @@ def verify_bundle(
     at: datetime,
     max_clock_skew: timedelta = timedelta(0),
 ) -> list[Check]:
+    """:func:`inspect_bundle`'s checks."""
+    return inspect_bundle(
+        files=files,
+        key=key,
+        signing_alg=signing_alg,
+        scope=scope,
+        exclude_files=exclude_files,
+        at=at,
+        max_clock_skew=max_clock_skew,
+    )[0]
+
+
+def inspect_bundle(
+    *,
+    files: Mapping[str, bytes],
+    key: str,
+    signing_alg: str = "RS256",
+    scope: str | None = None,
+    exclude_files: Sequence[str] = (),
+    at: datetime,
+    max_clock_skew: timedelta = timedelta(0),
+) -> tuple[list[Check], Claims | None]:
     """Verify a signed OPA bundle (``files`` as :func:`read_bundle` returns them; a single
     leading ``/`` on a name is ignored, as OPA ignores it) with ``key``: a PEM public key or
     certificate for RS*/PS*/ES*, the shared secret text for HS*.
@@ -173,7 +195,8 @@ def verify_bundle(
     is also within its ``exp``/``nbf``/``iat`` at ``at`` (± ``max_clock_skew``). Steps that
     depend on a failed one are NO_DATA. Raises :class:`ConfigError` for an unknown
     ``signing_alg``, a malformed ``exclude_files`` glob, a naive ``at`` or a negative skew;
-    an unusable key is an ERROR ``jwt`` check (a PEM given as HMAC secret: FAIL).
+    an unusable key is an ERROR ``jwt`` check (a PEM given as HMAC secret: FAIL). The claims
+    come back only when the JWT verified with ``key`` (for the reports; the checks decide).
     """
     check_alg(signing_alg)
     if at.tzinfo is None:
@@ -194,21 +217,21 @@ def verify_bundle(
             return [
                 error("signatures file", f"the bundle names {name!r} twice ('/' prefix aside)"),
                 *_skip(_STEPS[1:], "the bundle's file names are ambiguous"),
-            ]
+            ], None
         bundle[name] = data
 
     checks: list[Check] = []
     sig_check, token_text = _signatures_file(bundle)
     checks.append(sig_check)
     if token_text is None:
-        return checks + _skip(_STEPS[1:], "no usable /.signatures.json")
+        return checks + _skip(_STEPS[1:], "no usable /.signatures.json"), None
 
     # jwt + algorithm
     try:
         token = parse_token(token_text)
     except RefusedError as exc:
         checks.append(failed("jwt", str(exc)))
-        return checks + _skip(_STEPS[2:], "the JWT could not be parsed")
+        return checks + _skip(_STEPS[2:], "the JWT could not be parsed"), None
     header_alg = str(token.header["alg"])
     alg_ok = header_alg == signing_alg
     jwt_check, claims = _jwt(token, key, signing_alg)
@@ -224,12 +247,14 @@ def verify_bundle(
             )
         )
     if claims is None:
-        return checks + _skip(_STEPS[3:], "the JWT did not verify, so its claims are untrusted")
+        return checks + _skip(
+            _STEPS[3:], "the JWT did not verify, so its claims are untrusted"
+        ), None
 
     checks.append(_validity(claims, at, max_clock_skew))
     checks.append(_scope(claims, scope))
     checks.extend(_files(claims, bundle, globs))
-    return checks
+    return checks, claims
 
 
 def _validity(claims: Claims, at: datetime, skew: timedelta) -> Check:

@@ -24,6 +24,7 @@ Statement, SLSA v1 / v0.2), :mod:`.rules` (subject digest, builder, level, sourc
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from igkit.judge.evidence.checks import Check, error, failed
@@ -57,12 +58,28 @@ __all__ = [
     "STATEMENT_TYPES",
     "STEPS",
     "ProvenancePolicy",
+    "ProvenanceResult",
     "SignerPolicy",
+    "inspect_provenance",
     "load_trusted_root",
     "production_trusted_root",
     "verify_artifact_signature",
     "verify_provenance",
 ]
+
+
+@dataclass(frozen=True)
+class ProvenanceResult:
+    """The steps' checks and what the provenance verifiably says: every field is None unless
+    the signature verified (``builder_id``/``source`` come from the signed statement,
+    ``slsa_level`` is the level the policy grants that builder). For the reports, never to
+    decide: the checks decide."""
+
+    checks: list[Check]
+    signer: str | None = None
+    builder_id: str | None = None
+    slsa_level: int | None = None
+    source: str | None = None
 
 
 def verify_provenance(
@@ -77,22 +94,43 @@ def verify_provenance(
 
     ``at`` is the evaluation time: evidence signed or built after it is rejected.
     """
+    return inspect_provenance(
+        artifact_name=artifact_name,
+        artifact_sha256=artifact_sha256,
+        provenance=provenance,
+        policy=policy,
+        at=at,
+    ).checks
+
+
+def inspect_provenance(
+    *,
+    artifact_name: str,
+    artifact_sha256: str,
+    provenance: bytes,
+    policy: ProvenancePolicy,
+    at: datetime,
+) -> ProvenanceResult:
+    """:func:`verify_provenance`'s checks, with the verified signer, builder, level and source."""
     s = Steps(artifact_name)
     at = aware(at)
     sha_problem = digest_problem(artifact_sha256)
     signed = check_signature(s, provenance, policy, artifact_sha256.strip().lower(), at)
     s.add(signed.check)
+    signer = signed.signer if signed.check.ok else None
     if signed.statement is None:
         why = signed.skip_reason or (
             "the signature did not verify"
             if signed.check.status is Status.FAIL
             else "the signature could not be checked"
         )
-        return s.skip_rest(f"not checked: {why}")
+        return ProvenanceResult(s.skip_rest(f"not checked: {why}"), signer=signer)
 
     prov = parse_statement(s, signed.statement, at)
     if prov is None:
-        return s.skip_rest("not checked: the statement is not usable SLSA provenance")
+        return ProvenanceResult(
+            s.skip_rest("not checked: the statement is not usable SLSA provenance"), signer=signer
+        )
 
     if sha_problem:
         s.add(error("subject digest", sha_problem, artifact_name))
@@ -103,7 +141,14 @@ def verify_provenance(
     s.add(builder_check(s, prov, policy, match))
     s.add(level_check(s, policy, match))
     s.add(source_check(s, prov, policy))
-    return s.checks
+    sources = dict.fromkeys(f"{u}@{r}" if r else u for _, u, r in prov.sources)
+    return ProvenanceResult(
+        s.checks,
+        signer=signer,
+        builder_id=prov.builder_id,
+        slsa_level=match[1] if match else None,
+        source="; ".join(sources) or None,
+    )
 
 
 def verify_artifact_signature(

@@ -43,6 +43,7 @@ class Signed:
     statement: bytes | None = None  # the verified in-toto payload, when there is one
     message_signature: bool = False
     skip_reason: str | None = None
+    signer: str | None = None  # who verifiably signed: key fingerprint or certificate identity
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ def keyed_message(s: Steps, doc: Mapping[str, Any], keys: list[PublicKey], sha25
                 ),
                 message_signature=True,
                 skip_reason=MESSAGE_NOT_PROVENANCE,
+                signer=key_fingerprint(key),
             )
     return Signed(
         failed(

@@ -71,6 +71,7 @@ def check_signature(
                 s.subject,
             ),
             statement=envelope.payload,
+            signer=result.key_fingerprint,
         )
 
     identity, issuer = mode

@@ -132,6 +132,7 @@ def verify_keyless(
         f"certificate identity {identity} (issuer {issuer}), chained to {root_label}, "
         f"signed {iso(signed_at)}, Rekor {kind} {version} entry checked offline"
     )
+    signer = f"certificate {identity} issued by {issuer}"
     if not is_dsse:
         return Signed(
             passed(
@@ -139,11 +140,14 @@ def verify_keyless(
             ),
             message_signature=True,
             skip_reason=MESSAGE_NOT_PROVENANCE,
+            signer=signer,
         )
     if payload_type != IN_TOTO_PAYLOAD_TYPE:
         return fail(
             f"the signed DSSE payloadType is {payload_type!r}, expected {IN_TOTO_PAYLOAD_TYPE!r}"
         )
     return Signed(
-        passed("signature", f"Sigstore DSSE bundle: {what}", s.subject), statement=payload
+        passed("signature", f"Sigstore DSSE bundle: {what}", s.subject),
+        statement=payload,
+        signer=signer,
     )
