@@ -37,6 +37,7 @@ class Doc:
     html_raw: str
     html_text: str
     pdf_pages: list[str]
+    pdf_layout: str
     pdf_links: list[str]
     hrefs: list[str]
     images: int
@@ -83,10 +84,12 @@ class Rendered:
         ]
 
 
-def pdf_pages(pdf: Path) -> list[str]:
-    """pdftotext of each page (pdftotext ends every page with a form feed)."""
+def pdf_pages(pdf: Path, mode: str = "-raw") -> list[str]:
+    """pdftotext of each page (it ends every page with a form feed). ``-raw`` keeps the
+    content stream's order, so a table cell's wrapped lines stay together instead of being
+    interleaved with the next column's as ``-layout`` prints them."""
     out = subprocess.run(
-        ["pdftotext", "-layout", str(pdf), "-"], capture_output=True, check=True, timeout=120
+        ["pdftotext", mode, str(pdf), "-"], capture_output=True, check=True, timeout=120
     ).stdout.decode("utf-8")
     pages = out.split("\f")
     return pages[:-1] if pages and not pages[-1].strip() else pages
@@ -110,8 +113,17 @@ def _uris(node: Any) -> list[str]:
     found = []
     for annot in node.get("/Annots", []):
         action = annot.get_object().get("/A")
-        if action is not None and "/URI" in action.get_object():
-            found.append(str(action.get_object()["/URI"]))
+        if action is None:
+            continue
+        action = action.get_object()
+        if "/URI" in action:  # a web link (or file://)
+            found.append(str(action["/URI"]))
+        elif "/F" in action:  # GoToR / Launch: a file link, the file spec a string or a dict
+            spec = action["/F"]
+            spec = spec.get_object() if hasattr(spec, "get_object") else spec
+            if isinstance(spec, dict):
+                spec = spec.get("/UF", spec.get("/F"))
+            found.append(str(spec))
     return found
 
 
@@ -125,6 +137,7 @@ def read_doc(html: Path, pdf: Path) -> Doc:
         html_raw=raw,
         html_text=soup.get_text(" "),
         pdf_pages=pdf_pages(pdf),
+        pdf_layout="".join(pdf_pages(pdf, "-layout")),
         pdf_links=pdf_link_uris(pdf),
         hrefs=[str(a.get("href", "")) for a in soup.find_all("a")],
         images=len(soup.find_all("img")),
