@@ -773,3 +773,24 @@ def test_screenshot_script_photographs_index_and_gate_report(
         with Image.open(png) as img:
             assert img.width == WIDTH
             assert sum(img.convert("L").histogram()[:128]) > WIDTH * 10  # text, not blank
+
+
+@pytest.mark.parametrize("run", RUNS, indirect=True)
+def test_observed_against_threshold_with_units(run: Rendered) -> None:
+    """Each measured objective shows its observed value and its threshold, both with units."""
+    gaps = []
+    for gate in run.verdicts["gates"]:
+        doc = run.page(gate["id"])
+        for o in gate["objectives"]:
+            if o.get("unit") is None or o.get("threshold") is None:
+                continue
+            unit = "%" if o["unit"] == "percent" else o["unit"]
+            for what in ("observed", "threshold"):
+                value = o.get(what)
+                if not isinstance(value, float | int):
+                    continue
+                spelled = [squash(f"{n}{unit}") for n in number_forms(value)]
+                for form, text in doc.forms().items():
+                    if not any(s in squash(text) for s in spelled):
+                        gaps.append(f"{form}: {o['name']} {what} {value} {unit}")
+    report_gaps(gaps)
