@@ -19,6 +19,7 @@ from tests.support.scenarios import SCENARIOS
 
 pytestmark = pytest.mark.prometheus
 
+DEFAULT_MATRIX = Path(__file__).resolve().parents[1] / "igkit" / "spec" / "default.yaml"
 METRIC_GATES = ["--gate", "G1", "--gate", "G2", "--gate", "G4", "--gate", "G6"]
 
 # scenario -> {(gate, objective): status}; objectives not named must PASS.
@@ -336,3 +337,54 @@ def test_select_filters_every_selector_before_aggregation(
     )
     assert rc == 0
     assert load(tmp_path / "r")["gates"] == v["gates"]
+
+
+def test_g6_projection_over_budget_warns_on_the_console_while_the_gate_passes(
+    runs: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """budget_mtd_90 burns 90% of the infra budget by the 2nd of the month; with the alert at
+    95% the burn passes, but the linear projection is far over budget: a warning, with the
+    projected USD, the share and the cost_ladder tier, even though G6 passes."""
+    text = DEFAULT_MATRIX.read_text(encoding="utf-8")
+    burn = (
+        "threshold: {value: 80, unit: percent}\n        rule: {kind: budget_burn, budget_usd: 18000"
+    )
+    assert text.count(burn) == 1
+    matrix = tmp_path / "lenient.yaml"
+    matrix.write_text(text.replace(burn, burn.replace("80", "95", 1)), encoding="utf-8")
+    args = ["go-no-go", "--gate", "G6", "--replay", str(runs["budget_mtd_90"])]
+    assert run_cli([*args, "--matrix", str(matrix), "--out", str(tmp_path / "run")]) == 0
+    out = capsys.readouterr().out
+    warnings = out.split("\nWarnings:\n", 1)[1].splitlines()
+    infra = [w for w in warnings if w.startswith("  G6 infra_budget_burn: ")]
+    assert len(infra) == 1, out
+    assert "linear month-end projection $" in infra[0]
+    assert "of the $18,000 budget, over the budget itself; downshift tier 6 Emergency" in infra[0]
+    g6 = load(tmp_path / "run")["gates"][0]
+    assert g6["status"] == "PASS"
+    assert any("downshift tier 6 Emergency" in r for r in g6["reasons"])
+    # positive control: the shipped matrix FAILs the same burn; no 'Warnings' hide the FAIL
+    assert run_cli([*args, "--out", str(tmp_path / "strict")]) == 1
+    assert load(tmp_path / "strict")["gates"][0]["status"] == "FAIL"
+
+
+def test_missing_inputs_are_one_line_each_on_the_console(
+    prometheus: PrometheusServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No --evidence and no --k6: one Why line per input, not one per objective; the verdicts
+    keep every objective's own NO_DATA reason."""
+    scenario = SCENARIOS["all_green"]
+    args = ["go-no-go", "--validate-all", "--prom-url", prometheus.url]
+    args += ["--at", scenario.eval_time.isoformat(), "--out", str(tmp_path / "run")]
+    assert run_cli(args) == 1
+    captured = capsys.readouterr()
+    why = captured.out.split("\nWhy:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert why == [
+        "  no --evidence: G3 G4 G7 G8 evidence objectives are NO_DATA",
+        "  no --k6: G5 k6 objectives are NO_DATA",
+    ]
+    assert "no evidence directory was given" not in captured.out + captured.err
+    reasons = [r for g in load(tmp_path / "run")["gates"] for r in g["reasons"]]
+    assert sum("no evidence directory was given" in r for r in reasons) >= 4
+    # positive control: the decision line and the table come first, with every gate
+    assert captured.out.startswith("*** PARTIAL") or captured.out.startswith("DECISION: NO-GO")

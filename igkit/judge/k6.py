@@ -327,13 +327,15 @@ def evaluate_k6(
             f"k6 threshold {t.metric}: {t.expression}": "ok" if t.ok else "failed"
             for s in summaries
             for t in s.thresholds
-            if _concerns(t.metric, obj, settings)
+            if concerns(t.metric, obj, settings)
         },
         **base,
     )
 
 
-def _concerns(metric_key: str, obj: K6Objective, settings: K6Settings) -> bool:
+def concerns(metric_key: str, obj: K6Objective, settings: K6Settings) -> bool:
+    """Whether a k6 threshold's metric key (``http_req_duration{scenario:x}``) is about what
+    ``obj`` judges: its latency or failed metric, for its scenario (untagged: every request)."""
     metric, _, tags = metric_key.partition("{")
     if metric not in (settings.latency_metric, settings.failed_metric):
         return False
@@ -355,7 +357,7 @@ def _k6_disagreement(
     out = []
     for s in summaries:
         for t in s.thresholds:
-            if not _concerns(t.metric, obj, settings):
+            if not concerns(t.metric, obj, settings):
                 continue
             stat = t.expression.replace(" ", "")
             if t.metric.startswith(settings.latency_metric) and stat.startswith("p(95)"):

@@ -17,15 +17,13 @@ from igkit.report.page.markup import (
     fields,
     reasons,
     section,
-    span,
-    table,
     when,
 )
-from igkit.report.page.objectives import objective_html
-from igkit.units import Unit, fmt
+from igkit.report.page.objectives import k6_read, objective_html
 
 if TYPE_CHECKING:
     from igkit.explore import Run
+    from igkit.verdicts import GateVerdict
 
 PROMETHEUS, K6, EVIDENCE = "prometheus", "k6", "evidence"
 
@@ -42,59 +40,14 @@ def objective_kinds(run: Run, gate_id: str) -> dict[str, str]:
     return {o.name: kind(o) for o in run.loaded.matrix.gate(gate_id).objectives}
 
 
-def k6_section(run: Run, gate_id: str) -> Raw:
-    """The k6 per-window section: ``igkit.report.k6_section`` when this igkit has it, else the
-    window table of :func:`igkit.explore.k6_window_frame`."""
-    try:
-        from igkit.report.k6_section import (  # type: ignore[import-not-found,unused-ignore]
-            k6_section_html,
-        )
-    except ImportError:
-        return k6_windows_table(run, gate_id)
-    return Raw(str(k6_section_html(run, gate_id)))
+def k6_part(run: Run, gate_id: str, gate: GateVerdict, kinds: dict[str, str]) -> Raw:
+    """Every k6 file the gate's k6 objectives read, with its seals, then the k6 section
+    (per-window table, k6's own thresholds beside igkit's, a chart per scenario)."""
+    from igkit.report.k6_section import k6_section_html
 
-
-def k6_windows_table(run: Run, gate_id: str) -> Raw:
-    """One row per (objective, file, window): requests, error rate and p95 against the matrix."""
-    from igkit.explore import k6_window_frame
-
-    w = k6_window_frame(run, gate_id)
-    if w.empty:
-        return section("k6 windows", Raw("<p>No k6 window table in this run.</p>"), level=3)
-    span_text = [
-        span(a.to_pydatetime(), b.to_pydatetime())
-        for a, b in zip(w["start"], w["end"], strict=True)
-    ]
-    p95 = w["p95_ms"].map(lambda v: "—" if v != v else fmt(float(v), Unit.MS))
-    p95_max = w["p95_threshold_ms"].map(lambda v: "—" if v != v else "≤ " + fmt(float(v), Unit.MS))
-    rate = w["error_rate_pct"].map(lambda v: "—" if v != v else fmt(float(v), Unit.PERCENT))
-    rate_max = w["max_error_rate_pct"].map(lambda v: "≤ " + fmt(float(v), Unit.PERCENT))
-    rows = zip(
-        w["objective"],
-        w["scenario"],
-        w["file"],
-        span_text,
-        w["requests"].map("{:,}".format),
-        w["failed"].map("{:,}".format),
-        rate,
-        rate_max,
-        p95,
-        p95_max,
-        strict=True,
-    )
-    headers = [
-        "Objective",
-        "Scenario",
-        "File",
-        "Window (UTC)",
-        "Requests",
-        "Failed",
-        "Error rate",
-        "Max error rate",
-        "p95",
-        "p95 threshold",
-    ]
-    return section("k6 windows", table(headers, rows), level=3)
+    ids = [s for o in gate.objectives if kinds.get(o.name) == K6 for s in o.snapshots]
+    files = section("k6 files read", k6_read(run, list(dict.fromkeys(ids))), level=3)
+    return Raw(files + k6_section_html(run, gate_id))
 
 
 def gate_page_html(run: Run, gate_id: str) -> str:
@@ -116,5 +69,5 @@ def gate_page_html(run: Run, gate_id: str) -> str:
     )
     parts = [objective_html(run, gate_id, o, kinds.get(o.name, EVIDENCE)) for o in gate.objectives]
     if K6 in kinds.values():
-        parts.append(k6_section(run, gate_id))
+        parts.append(k6_part(run, gate_id, gate, kinds))
     return f'<div class="igk-page" lang="en"><style>{CSS}</style>{header}{"".join(parts)}</div>'

@@ -57,6 +57,10 @@ _FETCHING_ATTRS = {
     "use": ("href", "xlink:href"),  # SVG
 }
 
+NBCONVERT_DEFAULT_ALT = "No description has been provided for this image"
+"""What nbconvert writes as ``alt`` of an image whose output gave none; a screen reader would
+read it out, so it is replaced with what the image is."""
+
 BANNER_CSS = """
 .igkit-banner { background: #b3261e; color: #fff; font: 700 18px/1.4 system-ui, sans-serif;
   padding: 12px 20px; margin: 0 0 16px 0; border: 4px solid #7a1410; text-align: center;
@@ -123,6 +127,9 @@ def _insert_banner_and_title(document: str, *, title: str, banner: str | None) -
         title_tag = soup.new_tag("title")
         head.append(title_tag)
     title_tag.string = title
+    for img in soup.find_all("img"):
+        if str(img.get("alt", "")).strip() in ("", NBCONVERT_DEFAULT_ALT):
+            img["alt"] = f"chart in {title}"
     style = soup.new_tag("style")
     style.string = BANNER_CSS
     head.append(style)

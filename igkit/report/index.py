@@ -136,9 +136,8 @@ def _release_html(run: RunVerdicts) -> str:
     table = (
         '<table class="grid" id="artifacts"><caption>Artifacts</caption><thead><tr>'
         '<th scope="col">Artifact</th><th scope="col">Version</th>'
-        '<th scope="col">Digest (SHA-256)</th><th scope="col">SLSA level</th>'
-        '<th scope="col">Provenance</th></tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        '<th scope="col">SLSA level</th><th scope="col">Provenance</th></tr></thead>'
+        f"{''.join(rows)}</table>"
         if rows
         else "<p>The release file lists no artifacts.</p>"
     )
@@ -155,8 +154,9 @@ def _artifact_row(name: str, version: object, digest: object, fact: EvidenceFact
         if digest and other and other != digest:
             provenance += f" (provenance names {_e(other)})"
     return (
-        f'<tr><th scope="row">{_e(name)}</th><td>{_e(version)}</td>'
-        f'<td class="hash">{_e(digest)}</td><td>{level}</td><td>{provenance}</td></tr>'
+        f'<tbody class="artifact"><tr><th scope="row" rowspan="2">{_e(name)}</th>'
+        f"<td>{_e(version)}</td><td>{level}</td><td>{provenance}</td></tr>"
+        f'<tr><td colspan="3" class="hash">digest {_e(digest)}</td></tr></tbody>'
     )
 
 
@@ -253,7 +253,7 @@ def _gates_html(
         report = report_for(gate.id, reports)
         if report is not None:
             linked.add(report)
-        reasons = "".join(f"<li>{html.escape(r)}</li>" for r in gate.reasons)
+        reasons = "".join(f"<li>{reason_html(r)}</li>" for r in gate.reasons)
         failed = (
             f'<p class="report-failed"><strong>report failed:</strong> '
             f"{html.escape(failures[gate.id])}</p>"
@@ -286,6 +286,21 @@ def _gates_html(
     return table
 
 
+def reason_html(text: str) -> str:
+    """A reason, escaped, whose hyphenated words (times, ranges, label values) never break at
+    their hyphen: a line ending in ``2026-11-`` reads as a dash in the PDF, and pdftotext
+    joins it up without the hyphen. Longer words still wrap (CSS ``overflow-wrap``)."""
+    return " ".join(
+        f'<span class="nb">{html.escape(word)}</span>'
+        if "-" in word and len(word) <= MAX_UNBROKEN
+        else html.escape(word)
+        for word in text.split(" ")
+    )
+
+
+MAX_UNBROKEN = 40
+
+
 def report_for(gate_id: str, reports: Sequence[Path]) -> Path | None:
     """``G1`` -> ``G1_slo_baseline.html`` (stem equal to the id or starting ``G1_``/``G1-``)."""
     gid = gate_id.lower()
@@ -306,18 +321,23 @@ h1 { margin: 0 0 8px 0; } h2 { margin: 20px 0 6px 0; font-size: 19px; }
 table.grid { border-collapse: collapse; width: 100%; margin-top: 8px; }
 table.grid caption { text-align: left; font-weight: 700; font-size: 19px; padding: 4px 0; }
 table.grid th, table.grid td { border: 1px solid #c8c8c8; padding: 6px 10px; text-align: left;
-  vertical-align: top; overflow-wrap: anywhere; }
+  vertical-align: top; overflow-wrap: break-word; }
+table.grid thead th, table.gates th[scope="row"] { white-space: nowrap; }
+table.gates { table-layout: fixed; }
+table.gates thead th:nth-child(1) { width: 7%; } table.gates thead th:nth-child(2) { width: 15%; }
+table.gates thead th:nth-child(3) { width: 11%; } table.gates thead th:nth-child(5) { width: 11%; }
+table.gates td:nth-child(4) { overflow-wrap: anywhere; }
 table.grid thead th { background: #eeeeee; }
 td.status { font-weight: 700; text-align: center; white-space: nowrap; }
 td.hash, dd { font-family: monospace; overflow-wrap: anywhere; }
-td.hash, dd.hash { font-size: 12px; white-space: nowrap; }
+td.hash, dd.hash { font-size: 10.5px; white-space: nowrap; }
 dl.meta { display: grid; grid-template-columns: max-content auto; gap: 2px 16px; margin: 8px 0; }
 dl.meta dt { font-weight: 600; } dl.meta dd { margin: 0; }
 dl.explain dt { font-weight: 600; } dl.explain dd { font-family: inherit; margin: 0 0 6px 16px; }
-ul.reasons { margin: 0; padding-left: 18px; }
+ul.reasons { margin: 0; padding-left: 18px; } span.nb { white-space: nowrap; }
 .box { border: 2px solid #5a5a5a; padding: 4px 16px 8px 16px; margin-top: 16px; }
 .box pre { background: #f3f3f3; padding: 4px 8px; white-space: pre-wrap; overflow-wrap: anywhere; }
-tr, li, .box { break-inside: avoid; }
+tr, li, .box, tbody.artifact { break-inside: avoid; }
 """
 
 

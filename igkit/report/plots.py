@@ -11,6 +11,7 @@ import base64
 import html
 import io
 import math
+import textwrap
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -65,6 +66,11 @@ def series_label(key: str, labels: Mapping[str, str] | None) -> str:
         return "(all)" if key in ("", "{}") else key.replace("_", " ")
     shown = [f"{k}={v}" for k, v in labels.items() if k != "__name__"]
     return ", ".join(shown) if shown else labels.get("__name__", "(all)")
+
+
+def _wrapped(label: str, width: int = 36) -> str:
+    """A long legend entry on several lines (never cut), so the plot keeps its width."""
+    return "\n".join(textwrap.wrap(label, width, break_on_hyphens=False)) or label
 
 
 def threshold_text(comparison: str, value: float, unit: str) -> str:
@@ -185,7 +191,7 @@ def plot_objective(
     for i, key in enumerate(keep):
         rows = by_series[key]
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-        label = series_label(str(key), labels.get(str(key)))
+        label = _wrapped(series_label(str(key), labels.get(str(key))))
         x = _utc_naive(rows["time"])
         values = rows["value"].to_numpy(dtype=np.float64)
         y = np.where(np.isfinite(values), values, np.nan)
@@ -308,6 +314,10 @@ def _k6_panel(ax: Any, rows: pd.DataFrame, value: str, limit: str, unit: Unit, w
     _time_axis(ax, rows["start"].min(), rows["end"].max())
 
 
+def _scenario(name: str) -> str:
+    return "all requests" if name == "*" else name
+
+
 def plot_k6_windows(windows: pd.DataFrame) -> Figure:
     """Per k6 objective (scenario) and file: p95 and error rate of every window against the
     matrix thresholds, windows over a threshold marked in red, windows too thin to judge
@@ -317,7 +327,9 @@ def plot_k6_windows(windows: pd.DataFrame) -> Figure:
     fig = _figure(10, 0.8 + 2.9 * max(1, len(groups)), layout="constrained", dpi=110)
     several_files = windows["file"].nunique() > 1
     for i, ((objective, file), rows) in enumerate(groups):
-        name = f"{objective} ({rows['scenario'].iloc[0]})" + (f" [{file}]" if several_files else "")
+        scenario = str(rows["scenario"].iloc[0])
+        name = str(objective) if scenario == objective else f"{objective} ({_scenario(scenario)})"
+        name += f" [{file}]" if several_files else ""
         p95_ax = fig.add_subplot(len(groups), 2, 2 * i + 1)
         err_ax = fig.add_subplot(len(groups), 2, 2 * i + 2)
         if rows["p95_threshold_ms"].notna().any():

@@ -213,7 +213,7 @@ def test_g5_report_plots_the_k6_windows_against_the_matrix(
 ) -> None:
     _, reports = executed
     shown = _outputs(json.loads(reports["G5"].notebook.read_text()))
-    assert "k6 windows" in shown
+    assert "k6 results per window" in shown
     assert "graphql_reads" in shown
     assert "≤ 350 ms" in shown  # graphql_reads p95 threshold, from the matrix
     assert _page_status(shown, "G5") == "PASS"

@@ -136,8 +136,11 @@ def test_k6_objectives_show_files_and_windows(demo: Run, pages: dict[str, str]) 
         assert snap.file in shown
         assert snap.file_sha256 in shown
         assert snap.sha256 in shown
-    assert "http_req_duration{scenario:graphql_reads}: p(95)<350" in shown
-    assert "k6 windows" in shown
+    assert "http_req_duration{scenario:graphql_reads} p(95)<350 ok graphql_reads" in shown
+    assert "k6 results per window" in shown
+    assert "k6 files read" in shown
+    for o in demo.gate("G5").objectives:
+        assert f"Read: points.json.gz (snapshot {o.snapshots[0]})" in shown
 
 
 def test_g6_shows_projection_and_tier_even_when_passing(demo: Run, pages: dict[str, str]) -> None:

@@ -175,3 +175,10 @@ def test_markdown_image_next_to_notebook_is_embedded(tmp_path: Path) -> None:
     assert external_references(document) == []
     srcs = [str(i.get("src", "")) for i in BeautifulSoup(document, "html.parser").find_all("img")]
     assert any(s.startswith("data:image/png;base64,") for s in srcs), srcs
+
+
+def test_gate_html_images_have_a_meaningful_alt(gate_html: str) -> None:
+    images = BeautifulSoup(gate_html, "html.parser").find_all("img")
+    assert images
+    assert all(img.get("alt") == "chart in G1 SLO baseline" for img in images)
+    assert "No description has been provided" not in gate_html

@@ -359,3 +359,15 @@ def test_demo_run_failing_gate_chart(tmp_path: Path) -> None:
     assert 99 < low < 99.9  # 99.99% vs 99.9% visibly apart
     assert 99.99 < high < 100.1
     assert figure_png(fig).startswith(b"\x89PNG")
+
+
+def test_long_label_sets_wrap_in_the_legend_never_cut() -> None:
+    frame = objective_frame({"acme": 200.0}, threshold=350)
+    full = {"tenant": "acme", "region": "eu-west-1", "pod": "graphql-7d9f8c6b5-x2x9k"}
+    frame.attrs["labels"] = {'{tenant="acme"}': full}
+    fig = plot_objective(frame)
+    (entry,) = [t for t in legend_texts(fig) if t.startswith("tenant=")]
+    assert "\n" in entry
+    assert entry.replace("\n", " ") == "tenant=acme, region=eu-west-1, pod=graphql-7d9f8c6b5-x2x9k"
+    fig.canvas.draw()
+    assert fig.axes[0].get_window_extent().width > 0.6 * fig.bbox.width  # the plot keeps its width

@@ -6,6 +6,12 @@ document or subject, so a document that did not verify is shown as claimed-not-v
 the signer, builder, SLSA level and signing key are filled only from data whose signature
 verified. Everything here is deterministic (no capture times, sorted rows), so a replay
 recomputes identical facts.
+
+Names beyond those :class:`~igkit.verdicts.EvidenceFact` fixes: ``sbom`` ``none`` (open
+findings of severity none/negligible/info; ``suppressed`` also counts the scanner's own
+ignore rules); ``drill`` ``last_durable_write_before_failure``, ``data_verified_at``,
+``max_age``; ``approvals`` ``unexpected_roles``. A capped list ends with one row whose first
+value says how many more there are and whose other values are None.
 """
 
 from __future__ import annotations
@@ -31,16 +37,22 @@ if TYPE_CHECKING:  # the verifiers load sigstore/cryptography: imported where th
     from igkit.judge.evidence.sbom import SbomSummary
 
 MAX_FINDING_ROWS = 200
-"""An SBOM fact lists at most this many findings, then one row saying how many more: a
-report with thousands of findings must stay readable (the counts always cover all of them)."""
+"""An SBOM fact lists at most this many findings (a drill fact this many steps), then one row
+saying how many more: a report with thousands of them must stay readable (the counts always
+cover all of them)."""
 
 SEVERITY_ORDER = ("critical", "high", "medium", "low", "none", "unknown")
 
 
 def status_of(checks: Iterable[Check], subject: str | None = None) -> Status:
-    """The worst status of the checks about ``subject`` (all of them when None); ERROR when
-    there is none, since then nothing about it was verified."""
-    return worst([c.status for c in checks if subject is None or c.subject == subject])
+    """The worst status of the checks about ``subject`` (all of them when None); when none is
+    about it, that of the checks about no subject in particular (an unusable trust anchor);
+    ERROR when there is none at all, since then nothing about it was verified."""
+    checks = list(checks)
+    if subject is None:
+        return worst([c.status for c in checks])
+    mine = [c.status for c in checks if c.subject == subject]
+    return worst(mine or [c.status for c in checks if not c.subject])
 
 
 def _time(t: datetime | None) -> str | None:
@@ -250,9 +262,13 @@ def drill_fact(
         "max_age": _duration(obj.max_age),
         "file": file,
     }
+    steps = r.steps if r else []
     rows: list[dict[str, FactValue]] = [
-        {"name": s.name, "at": _time(s.at), "outcome": s.outcome} for s in (r.steps if r else [])
+        {"name": s.name, "at": _time(s.at), "outcome": s.outcome} for s in steps[:MAX_FINDING_ROWS]
     ]
+    if len(steps) > MAX_FINDING_ROWS:
+        more = len(steps) - MAX_FINDING_ROWS
+        rows.append({"name": f"and {more} more step(s), not listed", "at": None, "outcome": None})
     return EvidenceFact(
         kind="drill",
         subject=f"drill {r.drill_id}" if r else (file or "drill report"),

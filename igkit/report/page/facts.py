@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from igkit.report.page.markup import Raw, badge, esc, fields, section, table, when
+from igkit.report.page.markup import Raw, badge, digest, esc, fields, section, table, when
 from igkit.verdicts import EvidenceFact, FactValue, Status
 
 # kind -> (title, [(fact key, label)], [(row key, column label)])
@@ -103,12 +103,17 @@ _TARGETS = {"rpo": "rpo_target", "rto": "rto_target"}
 _HIDDEN = set(_TARGETS.values())
 
 
-def _shown(key: str, value: FactValue) -> str | None:
+HASHES = ("sha256", "digest", "key_fingerprint")
+
+
+def _shown(key: str, value: FactValue) -> str | Raw | None:
     if value is None:
         return None
     text = str(value)
     if key == "at" or key.endswith("_at"):
         return when(text)
+    if key in HASHES:
+        return digest(text)
     return text
 
 
@@ -132,6 +137,7 @@ def _rows(fact: EvidenceFact, columns: list[tuple[str, str]]) -> Raw:
     keys = [k for k, _ in columns] or sorted({k for r in rows for k in r})
     extra = sorted({k for r in rows for k in r} - set(keys))
     labels = [label for _, label in columns] or keys
+    wide = [label for k, label in zip(keys, labels, strict=True) if k in HASHES]
     return table(
         [*labels, *extra],
         [
@@ -143,6 +149,7 @@ def _rows(fact: EvidenceFact, columns: list[tuple[str, str]]) -> Raw:
             ]
             for r in rows
         ],
+        full_width=wide,
     )
 
 

@@ -46,6 +46,11 @@ def code(text: str) -> Raw:
     return tag("code", text)
 
 
+def digest(text: str | None) -> Raw | None:
+    """A hash or digest, in a smaller monospace that keeps it on one line (pdftotext, search)."""
+    return None if not text else tag("code", text, "igk-hash")
+
+
 def badge(status: Status | str) -> Raw:
     """The status as a coloured badge, spelled out (colour is never the only signal)."""
     s = Status(status) if status in Status.__members__.values() else None
@@ -55,9 +60,30 @@ def badge(status: Status | str) -> Raw:
     return Raw(f'<span class="igk-badge" style="{style}">{html.escape(s.value)}</span>')
 
 
-def table(headers: Sequence[str], rows: Iterable[Sequence[Cell]], cls: str = "") -> Raw:
-    head = "".join(f'<th scope="col">{esc(h)}</th>' for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows)
+def table(
+    headers: Sequence[str],
+    rows: Iterable[Sequence[Cell]],
+    cls: str = "",
+    *,
+    full_width: Sequence[str] = (),
+) -> Raw:
+    """A table; the columns named in ``full_width`` (hashes, digests) are given a line of
+    their own under each row, across the table, so a 64-digit hash is never split."""
+    wide = [i for i, h in enumerate(headers) if h in full_width]
+    narrow = [i for i in range(len(headers)) if i not in wide]
+    head = "".join(f'<th scope="col">{esc(headers[i])}</th>' for i in narrow)
+    span = len(narrow)
+
+    def row_html(row: Sequence[Cell]) -> str:
+        main = "<tr>" + "".join(f"<td>{esc(row[i])}</td>" for i in narrow) + "</tr>"
+        extra = "".join(
+            f'<tr class="igk-wide"><td colspan="{span}">{esc(headers[i])}: {esc(row[i])}</td></tr>'
+            for i in wide
+            if row[i] is not None and row[i] != ""
+        )
+        return main + extra
+
+    body = "".join(row_html(row) for row in rows)
     klass = f"igk-table {cls}".strip()
     return Raw(
         f'<table class="{klass}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
@@ -142,16 +168,25 @@ CSS = """
 .igk-page h4{margin:.9em 0 .3em}
 .igk-badge{display:inline-block;white-space:nowrap;padding:.1em .5em;border-radius:.3em;font-weight:600;
  background:#555;color:#fff}
-.igk-table{border-collapse:collapse;margin:.4em 0;width:100%;table-layout:auto}
-.igk-table th,.igk-table td{border:1px solid #ccc;padding:.25em .45em;text-align:left;
- vertical-align:top;overflow-wrap:anywhere;word-break:break-word;white-space:normal}
-.igk-table th{background:#f2f2f2}
-.igk-fields th{width:14em}
+.igk-page table.igk-table{border-collapse:collapse;margin:.4em 0;width:100%;table-layout:auto;
+ font-size:inherit}
+.igk-page table.igk-table th,.igk-page table.igk-table td{border:1px solid #ccc;
+ padding:.25em .45em;text-align:left;vertical-align:top;overflow-wrap:break-word;
+ white-space:normal;max-width:none}
+.igk-page table.igk-table th{background:#f2f2f2}
+.igk-page table.igk-fields th{width:11em}
 .igk-page code{font-family:ui-monospace,Menlo,Consolas,monospace;white-space:pre-wrap;
- overflow-wrap:anywhere;word-break:break-all;background:#f6f6f6}
-.igk-reasons li,.igk-page p{overflow-wrap:anywhere;white-space:normal}
+ overflow-wrap:anywhere;background:#f6f6f6}
+.igk-page code.igk-hash{white-space:nowrap;font-size:.72em;overflow-wrap:normal}
+.igk-page table.igk-table tr.igk-wide td{border-top:none;padding-left:1.5em}
+.igk-reasons li,.igk-page p{overflow-wrap:break-word;white-space:normal}
 .igk-label{font-weight:600;margin:.5em 0 .1em}
 .igk-unverified{color:#b3261e;font-weight:600}
 .igk-warn{color:#8a5a00}
 .igk-page img{max-width:100%;height:auto}
+@media print{
+ .jp-OutputArea-child:has(.igk-page){break-inside:auto}
+ .igk-page img,.igk-page tr,.igk-page table.igk-fields{break-inside:avoid}
+ .igk-page h2,.igk-page h3,.igk-page h4,.igk-label{break-after:avoid}
+}
 """

@@ -3,9 +3,8 @@ the series judged, its chart and its evidence, all as escaped HTML."""
 
 from __future__ import annotations
 
-import base64
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -18,6 +17,7 @@ from igkit.report.page.markup import (
     Raw,
     badge,
     code,
+    digest,
     esc,
     fields,
     label_text,
@@ -70,10 +70,7 @@ def _seal_pairs(
 ) -> list[tuple[str, str | Raw | None]]:
     return [
         ("Snapshot file", code(ref.file) if ref else "not listed in the run's index.json"),
-        (
-            "Snapshot SHA-256 (content seal)",
-            code(sha256 or (ref.sha256 if ref else "")) if (sha256 or ref) else None,
-        ),
+        ("Snapshot SHA-256 (content seal)", digest(sha256 or (ref.sha256 if ref else None))),
         ("Snapshot id (hash of the request)", code(snapshot_id)),
     ]
 
@@ -110,18 +107,27 @@ def prometheus_read(run: Run, o: ObjectiveVerdict) -> Raw:
     return Raw("".join(parts))
 
 
-def k6_read(run: Run, o: ObjectiveVerdict) -> Raw:
+def k6_files(run: Run, o: ObjectiveVerdict) -> Raw:
+    """One line naming the k6 files (and their snapshots) an objective read."""
+    by_id = {s.id: s for s in run.replay.k6}
+    read = [f"{by_id[sid].file} (snapshot {sid})" for sid in o.snapshots if sid in by_id]
+    missing = [sid for sid in o.snapshots if sid not in by_id]
+    text = "; ".join(read + [f"snapshot {sid}, not in this run" for sid in missing])
+    return Raw(f'<p><span class="igk-label">Read:</span> {esc(text or "no k6 file")}</p>')
+
+
+def k6_read(run: Run, snapshot_ids: Sequence[str]) -> Raw:
     """The k6 files read (their own sha256) and the sealed snapshots made of them."""
     refs = _refs(run)
     by_id = {s.id: s for s in run.replay.k6}
     parts: list[Raw] = []
-    for sid in o.snapshots:
+    for sid in snapshot_ids:
         snap = by_id.get(sid)
         pairs: list[tuple[str, str | Raw | None]] = []
         if isinstance(snap, K6Snapshot):
             pairs += [
                 ("k6 results file", code(snap.file)),
-                ("File SHA-256", code(snap.file_sha256) if snap.file_sha256 else None),
+                ("File SHA-256", digest(snap.file_sha256)),
                 ("Read as", "per-window table" + (f" ({snap.format})" if snap.format else "")),
                 ("Test run (UTC)", span(snap.run_start, snap.run_end)),
                 ("Window length", step(snap.params.window_seconds)),
@@ -132,7 +138,7 @@ def k6_read(run: Run, o: ObjectiveVerdict) -> Raw:
         elif isinstance(snap, K6SummarySnapshot):
             pairs += [
                 ("k6 summary file", code(snap.file)),
-                ("File SHA-256", code(snap.file_sha256)),
+                ("File SHA-256", digest(snap.file_sha256)),
                 ("Read as", f"end-of-test summary ({snap.summary_kind})"),
             ]
         parts.append(
@@ -156,12 +162,13 @@ def evidence_read(run: Run, o: ObjectiveVerdict) -> Raw:
                         [
                             role,
                             code(f.path),
-                            code(f.sha256) if f.sha256 else None,
+                            digest(f.sha256),
                             None if f.size is None else f"{f.size:,} bytes",
                             f.error,
                         ]
                         for role, f in snap.files.items()
                     ],
+                    full_width=["SHA-256"],
                 )
             )
         parts.append(fields(_seal_pairs(sid, refs.get(sid), snap.sha256 if snap else None)))
@@ -239,18 +246,16 @@ def _series_row(o: ObjectiveVerdict, s: SeriesVerdict) -> list[str | Raw | None]
 
 def chart(run: Run, gate_id: str, o: ObjectiveVerdict) -> Raw:
     """The objective's series over its window as an embedded PNG; a line when nothing to plot."""
-    from igkit.report.plots import figure_png, plot_objective
+    from igkit.report.plots import figure_img, plot_objective
 
     frame = run.objective_frame(gate_id, o.name)
     if frame.empty or not bool(np.asarray(frame["present"], dtype=bool).any()):
         return Raw("<p>No chart: the snapshot holds no sample in the window.</p>")
-    png = figure_png(plot_objective(frame))
     alt = (
         f"{gate_id} {o.name}: {len(o.series)} series over the window against the threshold "
         f"{threshold_text(o)}; status {o.status.value}"
     )
-    data = base64.b64encode(png).decode("ascii")
-    return Raw(f'<img alt="{esc(alt)}" src="data:image/png;base64,{data}">')
+    return Raw(figure_img(plot_objective(frame), alt))
 
 
 def verdict_fields(o: ObjectiveVerdict) -> Raw:
@@ -295,18 +300,8 @@ def objective_html(run: Run, gate_id: str, o: ObjectiveVerdict, kind: str) -> Ra
             series_table(o),
             other_details(o.details, is_spend_key),
         ]
-    elif kind == "k6":
-        thresholds = [(k.removeprefix("k6 threshold "), v) for k, v in o.details.items()]
-        body += [
-            section("What was read", k6_read(run, o), level=4, cls="igk-read"),
-            series_table(o),
-        ]
-        if thresholds:
-            body.append(
-                section(
-                    "k6's own thresholds", table(["k6 threshold", "k6 result"], thresholds), level=4
-                )
-            )
+    elif kind == "k6":  # files, windows and k6's thresholds: once per gate, after the objectives
+        body += [k6_files(run, o), series_table(o)]
     else:
         body += [
             section("Evidence read", evidence_read(run, o), level=4, cls="igk-read"),

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import json
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from igkit.judge.evidence.dsse import pae
 from igkit.judge.evidence.facts import MAX_FINDING_ROWS
 from igkit.judge.evidence.gates import evaluate_evidence
 from igkit.judge.evidence.provenance import inspect_provenance
+from igkit.judge.evidence.sbom import SbomSummary, inspect_sbom
 from igkit.snapshots import EvidenceSnapshot
 from igkit.sources.replay import ReplaySource
 from igkit.spec.loader import LoadedMatrix, load_matrix
@@ -195,6 +197,19 @@ def test_unreadable_release_file_is_an_error_fact_never_raises(demo: Demo) -> No
     assert [e.kind for e in v.evidence] == ["release"]
 
 
+def test_an_untrusted_anchor_fails_the_artifact_fact_and_names_no_signer(demo: Demo) -> None:
+    key = "G3/slsa_provenance"
+    v = evaluate_evidence("G3", demo.objective(key), demo.snaps[key], demo.at, TrustStore())
+    art = one(v, "artifact")
+    assert v.status is not Status.PASS
+    assert art.status is v.status
+    assert (art.facts["digest"], art.facts["signer"], art.facts["slsa_level"]) == (
+        DEMO_DIGEST,
+        None,
+        None,
+    )
+
+
 def test_keyless_signer_is_the_certificate_identity_and_issuer() -> None:
     identity = f"{GENERIC}@refs/tags/v2.1.0"
     bundle = SLSA / "gha_generic" / "v2.1.0" / "binary-linux-amd64-push-v14.2.intoto.jsonl"
@@ -290,6 +305,38 @@ def test_unreadable_sbom_is_an_error_fact_with_no_counts(demo: Demo, content: by
     assert sbom.facts["components"] is None
     assert sbom.facts["critical"] is None
     assert sbom.rows == []
+
+
+def test_third_party_reports_count_what_they_list() -> None:
+    """Trivy CycloneDX counts nested components; Grype lists no packages (None); Trivy JSON
+    counts Results[].Packages only when it lists them (--list-all-pkgs)."""
+    third = Path(__file__).resolve().parents[2] / "fixtures" / "third_party"
+
+    def summary(path: Path, name: str, content: bytes | None = None) -> SbomSummary:
+        _, got = inspect_sbom(
+            content=content or path.read_bytes(),
+            artifact_name=name,
+            artifact_version=None,
+            artifact_sha256=None,
+            fail_at="high",
+        )
+        assert got is not None
+        return got
+
+    npm = summary(third / "trivy" / "npm-cyclonedx.json.golden", "npm")
+    assert npm.components == 13
+    assert npm.findings is not None
+    assert len(npm.findings) == 1
+    grype = summary(third / "grype" / "TestJsonImgsPresenter.golden.json", "user-input")
+    assert grype.components is None
+    assert grype.findings is not None
+    assert all("@" in c for f in grype.findings for c in f.components)
+    alpine_path = third / "trivy" / "alpine-39.json.golden"
+    assert summary(alpine_path, "alpine-39.tar.gz").components is None
+    doc = json.loads(alpine_path.read_bytes())
+    doc["Results"][0]["Packages"] = [{"Name": "musl"}, {"Name": "openssl"}]
+    listed = summary(alpine_path, "alpine-39.tar.gz", json.dumps(doc).encode())
+    assert listed.components == 2
 
 
 # --------------------------------------------------------------------------- G4
@@ -398,6 +445,24 @@ def test_drill_over_target_and_malformed_drill(demo: Demo) -> None:
         [],
     )
     assert bad.facts["rto_target"] == "1h"  # the matrix's target, always known
+
+
+def test_a_drill_with_thousands_of_steps_lists_the_first_ones(demo: Demo) -> None:
+    key = "G7/dr_drill"
+    text = demo.content(key, "report").decode()
+    extra = "".join(
+        f"  - {{name: 'check {i}', at: '2025-02-27T15:00:00Z', outcome: ok}}\n" for i in range(3000)
+    )
+    many = text.replace("steps:\n", "steps:\n" + extra, 1)
+    assert many != text
+    fact = one(demo.judge(key, demo.with_file(key, "report", many.encode())), "drill")
+    assert fact.status is Status.PASS
+    assert len(fact.rows) == MAX_FINDING_ROWS + 1
+    assert fact.rows[-1] == {
+        "name": "and 2805 more step(s), not listed",
+        "at": None,
+        "outcome": None,
+    }
 
 
 # --------------------------------------------------------------------------- G8
