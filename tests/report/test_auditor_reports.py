@@ -217,12 +217,15 @@ def test_index_states_decision_release_artifacts_and_run(run: Rendered) -> None:
     for a in m["artifacts"]:
         hexdigest = a["digest"].removeprefix("sha256:")
         level = a["slsaLevel"]
-        # "SLSA level 3" spelled out, or the level in the artifact's row right after its digest
+        # "SLSA level 3" spelled out, or a "SLSA level" column and the level in the
+        # artifact's row (after its name and version, or right after its digest)
         spelled = rf"SLSA\W*(build\W*)?(level\W*)?L?{level}\b"
-        in_row = rf"{hexdigest}\s+(\S+\s+)?{level}\s"
+        name = re.escape(a["name"])
+        in_row = rf"{name}\s+(\S+\s+){{0,2}}{level}\s|{hexdigest}\s+(\S+\s+)?{level}\s"
         for form, text in doc.forms().items():
             words = " ".join(text.split()) + " "
-            if not (re.search(spelled, words, re.I) or re.search(in_row, words)):
+            column = "SLSA" in words and re.search(in_row, words)
+            if not (re.search(spelled, words, re.I) or column):
                 gaps.append(f"{form}: SLSA level {level} of {a['name']}")
         if not re.search(rf"(^|\s){re.escape(a['name'])}(\s|$)", doc.pdf_layout, re.M):
             gaps.append(f"index.pdf: artifact name {a['name']} printed unbroken")
@@ -294,6 +297,10 @@ def objective_needles(run: Rendered, objective: dict[str, Any]) -> dict[str, str
         elif snap["kind"] == "evidence":
             for role, f in snap["files"].items():
                 needles[f"{name} evidence file ({role})"] = f["path"]
+    for check, detail in objective["details"].items():
+        if isinstance(detail, str):  # an evidence check's finding, or k6's own threshold
+            finding = re.sub(r"^(PASS|FAIL|NO_DATA|ERROR): ", "", detail)  # status: own cell
+            needles[f"{name} check {check}"] = finding
     for s in objective["series"]:
         for key, value in s["labels"].items():
             needles[f"{name} series {key}={value}"] = value
