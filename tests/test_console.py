@@ -281,7 +281,8 @@ def test_demo_on_a_terminal_prints_the_decision_first_and_no_kernel_noise(tmp_pa
     )
     render = next(i for i, line in enumerate(lines) if "signing the PDFs" in line)
     bundle = next(i for i, line in enumerate(lines) if "sealing the evidence bundle" in line)
-    assert decision < first_progress < render < bundle
+    notebooks = next(i for i, line in enumerate(lines) if "executing the gate notebooks" in line)
+    assert decision < notebooks < first_progress < render < bundle
     assert text.count("DECISION:") == 1
     assert "without encryption" not in text
     assert "KeyboardInterrupt" not in text

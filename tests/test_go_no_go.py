@@ -388,3 +388,18 @@ def test_missing_inputs_are_one_line_each_on_the_console(
     assert sum("no evidence directory was given" in r for r in reasons) >= 4
     # positive control: the decision line and the table come first, with every gate
     assert captured.out.startswith("*** PARTIAL") or captured.out.startswith("DECISION: NO-GO")
+
+
+def test_what_would_flip_on_a_past_breach_says_when_the_window_clears(
+    runs: dict[str, Path],
+) -> None:
+    """latency_breach_30m: p95 500 ms until 07:04, evaluated at 07:30 over the last 60m — the
+    breach is over, so the advice is when it leaves the window, not to bring anything down."""
+    from igkit.explore import load_run, what_would_flip
+
+    flips = what_would_flip(load_run(runs["latency_breach_30m"] / "snapshots"))
+    g1 = flips[(flips["gate"] == "G1") & (flips["objective"] == "graphql_query_p95")]
+    needs = g1["needs"].tolist()
+    assert len(needs) == 1
+    assert "clears at 08:04 UTC if no new breach" in needs[0]
+    assert "bring it" not in needs[0]

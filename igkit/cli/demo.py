@@ -50,6 +50,7 @@ def _demo(args: argparse.Namespace) -> int:
     bundle = None
     failures: dict[str, str] = {}
     if not args.no_notebooks:
+        progress.phase("notebooks")
         failures = report_failures(
             render_notebooks(
                 args.out,

@@ -240,6 +240,7 @@ def _after_evaluation(
     progress = Progress()
     failures: dict[str, str] = {}
     if NOTEBOOKS_BY_DEFAULT and not args.no_notebooks:
+        progress.phase("notebooks")
         failures = report_failures(
             render_notebooks(
                 args.out,

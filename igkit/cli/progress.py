@@ -9,6 +9,7 @@ import sys
 import time
 
 PHASES = {
+    "notebooks": "executing the gate notebooks (one line per finished gate)",
     "render": "rendering the HTML/PDF reports and signing the PDFs",
     "bundle": "sealing the evidence bundle",
 }
@@ -23,7 +24,7 @@ class Progress:
         self._started = time.monotonic()
 
     def phase(self, name: str) -> None:
-        """Announce that phase ``name`` starts (``notebooks`` has its own n/N lines)."""
+        """Announce that phase ``name`` starts (the notebooks then add their own n/N lines)."""
         if not self.enabled:
             return
         elapsed = time.monotonic() - self._started

@@ -1,4 +1,6 @@
-"""Self-contained HTML for auditors: executed gate notebooks (outputs only) and the run index.
+"""Self-contained HTML for auditors: executed gate notebooks (outputs only), the sanitiser
+every page goes through, and the print CSS / print variant the PDFs are made from (the run
+index itself is :mod:`igkit.report.index`).
 
 Every page loads nothing from anywhere: nbconvert's CDN scripts (require.js, MathJax, mermaid)
 are removed with every other ``<script>``, external ``src``/``href``/``url(...)`` references are
@@ -198,16 +200,24 @@ def _pdf_href(href: str) -> str:
     return urlunsplit(("", "", path, parts.query, ""))
 
 
-def print_variant(document: str, *, banner: str | None, footer: str) -> str:
-    """The page as it is printed to PDF: relative links point at the PDF twins (``.pdf``),
-    and the paged-media CSS puts banner and footer on every page."""
+def with_print_css(document: str, *, banner: str | None, footer: str) -> str:
+    """The page with its paged-media CSS, so printing it from a browser also puts the banner
+    and the footer on every page (the CSS has no effect on screen)."""
     soup = BeautifulSoup(document, "html.parser")
-    for a in soup.find_all("a", href=True):
-        a["href"] = _pdf_href(str(a["href"]))
-    style = soup.new_tag("style")
-    style.string = print_css(banner=banner, footer=footer)
     head = soup.find("head")
     if not isinstance(head, Tag):
         raise ValueError("a report page without <head>")
-    head.append(style)
+    if head.find("style", id="igkit-print") is None:
+        style = soup.new_tag("style", id="igkit-print")
+        style.string = print_css(banner=banner, footer=footer)
+        head.append(style)
+    return str(soup)
+
+
+def print_variant(document: str, *, banner: str | None, footer: str) -> str:
+    """The page as it is printed to PDF: relative links point at the PDF twins (``.pdf``),
+    and the paged-media CSS puts banner and footer on every page."""
+    soup = BeautifulSoup(with_print_css(document, banner=banner, footer=footer), "html.parser")
+    for a in soup.find_all("a", href=True):
+        a["href"] = _pdf_href(str(a["href"]))
     return str(soup)

@@ -77,8 +77,11 @@ def release_tags(run: RunVerdicts) -> list[str]:
 
 
 def release_label(run: RunVerdicts) -> str:
-    """The release tag for page footers, or a plain statement that none was judged."""
-    return ", ".join(release_tags(run)) or "release not judged"
+    """``release v1.4.0`` for page footers, or a plain statement why there is no tag."""
+    tags = release_tags(run)
+    if tags:
+        return f"release {', '.join(tags)}"
+    return "release tag unreadable" if evidence_facts(run, "release") else "release not judged"
 
 
 def run_id(run: RunVerdicts) -> str:
@@ -136,7 +139,7 @@ def _release_html(run: RunVerdicts) -> str:
     table = (
         '<table class="grid" id="artifacts"><caption>Artifacts</caption><thead><tr>'
         '<th scope="col">Artifact</th><th scope="col">Version</th>'
-        '<th scope="col">SLSA level</th><th scope="col">Provenance</th></tr></thead>'
+        '<th scope="col">SLSA level</th><th scope="col">Provenance check</th></tr></thead>'
         f"{''.join(rows)}</table>"
         if rows
         else "<p>The release file lists no artifacts.</p>"
@@ -146,9 +149,10 @@ def _release_html(run: RunVerdicts) -> str:
 
 def _artifact_row(name: str, version: object, digest: object, fact: EvidenceFact | None) -> str:
     if fact is None:
-        level, provenance = "—", "not judged"
+        level, provenance = "not judged", "not judged"
     else:
-        level = _e(fact.facts.get("slsa_level"))
+        raw_level = fact.facts.get("slsa_level")
+        level = "not verified" if raw_level is None else f"SLSA Build L{_e(raw_level)}"
         provenance = html.escape(fact.status.value)
         other = fact.facts.get("digest")
         if digest and other and other != digest:
@@ -156,7 +160,7 @@ def _artifact_row(name: str, version: object, digest: object, fact: EvidenceFact
     return (
         f'<tbody class="artifact"><tr><th scope="row" rowspan="2">{_e(name)}</th>'
         f"<td>{_e(version)}</td><td>{level}</td><td>{provenance}</td></tr>"
-        f'<tr><td colspan="3" class="hash">digest {_e(digest)}</td></tr></tbody>'
+        f'<tr><td colspan="3" class="hash">digest {_e(digest or "not verified")}</td></tr></tbody>'
     )
 
 
@@ -316,8 +320,8 @@ body { font: 15px/1.5 system-ui, -apple-system, "Segoe UI", sans-serif; color: #
   margin: 24px auto; max-width: 1100px; padding: 0 16px;
   -webkit-print-color-adjust: exact; print-color-adjust: exact; }
 h1 { margin: 0 0 8px 0; } h2 { margin: 20px 0 6px 0; font-size: 19px; }
-.decision { display: inline-block; font-size: 26px; font-weight: 800; color: #fff;
-  padding: 6px 18px; border-radius: 6px; }
+p.decision-line { font-size: 26px; font-weight: 800; margin: 8px 0; }
+.decision { color: #fff; padding: 2px 18px; border-radius: 6px; }
 table.grid { border-collapse: collapse; width: 100%; margin-top: 8px; }
 table.grid caption { text-align: left; font-weight: 700; font-size: 19px; padding: 4px 0; }
 table.grid th, table.grid td { border: 1px solid #c8c8c8; padding: 6px 10px; text-align: left;
@@ -369,8 +373,8 @@ def index_document(
 <body>
 {banners}
 <h1>Release go/no-go</h1>
-<p>Decision: <span class="decision" id="decision" style="background:{decision_bg}">{html.escape(run.decision)}</span>
-— <span id="decision-scope">{html.escape(decision_text(run).split(" — ", 1)[-1])}</span></p>
+<p class="decision-line">Decision: <span class="decision" id="decision" style="background:{decision_bg}">{html.escape(run.decision)}</span></p>
+<p id="decision-scope"><strong>{html.escape(decision_text(run))}</strong></p>
 {_release_html(run)}
 {_run_html(run)}
 {_signer_html(signer)}

@@ -272,6 +272,23 @@ def _charts(windows: pd.DataFrame) -> str:
     return "".join(parts)
 
 
+def _without_windows(
+    objectives: list[K6Objective], windows: pd.DataFrame, verdicts: dict[str, ObjectiveVerdict]
+) -> str:
+    """One line per k6 objective the window table has no row for, with the verdict's reason
+    (e.g. its scenario is too thin to cut into windows)."""
+    shown = set(windows["objective"])
+    items = []
+    for obj in objectives:
+        if obj.name in shown:
+            continue
+        verdict = verdicts.get(obj.name)
+        status = verdict.status.value if verdict else Status.NO_DATA.value
+        reason = "; ".join(verdict.reasons) if verdict and verdict.reasons else "no reason recorded"
+        items.append(f"<li>{escape(f'{obj.name}: no window rows ({status}): {reason}')}</li>")
+    return f'<ul style="{_NOTE}">{"".join(items)}</ul>' if items else ""
+
+
 def _why_no_windows(run: Run, objectives: list[K6Objective]) -> str:
     """One sentence: why the run holds no window table for these objectives."""
     tables = [s for s in run.replay.k6 if isinstance(s, K6Snapshot)]
@@ -318,6 +335,7 @@ def k6_section_html(run: Run, gate_id: str) -> str:
     else:
         parts.append(_settings_note(settings))
         parts.append(_window_tables(run, windows))
+        parts.append(_without_windows(objectives, windows, verdicts))
     parts.append("<h3>k6's own thresholds beside igkit's</h3>")
     parts.append(_thresholds_table(summaries, objectives, verdicts, settings))
     if not windows.empty:

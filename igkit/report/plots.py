@@ -305,7 +305,8 @@ def _k6_panel(ax: Any, rows: pd.DataFrame, value: str, limit: str, unit: Unit, w
             edgecolor="#757575",
             hatch="//",
             lw=0,
-            label="window not judged (too few samples)",
+            label="window not judged (NO_DATA/ERROR)",
+            gid="unjudged-window",
         )
     _threshold_line(
         ax, limit_value, threshold_text("<=", limit_value, unit.value), "matrix threshold"

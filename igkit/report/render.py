@@ -11,12 +11,12 @@ import tempfile
 from pathlib import Path
 
 from igkit.atomic import write_text
-from igkit.report.html import notebook_to_html, partial_banner, print_variant
+from igkit.report.html import notebook_to_html, partial_banner, print_variant, with_print_css
 from igkit.report.index import (
     SELF_ASSERTED,
     UNTRUSTED_DEMO,
     load_run,
-    release_tags,
+    release_label,
     render_index,
     run_id,
     signer_of,
@@ -44,9 +44,7 @@ def gate_title(stem: str, run: RunVerdicts) -> str:
 
 def page_footer(run: RunVerdicts) -> str:
     """What every PDF page's footer says before ``page n of m``: release and run id."""
-    tags = release_tags(run)
-    release = f"release {', '.join(tags)}" if tags else "release not judged"
-    return f"{release} · run {run_id(run)}"
+    return f"{release_label(run)} · run {run_id(run)}"
 
 
 def render_reports(
@@ -133,13 +131,12 @@ def _render(
     with tempfile.TemporaryDirectory(prefix="igkit-pdf-") as tmp:
         printable_dir = Path(tmp) / "print"
         for page in [index, *html_reports]:
-            printable = printable_dir / page.name
-            write_text(
-                printable,
-                print_variant(
-                    page.read_text(encoding="utf-8"), banner=banners[page], footer=footer
-                ),
+            document = with_print_css(
+                page.read_text(encoding="utf-8"), banner=banners[page], footer=footer
             )
+            write_text(page, document)
+            printable = printable_dir / page.name
+            write_text(printable, print_variant(document, banner=banners[page], footer=footer))
             printed = html_to_pdf(printable, Path(tmp) / f"{page.stem}.chromium.pdf")
             unsigned = Path(tmp) / f"{page.stem}.pdf"
             relative_links(printed, unsigned, base=printable_dir)

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 from bs4 import BeautifulSoup
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from igkit.explore import Run, load_run
 from igkit.finops import downshift_tier, tier_name
@@ -392,3 +394,55 @@ def test_select_shows_the_query_actually_sent(prometheus, tmp_path: Path) -> Non
         assert html.escape(snap.request.query) in page
     assert 'Label matchers added to every query (--select) tenant="acme"' in shown
     assert "tenant=globex" not in shown
+
+
+def test_an_unusable_snapshot_shows_the_planned_request_and_why(tmp_path: Path) -> None:
+    """A snapshot altered after the run: ERROR, and the page names the query it stood for,
+    its window, its file, the SHA-256 the index recorded and the cause (never a chart of it)."""
+    import shutil
+
+    from igkit.demo import demo_snapshot_dir, demo_trust_dir
+
+    copy = tmp_path / "snapshots"
+    shutil.copytree(demo_snapshot_dir(), copy)
+    name = "G1-availability-bed4d857363321a4.json"
+    text = (copy / name).read_text(encoding="utf-8")
+    assert '"acme"' in text
+    (copy / name).write_text(text.replace('"acme"', '"acmf"', 1), encoding="utf-8")
+    run = load_run(copy, trust=demo_trust_dir())
+    availability = run.gate("G1").objectives[2]
+    assert availability.status is Status.ERROR
+    assert availability.snapshots == []
+    page = gate_page_html(run, "G1")
+    shown = text_of(page)
+    planned = run.planned[("G1", "availability")].request
+    assert html.escape(planned.query) in page
+    assert "PromQL planned" in shown
+    assert "fails its SHA-256 check (content was altered)" in shown
+    assert name in shown
+    index = {r.id: r for r in run.replay.index.snapshots} if run.replay.index else {}
+    assert f"SHA-256 recorded in the index {index[planned.id].sha256}" in shown
+    assert "No chart" in shown
+    # positive control: the untouched objectives of the same run still show what they read
+    assert "PromQL sent" in shown
+    assert text_of(gate_page_html(load_run(""), "G1")).count("PromQL sent") == 3
+
+
+@pytest.mark.property
+@given(
+    values=st.lists(
+        st.text(st.characters(exclude_characters="\r", exclude_categories=["Cs"]), min_size=1),
+        min_size=1,
+        max_size=4,
+    )
+)
+@settings(max_examples=200, deadline=None)
+def test_any_text_comes_back_as_text_never_markup(values: list[str]) -> None:
+    """Whatever a label, fact or reason holds, the page shows exactly that text and no tag."""
+    from igkit.report.page.markup import fields, table
+
+    cells = values  # (a CR is normalised by HTML parsing itself: not generated)
+    page = table(["column"] * len(cells), [cells]) + fields([("key", cells[0])])
+    soup = BeautifulSoup(page, "html.parser")
+    assert {t.name for t in soup.find_all(True)} <= {"table", "thead", "tbody", "tr", "th", "td"}
+    assert [td.get_text() for td in soup.find_all("td")] == [*cells, cells[0]]

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup, Tag
 from cryptography import x509
+from hypothesis import given
+from hypothesis import strategies as st
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 
@@ -142,9 +144,15 @@ def test_index_names_release_tag_ticket_and_every_artifact(tmp_path: Path) -> No
     assert "CHG-20731" in text
     artifacts = soup.select("table#artifacts tbody.artifact")
     cells = [[c.get_text() for c in a.find_all(["th", "td"])] for a in artifacts]
-    assert cells[0] == ["api", "2.4.0", "3", "PASS", f"digest {DIGEST_API}"]  # the FULL digest
+    assert cells[0] == [
+        "api",
+        "2.4.0",
+        "SLSA Build L3",
+        "PASS",
+        f"digest {DIGEST_API}",
+    ]  # the FULL digest
     # a provenance that did not verify says so
-    assert cells[1] == ["worker", "2.4.0", "1", "FAIL", f"digest {DIGEST_WORKER}"]
+    assert cells[1] == ["worker", "2.4.0", "SLSA Build L1", "FAIL", f"digest {DIGEST_WORKER}"]
     assert NO_RELEASE not in text
 
 
@@ -157,6 +165,25 @@ def test_index_without_release_facts_says_so(tmp_path: Path) -> None:
 def test_unverified_release_file_is_marked(tmp_path: Path) -> None:
     text = text_of(index_soup(tmp_path, evidence_run(facts=release_facts(Status.ERROR))))
     assert "v2.4.0 (not verified: ERROR)" in text
+
+
+def test_unreadable_release_file_is_not_a_tag(tmp_path: Path) -> None:
+    """The judge records an unreadable release file with empty facts: never a tag."""
+    from igkit.report.render import page_footer
+
+    unreadable = EvidenceFact(
+        kind="release",
+        subject="release.yaml",
+        status=Status.ERROR,
+        facts={"release_tag": None, "change_ticket": None, "file": "release.yaml"},
+    )
+    run = evidence_run(facts=[unreadable])
+    text = text_of(index_soup(tmp_path, run))
+    assert "Release tag — (not verified: ERROR)" in text
+    assert "None" not in text
+    assert page_footer(run).startswith("release tag unreadable · run ")
+    assert page_footer(evidence_run()).startswith("release not judged · run ")
+    assert page_footer(evidence_run(facts=release_facts())).startswith("release v2.4.0 · run ")
 
 
 def test_index_run_metadata_full_matrix_hash_and_selection(tmp_path: Path) -> None:
@@ -286,6 +313,29 @@ def test_print_variant_points_links_at_pdfs() -> None:
     assert 'content: "F" " · page " counter(page) " of " counter(pages)' in css
 
 
+@pytest.mark.property
+@given(st.text())
+def test_css_string_is_one_closed_token(text: str) -> None:
+    literal = css_string(text)
+    assert "<" not in literal
+    assert not re.search(r"[\r\n\f]", literal)
+    assert re.fullmatch(r'"(?:[^"\\]|\\.)*"', literal, re.DOTALL), literal
+
+
+@pytest.mark.property
+@given(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=40))
+def test_pdf_href_only_renames_relative_html(path: str) -> None:
+    from igkit.report.html import _pdf_href
+
+    for href in (path, f"{path}.html", f"https://h/{path}.html", f"/{path}.html"):
+        out = _pdf_href(href)
+        if out != href:
+            assert href.lower().split("#")[0].endswith((".html", ".htm"))
+            assert out.endswith(".pdf") or "?" in out
+            assert "://" not in href
+            assert not href.startswith("/")
+
+
 def test_css_string_cannot_close_the_style() -> None:
     hostile = 'x"; } body { display: none } </style><script>alert(1)</script>\\'
     literal = css_string(hostile)
@@ -344,13 +394,14 @@ def test_relative_links_rewrites_file_uris(tmp_path: Path) -> None:
     page.write_text(
         '<html lang="en"><body><a href="G1_slo_baseline.pdf">G1</a> '
         '<a href="sub/G2%20x.pdf">G2</a> <a href="/etc/passwd">outside</a> '
+        '<a href="../up.pdf">up</a> '
         '<a href="https://example.org/">web</a></body></html>',
         encoding="utf-8",
     )
     printed = html_to_pdf(page, tmp_path / "chromium.pdf")
     assert b"file:" in printed.read_bytes()  # guard: Chromium does write absolute paths
     counts = relative_links(printed, tmp_path / "out.pdf", base=page.parent)
-    assert counts == {"relative": 2, "removed": 1}
+    assert counts == {"relative": 2, "removed": 2}
     data = (tmp_path / "out.pdf").read_bytes()
     assert b"file:" not in data
     actions = link_actions(tmp_path / "out.pdf")
@@ -434,6 +485,18 @@ def test_pdf_links_are_relative_and_signatures_verify(
 
 
 @pytest.mark.chromium
+def test_html_pages_print_with_banner_and_footer_too(auditor_reports: Path) -> None:
+    """A browser printing the HTML gets the same every-page banner and footer."""
+    for page in ("index.html", "G1_slo_baseline.html"):
+        soup = BeautifulSoup((auditor_reports / page).read_text(encoding="utf-8"), "html.parser")
+        css = soup.find("style", id="igkit-print")
+        assert isinstance(css, Tag), page
+        assert "@bottom-center" in css.get_text()
+        assert "release v2.4.0 · run 2026-11-27T12:30:00Z·31ec0ed8" in css.get_text()
+        assert css_string(UNTRUSTED_BANNER) in css.get_text()
+
+
+@pytest.mark.chromium
 def test_gate_report_title_from_the_verdicts(auditor_reports: Path) -> None:
     soup = BeautifulSoup(
         (auditor_reports / "G1_slo_baseline.html").read_text(encoding="utf-8"), "html.parser"
@@ -488,3 +551,28 @@ def test_partial_and_failed_report_banners_on_every_page(
     assert "REPORT FAILED: kernel died" in " ".join(
         pdf_pages(tmp_path / "reports" / "G1_slo_baseline.pdf")
     )
+
+
+@pytest.mark.chromium
+@pytest.mark.poppler
+def test_pdfsig_from_the_verify_box_accepts_the_signed_pdfs(auditor_reports: Path) -> None:
+    """The box tells an auditor to run pdfsig: it must find one intact signature over the
+    whole rewritten file (links made relative before signing)."""
+    if shutil.which("pdfsig") is None:
+        pytest.fail("pdfsig not found (Debian package poppler-utils)", pytrace=False)
+    for pdf in ("index.pdf", "G1_slo_baseline.pdf"):
+        out = subprocess.run(
+            ["pdfsig", pdf], cwd=auditor_reports, capture_output=True, text=True, timeout=60
+        ).stdout
+        assert "Signature #1" in out, out
+        assert "Signature #2" not in out
+        assert "Total document signed" in out, out
+        assert "Signature Validation: Signature is Valid." in out, out
+    tampered = auditor_reports.parent / "tampered.pdf"
+    data = (auditor_reports / "index.pdf").read_bytes()
+    assert b"/GoToR" in data
+    tampered.write_bytes(data.replace(b"/GoToR", b"/GoToX", 1))  # same length, link broken
+    out = subprocess.run(
+        ["pdfsig", str(tampered)], capture_output=True, text=True, timeout=60
+    ).stdout
+    assert "Signature is Valid." not in out, out  # the check above can fail

@@ -63,10 +63,11 @@ def demo() -> Run:
     return load_run("")
 
 
-def judged(tmp: Path, *k6: Path) -> Run:
-    """G5 judged by ``igkit go-no-go`` (2-second windows) on ``k6`` files, loaded back."""
+def judged(tmp: Path, *k6: Path, **settings: object) -> Run:
+    """G5 judged by ``igkit go-no-go`` (2-second windows, k6 ``settings`` of the matrix
+    changed) on ``k6`` files, loaded back."""
     tmp.mkdir(parents=True, exist_ok=True)
-    matrix = fast_matrix(tmp)
+    matrix = fast_matrix(tmp, **settings)
     args = ["--matrix", str(matrix)]
     for f in k6:
         args += ["--k6", str(f)]
@@ -248,3 +249,50 @@ def test_unreadable_k6_file_says_so(tmp_path: Path) -> None:
     text = dom.get_text()
     assert "This run holds no usable k6 window table: broken.json (snapshot " in text
     assert "could not be cut into windows: broken.json:1: no k6 Metric or Point lines" in text
+
+
+def statuses_by_objective(run: Run) -> dict[str, set[str]]:
+    windows = k6_window_frame(run, "G5")
+    return {str(k): set(v) for k, v in windows.groupby("objective")["status"]}
+
+
+def test_thin_windows_are_no_data_never_pass(tmp_path: Path) -> None:
+    """70 samples a window: the reads' 60-sample window is not judged, its others are; the
+    writes (40 a window) have no window table at all, and the section says why."""
+    run = judged(tmp_path, FIXTURES / "mixed" / "points.json.gz", min_samples_per_window=70)
+    windows = k6_window_frame(run, "G5")
+    reads = windows[windows["objective"] == "graphql_reads"]
+    thin = reads["latency_samples"] < 70
+    assert thin.sum() == 1
+    assert set(reads.loc[thin, "status"]) == {"NO_DATA"}
+    assert "NO_DATA" not in set(reads.loc[~thin, "status"])  # positive control, same table
+    assert "graphql_writes" not in set(windows["objective"])
+    text = soup(k6_section_html(run, "G5")).get_text()
+    assert "graphql_writes: no window rows (NO_DATA): " in text
+    assert "too few to judge its windows" in text
+    fig = plot_k6_windows(reads)
+    hatched = [p for p in fig.axes[0].patches if p.get_gid() == "unjudged-window"]
+    assert len(hatched) == 1
+
+
+def test_incomplete_file_shows_no_passing_window(tmp_path: Path) -> None:
+    lines = gzip.decompress((FIXTURES / "green" / "points.json.gz").read_bytes()).splitlines(
+        keepends=True
+    )
+    damaged = tmp_path / "damaged.json"
+    half = len(lines) // 2
+    damaged.write_bytes(b"".join([*lines[:half], b'{"type":"Point", garbage\n', *lines[half:]]))
+    run = judged(tmp_path / "run", damaged)
+    assert set().union(*statuses_by_objective(run).values()) == {"NO_DATA"}
+    dom = soup(k6_section_html(run, "G5"))
+    caption = only(table_after(dom, "Per-window table")).find("caption")
+    assert caption is not None
+    assert "the file is incomplete (line " in caption.get_text()
+    assert "a window that would pass is shown NO_DATA" in caption.get_text()
+
+
+def test_windows_cut_under_other_settings_are_error(mixed: Run) -> None:
+    """The mixed run's 2-second table replayed under the shipped matrix (60-second windows)."""
+    again = load_run(mixed.replay.directory, None)
+    assert set().union(*statuses_by_objective(again).values()) == {"ERROR"}
+    assert {o.status.value for o in again.gate("G5").objectives} == {"ERROR"}

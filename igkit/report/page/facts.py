@@ -43,6 +43,7 @@ KINDS: dict[str, tuple[str, list[tuple[str, str]], list[tuple[str, str]]]] = {
             ("medium", "Open medium"),
             ("low", "Open low"),
             ("unknown", "Open unknown severity"),
+            ("none", "Open none/informational"),
             ("suppressed", "Suppressed (VEX)"),
         ],
         [
@@ -75,15 +76,21 @@ KINDS: dict[str, tuple[str, list[tuple[str, str]], list[tuple[str, str]]]] = {
             ("ended_at", "Ended"),
             ("failure_injected_at", "Failure injected"),
             ("service_restored_at", "Service restored"),
+            ("data_verified_at", "Data verified"),
+            ("last_durable_write_before_failure", "Last durable write before the failure"),
             ("rpo", "RPO"),
             ("rto", "RTO"),
             ("file", "File"),
+            ("max_age", "Maximum drill age"),
         ],
         [("name", "Step"), ("at", "Time"), ("outcome", "Outcome")],
     ),
     "approvals": (
         "Approvals",
-        [("max_age", "Maximum approval age")],
+        [
+            ("max_age", "Maximum approval age"),
+            ("unexpected_roles", "Approvals of roles not required"),
+        ],
         [
             ("role", "Role"),
             ("approver", "Approver"),
@@ -104,13 +111,14 @@ _HIDDEN = set(_TARGETS.values())
 
 
 HASHES = ("sha256", "digest", "key_fingerprint")
+TIMES = ("at", "last_durable_write_before_failure")
 
 
 def _shown(key: str, value: FactValue) -> str | Raw | None:
     if value is None:
         return None
     text = str(value)
-    if key == "at" or key.endswith("_at"):
+    if key in TIMES or key.endswith("_at"):
         return when(text)
     if key in HASHES:
         return digest(text)
@@ -158,7 +166,7 @@ def fact_html(fact: EvidenceFact) -> Raw:
     keys = [k for k, _ in known]
     pairs: list[tuple[str, str | None]] = [(label, _value(fact, k)) for k, label in known]
     pairs += [
-        (k, _shown(k, v))
+        (k.replace("_", " "), _shown(k, v))
         for k, v in sorted(fact.facts.items())
         if k not in keys and k not in _HIDDEN
     ]

@@ -70,16 +70,24 @@ def _seal_pairs(
 ) -> list[tuple[str, str | Raw | None]]:
     return [
         ("Snapshot file", code(ref.file) if ref else "not listed in the run's index.json"),
-        ("Snapshot SHA-256 (content seal)", digest(sha256 or (ref.sha256 if ref else None))),
+        (
+            "Snapshot SHA-256 (content seal)" if sha256 else "SHA-256 recorded in the index",
+            digest(sha256 or (ref.sha256 if ref else None)),
+        ),
         ("Snapshot id (hash of the request)", code(snapshot_id)),
     ]
 
 
-def prometheus_read(run: Run, o: ObjectiveVerdict) -> Raw:
-    """Per snapshot: the exact PromQL sent, the absolute window, the step, the file and seals."""
+def prometheus_read(run: Run, gate_id: str, o: ObjectiveVerdict) -> Raw:
+    """Per snapshot: the exact PromQL sent, the absolute window, the step, the file and seals.
+
+    An objective with no usable snapshot shows the request igkit planned (query, window, step,
+    request id) and why there is no snapshot: what an auditor needs to see what was missing."""
     refs = _refs(run)
+    planned = run.planned.get((gate_id, o.name))
+    ids = list(o.snapshots) or ([planned.request.id] if planned is not None else [])
     parts: list[Raw] = []
-    for sid in o.snapshots:
+    for sid in ids:
         snap = run.snapshots.get(sid)
         pairs: list[tuple[str, str | Raw | None]] = []
         if isinstance(snap, Snapshot):
@@ -98,8 +106,17 @@ def prometheus_read(run: Run, o: ObjectiveVerdict) -> Raw:
                 )
             sha = snap.sha256
         else:
-            if snap is not None:
-                pairs.append(("No snapshot", f"{snap.kind}: {snap.message}"))
+            if planned is not None and planned.request.id == sid:
+                req = planned.request
+                pairs += [
+                    ("PromQL planned", code(req.query)),
+                    ("Window (UTC)", span(req.start, req.end)),
+                    ("Step", step(req.step_seconds)),
+                ]
+            why = run.replay.rejected.get(sid) or (
+                f"{snap.kind}: {snap.message}" if snap is not None else "not in this run"
+            )
+            pairs.append(("No usable snapshot", why))
             sha = None
         parts.append(fields([*pairs, *_seal_pairs(sid, refs.get(sid), sha)]))
     if not parts:
@@ -294,7 +311,7 @@ def objective_html(run: Run, gate_id: str, o: ObjectiveVerdict, kind: str) -> Ra
         body.append(reasons(o.warnings, "Warnings"))
     if kind == "prometheus":
         body += [
-            section("What was read", prometheus_read(run, o), level=4, cls="igk-read"),
+            section("What was read", prometheus_read(run, gate_id, o), level=4, cls="igk-read"),
             spend_html(run, o),
             chart(run, gate_id, o),
             series_table(o),
