@@ -161,6 +161,16 @@ def missing_pattern(doc: Doc, patterns: dict[str, str]) -> list[str]:
     return gaps
 
 
+def missing_words(doc: Doc, patterns: dict[str, str]) -> list[str]:
+    """Like :func:`missing_pattern`, on text whose whitespace is kept as single spaces, for
+    patterns that need word boundaries (``Open high 0``)."""
+    gaps = []
+    for form, text in doc.forms().items():
+        words = " ".join(text.split())
+        gaps += [f"{form}: {what}" for what, p in patterns.items() if not re.search(p, words, re.I)]
+    return gaps
+
+
 def report_gaps(gaps: list[str]) -> None:
     assert not gaps, f"{len(gaps)} problem(s):\n" + "\n".join(gaps)
 
@@ -431,18 +441,22 @@ def test_g3_supply_chain_details(run: Rendered) -> None:
         )
     for sbom in facts_of(run, "sbom"):
         doc = run.page(evidence_gate(run, "sbom"))
-        gaps += missing_pattern(
+        n_components = sbom["facts"]["components"]
+        gaps += missing_words(
             doc,
             {
-                f"{sbom['subject']} components": rf"{sbom['facts']['components']}\W{{0,3}}components?|components?\W{{0,3}}{sbom['facts']['components']}"
+                f"{sbom['subject']} components": rf"\b{n_components}\W{{0,3}}components?\b|"
+                rf"\bcomponents?\W{{0,3}}{n_components}\b"
             },
         )
         for sev in ("critical", "high", "medium", "low"):
             n = sbom["facts"].get(sev)
             if n is not None:
-                gaps += missing_pattern(
+                gaps += missing_words(
                     doc,
-                    {f"{sbom['subject']} {sev} count": rf"{sev}\W{{0,3}}{n}\b|\b{n}\W{{0,3}}{sev}"},
+                    {
+                        f"{sbom['subject']} {sev} count": rf"\b{sev}\W{{0,3}}{n}\b|\b{n}\W{{0,3}}{sev}\b"
+                    },
                 )
         for row in sbom["rows"]:
             if row.get("state") == "open":
