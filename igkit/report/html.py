@@ -132,6 +132,11 @@ def _insert_banner_and_title(document: str, *, title: str, banner: str | None) -
     for img in soup.find_all("img"):
         if str(img.get("alt", "")).strip() in ("", NBCONVERT_DEFAULT_ALT):
             img["alt"] = f"chart in {title}"
+    for th in soup.find_all("th"):
+        if not th.get("scope"):  # a screen reader then knows which cells a header names
+            row = th.find_parent("tr")
+            header_row = row is not None and not row.find_all("td", recursive=False)
+            th["scope"] = "col" if header_row or th.find_parent("thead") is not None else "row"
     style = soup.new_tag("style")
     style.string = BANNER_CSS
     head.append(style)

@@ -182,3 +182,33 @@ def test_gate_html_images_have_a_meaningful_alt(gate_html: str) -> None:
     assert images
     assert all(img.get("alt") == "chart in G1 SLO baseline" for img in images)
     assert "No description has been provided" not in gate_html
+
+
+def test_gate_html_table_headers_have_scope(gate_html: str) -> None:
+    headers = BeautifulSoup(gate_html, "html.parser").select("table#nb-gates th")
+    assert [th.get("scope") for th in headers] == ["col", "col"]
+
+
+def test_header_scope_without_thead(tmp_path: Path) -> None:
+    import nbformat
+
+    table = (
+        "<table id='t'><tr><th>Gate</th><th>Status</th></tr>"
+        "<tr><th>G1</th><td>PASS</td></tr></table>"
+    )
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            nbformat.v4.new_code_cell(
+                "x",
+                outputs=[
+                    nbformat.v4.new_output(
+                        "display_data", data={"text/html": table, "text/plain": "t"}
+                    )
+                ],
+            )
+        ]
+    )
+    nbformat.write(nb, tmp_path / "G9_x.ipynb")
+    out = notebook_to_html(tmp_path / "G9_x.ipynb", tmp_path / "x.html", title="t", banner=None)
+    soup = BeautifulSoup(out.read_text(encoding="utf-8"), "html.parser")
+    assert [th.get("scope") for th in soup.select("table#t th")] == ["col", "col", "row"]

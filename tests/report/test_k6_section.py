@@ -296,3 +296,26 @@ def test_windows_cut_under_other_settings_are_error(mixed: Run) -> None:
     again = load_run(mixed.replay.directory, None)
     assert set().union(*statuses_by_objective(again).values()) == {"ERROR"}
     assert {o.status.value for o in again.gate("G5").objectives} == {"ERROR"}
+
+
+def test_two_k6_files_give_a_table_each_with_its_own_snapshot(tmp_path: Path) -> None:
+    run = judged(
+        tmp_path, FIXTURES / "mixed" / "points.json.gz", FIXTURES / "mixed" / "points.csv.gz"
+    )
+    snaps, _ = k6_snapshots(run)
+    assert len(snaps) == 2
+    dom = soup(k6_section_html(run, "G5"))
+    tables = table_after(dom, "Per-window table")
+    assert len(tables) == 2
+    for table, snap in zip(tables, snaps, strict=True):
+        caption = table.find("caption")
+        assert caption is not None
+        assert snap.file in caption.get_text()
+        assert snap.sha256 in caption.get_text()
+        assert {r[9] for r in of(body_rows(table), "graphql_reads")} == {"PASS", "FAIL"}
+    images = dom.find_all("img")
+    assert len(images) == 5  # a chart per scenario, each with a row of panels per file
+    fig = plot_k6_windows(k6_window_frame(run, "G5").query("objective == 'graphql_reads'"))
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "graphql_reads [points.json.gz]: p95 per window" in titles
+    assert "graphql_reads [points.csv.gz]: p95 per window" in titles
