@@ -1,0 +1,39 @@
+"""The README's screenshots exist, are real PNGs of a rendered page, and are shown by README.md
+(``python -m tests.support.screenshots`` makes them from the demo)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from tests.support.screenshots import SHOTS, WIDTH
+
+ROOT = Path(__file__).resolve().parents[1]
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", sorted(SHOTS))
+def test_screenshot_is_a_png_of_a_rendered_page(name: str) -> None:
+    png = ROOT / "docs" / name
+    assert png.is_file(), f"docs/{name} is missing: run python -m tests.support.screenshots"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert 20_000 < png.stat().st_size < 2_000_000
+    with Image.open(png) as img:
+        assert img.width == WIDTH
+        assert 400 <= img.height <= 2000
+        gray = img.convert("L")
+        dark = sum(gray.histogram()[:128])  # text and table rules, not a blank page
+        assert dark > img.width * 10, f"docs/{name} looks blank"
+
+
+@pytest.mark.parametrize("name", sorted(SHOTS))
+def test_readme_shows_the_screenshot(name: str) -> None:
+    assert re.search(rf"!\[[^\]]+\]\(docs/{re.escape(name)}\)", README), name
+
+
+def test_every_image_the_readme_shows_exists() -> None:
+    for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README):
+        assert (ROOT / target).is_file(), target
