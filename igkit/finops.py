@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from igkit.explore import Run
 
 COST_COLUMNS = ["time", "budget", "component", "cost_usd"]
-TIER_NAMES = ("None", "Observe", "Throttle", "Shed", "Degrade", "Protect", "Emergency")
+TIER_NAMES = ("No action", "Observe", "Throttle", "Shed", "Degrade", "Protect", "Emergency")
 
 
 # --------------------------------------------------------------------------- downshift ladder

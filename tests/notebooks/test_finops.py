@@ -177,7 +177,7 @@ def test_downshift_tier(burn: float, projected: float | None, tier: int) -> None
 
 
 def test_downshift_ladder_validates() -> None:
-    assert finops.tier_name(0) == "None"
+    assert finops.tier_name(0) == "No action"
     assert finops.tier_name(6) == "Emergency"
     custom = finops.DownshiftLadder(
         burn_share=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6), projected_share=(1.0, 1.1, 1.2, 1.3, 1.4, 1.5)

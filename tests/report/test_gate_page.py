@@ -151,7 +151,7 @@ def test_g6_shows_projection_and_tier_even_when_passing(demo: Run, pages: dict[s
     assert "Month-to-date spend $43.75" in shown
     assert "Projected month-end spend (linear) $9,299.40 (51.7% of the budget)" in shown
     assert "Monthly budget $18,000.00" in shown
-    assert "Downshift tier tier 0 — None" in shown
+    assert "Downshift tier tier 0 — No action" in shown
     assert "budget=infra, component=ingest $28.35" in shown
 
 
