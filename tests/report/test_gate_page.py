@@ -439,10 +439,11 @@ def test_an_unusable_snapshot_shows_the_planned_request_and_why(tmp_path: Path) 
 @settings(max_examples=200, deadline=None)
 def test_any_text_comes_back_as_text_never_markup(values: list[str]) -> None:
     """Whatever a label, fact or reason holds, the page shows exactly that text and no tag."""
-    from igkit.report.page.markup import fields, table
+    from igkit.report.page.markup import DASH, fields, table
 
     cells = values  # (a CR is normalised by HTML parsing itself: not generated)
     page = table(["column"] * len(cells), [cells]) + fields([("key", cells[0])])
     soup = BeautifulSoup(page, "html.parser")
     assert {t.name for t in soup.find_all(True)} <= {"table", "thead", "tbody", "tr", "th", "td"}
-    assert [td.get_text() for td in soup.find_all("td")] == [*cells, cells[0]]
+    shown = [c if c.strip() else DASH for c in cells]  # blank text is shown as a dash
+    assert [td.get_text() for td in soup.find_all("td")] == [*shown, shown[0]]

@@ -25,10 +25,11 @@ Cell = str | int | float | None
 
 
 def esc(value: Cell) -> Raw:
-    """Escaped text of a value: markup passes through, ``None`` is a dash."""
+    """Escaped text of a value: markup passes through; ``None`` and blank text are a dash
+    (a cell of spaces or tabs would read as nothing, and HTML parsers fold it to one space)."""
     if isinstance(value, Raw):
         return value
-    if value is None or value == "":
+    if value is None or (isinstance(value, str) and not value.strip()):
         return Raw(DASH)
     return Raw(html.escape(str(value), quote=True))
 
