@@ -89,7 +89,8 @@ def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
         "--evidence",
         type=Path,
         metavar="DIR",
-        help="release file, attestations, SBOMs, policy bundles, drill report, approvals (G3/G4/G7/G8)",
+        help="release file, attestations, SBOMs, policy bundles, drill report, approvals, comms: "
+        "the documents the matrix's evidence objectives read",
     )
     g.add_argument(
         "--trust",
