@@ -86,7 +86,8 @@ class EvidenceFact(_Model):
     """One evidence document as igkit read it, for the reports to render (never to decide).
 
     ``status`` is that of the checks that read it: a fact of a document that did not verify is
-    shown as such. ``kind`` fixes the names in ``facts`` (each may be None when unknown) and
+    shown as such. Long lists (findings, steps) stop at 200 rows, the last saying how many
+    more. ``kind`` fixes the names in ``facts`` (each may be None when unknown) and
     ``rows``; times are RFC 3339 UTC, durations are ``2m48s`` text:
 
     - ``release`` (subject: the release file): ``release_tag``, ``change_ticket``, ``file``;
@@ -96,15 +97,16 @@ class EvidenceFact(_Model):
       ``signer_trust`` (how the signer is trusted), ``source``, ``provenance_file``.
     - ``sbom`` (subject: artifact name): ``file``, ``format``, ``components`` (int),
       ``fail_at``, open findings per severity ``critical``/``high``/``medium``/``low``/
-      ``unknown`` (int), ``suppressed`` (int); rows ``id``, ``severity``, ``component``,
-      ``state`` (open / suppressed) per finding.
+      ``unknown``/``none`` (int), ``suppressed`` (int; VEX and the scanner's own ignore
+      rules); rows ``id``, ``severity``, ``component``, ``state`` (open / suppressed) per finding.
     - ``opa_bundle`` (subject: bundle path): ``revision``, ``key_fingerprint``, ``key_trust``,
       ``scope``, ``issued_at``, ``expires_at``, ``files`` (int).
     - ``drill`` (subject: drill id): ``env``, ``env_target``, ``operator``, ``started_at``,
-      ``ended_at``, ``failure_injected_at``, ``service_restored_at``, ``rpo``, ``rpo_target``,
-      ``rto``, ``rto_target``, ``file``; rows ``name``, ``at``, ``outcome`` per step.
-    - ``approvals`` (subject: the tracker file): ``max_age``; rows ``role``, ``approver``,
-      ``decision``, ``at``, ``reference``, ``status`` per required role.
+      ``ended_at``, ``failure_injected_at``, ``service_restored_at``,
+      ``last_durable_write_before_failure``, ``data_verified_at``, ``rpo``, ``rpo_target``,
+      ``rto``, ``rto_target``, ``max_age``, ``file``; rows ``name``, ``at``, ``outcome`` per step.
+    - ``approvals`` (subject: the tracker file): ``max_age``, ``unexpected_roles``; rows
+      ``role``, ``approver``, ``decision``, ``at``, ``reference``, ``status`` per required role.
     - ``comms`` (subject: "templates"): rows ``template``, ``file``, ``sha256``, ``status``.
     """
 
