@@ -41,6 +41,9 @@ examples:
   IGKIT_PROM_URL=https://prom.example:9090 igkit go-no-go --validate-all \\
       --evidence release/ --k6 k6-results.json --bundle --out runs/ga
 
+  # GA day: watch every gate every 30s until the decision is GO (Ctrl-C: summary)
+  igkit go-no-go --validate-all --watch 30s --until GO --evidence release/ --out runs/watch
+
   # the latency gate for one tenant on a plain Prometheus, at a past instant
   igkit go-no-go --gate G1 --prom-url http://localhost:9090 \\
       --select 'tenant="acme"' --at 2025-06-20T14:00:00Z --out runs/g1-acme
@@ -123,6 +126,18 @@ def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
         "--bundle", action="store_true", help="render signed reports and write DIR/bundle"
     )
     g.add_argument(
+        "--watch",
+        metavar="INTERVAL",
+        help="re-evaluate every INTERVAL (e.g. 30s, 1m; at least 1s), each evaluation live and "
+        "replayable in OUT/evaluations/<UTC time>/, each appended to OUT/history.jsonl; print "
+        "only what changed; SIGINT/SIGTERM stop with a summary and the last decision's exit code",
+    )
+    g.add_argument(
+        "--until",
+        choices=["GO"],
+        help="with --watch: stop (exit 0) at the first GO",
+    )
+    g.add_argument(
         "--key",
         type=Path,
         metavar="PRIV.pem",
@@ -179,9 +194,49 @@ def _cmd_go_no_go(args: argparse.Namespace) -> int:
         check_apart(args.out, [args.replay], "--replay")
     loaded = load_matrix(args.matrix)
     gate_ids = gate_ids_of(loaded, None if args.validate_all else args.gate)
+    if args.watch is not None:
+        return _watch(args, loaded, gate_ids)
+    if args.until is not None:
+        raise ConfigError("stops a watch: give --watch INTERVAL too", where="--until")
     request = _request(args, gate_ids)
     with owned(args.out, fresh=True):
         return _go_no_go(args, loaded, request)
+
+
+def _watch(args: argparse.Namespace, loaded: LoadedMatrix, gate_ids: list[str]) -> int:
+    """``--watch``: live evaluations on an interval (no notebooks, no bundle: each would take
+    minutes of every interval; render one from an evaluation's directory with --replay)."""
+    from igkit.watch import Watch, parse_interval, stop_on_signals
+
+    interval = parse_interval(args.watch)
+    for flag, given in (
+        ("--replay", args.replay is not None),
+        ("--at", args.at is not None),
+        ("--bundle", args.bundle),
+    ):
+        if given:
+            why = (
+                "a watch reads live data now"
+                if flag != "--bundle"
+                else ("a watch writes no bundle; replay one evaluation directory with --bundle")
+            )
+            raise ConfigError(f"not with --watch: {why}", where=flag)
+    watch = Watch(
+        loaded=loaded,
+        request=_request(args, gate_ids),
+        out=args.out,
+        interval=interval,
+        until=args.until,
+        emit=lambda line: print(line, flush=True),
+        on_warning=lambda w: print(f"igkit: warning: {w}", file=sys.stderr, flush=True),
+    )
+    if args.quiet:
+        watch.emit = lambda line: None if line.startswith(" ") else print(line, flush=True)
+    with stop_on_signals(watch):
+        summary = watch.run()
+    for line in summary.lines(watch.history):
+        print(line, flush=True)
+    return EXIT_GO if summary.last in ("GO", "PARTIAL") else EXIT_NO_GO
 
 
 def _go_no_go(args: argparse.Namespace, loaded: LoadedMatrix, request: RunRequest) -> int:
