@@ -3,7 +3,8 @@
 The exporter (tests/support/exporter.py) serves ``igkit_watch_probe_seconds``; the matrix
 (tests/fixtures/watch/matrix.yaml) passes W1 while the newest value is <= 350 ms. The tests flip
 the value and watch the CLI (a real process, real signals) print the change, grow
-``history.jsonl`` and stop on ``--until GO``, SIGINT or SIGTERM.
+``history.jsonl`` and stop on ``--until GO``, SIGINT or SIGTERM. The two live-Prometheus
+tests take ~15 s together (Prometheus start, a Python process each): marked slow.
 """
 
 from __future__ import annotations
@@ -38,8 +39,8 @@ SLOW, FAST = 0.9, 0.1  # 900 ms fails W1 (<= 350 ms), 100 ms passes
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Exporter, str]]:
-    """The exporter and the URL of a Prometheus that scrapes it every second, once the
-    window of W1 (5s) holds enough samples to be judged."""
+    """The exporter and the URL of a Prometheus that scrapes it every second, once it holds
+    a first sample (until W1's 5s window fills, W1 is NO_DATA: a NO-GO like FAIL)."""
     empty = tmp_path_factory.mktemp("tsdb")
     with (
         Exporter(**{METRIC: SLOW}) as exporter,
@@ -53,7 +54,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Exporter, s
                 timeout=5,
             ).json()
             result = body["data"]["result"]
-            if result and float(result[0]["value"][1]) >= 4:
+            if result and float(result[0]["value"][1]) >= 1:
                 break
             time.sleep(0.3)
         else:
@@ -83,10 +84,11 @@ class Cli:
         for line in self.proc.stdout:
             self.lines.append(line.rstrip("\n"))
 
-    def wait_for(self, text: str, timeout: float = 15) -> None:
+    def wait_for(self, text: str, timeout: float = 15, *, end: str = "") -> None:
+        """Until a line holds ``text`` (and ends with ``end``)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if any(text in line for line in self.lines):
+            if any(text in line and line.endswith(end) for line in self.lines):
                 return
             if self.proc.poll() is not None and not self._reader.is_alive():
                 break
@@ -133,6 +135,7 @@ def watch_args(out: Path, url: str, *extra: str) -> list[str]:
 
 
 @pytest.mark.prometheus
+@pytest.mark.slow  # with the fixture's Prometheus, ~15 s of wall time
 def test_until_go_exits_0_at_the_first_go_and_each_evaluation_replays(
     live: tuple[Exporter, str], tmp_path: Path
 ) -> None:
@@ -141,7 +144,7 @@ def test_until_go_exits_0_at_the_first_go_and_each_evaluation_replays(
     time.sleep(1.2)  # a scrape of the slow value
     out = tmp_path / "w"
     cli = Cli(*watch_args(out, url, "--until", "GO"))
-    cli.wait_for("NO-GO")
+    cli.wait_for("  W1 ", end="FAIL")  # perhaps after NO_DATA while the window fills
     assert any("why: W1 probe_latency" in line for line in cli.lines), cli.lines
     exporter.set(METRIC, FAST)
     rc, err = cli.finish()
@@ -151,11 +154,11 @@ def test_until_go_exits_0_at_the_first_go_and_each_evaluation_replays(
     assert "watch stopped (--until GO)" in "\n".join(cli.lines)
     entries = history(out)
     assert entries[0]["decision"] == "NO-GO"
-    assert entries[0]["gates"] == {"W1": "FAIL"}
+    assert entries[0]["gates"] in ({"W1": "FAIL"}, {"W1": "NO_DATA"})
     assert entries[-1]["decision"] == "GO"
     assert entries[-1]["gates"] == {"W1": "PASS"}
     assert all(e["decision"] in ("NO-GO", "GO") for e in entries)
-    for entry in (entries[0], entries[-1]):
+    for entry in (next(e for e in entries if e["gates"]["W1"] == "FAIL"), entries[-1]):
         run_dir = out / entry["directory"]
         index = (run_dir / "snapshots" / "index.json").read_bytes()
         assert hashlib.sha256(index).hexdigest() == entry["snapshots_index_sha256"]
@@ -182,6 +185,7 @@ def test_until_go_exits_0_at_the_first_go_and_each_evaluation_replays(
 
 
 @pytest.mark.prometheus
+@pytest.mark.slow
 def test_sigint_prints_only_changes_and_a_summary_with_the_last_decisions_code(
     live: tuple[Exporter, str], tmp_path: Path
 ) -> None:
@@ -190,11 +194,11 @@ def test_sigint_prints_only_changes_and_a_summary_with_the_last_decisions_code(
     time.sleep(1.2)
     out = tmp_path / "w"
     cli = Cli(*watch_args(out, url))
-    cli.wait_for("GO")
+    cli.wait_for("  W1 ", end="PASS")
     exporter.set(METRIC, SLOW)
     cli.wait_for("GO -> NO-GO")
     deadline = time.monotonic() + 10
-    while len(history(out)) < 4 and time.monotonic() < deadline:
+    while len(history(out)) < 3 and time.monotonic() < deadline:
         time.sleep(0.1)
     cli.proc.send_signal(signal.SIGINT)
     rc, err = cli.finish()
@@ -202,22 +206,21 @@ def test_sigint_prints_only_changes_and_a_summary_with_the_last_decisions_code(
     assert "Traceback" not in err
     entries = history(out)
     n = len(entries)
-    assert n >= 4
+    assert n >= 3
     assert all(e["directory"].startswith("evaluations/") for e in entries)
     decisions = [e["decision"] for e in entries]
-    assert decisions[0] == "GO"
+    assert "GO" in decisions
     assert decisions[-1] == "NO-GO"
     heads = [line for line in cli.lines if not line.startswith((" ", "watch ", "history:"))]
     moves = sum(1 for a, b in itertools.pairwise(decisions) if a != b)
     assert len(heads) == 1 + moves < n, cli.lines  # unchanged evaluations print nothing
     summary = next(line for line in cli.lines if line.startswith("watch stopped"))
     assert summary.startswith(
-        f"watch stopped (SIGINT) after {n} evaluation(s): first GO, last NO-GO"
+        f"watch stopped (SIGINT) after {n} evaluation(s): first {decisions[0]}, last NO-GO"
     )
     assert f"{moves} decision change(s)" in summary
 
 
-@pytest.mark.prometheus
 def test_prometheus_down_keeps_watching_and_sigterm_stops_with_no_go(tmp_path: Path) -> None:
     import socket
 
