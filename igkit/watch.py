@@ -38,6 +38,8 @@ HISTORY_FILE = "history.jsonl"
 EVALUATIONS_DIR = "evaluations"
 MIN_INTERVAL = timedelta(seconds=1)
 MAX_INTERVAL = timedelta(days=1)
+SUMMARY_TRANSITIONS = 10
+"""Decision changes the summary lists (a day of flapping would bury it); history has all."""
 
 WatchDecision = Literal["GO", "PARTIAL", "NO-GO", "ERROR"]
 
@@ -100,7 +102,10 @@ class WatchSummary:
     def lines(self, history: Path) -> list[str]:
         if not self.evaluations:
             return [f"watch stopped ({self.stopped_by}) before any evaluation: NO-GO"]
-        moves = ", ".join(f"{t.before} -> {t.after} at {t.at}" for t in self.transitions)
+        shown = self.transitions[-SUMMARY_TRANSITIONS:]
+        moves = ", ".join(f"{t.before} -> {t.after} at {t.at}" for t in shown)
+        if len(shown) < len(self.transitions):
+            moves = f"the last {len(shown)}: {moves}"
         return [
             f"watch stopped ({self.stopped_by}) after {self.evaluations} evaluation(s): "
             f"first {self.first}, last {self.last}; "

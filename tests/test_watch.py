@@ -28,7 +28,15 @@ import requests
 from igkit.cli.main import main
 from igkit.run import RunRequest
 from igkit.spec.loader import load_matrix
-from igkit.watch import HistoryEntry, Watch, changes, parse_interval
+from igkit.watch import (
+    SUMMARY_TRANSITIONS,
+    HistoryEntry,
+    Transition,
+    Watch,
+    WatchSummary,
+    changes,
+    parse_interval,
+)
 from tests.support.exporter import Exporter, ScrapingPrometheus
 
 REPO = Path(__file__).resolve().parents[1]
@@ -338,3 +346,15 @@ def test_until_needs_watch_and_a_complete_run(
     demo = ["go-no-go", "--gate", "G1", "--prom-url", "http://127.0.0.1:9"]
     assert main([*demo, "--watch", "1s", "--until", "GO", "--out", str(tmp_path / "b")]) == 2
     assert "PARTIAL at best" in capsys.readouterr().err
+
+
+def test_summary_names_the_last_transitions_and_a_watch_without_evaluations_is_no_go() -> None:
+    assert WatchSummary(stopped_by="SIGINT").lines(Path("h")) == [
+        "watch stopped (SIGINT) before any evaluation: NO-GO"
+    ]
+    flaps = [Transition(f"t{i}", "GO", "NO-GO") for i in range(SUMMARY_TRANSITIONS + 5)]
+    summary = WatchSummary(40, "GO", "NO-GO", flaps, "SIGTERM")
+    first = summary.lines(Path("h"))[0]
+    assert f"{SUMMARY_TRANSITIONS + 5} decision change(s): the last {SUMMARY_TRANSITIONS}:" in first
+    assert "at t4," not in first
+    assert first.endswith(f"at t{SUMMARY_TRANSITIONS + 4}")
