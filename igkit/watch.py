@@ -6,14 +6,16 @@ every one is appended to ``OUT/history.jsonl`` (one JSON object a line, see
 :class:`HistoryEntry`). Only changes are printed: the decision and each gate status that moved,
 with the reasons of the gates that moved. A watch stops on SIGINT/SIGTERM with a summary, or
 with ``until="GO"`` at the first GO. An evaluation that raises (not one whose gates are ERROR
-because Prometheus is down: that is a NO-GO like any other) is recorded with decision ERROR,
-and the watch goes on: a GA-day watch outlives a Prometheus restart.
+because Prometheus is down: that is a NO-GO like any other) is recorded with decision ERROR
+and the watch goes on (an evidence directory being re-synced, a full disk freed later); only
+a ConfigError of the first evaluation ends it, since nothing was ever watched.
 """
 
 from __future__ import annotations
 
 import json
 import signal
+import sys
 import threading
 import time
 import types
@@ -205,17 +207,12 @@ class Watch:
         request = self.request.model_copy(update={"out": directory, "at": at})
         try:
             run = run_loaded(request, self.loaded, on_warning=self._warn_once)
+        except ConfigError:
+            if self.summary.evaluations == 0:
+                raise  # wrong from the start (no --prom-url, ...): a usage error, not a watch
+            return self._failed(at, rel, sys.exc_info()[1]), None
         except IgkitError as exc:
-            error = redact(" ".join(str(exc).split()))
-            entry = HistoryEntry(
-                evaluated_at=rfc3339(at),
-                decision="ERROR",
-                gates={},
-                directory=rel,
-                snapshots_index_sha256=None,
-                error=error,
-            )
-            return entry, None
+            return self._failed(at, rel, exc), None
         finally:
             if directory.exists():
                 rundir.register_tree(directory)  # a later fresh run into OUT removes it
@@ -227,6 +224,17 @@ class Watch:
             snapshots_index_sha256=run.snapshots_index_sha256,
         )
         return entry, run
+
+    @staticmethod
+    def _failed(at: datetime, rel: str, exc: BaseException | None) -> HistoryEntry:
+        return HistoryEntry(
+            evaluated_at=rfc3339(at),
+            decision="ERROR",
+            gates={},
+            directory=rel,
+            snapshots_index_sha256=None,
+            error=redact(" ".join(str(exc).split())),
+        )
 
     def _warn_once(self, text: str) -> None:
         """The same warning every interval would drown the changes; each is said once."""

@@ -254,24 +254,58 @@ def test_prometheus_down_keeps_watching_and_sigterm_stops_with_no_go(tmp_path: P
 def test_an_evaluation_that_raises_is_error_in_history_and_the_watch_goes_on(
     tmp_path: Path,
 ) -> None:
-    """No Prometheus URL at all: every evaluation raises a ConfigError; each is an ERROR line
-    and the watch keeps going until stopped (positive control: the live tests above)."""
+    """The evidence directory vanishes after the first evaluation: each later evaluation
+    raises, is an ERROR line in history and the watch keeps going until stopped; the first
+    evaluation (positive control) is an ordinary NO-GO (nothing listens at the URL)."""
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
     printed: list[str] = []
+
+    def emit(line: str) -> None:
+        printed.append(line)
+        if evidence.exists():
+            evidence.rmdir()
+
     watch = Watch(
         loaded=load_matrix(MATRIX),
-        request=RunRequest(out=tmp_path / "unused", matrix=MATRIX),
+        request=RunRequest(
+            out=tmp_path / "unused",
+            matrix=MATRIX,
+            prom_url="http://127.0.0.1:9",
+            evidence_dir=evidence,
+        ),
         out=tmp_path / "w",
         interval=parse_interval("1s"),
-        emit=printed.append,
+        emit=emit,
     )
-    threading.Timer(1.5, watch.stop.set).start()
+
+    def stop_after_three() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not watch.stop.is_set():
+            if watch.summary.evaluations >= 3:
+                watch.stop.set()
+            time.sleep(0.05)
+
+    threading.Thread(target=stop_after_three, daemon=True).start()
     summary = watch.run()
     entries = history(tmp_path / "w")
-    assert summary.evaluations == len(entries) == 2
-    assert {e["decision"] for e in entries} == {"ERROR"}
+    assert summary.evaluations == len(entries) == 3
+    assert [e["decision"] for e in entries] == ["NO-GO", "ERROR", "ERROR"]
     assert summary.last == "ERROR"
-    assert all("--prom-url" in e["error"] and e["snapshots_index_sha256"] is None for e in entries)
-    assert sum(1 for p in printed if "evaluation failed" in p) == 1  # the second is no change
+    assert entries[0]["gates"] == {"W1": "ERROR"}
+    assert all("evidence directory does not exist" in e["error"] for e in entries[1:])
+    assert all(e["snapshots_index_sha256"] is None for e in entries[1:])
+    assert sum(1 for p in printed if "evaluation failed" in p) == 1  # the third is no change
+
+
+def test_a_config_error_of_the_first_evaluation_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("IGKIT_PROM_URL", raising=False)
+    args = [a for a in watch_args(tmp_path / "w", "x") if a not in ("--prom-url", "x")]
+    assert main(["go-no-go", *args]) == 2
+    assert "--prom-url" in capsys.readouterr().err
+    assert not (tmp_path / "w" / "history.jsonl").exists()
 
 
 def entry(decision: str, gates: dict[str, str]) -> HistoryEntry:
