@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import given
+from hypothesis import strategies as st
 
 from igkit.cli.main import main
 from igkit.run import RunRequest
@@ -392,3 +394,34 @@ def test_summary_names_the_last_transitions_and_a_watch_without_evaluations_is_n
     assert f"{SUMMARY_TRANSITIONS + 5} decision change(s): the last {SUMMARY_TRANSITIONS}:" in first
     assert "at t4," not in first
     assert first.endswith(f"at t{SUMMARY_TRANSITIONS + 4}")
+
+
+STATUSES = ["PASS", "FAIL", "NO_DATA", "ERROR"]
+
+
+@pytest.mark.property
+@given(
+    st.lists(
+        st.dictionaries(st.sampled_from(["G1", "G2", "G3"]), st.sampled_from(STATUSES), min_size=1),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_changes_print_a_head_line_exactly_when_something_moved(
+    sequence: list[dict[str, str]],
+) -> None:
+    """Over any sequence of evaluations: one head line for the first and for each that differs
+    from its predecessor (decision or a gate status), and a gate line only for a gate that moved."""
+    entries = [entry("GO" if set(g.values()) == {"PASS"} else "NO-GO", g) for g in sequence]
+    previous: HistoryEntry | None = None
+    heads = 0
+    for current in entries:
+        lines = changes(previous, current, None)
+        moved = previous is None or previous.gates != current.gates
+        assert bool(lines) == moved
+        heads += bool(lines)
+        for line in lines[1:]:
+            gid = line.split()[0]
+            assert previous is None or previous.gates.get(gid) != current.gates.get(gid), line
+        previous = current
+    assert heads == 1 + sum(1 for a, b in itertools.pairwise(entries) if a.gates != b.gates)
