@@ -425,3 +425,30 @@ def test_changes_print_a_head_line_exactly_when_something_moved(
             assert previous is None or previous.gates.get(gid) != current.gates.get(gid), line
         previous = current
     assert heads == 1 + sum(1 for a, b in itertools.pairwise(entries) if a.gates != b.gates)
+
+
+def one_evaluation(out: Path) -> None:
+    watch = Watch(
+        loaded=load_matrix(MATRIX),
+        request=RunRequest(out=out, matrix=MATRIX, prom_url="http://127.0.0.1:9"),
+        out=out,
+        interval=parse_interval("1s"),
+        emit=lambda line: watch.stop.set(),  # the first evaluation always prints
+    )
+    watch.run()
+
+
+def test_a_restarted_watch_appends_and_a_plain_run_into_its_directory_removes_it_all(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "w"
+    one_evaluation(out)
+    one_evaluation(out)
+    entries = history(out)
+    assert len(entries) == 2
+    assert all((out / e["directory"] / "verdicts.json").is_file() for e in entries)
+    base = ["go-no-go", "--validate-all", "--matrix", str(MATRIX), "--no-notebooks"]
+    assert main([*base, "--prom-url", "http://127.0.0.1:9", "--out", str(out), "--quiet"]) == 1
+    assert not (out / "history.jsonl").exists()
+    assert not (out / "evaluations").exists()  # no watch evidence mixes with the new run
+    assert (out / "verdicts.json").is_file()

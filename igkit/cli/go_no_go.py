@@ -35,6 +35,8 @@ exit codes:
   3  tool error (an output could not be written, a report failed, an unexpected exception:
      one line on stderr naming the log that holds the traceback)
   4  HOLD (reserved)
+  --watch: the code of the last evaluation's decision (one that could not run: 1);
+  --until GO: 0 at the first GO
 
 examples:
   # GA day: every gate, live, with the evidence and the k6 results; signed bundle
