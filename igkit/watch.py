@@ -172,12 +172,12 @@ class Watch:
                 "(or every gate of the matrix) with --until GO",
                 where="--until",
             )
-        with rundir.owned(self.out, fresh=False) as held:
+        with rundir.owned(self.out, fresh=False):
             rundir.register(self.history)
             previous: HistoryEntry | None = None
             next_start = time.monotonic()
             while not self.stop.is_set():
-                entry, run = self._evaluate(held)
+                entry, run = self._evaluate()
                 self._record(previous, entry, run)
                 previous = entry
                 if self.until is not None and entry.decision == self.until:
@@ -201,7 +201,7 @@ class Watch:
             path = base.with_name(f"{base.name}-{n}")
         return at, path
 
-    def _evaluate(self, held: rundir.RunDir) -> tuple[HistoryEntry, RunVerdicts | None]:
+    def _evaluate(self) -> tuple[HistoryEntry, RunVerdicts | None]:
         at, directory = self._directory()
         rel = directory.relative_to(self.out).as_posix()
         request = self.request.model_copy(update={"out": directory, "at": at})
