@@ -30,6 +30,8 @@ VERBS = (
     "keys",
     "demo",
     "notebooks",
+    "cutover",
+    "postdeploy",
 )
 """Each verb is the module ``igkit.cli.<verb>`` (``-`` as ``_``), in ``--help`` order."""
 

@@ -587,6 +587,9 @@ class Matrix(_Strict):
     )
     cost_ladder: CostLadder | None = None
     gates: list[Gate] = Field(min_length=1)
+    cutover: CutoverSpec | None = Field(
+        default=None, description="canary stage judge and post-deploy validation"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Matrix:
@@ -657,3 +660,8 @@ def resolve_settings(obj: PrometheusObjective, defaults: Defaults | None) -> Res
         max_staleness=obj.max_staleness or defaults.max_staleness,
         max_gap=obj.max_gap or defaults.max_gap,
     )
+
+
+from igkit.spec.cutover import CutoverSpec  # noqa: E402 - the section holds objectives
+
+Matrix.model_rebuild()
