@@ -30,6 +30,7 @@ VERBS = (
     "keys",
     "demo",
     "notebooks",
+    "triggers",
     "cutover",
     "postdeploy",
 )
