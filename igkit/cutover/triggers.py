@@ -79,7 +79,7 @@ def check_triggers(
     if given is not None:
         check = read_report(given, at, lookback)
         if check.report is not None:
-            atomic.write_bytes(out / TRIGGERS_DIR / TRIGGERS_FILE, given.read_bytes(), binary=True)
+            atomic.write_bytes(out / TRIGGERS_DIR / TRIGGERS_FILE, given.read_bytes())
         return check
     if "triggers" not in cli.VERBS:
         return TriggerCheck(None, "the trigger engine (igkit triggers check) is not installed")
