@@ -153,3 +153,12 @@ def test_a_cutover_gate_the_matrix_lacks_is_a_usage_error(
     args += ["--at", "2025-03-01T03:30:00Z", "--prom-url", "http://127.0.0.1:9"]
     assert main([*args, "--out", str(tmp_path / "o"), "--matrix", str(matrix)]) == 2
     assert "cutover: names gate(s) G9 the matrix lacks" in capsys.readouterr().err
+
+
+def test_a_second_judge_into_the_same_directory_replaces_the_first(
+    prometheus: PrometheusServer, tmp_path: Path
+) -> None:
+    first, _, out = judge(prometheus, tmp_path, "all_green", stage_for=timedelta(minutes=5))
+    code, doc, _ = judge(prometheus, tmp_path, "all_green")
+    assert (first, code, doc["action"]) == (4, 0, "PROMOTE")
+    assert json.loads((out / "canary" / "verdicts.json").read_text())["window"] == "PT15M"
