@@ -21,6 +21,7 @@ class Unit(StrEnum):
     USD = "USD"
     USD_PER_1K = "USD/1k"
     USD_PER_1M = "USD/1M"
+    COUNT = "count"
 
 
 # unit -> (dimension, factor to base unit, display suffix)
@@ -35,6 +36,7 @@ _TABLE: dict[Unit, tuple[str, float, str]] = {
     Unit.USD: ("money", 1.0, " USD"),
     Unit.USD_PER_1K: ("unit_cost", 1e-3, " USD/1k"),
     Unit.USD_PER_1M: ("unit_cost", 1e-6, " USD/1M"),
+    Unit.COUNT: ("count", 1.0, ""),
 }
 
 

@@ -30,6 +30,9 @@ VERBS = (
     "keys",
     "demo",
     "notebooks",
+    "triggers",
+    "cutover",
+    "postdeploy",
 )
 """Each verb is the module ``igkit.cli.<verb>`` (``-`` as ``_``), in ``--help`` order."""
 
