@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from igkit.timeutil import promql_duration
 
-GROUP_NAME = "igkit-auto-rollback-triggers"
+GROUP_PREFIX = "igkit-trigger-"
 IGKIT_LABEL = "igkit"
 """Every generated rule carries ``igkit="auto-rollback"`` so routes can select them."""
 
@@ -64,35 +64,34 @@ def alert_name(trigger_id: str, condition: str | None = None) -> str:
     return "Igkit" + "".join(w[:1].upper() + w[1:] for w in words if w)
 
 
-def alert_rules(triggers: Iterable[Any]) -> list[AlertRule]:
-    """One rule per condition of every trigger, in matrix order."""
+def alert_rules(trigger: Any) -> list[AlertRule]:
+    """One rule per condition of ``trigger`` (a matrix trigger, :mod:`igkit.spec.triggers`)."""
+    conditions: Sequence[_Condition] = list(trigger.conditions())
+    several = len(conditions) > 1
+    seed = trigger_seed_rule(trigger)
     rules: list[AlertRule] = []
-    for trigger in triggers:
-        conditions: Sequence[_Condition] = list(trigger.conditions())
-        several = len(conditions) > 1
-        for cond in conditions:
-            seed = trigger_seed_rule(trigger)
-            summary = f"igkit trigger {trigger.id}" + (f" ({cond.name})" if several else "")
-            rules.append(
-                AlertRule(
-                    alert=alert_name(trigger.id, cond.name if several else None),
-                    expr=cond.expr,
-                    for_=cond.for_,
-                    labels={
-                        "severity": "critical",
-                        "trigger": trigger.id,
-                        "condition": cond.name,
-                        IGKIT_LABEL: "auto-rollback",
-                    },
-                    annotations={
-                        "summary": f"{summary}: auto-rollback condition held",
-                        "description": (
-                            f"seed §7: {seed}. Condition {cond.name} held"
-                            f" {_for_text(cond.for_)}; roll back per the runbook."
-                        ),
-                    },
-                )
+    for cond in conditions:
+        named = f"igkit trigger {trigger.id}" + (f" ({cond.name})" if several else "")
+        rules.append(
+            AlertRule(
+                alert=alert_name(trigger.id, cond.name if several else None),
+                expr=cond.expr,
+                for_=cond.for_,
+                labels={
+                    "severity": "critical",
+                    "trigger": trigger.id,
+                    "condition": cond.name,
+                    IGKIT_LABEL: "auto-rollback",
+                },
+                annotations={
+                    "summary": f"{named}: auto-rollback condition held (value {{{{ $value }}}})",
+                    "description": (
+                        f"seed §7: {seed}. Condition {cond.name} ({cond.expr}) held"
+                        f" {_for_text(cond.for_)}; roll back per the GA-day runbook."
+                    ),
+                },
             )
+        )
     return rules
 
 
@@ -107,9 +106,20 @@ def trigger_seed_rule(trigger: Any) -> str:
 
 
 def rules_document(triggers: Iterable[Any]) -> dict[str, Any]:
-    """The rules file as data: one group, every trigger condition as one alerting rule."""
-    rules = alert_rules(triggers)
-    return {"groups": [{"name": GROUP_NAME, "rules": [r.as_dict() for r in rules]}]}
+    """The rules file as data: one group per trigger, evaluated at the trigger's ``step``.
+
+    A group per trigger keeps each trigger's evaluation interval (igkit's step) as the
+    group's ``interval``, so Prometheus samples the condition where igkit does.
+    """
+    groups = [
+        {
+            "name": GROUP_PREFIX + trigger.id,
+            "interval": promql_duration(trigger.step),
+            "rules": [r.as_dict() for r in alert_rules(trigger)],
+        }
+        for trigger in triggers
+    ]
+    return {"groups": groups}
 
 
 def dump_yaml(data: Mapping[str, Any]) -> str:
@@ -124,7 +134,7 @@ def write_rules(path: Path, triggers: Iterable[Any]) -> int:
 
     doc = rules_document(triggers)
     write_text(path, dump_yaml(doc))
-    return len(doc["groups"][0]["rules"])
+    return sum(len(g["rules"]) for g in doc["groups"])
 
 
 # --- promtool unit tests ---------------------------------------------------------------
