@@ -29,6 +29,7 @@ from pydantic import (
     model_validator,
 )
 
+from igkit.spec.triggers import Trigger, unique_ids
 from igkit.timeutil import parse_duration, promql_duration
 from igkit.units import Unit, dimension, to_base
 
@@ -587,6 +588,9 @@ class Matrix(_Strict):
     )
     cost_ladder: CostLadder | None = None
     gates: list[Gate] = Field(min_length=1)
+    triggers: list[Trigger] = Field(
+        default_factory=list, description="auto-rollback triggers (seed §7), judged on range data"
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> Matrix:
@@ -595,6 +599,7 @@ class Matrix(_Strict):
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
             raise ValueError(f"duplicate gate ids: {', '.join(sorted(dup))}")
+        unique_ids(self.triggers)
         prometheus = self.objectives_of(PrometheusObjective)
         if prometheus and self.defaults is None:
             named = ", ".join(f"{g.id}/{o.name}" for g, o in prometheus[:3])
