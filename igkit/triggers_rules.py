@@ -18,24 +18,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from igkit.timeutil import promql_duration
+
+if TYPE_CHECKING:
+    from igkit.spec.triggers import Trigger, TriggerCondition
 
 GROUP_PREFIX = "igkit-trigger-"
 IGKIT_LABEL = "igkit"
 """Every generated rule carries ``igkit="auto-rollback"`` so routes can select them."""
-
-
-class _Condition(Protocol):
-    """What a trigger condition of the matrix offers (see :mod:`igkit.spec.triggers`)."""
-
-    @property
-    def name(self) -> str: ...
-    @property
-    def expr(self) -> str: ...
-    @property
-    def for_(self) -> timedelta: ...
 
 
 @dataclass(frozen=True)
@@ -64,9 +56,9 @@ def alert_name(trigger_id: str, condition: str | None = None) -> str:
     return "Igkit" + "".join(w[:1].upper() + w[1:] for w in words if w)
 
 
-def alert_rules(trigger: Any) -> list[AlertRule]:
+def alert_rules(trigger: Trigger) -> list[AlertRule]:
     """One rule per condition of ``trigger`` (a matrix trigger, :mod:`igkit.spec.triggers`)."""
-    conditions: Sequence[_Condition] = list(trigger.conditions())
+    conditions: Sequence[TriggerCondition] = trigger.conditions()
     several = len(conditions) > 1
     seed = trigger_seed_rule(trigger)
     rules: list[AlertRule] = []
@@ -84,10 +76,11 @@ def alert_rules(trigger: Any) -> list[AlertRule]:
                     IGKIT_LABEL: "auto-rollback",
                 },
                 annotations={
-                    "summary": f"{named}: auto-rollback condition held (value {{{{ $value }}}})",
+                    "summary": f"{named}: auto-rollback condition held",
                     "description": (
-                        f"seed §7: {seed}. Condition {cond.name} ({cond.expr}) held"
-                        f" {_for_text(cond.for_)}; roll back per the GA-day runbook."
+                        f"seed §7: {seed}. Condition {cond.name} {cond.comparison}"
+                        f" {cond.threshold:.12g} held {_for_text(cond.for_)}"
+                        " (value {{ $value }}); roll back per the GA-day runbook."
                     ),
                 },
             )
@@ -99,13 +92,13 @@ def _for_text(for_: timedelta) -> str:
     return "at once (for: 0)" if for_ <= timedelta(0) else f"for ≥ {promql_duration(for_)}"
 
 
-def trigger_seed_rule(trigger: Any) -> str:
+def trigger_seed_rule(trigger: Trigger) -> str:
     """The seed rule a trigger implements, from its matrix description."""
-    text = str(getattr(trigger, "description", "") or trigger.id).strip()
+    text = (trigger.description or trigger.id).strip()
     return text.rstrip(".")
 
 
-def rules_document(triggers: Iterable[Any]) -> dict[str, Any]:
+def rules_document(triggers: Iterable[Trigger]) -> dict[str, Any]:
     """The rules file as data: one group per trigger, evaluated at the trigger's ``step``.
 
     A group per trigger keeps each trigger's evaluation interval (igkit's step) as the
@@ -128,12 +121,13 @@ def dump_yaml(data: Mapping[str, Any]) -> str:
     return yaml.safe_dump(dict(data), sort_keys=False, allow_unicode=True, width=100)
 
 
-def write_rules(path: Path, triggers: Iterable[Any]) -> int:
-    """Atomically write the rules file; returns the number of rules."""
+def write_rules(path: Path, triggers: Iterable[Trigger], *, header: str = "") -> int:
+    """Atomically write the rules file (``header`` as leading ``#`` lines); returns the rule count."""
     from igkit.atomic import write_text
 
     doc = rules_document(triggers)
-    write_text(path, dump_yaml(doc))
+    comment = "".join(f"# {line}\n" for line in header.splitlines())
+    write_text(path, comment + dump_yaml(doc))
     return sum(len(g["rules"]) for g in doc["groups"])
 
 
