@@ -30,6 +30,7 @@ VERBS = (
     "keys",
     "demo",
     "notebooks",
+    "triggers",
 )
 """Each verb is the module ``igkit.cli.<verb>`` (``-`` as ``_``), in ``--help`` order."""
 

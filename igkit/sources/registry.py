@@ -23,6 +23,7 @@ from igkit.snapshots import (
     FetchFailure,
     K6Snapshot,
     K6SummarySnapshot,
+    RangeRequest,
     Snapshot,
     SnapshotSet,
 )
@@ -66,7 +67,15 @@ def capture_prometheus(req: CaptureRequest, objectives: Objectives) -> SnapshotS
     gate_ids = list(dict.fromkeys(g.id for g, _ in objectives))
     planned = plan(req.matrix, gate_ids, req.at, req.tenant, select=req.select, window=req.window)
     requests = {r.id: r for p in planned for _, r in p.requests}
-    source = req.prometheus
+    return capture_ranges(req.prometheus, list(requests.values()), workers=req.workers)
+
+
+def capture_ranges(
+    source: Source | None, requests: Sequence[RangeRequest], *, workers: int = 4
+) -> SnapshotSet:
+    """Fetch each distinct range request once, in parallel (objectives and triggers alike);
+    a failure is a FetchFailure saying why, never an exception."""
+    by_id = {r.id: r for r in requests}
 
     def one(request_id: str) -> tuple[str, Snapshot | FetchFailure]:
         if source is None:
@@ -74,7 +83,7 @@ def capture_prometheus(req: CaptureRequest, objectives: Objectives) -> SnapshotS
                 request_id=request_id, kind="unsupported", message="no Prometheus source given"
             )
         try:
-            return request_id, redacted(source.fetch(requests[request_id]))
+            return request_id, redacted(source.fetch(by_id[request_id]))
         except SnapshotMissingError as exc:
             unusable = request_id in getattr(source, "rejected", {})  # a replay's damaged file
             kind: FailureKind = "malformed" if unusable else "missing"
@@ -82,9 +91,10 @@ def capture_prometheus(req: CaptureRequest, objectives: Objectives) -> SnapshotS
         except SourceError as exc:
             return request_id, FetchFailure(request_id=request_id, kind="error", message=str(exc))
 
-    workers = max(1, min(req.workers, len(requests)))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        fetched = dict(pool.map(one, list(requests)))
+    if not by_id:
+        return SnapshotSet()
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(by_id)))) as pool:
+        fetched = dict(pool.map(one, list(by_id)))
     return SnapshotSet.of(fetched)
 
 

@@ -91,6 +91,10 @@ DEFAULTS: dict[str, float | tuple[str, dict[str, float]]] = {
     "cost_usd_per_1k_events": 0.0005,  # ingest component
     "cost_usd_per_graphql_request": 0.5e-6,  # graphql component
     "cost_usd_per_s": ("component", {"storage": 0.0006, "neo4j": 0.000532, "llm": 0.000965}),
+    "cost_factor": 1.0,  # multiplies every cost component (trigger scenarios: cost spikes)
+    "opa_bundle_failures": 0.0,  # OPA bundle load failures per scrape (trigger slots only)
+    "webauthn_rps": 5.0,  # WebAuthn step-ups per second (trigger slots only)
+    "webauthn_failure_fraction": 0.001,
 }
 
 
@@ -189,6 +193,12 @@ def _cost_rate(budget: str, component: str, t: IntArray, scope: Sequence[Scenari
         )
         return reqs * param_at("cost_usd_per_graphql_request", lab, t, scope)
     return param_at("cost_usd_per_s", lab, t, scope)
+
+
+def _cost_spend(budget: str, component: str, t: IntArray, scope: Sequence[Scenario]) -> FloatArray:
+    """USD/s as billed: the component's rate times the scenario's ``cost_factor``."""
+    lab = {"__name__": "finops_cost_usd", "budget": budget, "component": component}
+    return _cost_rate(budget, component, t, scope) * param_at("cost_factor", lab, t, scope)
 
 
 def _nominal_cost_rate(budget: str, component: str) -> float:
@@ -302,6 +312,105 @@ SCENARIOS: dict[str, Scenario] = {
         ),
     )
 }
+
+
+# ---------------------------------------------------------------------------------------
+# Trigger history (issue 11): a June 2025 span, scenario k evaluated at 2025-06-10T03:30Z +
+# k*4h, so the cost counters hold over a week of history before the first T (cost_spike's
+# trailing 7-day mean). Only these slots carry the canary/stable ``track`` histogram, OPA's
+# ``bundle_failed_load_counter`` and ``webauthn_stepup_total{result}``. Durations in the
+# descriptions are how long the trigger's own PromQL condition reads true (30 s steps), which
+# with ``rate(...[5m])`` differs from the raw burst; tests/triggers check each against
+# Prometheus's own evaluation of the condition.
+
+TRACKS = ("stable", "canary")
+_TRIGGER_T0 = datetime(2025, 6, 10, 3, 30, tzinfo=UTC)
+_CANARY = (("track", "canary"),)
+_CANARY_Q = (("track", "canary"), ("operation_type", "query"))
+_CANARY_M = (("track", "canary"), ("operation_type", "mutation"))
+
+_TRIGGER_TABLE: tuple[tuple[str, str, tuple[Override, ...]], ...] = (
+    ("trig_quiet", "Every trigger input nominal: all QUIET.", ()),
+    (
+        "trig_error_9m",
+        "HTTP error fraction 0.2 (all tenants) ending T-20m: error-ratio condition true ~9 min,"
+        " error_budget_burn QUIET (for: 10m).",
+        (Override("http_error_fraction", 0.2, _m(-26.5), _m(-20)),),
+    ),
+    (
+        "trig_error_11m",
+        "Same burst 2 min longer: condition true ~11 min, FIRED at the step it held 10 min.",
+        (Override("http_error_fraction", 0.2, _m(-28.5), _m(-20)),),
+    ),
+    (
+        "trig_error_3pct_40m",
+        "HTTP error fraction 0.03 for 40 min ending T-5m: below 4.32 %, QUIET.",
+        (Override("http_error_fraction", 0.03, _m(-45), _m(-5)),),
+    ),
+    (
+        "trig_latency_14m",
+        "Canary p95 2x stable (both operation types) ending T-10m: condition true ~14 min,"
+        " latency_degradation QUIET (for: 15m).",
+        (
+            Override("graphql_p95", 0.40, _m(-21.5), _m(-10), _CANARY_Q),
+            Override("graphql_p95", 0.80, _m(-21.5), _m(-10), _CANARY_M),
+        ),
+    ),
+    (
+        "trig_latency_16m",
+        "Same, 2 min longer: condition true ~16 min, FIRED at the step it held 15 min.",
+        (
+            Override("graphql_p95", 0.40, _m(-23.5), _m(-10), _CANARY_Q),
+            Override("graphql_p95", 0.80, _m(-23.5), _m(-10), _CANARY_M),
+        ),
+    ),
+    (
+        "trig_latency_plus20",
+        "Canary p95 +20 % for the whole slot: below 1.3x, QUIET.",
+        (
+            Override("graphql_p95", 0.24, match=_CANARY_Q),
+            Override("graphql_p95", 0.48, match=_CANARY_M),
+        ),
+    ),
+    (
+        "trig_canary_missing",
+        "The canary track is not scraped at all: latency_degradation NO_DATA.",
+        (Override("scraped", 0.0, match=_CANARY),),
+    ),
+    (
+        "trig_opa_bundle",
+        "One OPA bundle load failure at T-20m: security_policy_failure FIRED at once.",
+        (Override("opa_bundle_failures", 1.0, _m(-20), _m(-19.75)),),
+    ),
+    (
+        "trig_webauthn_low",
+        "WebAuthn step-up failure fraction 0.03 (success 97 %) in [T-35m, T-15m):"
+        " security_policy_failure FIRED after 10 min.",
+        (Override("webauthn_failure_fraction", 0.03, _m(-35), _m(-15)),),
+    ),
+    (
+        "trig_cost_35x",
+        "Spend 3.5x from T-68m: the 1h spend rate exceeds 3x its 7-day mean ~20 min before T,"
+        " cost_spike FIRED (for: 15m).",
+        (Override("cost_factor", 3.5, _m(-68), _m(30)),),
+    ),
+    (
+        "trig_cost_25x",
+        "Spend 2.5x for the last 3 h: never 3x, cost_spike QUIET.",
+        (Override("cost_factor", 2.5, _m(-180), _m(30)),),
+    ),
+    (
+        "trig_scrape_gap",
+        "No app samples in [T-40m, T-30m): rate-based conditions have a hole > max_gap, NO_DATA.",
+        (Override("scraped", 0.0, _m(-40), _m(-30)),),
+    ),
+)
+
+TRIGGER_SCENARIOS: dict[str, Scenario] = {
+    name: Scenario(name, _TRIGGER_T0 + k * timedelta(hours=4), desc, ovs)
+    for k, (name, desc, ovs) in enumerate(_TRIGGER_TABLE)
+}
+"""Trigger scenarios, apart from :data:`SCENARIOS` (whose tests enumerate the gate layout)."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -439,7 +548,7 @@ def _cost_family(scenarios: Iterable[Scenario]) -> Family:
             lo = _unix(span[0].month_start)
             hi = _unix(span[-1].eval_time + SPAN_TAIL)
             t = np.arange(lo, hi + 1, COST_STEP_S, dtype=np.int64)
-            rate = _cost_rate(budget, component, t, span)
+            rate = _cost_spend(budget, component, t, span)
             v = np.concatenate(([0.0], np.cumsum(rate[1:] * COST_STEP_S)))
             ts.append(t)
             vs.append(v)
@@ -452,7 +561,9 @@ def _cost_family(scenarios: Iterable[Scenario]) -> Family:
 
 def generate(scenarios: Iterable[Scenario] | None = None) -> list[Family]:
     """All metric families of the synthetic history, series samples in time order."""
-    scs = list(SCENARIOS.values() if scenarios is None else scenarios)
+    scs = list(
+        [*SCENARIOS.values(), *TRIGGER_SCENARIOS.values()] if scenarios is None else scenarios
+    )
     slots = sorted(scs, key=lambda s: s.eval_time)
     for prev, nxt in itertools.pairwise(slots):
         if nxt.slot[0] <= prev.slot[1]:  # promtool silently drops out-of-order samples
@@ -540,7 +651,62 @@ def generate(scenarios: Iterable[Scenario] | None = None) -> list[Family]:
         ),
         _cost_family(scs),
     ]
+    trigger_slots = [s for s in slots if s.name in TRIGGER_SCENARIOS]
+    if trigger_slots:
+        _add_trigger_families(fams, trigger_slots)
     return fams
+
+
+def _add_trigger_families(fams: list[Family], slots: Sequence[Scenario]) -> None:
+    """Canary/stable ``track`` histogram series (in the graphql_latency family), OPA's bundle
+    failure counter and WebAuthn step-ups, over the trigger slots only."""
+    tracked = _histogram(
+        "graphql_latency",
+        [(("operation_type", o), ("track", tr)) for o in OPERATION_TYPES for tr in TRACKS],
+        "graphql_rps",
+        "graphql_p95",
+        GRAPHQL_BUCKETS,
+        slots,
+    )
+    fams[0].series.extend(tracked.series)
+    fams.append(
+        Family(
+            "bundle_failed_load_counter",
+            "gauge",  # OPA's counter has no _total suffix; OpenMetrics wants one for counters
+            [
+                _app_series(
+                    "bundle_failed_load_counter",
+                    "bundle_failed_load_counter",
+                    (("name", "authz"),),
+                    lambda lab, t, scope: param_at("opa_bundle_failures", lab, t, scope),
+                    slots,
+                )
+            ],
+        )
+    )
+
+    def webauthn_share(
+        lab: Mapping[str, str], t: IntArray, scope: Sequence[Scenario]
+    ) -> FloatArray:
+        fail = param_at("webauthn_failure_fraction", lab, t, scope)
+        return fail if lab["result"] == "failure" else 1.0 - fail
+
+    fams.append(
+        Family(
+            "webauthn_stepup",
+            "counter",
+            [
+                _app_series(
+                    "webauthn_stepup",
+                    "webauthn_stepup_total",
+                    (("result", r),),
+                    _per_second("webauthn_rps", webauthn_share),
+                    slots,
+                )
+                for r in ("success", "failure")
+            ],
+        )
+    )
 
 
 # ---------------------------------------------------------------------------------------
