@@ -106,3 +106,25 @@ def test_a_matrix_without_triggers_is_refused(tmp_path: Path) -> None:
         cmd_rules(argparse.Namespace(out=out, matrix=bare))
     assert not out.exists()
     assert _write(out, DEFAULT)["groups"]  # positive control: the full matrix arms them
+
+
+def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """0 written; 2 usage (no --out, a matrix that is not one); 3 an unwritable output."""
+    from igkit.cli.main import main
+
+    out = tmp_path / "alerts" / "igkit.rules.yml"
+    assert main(["triggers", "rules", "--out", str(out)]) == 0
+    assert "wrote 5 alerting rules for 4 triggers" in capsys.readouterr().out
+    assert out.is_file()
+    with pytest.raises(SystemExit) as usage:
+        main(["triggers", "rules"])
+    assert usage.value.code == 2
+    assert main(["triggers", "rules", "--out", str(tmp_path / "x.yml"), "--matrix", str(out)]) == 2
+    assert not (tmp_path / "x.yml").exists()
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    capsys.readouterr()
+    assert main(["triggers", "rules", "--out", str(blocker / "rules.yml")]) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "could not write" in err
