@@ -129,6 +129,24 @@ def igkit_verdict(srv: PrometheusServer, s: RuleScenario, base: int) -> Conditio
     return result
 
 
+def _held_seconds(srv: PrometheusServer, s: RuleScenario, base: int) -> int:
+    """How long Prometheus's own evaluation of the condition ``expr`` reads true (first to
+    last true step; each scenario has one episode)."""
+    import requests
+
+    cond, _alert, step = _condition(s)
+    sec = int(step.total_seconds())
+    end = base + _end(s)
+    resp = requests.get(
+        f"{srv.url}/api/v1/query_range",
+        params={"query": cond.expr, "start": end - 3 * 3600, "end": end, "step": sec},
+        timeout=30,
+    )
+    resp.raise_for_status()
+    points = sorted({t for series in resp.json()["data"]["result"] for t, _v in series["values"]})
+    return round(points[-1] - points[0]) if points else 0
+
+
 def _promtool(rules: Path, s: RuleScenario, checks: list[AlertCheck], tmp: Path) -> str:
     _cond, _alert, step = _condition(s)
     series = [InputSeries(sel, values) for sel, values in s.series.items()]
@@ -170,6 +188,8 @@ def test_promtool_and_igkit_agree(
     _cond, alert, step = _condition(scenario)
     sec = int(step.total_seconds())
     base = servers(scenario)
+    held = _held_seconds(base[0], scenario, base[1])
+    assert abs(held - scenario.held_min * 60) <= 60, f"condition true for {held}s"
     verdict = igkit_verdict(base[0], scenario, base[1])
     expected = TriggerStatus.FIRED if scenario.fires else TriggerStatus.QUIET
     assert verdict.status is expected, verdict.reason
