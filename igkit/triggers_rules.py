@@ -14,6 +14,7 @@ assembles ``input_series`` and ``alert_rule_test`` entries.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -93,9 +94,19 @@ def _for_text(for_: timedelta) -> str:
 
 
 def trigger_seed_rule(trigger: Trigger) -> str:
-    """The seed rule a trigger implements, from its matrix description."""
+    """The seed rule a trigger implements, from its matrix description (template-literal)."""
     text = (trigger.description or trigger.id).strip()
-    return text.rstrip(".")
+    return template_literal(text.rstrip("."))
+
+
+_DELIMS = re.compile(r"\{\{|\}\}")
+
+
+def template_literal(text: str) -> str:
+    """``text`` as literal Go-template text: each ``{{``/``}}`` becomes a template printing
+    it, so a matrix description can never inject template code into an annotation (nor make
+    Prometheus refuse the file)."""
+    return _DELIMS.sub(lambda m: '{{ "' + m.group(0) + '" }}', text)
 
 
 def rules_document(triggers: Iterable[Trigger]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import shutil
 import subprocess
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,69 @@ def test_cli_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "could not write" in err
+
+
+@needs_promtool
+def test_a_description_cannot_inject_template_code(tmp_path: Path) -> None:
+    """A description holding template delimiters is rendered literally (promtool renders the
+    annotation in a unit test); the honest description of the same matrix passes too. Unescaped,
+    promtool refuses such a file ("unclosed action")."""
+    from igkit.triggers_rules import (
+        AlertCheck,
+        InputSeries,
+        alert_rules,
+        dump_yaml,
+        template_literal,
+        unit_test_document,
+    )
+
+    hostile = 'burn {{ $labels.x }} }} {{ "a" }} {{'
+    text = DEFAULT.read_text().replace(
+        "description: Error budget burn > 6 %/h for >= 10m (SLO 99.9 % over 30d)",
+        f"description: '{hostile}'",
+    )
+    assert hostile in text
+    matrix = tmp_path / "m.yaml"
+    matrix.write_text(text)
+    for path, seed in ((matrix, hostile), (DEFAULT, None)):
+        trigger = load_matrix(path).matrix.triggers[0]
+        (rule,) = alert_rules(trigger)
+        rules = tmp_path / "rules.yml"
+        rules.write_text(
+            dump_yaml({"groups": [{"name": "g", "rules": [{**rule.as_dict(), "for": "0s"}]}]})
+        )
+        assert _check(rules).returncode == 0
+        if seed is None:
+            continue
+        # error ratio 10 %: fires at once with for 0; the description must come back verbatim
+        ok = [float(1000 + 270 * k) for k in range(30)]
+        bad = [float(1000 + 30 * k) for k in range(30)]
+        rendered = rule.annotations["description"].replace("{{ $value }}", "0.1")
+        doc = unit_test_document(
+            [str(rules)],
+            trigger.step,
+            [
+                (
+                    trigger.step,
+                    [
+                        InputSeries('http_requests_total{code="200"}', ok),
+                        InputSeries('http_requests_total{code="500"}', bad),
+                    ],
+                    [AlertCheck(timedelta(minutes=10), rule.alert, [dict(rule.labels)])],
+                )
+            ],
+        )
+        doc["tests"][0]["alert_rule_test"][0]["exp_alerts"][0]["exp_annotations"] = {
+            "summary": rule.annotations["summary"],
+            "description": rendered.replace(template_literal(seed), seed),
+        }
+        (tmp_path / "t.yml").write_text(dump_yaml(doc))
+        assert PROMTOOL is not None
+        proc = subprocess.run(
+            [PROMTOOL, "test", "rules", str(tmp_path / "t.yml")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stdout + proc.stderr
