@@ -27,7 +27,7 @@ from igkit.errors import ConfigError
 
 
 def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
-    """Add ``triggers check`` to ``sub``."""
+    """Add ``triggers check`` and ``triggers rules`` to ``sub``."""
     tsub = verb_group(sub, parser_class, "triggers", "auto-rollback triggers (seed §7)")
     c = tsub.add_parser(
         "check",
@@ -49,10 +49,15 @@ def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     c.add_argument(
         "--timeout", default="30", help="seconds per HTTP request (default 30, at most 86400)"
     )
+    from igkit.cli.triggers_rules import register_rules
+
+    register_rules(tsub)
 
 
 def run(args: argparse.Namespace) -> int:
-    return dispatch(args, "triggers", {"check": _check})
+    from igkit.cli.triggers_rules import cmd_rules
+
+    return dispatch(args, "triggers", {"check": _check, "rules": cmd_rules})
 
 
 def _check(args: argparse.Namespace) -> int:

@@ -173,9 +173,10 @@ def judge_condition(
         in_run = values[row, onset_col : first_col + 1]
         peak = float(in_run.max() if cond.comparison == ">" else in_run.min())
         fired_at, onset = _t(grid[first_col]), _t(grid[onset_col])
+        subject = "value" if data.keys[row] == "{}" else data.keys[row]
         return verdict(
             TriggerStatus.FIRED,
-            f"FIRED at {rfc3339(fired_at)}: {data.keys[row]} {rule} since {rfc3339(onset)} "
+            f"FIRED at {rfc3339(fired_at)}: {subject} {rule} since {rfc3339(onset)} "
             f"(for {human_duration(cond.for_.total_seconds())}), worst {_fmt(peak)}",
             fired_at=fired_at,
             onset=onset,

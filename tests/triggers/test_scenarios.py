@@ -3,6 +3,7 @@ cross-checked with Prometheus's own evaluation of each condition's ``expr``."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -150,3 +151,39 @@ def test_condition_reads_true_for_the_stated_duration(
         times = [float(ts) for ts, _ in series["values"]]
         assert (times[-1] - times[0]) / 60 == pytest.approx(minutes), series["metric"]
         assert len(times) == round(minutes * 2) + 1  # contiguous 30 s steps
+
+
+@pytest.mark.parametrize(
+    "baseline",
+    [
+        {"baseline": "offset", "offset": "1h"},
+        {"baseline": "window", "window_start": -150, "window_end": -90},
+    ],
+)
+def test_offset_and_window_baselines_run_on_prometheus(
+    prometheus: PrometheusServer, baseline: dict[str, Any]
+) -> None:
+    """The alternative baselines are PromQL Prometheus accepts (``offset``, ``@``) and judge
+    the canary against its own past: the 16-minute canary slowdown FIRES, the +20 % twin and
+    the nominal slot stay QUIET."""
+    from igkit.spec.triggers import LatencyDegradation
+
+    matrix = load_matrix().matrix
+    base = matrix.triggers[1].model_dump(mode="json", by_alias=True)
+    for name, status in (
+        ("trig_latency_16m", F),
+        ("trig_latency_plus20", Q),
+        ("trig_quiet", Q),
+    ):
+        at = TRIGGER_SCENARIOS[name].eval_time
+        change = dict(baseline)
+        for key in ("window_start", "window_end"):
+            if key in change:
+                change[key] = (at + timedelta(minutes=change[key])).isoformat()
+        trigger = LatencyDegradation.model_validate({**base, **change})
+        loaded = dataclasses.replace(
+            load_matrix(), matrix=matrix.model_copy(update={"triggers": [trigger]})
+        )
+        run, _ = evaluate_triggers(loaded, PrometheusSource(prometheus.url), at, LOOKBACK)
+        (verdict,) = run.verdicts
+        assert verdict.status is status, (name, verdict.reasons)
