@@ -61,14 +61,14 @@ def _sustain(value: Any) -> timedelta:
     raise ValueError("expected a duration such as 0s, 10m, 15m")
 
 
+def _sustain_text(td: timedelta) -> str:
+    return "0s" if td == timedelta(0) else promql_duration(td)
+
+
 Sustain = Annotated[
     timedelta,
     BeforeValidator(_sustain),
-    PlainSerializer(
-        lambda td: "0s" if td == timedelta(0) else promql_duration(td),
-        return_type=str,
-        when_used="always",
-    ),
+    PlainSerializer(_sustain_text, return_type=str, when_used="always"),
     Field(json_schema_extra={"type": "string", "pattern": r"^(0|(\d+(\.\d+)?(ms|s|m|h|d|w))+)$"}),
 ]
 
@@ -120,6 +120,11 @@ class TriggerCondition(BaseModel):
     def expr(self) -> str:
         """The condition as one PromQL expression (an alerting rule's ``expr``)."""
         return f"({self.value}) {self.comparison} {_num(self.threshold)}"
+
+    @property
+    def for_text(self) -> str:
+        """``for`` as a Prometheus duration (an alerting rule's ``for``; ``0s`` for at once)."""
+        return _sustain_text(self.for_)
 
     def holds(self, value: float) -> bool:
         """Whether one finite sample satisfies the condition (NaN never does)."""

@@ -40,6 +40,7 @@ def test_security_trigger_has_two_conditions_with_own_sustain() -> None:
     t = load_matrix().matrix.triggers[2]
     opa, webauthn = t.conditions()
     assert opa.for_.total_seconds() == 0
+    assert (opa.for_text, webauthn.for_text) == ("0s", "10m")
     assert webauthn.for_.total_seconds() == 600
     assert webauthn.comparison == "<"
     assert webauthn.expr.endswith(" < 0.99")
