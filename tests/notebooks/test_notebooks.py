@@ -338,7 +338,9 @@ def test_a_gate_without_a_notebook_renders_with_the_generic_one(tmp_path: Path) 
     g1 = text[text.index("  - id: G1") : text.index("  - id: G2")]
     g9 = g1.replace("id: G1", "id: G9").replace("    notebook: G1_slo_baseline\n", "")
     matrix = tmp_path / "g9.yaml"
-    matrix.write_text(text + "\n" + g9, encoding="utf-8")
+    after_gates = re.search(r"^\S", text[text.index("\ngates:") + 8 :], re.MULTILINE)
+    end = len(text) if after_gates is None else text.index("\ngates:") + 8 + after_gates.start()
+    matrix.write_text(text[:end] + g9 + text[end:], encoding="utf-8")
     loaded = parse_matrix(matrix.read_text(), source=str(matrix), base_dir=tmp_path)
     assert loaded.matrix.gate("G9").notebook is None
     library = [g for g in load_run("", matrix).verdicts().gates if g.id == "G9"]
