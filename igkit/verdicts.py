@@ -185,6 +185,10 @@ class RunVerdicts(_Model):
     window: timedelta | None = Field(
         default=None, description="the window that replaced every step rule's (--window)"
     )
+    change_ticket: str | None = Field(
+        default=None,
+        description="the release file's changeTicket, as the evidence objectives read it",
+    )
     gates: list[GateVerdict]
 
     @field_serializer("evaluated_at")
@@ -224,3 +228,15 @@ def decide(gates: list[GateVerdict], *, complete: bool) -> Decision:
 
 def scope_of(gate_ids: list[str], matrix_gate_ids: list[str]) -> Scope:
     return Scope(gates=list(gate_ids), complete=set(matrix_gate_ids) <= set(gate_ids))
+
+
+def change_ticket(gates: list[GateVerdict]) -> str | None:
+    """The change ticket of the release file the evidence objectives read (the first one
+    that parsed), so verdicts.json names the change it gates."""
+    for g in gates:
+        for o in g.objectives:
+            for fact in o.evidence:
+                ticket = fact.facts.get("change_ticket") if fact.kind == "release" else None
+                if isinstance(ticket, str) and ticket:
+                    return ticket
+    return None

@@ -20,7 +20,15 @@ from igkit.spec.loader import LoadedMatrix
 from igkit.spec.models import K6Objective, PrometheusObjective
 from igkit.spec.plan import plan
 from igkit.trust import TrustStore
-from igkit.verdicts import ObjectiveVerdict, RunVerdicts, Status, decide, gate_verdict, scope_of
+from igkit.verdicts import (
+    ObjectiveVerdict,
+    RunVerdicts,
+    Status,
+    change_ticket,
+    decide,
+    gate_verdict,
+    scope_of,
+)
 
 
 def _safe(gate_id: str, name: str, judge: Callable[[], ObjectiveVerdict]) -> ObjectiveVerdict:
@@ -109,5 +117,6 @@ def evaluate(
         source=source,
         select=snapshot_set.select,
         window=snapshot_set.window,
+        change_ticket=change_ticket(gates),
         gates=gates,
     )

@@ -470,6 +470,31 @@ class ApprovalsObjective(_Strict):
     tracker: EvidencePath = "approvals.yaml"
     required_roles: list[str] = Field(min_length=1)
     max_age: Duration
+    freeze: Duration | None = Field(
+        default=None,
+        description="the change freeze before the release file's cutoverAt (seed: T-60m); "
+        "an approval given outside [cutoverAt - freeze, cutoverAt] does not count",
+    )
+    change_ticket_pattern: str | None = Field(
+        default=None, description="regex the release file's changeTicket must match in full"
+    )
+    release: EvidencePath = "release.yaml"
+
+    @model_validator(mode="after")
+    def _freeze(self) -> ApprovalsObjective:
+        if (self.freeze is None) != (self.change_ticket_pattern is None):
+            raise ValueError(
+                "give 'freeze' and 'change_ticket_pattern' together: the freeze window is "
+                "read from the release file, which must carry a valid change ticket"
+            )
+        if self.freeze is not None and self.freeze <= timedelta(0):
+            raise ValueError("freeze must be positive")
+        if self.change_ticket_pattern is not None:
+            try:
+                re.compile(self.change_ticket_pattern)
+            except re.error as exc:
+                raise ValueError(f"change_ticket_pattern is not a regex: {exc}") from None
+        return self
 
 
 class CommsObjective(_Strict):
