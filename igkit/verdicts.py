@@ -139,6 +139,10 @@ class ObjectiveVerdict(_Model):
     evidence: list[EvidenceFact] = Field(
         default_factory=list, description="what each evidence document says, for the reports"
     )
+    gated: bool = Field(
+        default=True,
+        description="False: reported only (matrix 'gated: false'), never counts toward the gate",
+    )
 
     @field_serializer("window_start", "window_end")
     def _ser(self, v: datetime | None) -> str | None:
@@ -207,15 +211,31 @@ class RunVerdicts(_Model):
         return self
 
 
+def reported_only(gate_id: str, verdict: ObjectiveVerdict) -> ObjectiveVerdict:
+    """``verdict`` marked as shown but never counted toward ``gate_id`` (matrix
+    ``gated: false``), with a warning saying so wherever it is shown."""
+    note = (
+        f"{gate_id} {verdict.name}: reported only (gated: false): its {verdict.status} "
+        f"never counts toward {gate_id}"
+    )
+    return verdict.model_copy(update={"gated": False, "warnings": [*verdict.warnings, note]})
+
+
 def gate_verdict(gate_id: str, name: str, objectives: list[ObjectiveVerdict]) -> GateVerdict:
-    status = worst([o.status for o in objectives])
+    """The gate's status is the worst of its gated objectives; reported-only ones are kept
+    (and shown) but never count, and a gate with no gated objective is ERROR."""
+    gated = [o for o in objectives if o.gated]
+    status = worst([o.status for o in gated])
     if not objectives:
         reasons = [f"{gate_id} has no objectives in the matrix, so nothing can pass it"]
+    elif not gated:
+        reasons = [f"{gate_id} has only reported objectives (gated: false), so nothing can pass it"]
     elif status is Status.PASS:
-        reasons = [f"all {len(objectives)} objective(s) PASS"]
+        reasons = [f"all {len(gated)} objective(s) PASS"]
     else:
-        reasons = [r for o in objectives if o.status is not Status.PASS for r in o.reasons]
-    reasons += [w for o in objectives if o.status is Status.PASS for w in o.warnings]
+        reasons = [r for o in gated if o.status is not Status.PASS for r in o.reasons]
+    reasons += [w for o in gated if o.status is Status.PASS for w in o.warnings]
+    reasons += [w for o in objectives if not o.gated for w in o.warnings[-1:]]
     return GateVerdict(id=gate_id, name=name, status=status, reasons=reasons, objectives=objectives)
 
 

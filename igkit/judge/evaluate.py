@@ -27,6 +27,7 @@ from igkit.verdicts import (
     change_ticket,
     decide,
     gate_verdict,
+    reported_only,
     scope_of,
 )
 
@@ -103,7 +104,10 @@ def evaluate(
             else:
                 found = snapshot_set.evidence_for(f"{gate.id}/{obj.name}")
                 judge = partial(evaluate_evidence, gate.id, obj, found, at, trust)
-            verdicts.append(_safe(gate.id, obj.name, judge))
+            verdict = _safe(gate.id, obj.name, judge)
+            if isinstance(obj, PrometheusObjective) and not obj.gated:
+                verdict = reported_only(gate.id, verdict)
+            verdicts.append(verdict)
         gates.append(gate_verdict(gate.id, gate.name, verdicts))
     scope = scope_of(ids, [g.id for g in loaded.matrix.gates])
     return RunVerdicts(

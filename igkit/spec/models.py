@@ -256,6 +256,11 @@ class PrometheusObjective(_Strict):
     max_gap: Duration | None = None
     expect: ExpectSeries | None = None
     min_series: int = Field(default=1, ge=1)
+    gated: bool = Field(
+        default=True,
+        description="false: judged and shown (reports, verdicts.json) but never counted "
+        "toward the gate's status, e.g. a p99 reported beside the gated p95",
+    )
 
     @model_validator(mode="after")
     def _one_query(self) -> PrometheusObjective:
@@ -620,6 +625,16 @@ class Matrix(_Strict):
         dup = {i for i in ids if ids.count(i) > 1}
         if dup:
             raise ValueError(f"duplicate gate ids: {', '.join(sorted(dup))}")
+        ungated = [
+            g.id
+            for g in self.gates
+            if g.objectives and all(getattr(o, "gated", True) is False for o in g.objectives)
+        ]
+        if ungated:
+            raise ValueError(
+                f"gate(s) {', '.join(ungated)} have only 'gated: false' objectives: "
+                "a gate needs at least one objective that counts"
+            )
         prometheus = self.objectives_of(PrometheusObjective)
         if prometheus and self.defaults is None:
             named = ", ".join(f"{g.id}/{o.name}" for g, o in prometheus[:3])
