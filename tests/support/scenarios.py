@@ -597,3 +597,46 @@ def write_openmetrics_blocks(directory: Path, block_seconds: int = BLOCK_SECONDS
         if _write(families, path, lo, lo + block_seconds):
             paths.append(path)
     return paths
+
+
+# ---------------------------------------------------------------------------------------
+# hc (issue 11 §3): WebAuthn step-up outcomes for the G4 objective (seed §9, E3.S1).
+# A separate block so the trigger history (ha) merges without conflicts: it adds its model
+# parameters and wraps ``generate`` to append one counter family. Integrator: fold into
+# ``DEFAULTS`` / ``generate`` when merging; a scenario can override the two parameters.
+
+WEBAUTHN_RESULTS = ("success", "failure")
+DEFAULTS["webauthn_rps"] = 2.0  # step-up attempts per second, all tenants
+DEFAULTS["webauthn_failure_fraction"] = 0.002  # 99.8 % success: above the 99 % objective
+
+
+def _webauthn_share(lab: Mapping[str, str], t: IntArray, scope: Sequence[Scenario]) -> FloatArray:
+    fail = param_at("webauthn_failure_fraction", lab, t, scope)
+    return fail if lab["result"] == "failure" else 1.0 - fail
+
+
+def _webauthn_family(slots: Sequence[Scenario]) -> Family:
+    return Family(
+        "webauthn_stepup",
+        "counter",
+        [
+            _app_series(
+                "webauthn_stepup",
+                "webauthn_stepup_total",
+                (("result", r),),
+                _per_second("webauthn_rps", _webauthn_share),
+                slots,
+            )
+            for r in WEBAUTHN_RESULTS
+        ],
+    )
+
+
+_generate_without_webauthn = generate
+
+
+def generate(scenarios: Iterable[Scenario] | None = None) -> list[Family]:  # type: ignore[no-redef]
+    """All metric families of the synthetic history, with the WebAuthn step-up counters."""
+    scs = list(SCENARIOS.values() if scenarios is None else scenarios)
+    slots = sorted(scs, key=lambda s: s.eval_time)
+    return [*_generate_without_webauthn(scs), _webauthn_family(slots)]
