@@ -14,10 +14,11 @@ def test_openmetrics_layout(tmp_path: Path) -> None:
     text = path.read_text()
     assert text.endswith("\n# EOF\n")
     families = [ln.split()[2] for ln in text.splitlines() if ln.startswith("# TYPE ")]
-    assert len(families) == len(set(families)) == 10
+    assert len(families) == len(set(families)) == 11  # + webauthn_stepup (hc block)
     assert "# TYPE k6_http_req_duration_p95 gauge\n" in text
     assert "# TYPE k6_http_req_failed_rate gauge\n" in text
     assert "# TYPE k6_http_reqs counter\n" in text
+    assert "# TYPE webauthn_stepup counter\n" in text
     last_ts: dict[str, int] = {}
     family = ""
     seen_done: set[str] = set()
