@@ -304,7 +304,7 @@ def what_would_flip(run: Run) -> pd.DataFrame:
     rows = []
     for g in run.verdicts().gates:
         for o in g.objectives:
-            if o.status is Status.PASS:
+            if o.status is Status.PASS or not o.gated:  # a reported-only one flips nothing
                 continue
             rows.append(
                 {

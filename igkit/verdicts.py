@@ -139,6 +139,10 @@ class ObjectiveVerdict(_Model):
     evidence: list[EvidenceFact] = Field(
         default_factory=list, description="what each evidence document says, for the reports"
     )
+    gated: bool = Field(
+        default=True,
+        description="False: reported only (matrix 'gated: false'), never counts toward the gate",
+    )
 
     @field_serializer("window_start", "window_end")
     def _ser(self, v: datetime | None) -> str | None:
@@ -185,6 +189,10 @@ class RunVerdicts(_Model):
     window: timedelta | None = Field(
         default=None, description="the window that replaced every step rule's (--window)"
     )
+    change_ticket: str | None = Field(
+        default=None,
+        description="the release file's changeTicket, as the evidence objectives read it",
+    )
     gates: list[GateVerdict]
 
     @field_serializer("evaluated_at")
@@ -203,15 +211,31 @@ class RunVerdicts(_Model):
         return self
 
 
+def reported_only(gate_id: str, verdict: ObjectiveVerdict) -> ObjectiveVerdict:
+    """``verdict`` marked as shown but never counted toward ``gate_id`` (matrix
+    ``gated: false``), with a warning saying so wherever it is shown."""
+    note = (
+        f"{gate_id} {verdict.name}: reported only (gated: false): its {verdict.status} "
+        f"never counts toward {gate_id}"
+    )
+    return verdict.model_copy(update={"gated": False, "warnings": [*verdict.warnings, note]})
+
+
 def gate_verdict(gate_id: str, name: str, objectives: list[ObjectiveVerdict]) -> GateVerdict:
-    status = worst([o.status for o in objectives])
+    """The gate's status is the worst of its gated objectives; reported-only ones are kept
+    (and shown) but never count, and a gate with no gated objective is ERROR."""
+    gated = [o for o in objectives if o.gated]
+    status = worst([o.status for o in gated])
     if not objectives:
         reasons = [f"{gate_id} has no objectives in the matrix, so nothing can pass it"]
+    elif not gated:
+        reasons = [f"{gate_id} has only reported objectives (gated: false), so nothing can pass it"]
     elif status is Status.PASS:
-        reasons = [f"all {len(objectives)} objective(s) PASS"]
+        reasons = [f"all {len(gated)} objective(s) PASS"]
     else:
-        reasons = [r for o in objectives if o.status is not Status.PASS for r in o.reasons]
-    reasons += [w for o in objectives if o.status is Status.PASS for w in o.warnings]
+        reasons = [r for o in gated if o.status is not Status.PASS for r in o.reasons]
+    reasons += [w for o in gated if o.status is Status.PASS for w in o.warnings]
+    reasons += [w for o in objectives if not o.gated for w in o.warnings[-1:]]
     return GateVerdict(id=gate_id, name=name, status=status, reasons=reasons, objectives=objectives)
 
 
@@ -224,3 +248,15 @@ def decide(gates: list[GateVerdict], *, complete: bool) -> Decision:
 
 def scope_of(gate_ids: list[str], matrix_gate_ids: list[str]) -> Scope:
     return Scope(gates=list(gate_ids), complete=set(matrix_gate_ids) <= set(gate_ids))
+
+
+def change_ticket(gates: list[GateVerdict]) -> str | None:
+    """The change ticket of the release file the evidence objectives read (the first one
+    that parsed), so verdicts.json names the change it gates."""
+    for g in gates:
+        for o in g.objectives:
+            for fact in o.evidence:
+                ticket = fact.facts.get("change_ticket") if fact.kind == "release" else None
+                if isinstance(ticket, str) and ticket:
+                    return ticket
+    return None

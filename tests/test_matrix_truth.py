@@ -82,7 +82,8 @@ def test_renamed_gates_replay_the_demo_with_the_same_statuses(tmp_path: Path) ->
     ]
     mapped = {(RENAMED.get(g, g), o): s for (g, o), s in statuses(default).items()}
     assert statuses(renamed) == mapped
-    assert set(mapped.values()) == {"PASS"}
+    # every objective PASSes but the reported-only Neo4j one (the demo exports no Neo4j data)
+    assert {s for (_, o), s in mapped.items() if o != "neo4j_1hop_p95"} == {"PASS"}
 
 
 def test_k6_and_attestation_in_any_gate_live_replayed_and_bundled(tmp_path: Path) -> None:

@@ -553,6 +553,7 @@ def build_manifest(
     return {
         "schema": MANIFEST_SCHEMA,
         "releaseTag": tag,
+        "changeTicket": verdicts.change_ticket or (found[0].changeTicket if found else None),
         "artifacts": _artifacts(verdicts, found),
         "gates": gates,
         "snapshots": snapshots,
@@ -598,6 +599,7 @@ def seal(bundle: Path, key: SigningKey) -> list[str]:
             "decision": manifest.get("decision"),
             "evaluatedAt": manifest.get("evaluatedAt"),
             "releaseTag": manifest.get("releaseTag"),
+            "changeTicket": manifest.get("changeTicket"),
             "matrixSha256": manifest.get("matrixSha256"),
             "gates": [
                 {"id": g.get("id"), "status": g.get("status")} for g in manifest.get("gates", [])

@@ -20,7 +20,16 @@ from igkit.spec.loader import LoadedMatrix
 from igkit.spec.models import K6Objective, PrometheusObjective
 from igkit.spec.plan import plan
 from igkit.trust import TrustStore
-from igkit.verdicts import ObjectiveVerdict, RunVerdicts, Status, decide, gate_verdict, scope_of
+from igkit.verdicts import (
+    ObjectiveVerdict,
+    RunVerdicts,
+    Status,
+    change_ticket,
+    decide,
+    gate_verdict,
+    reported_only,
+    scope_of,
+)
 
 
 def _safe(gate_id: str, name: str, judge: Callable[[], ObjectiveVerdict]) -> ObjectiveVerdict:
@@ -95,7 +104,10 @@ def evaluate(
             else:
                 found = snapshot_set.evidence_for(f"{gate.id}/{obj.name}")
                 judge = partial(evaluate_evidence, gate.id, obj, found, at, trust)
-            verdicts.append(_safe(gate.id, obj.name, judge))
+            verdict = _safe(gate.id, obj.name, judge)
+            if isinstance(obj, PrometheusObjective) and not obj.gated:
+                verdict = reported_only(gate.id, verdict)
+            verdicts.append(verdict)
         gates.append(gate_verdict(gate.id, gate.name, verdicts))
     scope = scope_of(ids, [g.id for g in loaded.matrix.gates])
     return RunVerdicts(
@@ -109,5 +121,6 @@ def evaluate(
         source=source,
         select=snapshot_set.select,
         window=snapshot_set.window,
+        change_ticket=change_ticket(gates),
         gates=gates,
     )

@@ -27,8 +27,10 @@ def _clean(element: ET.Element) -> None:
 
 def to_junit(run: RunVerdicts) -> bytes:
     cases = [(g, o) for g in run.gates for o in g.objectives]
-    failures = sum(o.status in (Status.FAIL, Status.NO_DATA) for _, o in cases)
-    errors = sum(o.status is Status.ERROR for _, o in cases)
+    gated = [(g, o) for g, o in cases if o.gated]
+    failures = sum(o.status in (Status.FAIL, Status.NO_DATA) for _, o in gated)
+    errors = sum(o.status is Status.ERROR for _, o in gated)
+    skipped = sum(o.status is not Status.PASS for _, o in cases if not o.gated)
     empty = [g for g in run.gates if not g.objectives]
     suites = ET.Element("testsuites", name="igkit go-no-go")
     suite = ET.SubElement(
@@ -38,7 +40,7 @@ def to_junit(run: RunVerdicts) -> bytes:
         tests=str(len(cases) + len(empty)),
         failures=str(failures),
         errors=str(errors + len(empty)),
-        skipped="0",
+        skipped=str(skipped),
         timestamp=run.evaluated_at.strftime("%Y-%m-%dT%H:%M:%S"),
     )
     props = ET.SubElement(suite, "properties")
@@ -56,7 +58,12 @@ def to_junit(run: RunVerdicts) -> bytes:
             suite, "testcase", classname=f"{gate.id} {gate.name}", name=obj.name, time="0"
         )
         text = "\n".join(obj.reasons)
-        if obj.status is Status.ERROR:
+        if not obj.gated and obj.status is not Status.PASS:
+            # reported only (matrix gated: false): shown, but it never fails the run
+            ET.SubElement(
+                case, "skipped", message=f"{obj.status.value} (reported only, not gated)"
+            ).text = "\n".join([*obj.reasons, *obj.warnings])
+        elif obj.status is Status.ERROR:
             ET.SubElement(
                 case, "error", type=obj.status.value, message=obj.reasons[0] if obj.reasons else ""
             ).text = text

@@ -120,6 +120,8 @@ def capture_objective(
         files["report"] = _read(evidence_dir, obj.report)
     elif isinstance(obj, ApprovalsObjective):
         files["tracker"] = _read(evidence_dir, obj.tracker)
+        if obj.freeze is not None:
+            files["release"] = _read(evidence_dir, obj.release)
     elif isinstance(obj, CommsObjective):
         for role, rel in obj.templates.items():
             files[f"template:{role}"] = _read(evidence_dir, rel)

@@ -257,6 +257,11 @@ class PrometheusObjective(_Strict):
     max_gap: Duration | None = None
     expect: ExpectSeries | None = None
     min_series: int = Field(default=1, ge=1)
+    gated: bool = Field(
+        default=True,
+        description="false: judged and shown (reports, verdicts.json) but never counted "
+        "toward the gate's status, e.g. a p99 reported beside the gated p95",
+    )
 
     @model_validator(mode="after")
     def _one_query(self) -> PrometheusObjective:
@@ -471,6 +476,31 @@ class ApprovalsObjective(_Strict):
     tracker: EvidencePath = "approvals.yaml"
     required_roles: list[str] = Field(min_length=1)
     max_age: Duration
+    freeze: Duration | None = Field(
+        default=None,
+        description="the change freeze before the release file's cutoverAt (seed: T-60m); "
+        "an approval given outside [cutoverAt - freeze, cutoverAt] does not count",
+    )
+    change_ticket_pattern: str | None = Field(
+        default=None, description="regex the release file's changeTicket must match in full"
+    )
+    release: EvidencePath = "release.yaml"
+
+    @model_validator(mode="after")
+    def _freeze(self) -> ApprovalsObjective:
+        if (self.freeze is None) != (self.change_ticket_pattern is None):
+            raise ValueError(
+                "give 'freeze' and 'change_ticket_pattern' together: the freeze window is "
+                "read from the release file, which must carry a valid change ticket"
+            )
+        if self.freeze is not None and self.freeze <= timedelta(0):
+            raise ValueError("freeze must be positive")
+        if self.change_ticket_pattern is not None:
+            try:
+                re.compile(self.change_ticket_pattern)
+            except re.error as exc:
+                raise ValueError(f"change_ticket_pattern is not a regex: {exc}") from None
+        return self
 
 
 class CommsObjective(_Strict):
@@ -603,6 +633,16 @@ class Matrix(_Strict):
         if dup:
             raise ValueError(f"duplicate gate ids: {', '.join(sorted(dup))}")
         unique_ids(self.triggers)
+        ungated = [
+            g.id
+            for g in self.gates
+            if g.objectives and all(getattr(o, "gated", True) is False for o in g.objectives)
+        ]
+        if ungated:
+            raise ValueError(
+                f"gate(s) {', '.join(ungated)} have only 'gated: false' objectives: "
+                "a gate needs at least one objective that counts"
+            )
         prometheus = self.objectives_of(PrometheusObjective)
         if prometheus and self.defaults is None:
             named = ", ".join(f"{g.id}/{o.name}" for g, o in prometheus[:3])

@@ -27,6 +27,7 @@ from tests.bundle.conftest import cli
 def test_manifest_follows_the_seed_schema(sealed: Path, signing_key: SigningKey) -> None:
     m = json.loads((sealed / "manifest.json").read_bytes())
     assert m["releaseTag"] == "v1.4.0"  # from the G3 evidence snapshot's release file
+    assert m["changeTicket"] == "CHG-2025-0301"  # from the release file, via verdicts.json
     assert m["artifacts"] == [
         {
             "name": "intelgraph-api",

@@ -70,7 +70,11 @@ def test_g4_bundle_and_latency_together(
         tmp_path / "o",
     )
     assert rc == 0, reasons(verdicts)
-    assert statuses(verdicts) == {"opa_decision_p95": "PASS", "bundle_signature": "PASS"}
+    assert statuses(verdicts) == {
+        "opa_decision_p95": "PASS",
+        "webauthn_stepup_success": "PASS",
+        "bundle_signature": "PASS",
+    }
 
 
 def flip_byte(path: Path) -> None:
@@ -298,7 +302,7 @@ def test_policy_bundle_with_path_traversal_is_refused_not_crashed(evidence: Path
         tar.addfile(info, io.BytesIO(b"x=1"))
     (evidence / "policy" / "bundle.tar.gz").write_bytes(buf.getvalue())
     loaded = load_matrix(None)
-    obj = loaded.matrix.gate("G4").objectives[1]
+    obj = next(o for o in loaded.matrix.gate("G4").objectives if o.name == "bundle_signature")
     snap = capture_objective("G4", obj, evidence)  # type: ignore[arg-type]
     trust = resolve_trust(loaded, trust_dir=TRUST)
     verdict = evaluate_evidence("G4", obj, snap, datetime(2025, 3, 1, 3, 30, tzinfo=UTC), trust)  # type: ignore[arg-type]

@@ -164,6 +164,8 @@ def test_one_failing_tenant_fails_the_gate_and_is_named(
     assert others == {
         "graphql_query_p95": "FAIL",
         "graphql_mutation_p95": "PASS",
+        "graphql_query_p99": "PASS",
+        "neo4j_1hop_p95": "NO_DATA",  # reported only: the demo exports no Neo4j histogram
         "availability": "PASS",
     }
 

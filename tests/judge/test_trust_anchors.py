@@ -308,7 +308,7 @@ def keyless_setup(tmp_path: Path) -> tuple[Path, Path]:
     shutil.copy(A_TXT, evidence / "a.txt")
     shutil.copy(DSSE_BUNDLE, evidence / "a.sigstore.json")
     (evidence / "release.yaml").write_text(
-        "releaseTag: v1\nartifacts:\n  - {name: a, path: a.txt, provenance: a.sigstore.json}\n"
+        "releaseTag: v1\nchangeTicket: CHG-1\nartifacts:\n  - {name: a, path: a.txt, provenance: a.sigstore.json}\n"
     )
     matrix = attestation_matrix(
         tmp_path / "kl.yaml",

@@ -43,6 +43,14 @@ def test_default_matrix_matches_the_cutover_pack() -> None:
     assert g1["graphql_query_p95"].threshold.unit is Unit.MS
     assert g1["graphql_mutation_p95"].threshold.value == 700
     assert g1["availability"].threshold.value == 99.9
+    # seed §9 KPIs shown but not gated: p99 (no SLO) and Neo4j 1-hop p95 <= 300 ms when exported
+    assert [n for n, o in g1.items() if not o.gated] == ["graphql_query_p99", "neo4j_1hop_p95"]
+    assert g1["neo4j_1hop_p95"].threshold.value == 300
+    g4 = {o.name: o for o in m.gate("G4").objectives if isinstance(o, PrometheusObjective)}
+    assert (g4["webauthn_stepup_success"].threshold.value, g4["webauthn_stepup_success"].gated) == (
+        99,
+        True,
+    )
     g6 = {o.name: o for o in m.gate("G6").objectives if isinstance(o, PrometheusObjective)}
     assert {g6["infra_budget_burn"].rule.budget_usd, g6["llm_budget_burn"].rule.budget_usd} == {
         18000,
@@ -50,9 +58,14 @@ def test_default_matrix_matches_the_cutover_pack() -> None:
     }  # type: ignore[union-attr]
     kinds = {g.id: [type(o) for o in g.objectives] for g in m.gates}
     assert kinds["G3"] == [AttestationObjective, SbomObjective]
-    assert kinds["G4"] == [PrometheusObjective, OpaBundleObjective]
+    assert kinds["G4"] == [PrometheusObjective, PrometheusObjective, OpaBundleObjective]
     assert kinds["G7"] == [DrillObjective]
     assert kinds["G8"] == [ApprovalsObjective, CommsObjective]
+    approvals = m.gate("G8").objectives[0]
+    assert isinstance(approvals, ApprovalsObjective)
+    assert approvals.freeze is not None
+    assert approvals.freeze.total_seconds() == 3600  # seed: T-60m change freeze
+    assert approvals.change_ticket_pattern == r"^CHG-\d{4}-\d{4}$"
     drill = m.gate("G7").objectives[0]
     assert isinstance(drill, DrillObjective)
     assert (drill.rpo_target.total_seconds(), drill.rto_target.total_seconds()) == (300, 3600)

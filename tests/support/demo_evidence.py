@@ -157,6 +157,7 @@ def build(root: Path, trust: Path) -> None:
     (root / "release.yaml").write_text(
         "releaseTag: v1.4.0\n"
         "changeTicket: CHG-2025-0301\n"
+        "cutoverAt: 2025-03-01T04:00:00Z\n"
         "artifacts:\n"
         f"  - name: {ARTIFACT}\n"
         f"    version: {VERSION}\n"
@@ -212,12 +213,12 @@ def build(root: Path, trust: Path) -> None:
         "  - {name: verify data, at: 2025-02-27T15:05:00Z, outcome: ok}\n"
     )
     people = [
-        ("release_eng", "R. Lead", "2025-02-28T18:00:00Z", "CHG-2025-0301"),
-        ("sre_oncall_ack", "S. Oncall", "2025-02-28T19:30:00Z", "PD-88412"),
-        ("qe", "Q. Engineer", "2025-02-28T20:15:00Z", "QE-GA-26"),
-        ("secops", "S. Ops", "2025-02-28T21:00:00Z", "SEC-1190"),
-        ("pm_cs", "P. Manager", "2025-02-28T22:40:00Z", "CS-COMMS-26"),
-        ("mc", "M. Conductor", "2025-03-01T02:55:00Z", "MC-GO-26"),
+        ("release_eng", "R. Lead", "2025-03-01T03:02:00Z", "CHG-2025-0301"),
+        ("sre_oncall_ack", "S. Oncall", "2025-03-01T03:06:00Z", "PD-88412"),
+        ("qe", "Q. Engineer", "2025-03-01T03:10:00Z", "QE-GA-26"),
+        ("secops", "S. Ops", "2025-03-01T03:15:00Z", "SEC-1190"),
+        ("pm_cs", "P. Manager", "2025-03-01T03:20:00Z", "CS-COMMS-26"),
+        ("mc", "M. Conductor", "2025-03-01T03:25:00Z", "MC-GO-26"),
     ]
     (root / "approvals.yaml").write_text(
         "approvals:\n"

@@ -93,8 +93,8 @@ DEFAULTS: dict[str, float | tuple[str, dict[str, float]]] = {
     "cost_usd_per_s": ("component", {"storage": 0.0006, "neo4j": 0.000532, "llm": 0.000965}),
     "cost_factor": 1.0,  # multiplies every cost component (trigger scenarios: cost spikes)
     "opa_bundle_failures": 0.0,  # OPA bundle load failures per scrape (trigger slots only)
-    "webauthn_rps": 5.0,  # WebAuthn step-ups per second (trigger slots only)
-    "webauthn_failure_fraction": 0.001,
+    "webauthn_rps": 2.0,  # WebAuthn step-up attempts per second, all tenants
+    "webauthn_failure_fraction": 0.002,  # 99.8 % success: above G4's 99 % objective
 }
 
 
@@ -651,6 +651,7 @@ def generate(scenarios: Iterable[Scenario] | None = None) -> list[Family]:
         ),
         _cost_family(scs),
     ]
+    fams.append(_webauthn_family(slots))
     trigger_slots = [s for s in slots if s.name in TRIGGER_SCENARIOS]
     if trigger_slots:
         _add_trigger_families(fams, trigger_slots)
@@ -681,29 +682,6 @@ def _add_trigger_families(fams: list[Family], slots: Sequence[Scenario]) -> None
                     lambda lab, t, scope: param_at("opa_bundle_failures", lab, t, scope),
                     slots,
                 )
-            ],
-        )
-    )
-
-    def webauthn_share(
-        lab: Mapping[str, str], t: IntArray, scope: Sequence[Scenario]
-    ) -> FloatArray:
-        fail = param_at("webauthn_failure_fraction", lab, t, scope)
-        return fail if lab["result"] == "failure" else 1.0 - fail
-
-    fams.append(
-        Family(
-            "webauthn_stepup",
-            "counter",
-            [
-                _app_series(
-                    "webauthn_stepup",
-                    "webauthn_stepup_total",
-                    (("result", r),),
-                    _per_second("webauthn_rps", webauthn_share),
-                    slots,
-                )
-                for r in ("success", "failure")
             ],
         )
     )
@@ -763,3 +741,33 @@ def write_openmetrics_blocks(directory: Path, block_seconds: int = BLOCK_SECONDS
         if _write(families, path, lo, lo + block_seconds):
             paths.append(path)
     return paths
+
+
+# ---------------------------------------------------------------------------------------
+# WebAuthn step-up outcomes, every slot: G4's objective (seed §9, E3.S1) and the
+# security_policy_failure trigger read the same counters; a scenario overrides the two
+# parameters.
+
+WEBAUTHN_RESULTS = ("success", "failure")
+
+
+def _webauthn_share(lab: Mapping[str, str], t: IntArray, scope: Sequence[Scenario]) -> FloatArray:
+    fail = param_at("webauthn_failure_fraction", lab, t, scope)
+    return fail if lab["result"] == "failure" else 1.0 - fail
+
+
+def _webauthn_family(slots: Sequence[Scenario]) -> Family:
+    return Family(
+        "webauthn_stepup",
+        "counter",
+        [
+            _app_series(
+                "webauthn_stepup",
+                "webauthn_stepup_total",
+                (("result", r),),
+                _per_second("webauthn_rps", _webauthn_share),
+                slots,
+            )
+            for r in WEBAUTHN_RESULTS
+        ],
+    )

@@ -18,6 +18,7 @@ def test_openmetrics_layout(tmp_path: Path) -> None:
     assert "# TYPE k6_http_req_duration_p95 gauge\n" in text
     assert "# TYPE k6_http_req_failed_rate gauge\n" in text
     assert "# TYPE k6_http_reqs counter\n" in text
+    assert "# TYPE webauthn_stepup counter\n" in text
     last_ts: dict[str, int] = {}
     family = ""
     seen_done: set[str] = set()

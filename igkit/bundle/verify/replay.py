@@ -123,6 +123,14 @@ def check_replay(
                 "replay", f"decision: recorded {original.decision}, re-evaluated {again.decision}"
             )
         )
+    if original.change_ticket != again.change_ticket:
+        result.checks.append(
+            failed(
+                "replay",
+                f"change ticket: recorded {original.change_ticket}, "
+                f"re-evaluated {again.change_ticket}",
+            )
+        )
     if not differ and original.decision == again.decision:
         result.checks.append(
             passed(

@@ -228,6 +228,10 @@ def _latest(records: list[Approval]) -> tuple[Approval, Approval | None]:
     return latest, earlier
 
 
+def _freeze_window(start: datetime | None, end: datetime | None) -> str:
+    return f"[{rfc3339(start) if start else '-'}, {rfc3339(end) if end else '-'}]"
+
+
 def decisions(
     approvals: Sequence[Approval], required_roles: Sequence[str]
 ) -> list[tuple[str, Approval | None]]:
@@ -247,20 +251,29 @@ def verify_approvals(
     freeze_start: datetime | None,
     max_age: timedelta | None,
     at: datetime,
+    freeze_end: datetime | None = None,
 ) -> list[Check]:
     """One ``approval`` check per required role, then one ``unexpected role`` FAIL per role
     that is recorded but not required.
 
     A role passes when its latest decision (a rejection wins a tie) is an approval made
     inside the window: not before ``freeze_start``, not more than ``max_age`` before ``at``,
-    and not after ``at``. ``approvals=None`` (no tracker) is NO_DATA for every role.
+    and not after ``at`` nor after ``freeze_end`` (the cutover: an approval given once the
+    cutover started came too late to gate it). ``approvals=None`` (no tracker) is NO_DATA for
+    every role.
     """
     at = _aware(at, "at")
     if max_age is not None and max_age <= timedelta(0):
         raise ValueError("max_age must be positive")
     bounds: list[tuple[datetime, str]] = []
     if freeze_start is not None:
-        bounds.append((_aware(freeze_start, "freeze_start"), "the freeze start"))
+        start = _aware(freeze_start, "freeze_start")
+        label = "the freeze start"
+        if freeze_end is not None:
+            label = f"the freeze window {_freeze_window(start, freeze_end)} before the cutover"
+        bounds.append((start, label))
+    if freeze_end is not None:
+        freeze_end = _aware(freeze_end, "freeze_end")
     if max_age is not None:
         bounds.append((at - max_age, f"max age {human_duration(max_age.total_seconds())}"))
     window_start = max(bounds) if bounds else None
@@ -288,6 +301,16 @@ def verify_approvals(
                     "approval",
                     f"the latest decision ({latest.decision} by {_who(latest)}) is dated after "
                     f"the evaluation time {rfc3339(at)}",
+                    role,
+                )
+            )
+        elif freeze_end is not None and latest.timestamp > freeze_end:
+            window = _freeze_window(freeze_start, freeze_end)
+            checks.append(
+                failed(
+                    "approval",
+                    f"the approval by {_who(latest)} is outside "
+                    f"the freeze window {window}: given after the cutover started",
                     role,
                 )
             )

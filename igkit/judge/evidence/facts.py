@@ -83,7 +83,7 @@ def release_fact(
             kind="release",
             subject=path or "release file",
             status=problem.status if problem is not None else Status.ERROR,
-            facts={"release_tag": None, "change_ticket": None, "file": path},
+            facts={"release_tag": None, "change_ticket": None, "cutover_at": None, "file": path},
         )
     read = [c for c in checks if c.name in ("artifact digest", "artifact")]
     return EvidenceFact(
@@ -93,6 +93,7 @@ def release_fact(
         facts={
             "release_tag": release.releaseTag,
             "change_ticket": release.changeTicket,
+            "cutover_at": _time(release.cutoverAt),
             "file": path,
         },
         rows=[
@@ -286,9 +287,11 @@ def approvals_fact(
     file: str | None,
     approvals: list[Approval] | None,
     checks: Sequence[Check],
+    window: tuple[datetime, datetime] | None = None,
 ) -> EvidenceFact:
     """One row per required role with the decision judged for it (approver None when the role
-    recorded none, or when the tracker could not be read)."""
+    recorded none, or when the tracker could not be read), and the freeze window the
+    approvals had to fall in when the matrix sets one."""
     from igkit.judge.evidence.approvals import decisions
 
     overall = status_of(checks)
@@ -312,6 +315,8 @@ def approvals_fact(
         status=overall,
         facts={
             "max_age": _duration(obj.max_age),
+            "freeze": _duration(obj.freeze),
+            "freeze_window": f"{rfc3339(window[0])} to {rfc3339(window[1])}" if window else None,
             "unexpected_roles": ", ".join(unexpected) or None,
         },
         rows=rows,

@@ -9,11 +9,13 @@ from datetime import datetime
 from typing import Literal, TypeVar
 
 from igkit.judge.evidence import facts as ef
-from igkit.judge.evidence.checks import Check, combine, error, failed, no_data
+from igkit.judge.evidence.checks import Check, combine, error, failed, no_data, passed
 from igkit.judge.evidence.release import (
     ReleaseArtifact,
     ReleaseFile,
     ReleaseFileError,
+    check_change_ticket,
+    cutover_at,
     parse_release,
 )
 from igkit.judge.evidence.trust_wording import (
@@ -32,6 +34,7 @@ from igkit.spec.models import (
     OpaBundleObjective,
     SbomObjective,
 )
+from igkit.timeutil import human_duration, rfc3339
 from igkit.trust import Anchor, AnchorKind, TrustStore, Unresolved
 from igkit.verdicts import EvidenceFact, ObjectiveVerdict, Status
 
@@ -330,17 +333,69 @@ def _drill(obj: DrillObjective, snap: EvidenceSnapshot, at: datetime) -> Judged:
     return checks, [ef.drill_fact(obj, _path(snap, "report"), report, checks)]
 
 
+def _freeze(
+    obj: ApprovalsObjective, snap: EvidenceSnapshot
+) -> tuple[list[Check], list[EvidenceFact], tuple[datetime, datetime] | None]:
+    """The change-ticket and cutover checks of the release file, its fact, and the freeze
+    window ``[cutoverAt - freeze, cutoverAt]`` when the file gives one (else None: no window,
+    no approval can count)."""
+    assert obj.freeze is not None
+    assert obj.change_ticket_pattern is not None
+    release, problem = _release(snap)
+    if release is None:
+        return [problem] if problem else [], _release_only(snap, problem)[1], None
+    f = snap.files.get("release")
+    name = f.path if f is not None else obj.release
+    checks: list[Check] = []
+    wrong = check_change_ticket(release, obj.change_ticket_pattern, name=name)
+    checks.append(
+        error("change ticket", wrong) if wrong else passed("change ticket", release.changeTicket)
+    )
+    end = cutover_at(release)
+    if end is None:
+        checks.append(
+            error(
+                "cutover",
+                f"{name}: cutoverAt: required to place the {human_duration(obj.freeze.total_seconds())} freeze window before the cutover",
+            )
+        )
+        window = None
+    else:
+        window = (end - obj.freeze, end)
+        checks.append(passed("cutover", f"freeze window [{rfc3339(window[0])}, {rfc3339(end)}]"))
+    return checks, [ef.release_fact(f, release, {}, checks, None)], window
+
+
 def _approvals(obj: ApprovalsObjective, snap: EvidenceSnapshot, at: datetime) -> Judged:
     from igkit.judge.evidence.approvals import parse_approvals, verify_approvals
 
+    release_checks: list[Check] = []
+    release_facts: list[EvidenceFact] = []
+    window: tuple[datetime, datetime] | None = None
+    if obj.freeze is not None:
+        release_checks, release_facts, window = _freeze(obj, snap)
     approvals = _parsed(snap, "tracker", "approvals tracker", parse_approvals)
     path = _path(snap, "tracker")
     if isinstance(approvals, Check):
-        return [approvals], [ef.approvals_fact(obj, path, None, [approvals])]
+        checks = [*release_checks, approvals]
+        return checks, [ef.approvals_fact(obj, path, None, [approvals]), *release_facts]
+    if obj.freeze is not None and window is None:
+        return release_checks, [
+            ef.approvals_fact(obj, path, approvals, release_checks),
+            *release_facts,
+        ]
     checks = verify_approvals(
-        approvals, required_roles=obj.required_roles, freeze_start=None, max_age=obj.max_age, at=at
+        approvals,
+        required_roles=obj.required_roles,
+        freeze_start=window[0] if window else None,
+        freeze_end=window[1] if window else None,
+        max_age=obj.max_age,
+        at=at,
     )
-    return checks, [ef.approvals_fact(obj, path, approvals, checks)]
+    return [*release_checks, *checks], [
+        ef.approvals_fact(obj, path, approvals, checks, window),
+        *release_facts,
+    ]
 
 
 def _comms(obj: CommsObjective, snap: EvidenceSnapshot, at: datetime) -> Judged:

@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from igkit.errors import IgkitError
 from igkit.spec.models import EvidencePath
@@ -40,12 +49,15 @@ class ReleaseArtifact(BaseModel):
 
 
 class ReleaseFile(BaseModel):
-    """``release.yaml``: ``releaseTag`` and its ``artifacts`` (seed §10 export manifest names)."""
+    """``release.yaml``: ``releaseTag``, the ``changeTicket`` that authorises it (required: seed
+    E1.S1, no change without a ticket), when the cutover starts (``cutoverAt``, RFC 3339 with
+    an offset; the G8 freeze window ends there) and the ``artifacts`` (seed §10 names)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     releaseTag: str = Field(min_length=1)  # noqa: N815 - the seed's field name
-    changeTicket: str | None = None  # noqa: N815
+    changeTicket: str = Field(min_length=1, pattern=r"\S")  # noqa: N815
+    cutoverAt: AwareDatetime | None = None  # noqa: N815
     artifacts: list[ReleaseArtifact] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -71,3 +83,19 @@ def parse_release(content: bytes, *, name: str) -> ReleaseFile:
     except ValidationError as exc:
         problem = validation_message(exc, data=data, model=ReleaseFile)
         raise ReleaseFileError(f"{name}: {problem}") from None
+
+
+def check_change_ticket(release: ReleaseFile, pattern: str, *, name: str) -> str | None:
+    """Why ``release.changeTicket`` does not match the matrix's ``pattern`` (searched with
+    :func:`re.fullmatch`, so a ticket cannot hide inside a longer string), or None."""
+    if re.fullmatch(pattern, release.changeTicket):
+        return None
+    return (
+        f"{name}: changeTicket {release.changeTicket!r} does not match the matrix's "
+        f"change_ticket_pattern '{pattern}'"
+    )
+
+
+def cutover_at(release: ReleaseFile) -> datetime | None:
+    """``cutoverAt`` in UTC, or None when the release file does not say."""
+    return release.cutoverAt.astimezone(UTC) if release.cutoverAt is not None else None

@@ -15,7 +15,12 @@ from igkit.verdicts import EvidenceFact, FactValue, Status
 KINDS: dict[str, tuple[str, list[tuple[str, str]], list[tuple[str, str]]]] = {
     "release": (
         "Release",
-        [("release_tag", "Release tag"), ("change_ticket", "Change ticket"), ("file", "File")],
+        [
+            ("release_tag", "Release tag"),
+            ("change_ticket", "Change ticket"),
+            ("cutover_at", "Cutover at"),
+            ("file", "File"),
+        ],
         [("name", "Artifact"), ("version", "Version"), ("digest", "Digest")],
     ),
     "artifact": (
@@ -89,6 +94,8 @@ KINDS: dict[str, tuple[str, list[tuple[str, str]], list[tuple[str, str]]]] = {
         "Approvals",
         [
             ("max_age", "Maximum approval age"),
+            ("freeze", "Change freeze before the cutover"),
+            ("freeze_window", "Freeze window (approvals count only inside)"),
             ("unexpected_roles", "Approvals of roles not required"),
         ],
         [

@@ -110,6 +110,7 @@ def test_honest_provenance_gives_release_and_verified_artifact_facts(demo: Demo)
     assert release.facts == {
         "release_tag": "v1.4.0",
         "change_ticket": "CHG-2025-0301",
+        "cutover_at": "2025-03-01T04:00:00Z",
         "file": "release.yaml",
     }
     assert release.rows == [{"name": "intelgraph-api", "version": "1.4.0", "digest": DEMO_DIGEST}]
@@ -193,7 +194,12 @@ def test_unreadable_release_file_is_an_error_fact_never_raises(demo: Demo) -> No
     assert v.status is Status.ERROR
     release = one(v, "release")
     assert release.status is Status.ERROR
-    assert release.facts == {"release_tag": None, "change_ticket": None, "file": "release.yaml"}
+    assert release.facts == {
+        "release_tag": None,
+        "change_ticket": None,
+        "cutover_at": None,
+        "file": "release.yaml",
+    }
     assert [e.kind for e in v.evidence] == ["release"]
 
 
@@ -481,7 +487,7 @@ def test_honest_approvals_give_one_row_per_required_role(demo: Demo) -> None:
         "role": "release_eng",
         "approver": "R. Lead",
         "decision": "approve",
-        "at": "2025-02-28T18:00:00Z",
+        "at": "2025-03-01T03:02:00Z",
         "reference": "CHG-2025-0301",
         "status": "PASS",
     }

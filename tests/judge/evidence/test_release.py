@@ -7,6 +7,7 @@ import pytest
 from igkit.judge.evidence.release import ReleaseFileError, parse_release
 
 HONEST = """releaseTag: v1.4.0
+changeTicket: CHG-2025-0301
 artifacts:
   - name: api
     path: artifacts/api.tar
