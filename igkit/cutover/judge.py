@@ -145,7 +145,8 @@ def canary_summary(run: RunVerdicts, spec: CutoverSpec) -> Canary:
         for o in gate.objectives
     ]
     count = next((o for o in rows if o.name == CANARY_REQUESTS), None)
-    judged = [o for o in rows if o.name != CANARY_REQUESTS]
+    gated = {o.name for o in gate.objectives if o.gated}  # reported-only ones never decide
+    judged = [o for o in rows if o.name != CANARY_REQUESTS and o.name in gated]
     return Canary(
         gate=spec.canary_gate,
         select=spec.canary_select,
