@@ -271,8 +271,13 @@ def test_mixed_slow_periods_land_in_their_windows(k6_runs: dict[str, K6RunResult
     points = read_points(run.points_json, tags=["scenario"])
     assert _failing_windows(points, "graphql_reads", 350) == [2, 3]
     assert _failing_windows(points, "graphql_writes", 700) == [3]
+    # Controls: no intended slow period (500/900 ms) leaks into the other scenarios. The bound
+    # is a leak detector, not their SLOs: on this 2-core machine a stall of the whole run
+    # (k6 spinning up VUs for the piled-up slow requests) can add ~250 ms to every request of
+    # one window (measured 2026-11-30 in CI: opa_decision p95 140 ms, max 241 ms, neo4j p95
+    # 171 ms in window 3), which says nothing about where k6 stamps the samples.
     assert _failing_windows(points, "neo4j_1hop", 300) == []
-    assert _failing_windows(points, "opa_decision", 25) == []
+    assert _failing_windows(points, "opa_decision", 300) == []
 
 
 @pytest.mark.parametrize("name", RUNS)
