@@ -46,17 +46,23 @@ def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     j.add_argument("--stage-start", required=True, metavar="T", help="when the stage began")
     j.add_argument("--at", help="evaluation time, RFC3339 or unix seconds (default: now)")
     j.add_argument("--hold", help="minimum time at the stage (default: the matrix's cutover.hold)")
-    j.add_argument("--prom-url", help=f"Prometheus base URL (default: ${ENV_PROM_URL})")
-    j.add_argument("--replay", type=Path, metavar="DIR", help="an earlier judge's --out")
-    j.add_argument("--matrix", type=Path, help="matrix YAML (default: the one shipped)")
-    j.add_argument(
-        "--triggers",
-        type=Path,
-        metavar="FILE",
-        help="triggers.json of an igkit triggers check run at --at over the stage "
-        "(default: run the check now)",
+    add_source_flags(
+        j,
+        replay="an earlier judge's --out",
+        triggers="triggers.json of an igkit triggers check run at --at over the stage",
     )
-    j.add_argument("--out", type=Path, required=True, help="output directory")
+
+
+def add_source_flags(parser: argparse.ArgumentParser, *, replay: str, triggers: str) -> None:
+    """The flags ``cutover judge`` and ``postdeploy validate`` share: where the data comes
+    from (live or replay), the matrix, a given trigger report, the output directory."""
+    parser.add_argument("--prom-url", help=f"Prometheus base URL (default: ${ENV_PROM_URL})")
+    parser.add_argument("--replay", type=Path, metavar="DIR", help=replay)
+    parser.add_argument("--matrix", type=Path, help="matrix YAML (default: the one shipped)")
+    parser.add_argument(
+        "--triggers", type=Path, metavar="FILE", help=f"{triggers} (default: run the check now)"
+    )
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
 
 
 def run(args: argparse.Namespace) -> int:

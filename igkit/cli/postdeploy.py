@@ -5,10 +5,8 @@ Exit codes: 0 PASS, 1 FAIL/NO_DATA/ERROR, 2 usage, 3 tool error."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from igkit.cli.common import (
-    ENV_PROM_URL,
     EXIT_GO,
     EXIT_NO_GO,
     P,
@@ -17,6 +15,7 @@ from igkit.cli.common import (
     instant_flag,
     verb_group,
 )
+from igkit.cli.cutover import add_source_flags, prom_or_replay
 
 EPILOG = """\
 exit codes: 0 PASS, 1 FAIL, NO_DATA or ERROR, 2 usage or configuration, 3 tool error
@@ -38,17 +37,11 @@ def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     )
     v.add_argument("--since", required=True, metavar="T0", help="start of the window (cutover)")
     v.add_argument("--duration", help="window length (default: the matrix's, 60m)")
-    v.add_argument("--prom-url", help=f"Prometheus base URL (default: ${ENV_PROM_URL})")
-    v.add_argument("--replay", type=Path, metavar="DIR", help="an earlier validation's --out")
-    v.add_argument("--matrix", type=Path, help="matrix YAML (default: the one shipped)")
-    v.add_argument(
-        "--triggers",
-        type=Path,
-        metavar="FILE",
-        help="triggers.json of an igkit triggers check run at the window's end over it "
-        "(default: run the check now)",
+    add_source_flags(
+        v,
+        replay="an earlier validation's --out",
+        triggers="triggers.json of an igkit triggers check run at the window's end over it",
     )
-    v.add_argument("--out", type=Path, required=True, help="output directory")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -56,7 +49,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from igkit.cli.cutover import prom_or_replay
     from igkit.cutover.postdeploy import PostdeployRequest, validate
     from igkit.spec.loader import load_matrix
     from igkit.verdicts import Status
