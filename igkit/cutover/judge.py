@@ -141,12 +141,12 @@ def canary_summary(run: RunVerdicts, spec: CutoverSpec) -> Canary:
             threshold=o.threshold,
             unit=o.unit,
             reasons=o.reasons,
+            gated=o.gated,
         )
         for o in gate.objectives
     ]
     count = next((o for o in rows if o.name == CANARY_REQUESTS), None)
-    gated = {o.name for o in gate.objectives if o.gated}  # reported-only ones never decide
-    judged = [o for o in rows if o.name != CANARY_REQUESTS and o.name in gated]
+    judged = [o for o in rows if o.name != CANARY_REQUESTS and o.gated]
     return Canary(
         gate=spec.canary_gate,
         select=spec.canary_select,
@@ -197,7 +197,7 @@ def decide(
                 f"canary served {canary.requests:.0f} requests, fewer than {canary.min_requests}"
             )
         if canary.status != Status.PASS:
-            bad = [o for o in canary.objectives if o.name != CANARY_REQUESTS]
+            bad = [o for o in canary.objectives if o.name != CANARY_REQUESTS and o.gated]
             bad = [o for o in bad if o.status != Status.PASS]
             for o in bad or []:
                 holds.append(

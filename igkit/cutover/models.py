@@ -62,6 +62,7 @@ class CanaryObjective(_Doc):
     threshold: float | None = None
     unit: str | None = None
     reasons: list[str]
+    gated: bool = Field(default=True, description="false: reported only, never decides")
 
 
 class Canary(_Doc):

@@ -1,5 +1,5 @@
-"""Helpers for the cutover tests: a matrix copy whose canary is a tenant of the scenario
-history (the test Prometheus has no track label yet), and triggers.json documents in the
+"""Helpers for the cutover tests: a matrix copy whose canary is a tenant of the gate scenarios
+(their request series have no track label; CUTOVER_SCENARIOS have one), and triggers.json documents in the
 format ``igkit triggers check`` writes (the contract the judge reads)."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The judge and the post-deploy validation with the real trigger engine (``igkit triggers
 check`` run by the verbs themselves) on the trigger scenarios of the session Prometheus, and
-their replay. The canary stands in as tenant acme (the history has no track on HTTP
-requests); the triggers are the shipped matrix's, judged on the canary/stable tracks."""
+their replay. The canary stands in as tenant acme (the trigger slots have no track on HTTP
+requests; test_shipped_matrix.py covers the real track); the triggers are the shipped matrix's, judged on the canary/stable tracks."""
 
 from __future__ import annotations
 

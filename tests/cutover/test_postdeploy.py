@@ -1,8 +1,9 @@
 """``igkit postdeploy validate`` against the session Prometheus: PASS, FAIL, NO_DATA, replay.
 
-The test history has no shard/region label and no OPA decision-error counter yet, so the
-matrix copy samples tenants per ``code`` (two values, three tenants each) and checks the
-count of HTTP 500s instead: the same machinery over real series."""
+These run on the gate scenarios (series by tenant only), so the matrix copy samples tenants per
+``code`` (two values, three tenants each) and checks the count of HTTP 500s: the machinery over
+other labels. test_shipped_matrix.py runs the shipped matrix (shard, region, OPA decision
+errors) unchanged over the cutover history."""
 
 from __future__ import annotations
 

@@ -95,6 +95,8 @@ DEFAULTS: dict[str, float | tuple[str, dict[str, float]]] = {
     "opa_bundle_failures": 0.0,  # OPA bundle load failures per scrape (trigger slots only)
     "webauthn_rps": 2.0,  # WebAuthn step-up attempts per second, all tenants
     "webauthn_failure_fraction": 0.002,  # 99.8 % success: above G4's 99 % objective
+    "track_share": ("track", {"stable": 0.75, "canary": 0.25}),  # cutover slots: traffic split
+    "opa_decision_errors_per_s": 0.0,  # cutover slots: OPA decision errors
 }
 
 
@@ -414,6 +416,59 @@ TRIGGER_SCENARIOS: dict[str, Scenario] = {
 
 
 # ---------------------------------------------------------------------------------------
+# Cutover history (issue 11 §2): a July 2025 span, scenario k evaluated at 2025-07-10T03:30Z +
+# k*4h (over a week of cost history before the first T). In these slots the app series carry
+# every label a canary deployment exports: ``http_requests_total`` and ``graphql_latency`` by
+# tenant, track, shard and region (the stable track takes 75 % of each tenant's traffic, the
+# canary 25 %), plus ``opa_decision_errors_total``, so ``cutover judge`` and ``postdeploy
+# validate`` run on the shipped matrix unchanged.
+
+CUTOVER_TENANTS: tuple[tuple[str, str, str], ...] = (  # (tenant, shard, region)
+    ("acme", "s1", "eu-west"),
+    ("globex", "s1", "us-east"),
+    ("initech", "s2", "eu-west"),
+    ("umbrella", "s2", "us-east"),
+)
+_CUTOVER_T0 = datetime(2025, 7, 10, 3, 30, tzinfo=UTC)
+_UMBRELLA = (("tenant", "umbrella"),)
+
+_CUTOVER_TABLE: tuple[tuple[str, str, tuple[Override, ...]], ...] = (
+    ("cut_healthy", "Canary and stable nominal, every shard and region has 2 tenants.", ()),
+    (
+        "cut_canary_slow",
+        "Canary p95 2x stable (both operation types) from T-30m: latency_degradation FIRED"
+        " about 15 min after its condition turns true, G1 red on the canary.",
+        (
+            Override("graphql_p95", 0.40, _m(-30), None, _CANARY_Q),
+            Override("graphql_p95", 0.80, _m(-30), None, _CANARY_M),
+        ),
+    ),
+    (
+        "cut_canary_errors",
+        "Canary HTTP error fraction 0.1 from T-20m: canary availability 90 %, but 2.5 % of all"
+        " traffic, below error_budget_burn's 4.32 %: no trigger fires.",
+        (Override("http_error_fraction", 0.1, _m(-20), None, _CANARY),),
+    ),
+    (
+        "cut_opa_errors",
+        "OPA decision errors at 0.02/s in [T-30m, T-25m): about 6 errors in the post-deploy hour.",
+        (Override("opa_decision_errors_per_s", 0.02, _m(-30), _m(-25)),),
+    ),
+    (
+        "cut_tenant_missing",
+        "Tenant umbrella is not scraped in the slot: shard s2 and region us-east have 1 tenant.",
+        (Override("scraped", 0.0, match=_UMBRELLA),),
+    ),
+)
+
+CUTOVER_SCENARIOS: dict[str, Scenario] = {
+    name: Scenario(name, _CUTOVER_T0 + k * timedelta(hours=4), desc, ovs)
+    for k, (name, desc, ovs) in enumerate(_CUTOVER_TABLE)
+}
+"""Cutover scenarios: canary/stable tracks, shards and regions on the request series."""
+
+
+# ---------------------------------------------------------------------------------------
 # Series generation
 
 
@@ -491,9 +546,11 @@ def _histogram(
     p95_param: str,
     buckets: Sequence[float],
     slots: Sequence[Scenario],
+    share: _IncFn | None = None,
 ) -> Family:
     def n_obs(lab: Mapping[str, str], t: IntArray, scope: Sequence[Scenario]) -> FloatArray:
-        return param_at(rate_param, lab, t, scope) * APP_STEP_S
+        n = param_at(rate_param, lab, t, scope) * APP_STEP_S
+        return n * share(lab, t, scope) if share is not None else n
 
     def width(lab: Mapping[str, str], t: IntArray, scope: Sequence[Scenario]) -> FloatArray:
         return param_at(p95_param, lab, t, scope) / 0.95
@@ -562,9 +619,12 @@ def _cost_family(scenarios: Iterable[Scenario]) -> Family:
 def generate(scenarios: Iterable[Scenario] | None = None) -> list[Family]:
     """All metric families of the synthetic history, series samples in time order."""
     scs = list(
-        [*SCENARIOS.values(), *TRIGGER_SCENARIOS.values()] if scenarios is None else scenarios
+        [*SCENARIOS.values(), *TRIGGER_SCENARIOS.values(), *CUTOVER_SCENARIOS.values()]
+        if scenarios is None
+        else scenarios
     )
     slots = sorted(scs, key=lambda s: s.eval_time)
+    tenant_slots = [s for s in slots if s.name not in CUTOVER_SCENARIOS]
     for prev, nxt in itertools.pairwise(slots):
         if nxt.slot[0] <= prev.slot[1]:  # promtool silently drops out-of-order samples
             raise ValueError(f"slots of {prev.name} and {nxt.name} overlap")
@@ -576,7 +636,7 @@ def generate(scenarios: Iterable[Scenario] | None = None) -> list[Family]:
             "graphql_rps",
             "graphql_p95",
             GRAPHQL_BUCKETS,
-            slots,
+            tenant_slots,
         ),
         Family(
             "http_requests",
@@ -587,7 +647,7 @@ def generate(scenarios: Iterable[Scenario] | None = None) -> list[Family]:
                     "http_requests_total",
                     (("code", c), ("tenant", n)),
                     _per_second("http_rps", _http_share),
-                    slots,
+                    tenant_slots,
                 )
                 for c in HTTP_CODES
                 for n in TENANTS
@@ -653,23 +713,30 @@ def generate(scenarios: Iterable[Scenario] | None = None) -> list[Family]:
     ]
     fams.append(_webauthn_family(slots))
     trigger_slots = [s for s in slots if s.name in TRIGGER_SCENARIOS]
-    if trigger_slots:
-        _add_trigger_families(fams, trigger_slots)
-    return fams
+    cutover_slots = [s for s in slots if s.name in CUTOVER_SCENARIOS]
+    if trigger_slots or cutover_slots:
+        _add_trigger_families(fams, trigger_slots, cutover_slots)
+    if cutover_slots:
+        _add_cutover_families(fams, cutover_slots)
+    return [f for f in fams if f.series]
 
 
-def _add_trigger_families(fams: list[Family], slots: Sequence[Scenario]) -> None:
-    """Canary/stable ``track`` histogram series (in the graphql_latency family), OPA's bundle
-    failure counter and WebAuthn step-ups, over the trigger slots only."""
-    tracked = _histogram(
-        "graphql_latency",
-        [(("operation_type", o), ("track", tr)) for o in OPERATION_TYPES for tr in TRACKS],
-        "graphql_rps",
-        "graphql_p95",
-        GRAPHQL_BUCKETS,
-        slots,
-    )
-    fams[0].series.extend(tracked.series)
+def _add_trigger_families(
+    fams: list[Family], slots: Sequence[Scenario], cutover_slots: Sequence[Scenario]
+) -> None:
+    """Canary/stable ``track`` histogram series (in the graphql_latency family) over the
+    trigger slots; OPA's bundle failure counter over the trigger and cutover slots."""
+    if slots:
+        tracked = _histogram(
+            "graphql_latency",
+            [(("operation_type", o), ("track", tr)) for o in OPERATION_TYPES for tr in TRACKS],
+            "graphql_rps",
+            "graphql_p95",
+            GRAPHQL_BUCKETS,
+            slots,
+        )
+        fams[0].series.extend(tracked.series)
+    opa_slots = sorted([*slots, *cutover_slots], key=lambda s: s.eval_time)
     fams.append(
         Family(
             "bundle_failed_load_counter",
@@ -680,7 +747,7 @@ def _add_trigger_families(fams: list[Family], slots: Sequence[Scenario]) -> None
                     "bundle_failed_load_counter",
                     (("name", "authz"),),
                     lambda lab, t, scope: param_at("opa_bundle_failures", lab, t, scope),
-                    slots,
+                    opa_slots,
                 )
             ],
         )
@@ -770,4 +837,61 @@ def _webauthn_family(slots: Sequence[Scenario]) -> Family:
             )
             for r in WEBAUTHN_RESULTS
         ],
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# Cutover slots: request series by tenant, track, shard and region; OPA decision errors.
+
+
+def _track_share(lab: Mapping[str, str], t: IntArray, scope: Sequence[Scenario]) -> FloatArray:
+    return param_at("track_share", lab, t, scope)
+
+
+def _add_cutover_families(fams: list[Family], slots: Sequence[Scenario]) -> None:
+    placed = [
+        (("tenant", n), ("track", tr), ("shard", sh), ("region", rg))
+        for n, sh, rg in CUTOVER_TENANTS
+        for tr in TRACKS
+    ]
+    graphql = _histogram(
+        "graphql_latency",
+        [(("operation_type", o), *p) for o in OPERATION_TYPES for p in placed],
+        "graphql_rps",
+        "graphql_p95",
+        GRAPHQL_BUCKETS,
+        slots,
+        share=_track_share,
+    )
+    by_name = {f.name: f for f in fams}
+    by_name["graphql_latency"].series.extend(graphql.series)
+
+    def http_share(lab: Mapping[str, str], t: IntArray, scope: Sequence[Scenario]) -> FloatArray:
+        return _http_share(lab, t, scope) * _track_share(lab, t, scope)
+
+    by_name["http_requests"].series.extend(
+        _app_series(
+            "http_requests",
+            "http_requests_total",
+            (("code", c), *p),
+            _per_second("http_rps", http_share),
+            slots,
+        )
+        for c in HTTP_CODES
+        for p in placed
+    )
+    fams.append(
+        Family(
+            "opa_decision_errors",
+            "counter",
+            [
+                _app_series(
+                    "opa_decision_errors",
+                    "opa_decision_errors_total",
+                    (),
+                    _per_second("opa_decision_errors_per_s"),
+                    slots,
+                )
+            ],
+        )
     )

@@ -14,7 +14,7 @@ def test_openmetrics_layout(tmp_path: Path) -> None:
     text = path.read_text()
     assert text.endswith("\n# EOF\n")
     families = [ln.split()[2] for ln in text.splitlines() if ln.startswith("# TYPE ")]
-    assert len(families) == len(set(families)) == 12  # + trigger history: OPA bundle, WebAuthn
+    assert len(families) == len(set(families)) == 13  # + OPA bundle, WebAuthn, OPA decision errors
     assert "# TYPE k6_http_req_duration_p95 gauge\n" in text
     assert "# TYPE k6_http_req_failed_rate gauge\n" in text
     assert "# TYPE k6_http_reqs counter\n" in text

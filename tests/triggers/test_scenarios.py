@@ -15,7 +15,7 @@ from igkit.sources.prometheus import PrometheusSource
 from igkit.spec.loader import load_matrix
 from igkit.triggers import evaluate_triggers
 from tests.support.prometheus import PrometheusServer
-from tests.support.scenarios import TRIGGER_SCENARIOS
+from tests.support.scenarios import CUTOVER_SCENARIOS, TRIGGER_SCENARIOS
 
 pytestmark = pytest.mark.prometheus
 
@@ -57,7 +57,14 @@ EXPECTED: dict[str, tuple[dict[str, TriggerStatus], dict[str, float]]] = {
         },
         {},
     ),
+    # The cutover history: request series by tenant, track, shard and region.
+    "cut_healthy": (ALL_QUIET, {}),
+    "cut_canary_slow": ({**ALL_QUIET, "latency_degradation": F}, {"latency_degradation": -14.0}),
+    "cut_canary_errors": (ALL_QUIET, {}),
+    "cut_opa_errors": (ALL_QUIET, {}),
+    "cut_tenant_missing": (ALL_QUIET, {}),
 }
+SCENARIO_AT = {**TRIGGER_SCENARIOS, **CUTOVER_SCENARIOS}
 
 # scenario -> (trigger/condition, minutes its condition reads true per Prometheus)
 TRUE_FOR = {
@@ -112,7 +119,7 @@ def _prometheus_fired_at(server: PrometheusServer, at: datetime) -> dict[str, fl
 def test_trigger_scenario_verdicts_agree_with_prometheus(
     prometheus: PrometheusServer, name: str
 ) -> None:
-    at = TRIGGER_SCENARIOS[name].eval_time
+    at = SCENARIO_AT[name].eval_time
     statuses, fired = EXPECTED[name]
     run, _ = evaluate_triggers(load_matrix(), PrometheusSource(prometheus.url), at, LOOKBACK)
     got = {v.id: v.status for v in run.verdicts}
