@@ -35,6 +35,7 @@ from igkit.timeutil import rfc3339
 from igkit.verdicts import RunVerdicts, Status, worst
 
 GATES_DIR = "gates"
+REPORT_FILE = "report.html"
 CHECKS_GATE = "POSTDEPLOY"
 TENANT_SAMPLE = "tenant_sample"
 _TRIGGER_STATUS = {
@@ -89,7 +90,27 @@ def validate(
         atomic.write_json(
             request.out / POSTDEPLOY_FILE, verdict.model_dump(mode="json", by_alias=True)
         )
+        write_report(request.out, verdict, run)
     return verdict
+
+
+def write_report(out: Path, verdict: PostdeployVerdict, run: RunVerdicts) -> Path:
+    """``out/report.html``: the post-deploy section an auditor reads (never re-decides)."""
+    from igkit.report.postdeploy_page import postdeploy_page
+    from igkit.snapshots.store import read_index, sha256_file
+
+    trigger_files = sorted((out / "triggers" / "snapshots").glob("*.json"))
+    page = postdeploy_page(
+        verdict,
+        run,
+        read_index(out / GATES_DIR / "snapshots"),
+        checks_gate=CHECKS_GATE,
+        tenant_sample=TENANT_SAMPLE,
+        trigger_files=[(p.relative_to(out).as_posix(), sha256_file(p)) for p in trigger_files],
+    )
+    path = out / REPORT_FILE
+    atomic.write_text(path, page)
+    return path
 
 
 def checks_gate(spec: PostdeploySpec) -> Gate:

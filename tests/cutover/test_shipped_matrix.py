@@ -4,12 +4,14 @@ region, and OPA's decision-error counter (tests/support/scenarios.CUTOVER_SCENAR
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from bs4 import BeautifulSoup
 
 from igkit.cli.main import main
 from igkit.timeutil import rfc3339
@@ -115,3 +117,42 @@ def test_postdeploy_fails_when_a_shard_has_too_few_tenants(
     assert (code, doc["status"]) == (1, "FAIL")
     thin = {(s["label"], s["value"]) for s in doc["shards"] if s["status"] != "PASS"}
     assert thin == {("shard", "s2"), ("region", "us-east")}
+
+
+def test_the_postdeploy_report_section_shows_every_number_and_seal(
+    prometheus: PrometheusServer, tmp_path: Path
+) -> None:
+    """report.html holds the verdict, each reason, every objective's observed value, the
+    shards with their tenants and every snapshot's file and full SHA-256, all taken from
+    postdeploy.json, verdicts.json and the snapshot index (nothing hard-coded here)."""
+    _code, doc = validate(prometheus, tmp_path, "cut_opa_errors")
+    out = tmp_path / "postdeploy"
+    text = " ".join(
+        BeautifulSoup((out / "report.html").read_text(), "html.parser").get_text(" ").split()
+    )
+    assert f"Post-deploy validation {doc['status']}" in text
+    for reason in doc["reasons"]:
+        assert " ".join(reason.split()) in text
+    verdicts = json.loads((out / "gates" / "verdicts.json").read_text())
+    for gate in verdicts["gates"]:
+        for o in gate["objectives"]:
+            if o["name"] != "tenant_sample":
+                assert f"{gate['id']}/{o['name']}" in text
+    index = json.loads((out / "gates" / "snapshots" / "index.json").read_text())
+    assert index["snapshots"]
+    for ref in index["snapshots"]:
+        assert ref["file"] in text
+        assert ref["sha256"] in text
+    for shard in doc["shards"]:
+        assert ", ".join(shard["tenants"]) in text
+    for trigger in doc["triggers"]:
+        assert trigger["id"] in text
+    (check,) = [
+        o for g in verdicts["gates"] for o in g["objectives"] if o["name"] == "opa_decision_errors"
+    ]
+    assert f"POSTDEPLOY/opa_decision_errors FAIL {check['observed']:g}" in text
+    seals = sorted((out / "triggers" / "snapshots").glob("*.json"))
+    assert seals
+    for path in seals:
+        assert f"triggers/snapshots/{path.name}" in text
+        assert hashlib.sha256(path.read_bytes()).hexdigest() in text
