@@ -361,6 +361,8 @@ def test_good_intervals_parse() -> None:
         (["--at", "2026-01-01T00:00:00Z"], "--at"),
         (["--bundle"], "--bundle"),
         (["--replay", "/tmp"], "--replay"),
+        (["--key", "/tmp/k.pem"], "--key"),
+        (["--workers", "2"], "--workers"),
     ],
 )
 def test_watch_refuses_flags_that_do_not_fit_a_live_watch(

@@ -211,17 +211,15 @@ def _watch(args: argparse.Namespace, loaded: LoadedMatrix, gate_ids: list[str]) 
     from igkit.watch import Watch, parse_interval, stop_on_signals
 
     interval = parse_interval(args.watch)
-    for flag, given in (
-        ("--replay", args.replay is not None),
-        ("--at", args.at is not None),
-        ("--bundle", args.bundle),
-    ):
+    refused = {
+        "--replay": (args.replay is not None, "a watch reads live data now"),
+        "--at": (args.at is not None, "a watch reads live data now"),
+        "--bundle": (args.bundle, "a watch writes no bundle; replay one evaluation directory"),
+        "--key": (args.key is not None, "a watch signs nothing (it writes no bundle)"),
+        "--workers": (args.workers is not None, "a watch renders no notebooks"),
+    }
+    for flag, (given, why) in refused.items():
         if given:
-            why = (
-                "a watch reads live data now"
-                if flag != "--bundle"
-                else ("a watch writes no bundle; replay one evaluation directory with --bundle")
-            )
             raise ConfigError(f"not with --watch: {why}", where=flag)
     watch = Watch(
         loaded=loaded,
