@@ -305,16 +305,16 @@ def run_hook(command: str, file: Path, run_dir: Path, *, timeout: float) -> Hook
         template = parse_hook(command)
     except ConfigError as exc:
         return HookResult(argv=[], exit_code=None, error=exc.message, duration_s=0.0)
-    argv = [a.replace("{file}", str(file)) for a in template]
+    target = str(file.absolute())
+    argv = [a.replace("{file}", target) for a in template]
     if not any("{file}" in a for a in template):
-        argv.append(str(file))
+        argv.append(target)
     try:
         proc = subprocess.Popen(
             argv,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            cwd=run_dir,
             start_new_session=True,
         )
     except OSError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -260,3 +261,61 @@ def test_the_tar_verifies_like_the_directory(
     result = seal(run, load_matrix(matrix), key=signing_key, out=tmp_path / "b", tar=True)
     assert result.tar is not None
     assert failures(result.tar, keypair) == []
+
+
+@pytest.fixture(scope="module")
+def with_postdeploy(
+    recorded: tuple[Path, Path],
+    prometheus: PrometheusServer,
+    signing_key: SigningKey,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Path:
+    """The recorded run plus a post-deploy validation (live triggers), sealed."""
+    from igkit.cli.main import main
+    from igkit.timeutil import rfc3339
+    from tests.support.scenarios import SCENARIOS
+
+    run, matrix = recorded
+    copy = tmp_path_factory.mktemp("pd") / "run"
+    shutil.copytree(run, copy)
+    until = SCENARIOS["all_green"].eval_time
+    args = ["postdeploy", "validate", "--since", rfc3339(until - timedelta(minutes=60))]
+    main(
+        [
+            *args,
+            "--prom-url",
+            prometheus.url,
+            "--out",
+            str(copy / "postdeploy"),
+            "--matrix",
+            str(matrix),
+        ]
+    )
+    status = json.loads((copy / "postdeploy" / "postdeploy.json").read_text())["status"]
+    lines = [json.loads(line) for line in (copy / "timeline.jsonl").read_text().splitlines()]
+    entry = {"seq": 0, "at": rfc3339(until), "kind": "postdeploy", "stage": 100}
+    entry |= {"message": "post-deploy validated", "status": status, "dir": "postdeploy"}
+    lines.insert(len(lines) - 1, entry)
+    (copy / "timeline.jsonl").write_text(
+        "".join(json.dumps({**e, "seq": i}) + "\n" for i, e in enumerate(lines))
+    )
+    return seal(copy, load_matrix(matrix), key=signing_key).bundle
+
+
+def test_the_post_deploy_verdict_re_derives(
+    with_postdeploy: Path, keypair: GeneratedKeyFiles, tmp_path: Path, signing_key: SigningKey
+) -> None:
+    result = verify_bundle(with_postdeploy, key=keypair.public_key, replay=True)
+    assert result.ok, [c.detail for c in result.failures]
+    assert [c.detail for c in result.checks if c.name == "replay postdeploy"] == [
+        "post-deploy seq 12 (postdeploy): FAIL re-derives identically"
+    ]
+    forged = tmp_path / "bundle"
+    shutil.copytree(with_postdeploy, forged)
+    path = forged / "postdeploy" / "postdeploy.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), "status": "PASS", "reasons": []}))
+    reseal(forged, signing_key)
+    assert failures(forged, keypair) == [
+        "replay postdeploy: post-deploy seq 12 (postdeploy): postdeploy.json says PASS, its "
+        "snapshots give FAIL"
+    ]

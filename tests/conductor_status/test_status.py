@@ -322,3 +322,37 @@ def test_parse_hook_refuses_what_shlex_cannot_split() -> None:
     with pytest.raises(ConfigError, match="empty command"):
         parse_hook("   ")
     assert parse_hook("notify --to 'war room' {file}") == ["notify", "--to", "war room", "{file}"]
+
+
+@pytest.mark.prometheus
+def test_post_deploy_figures_come_from_a_trigger_report(judged: Path, loaded: LoadedMatrix) -> None:
+    from igkit.cutover.models import TriggerReport
+    from igkit.strictdoc import load_model
+
+    path = judged / "triggers" / "triggers.json"
+    report = load_model(TriggerReport, path.read_bytes(), where=str(path))
+    figures = StatusFigures.from_triggers(
+        report, loaded, stage=100, source="postdeploy/checks/0001"
+    )
+    lines = figures.lines()
+    assert (lines["stage"], lines["p95"], lines["availability"]) == ("100", "unknown", "unknown")
+    assert lines["error_budget_burn"] == (
+        "unknown of the 30d budget (rollback above 6 %/h; trigger error_budget_burn QUIET)"
+    )
+    assert lines["triggers"] == (
+        "error_budget_burn QUIET, latency_degradation QUIET, security_policy_failure QUIET, "
+        "cost_spike QUIET"
+    )
+
+
+def test_the_hook_finds_the_file_from_a_relative_run_dir(
+    tmp_path: Path, staged: StatusTemplates, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    hook = f"{sys.executable} -c 'import sys; print(open(sys.argv[1]).read()[:2])' {{file}}"
+    record = write_status(
+        Path("D"), "stage", StatusFigures.unknown(), at=AT, templates=staged, hook=hook
+    )
+    assert record.hook is not None
+    assert record.hook.exit_code == 0
+    assert (tmp_path / "D" / str(record.hook.log)).read_text() == "GA\n"

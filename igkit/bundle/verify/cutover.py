@@ -37,7 +37,6 @@ from igkit.judge.evidence.keys import PublicKey
 from igkit.strictdoc import load_json, load_model
 
 STAGES = "stages"
-_ACCOUNT = ("outcome", "exitCode", "judgements", "matrixSha256", "startedAt", "stages")
 
 
 def is_cutover(files: dict[str, Path]) -> bool:
@@ -73,9 +72,7 @@ def verify_cutover(
         result.checks.append(failed("cutover", str(exc)[:300]))
         return manifest, None
     if manifest is not None:
-        wrong = [
-            k for k in (*summary, "releaseTag") if k in summary and manifest.get(k) != summary[k]
-        ]
+        wrong = [k for k in summary if manifest.get(k) != summary[k]]
         for k in wrong:
             result.checks.append(
                 failed(
@@ -193,6 +190,7 @@ def replay_cutover(
             passed("replay judgements", f"all {n} judgements of the timeline re-derive identically")
         )
     _replay_preflight(bundle, files, timeline, result, trust=trust, own_key=own_key)
+    _replay_postdeploy(bundle, files, loaded, timeline, result)
 
 
 def _rejudge(
@@ -292,3 +290,60 @@ def _replay_preflight(
     for i in range(before, len(result.checks)):
         c = result.checks[i]
         result.checks[i] = c.model_copy(update={"name": f"preflight {c.name}"})
+
+
+def _replay_postdeploy(
+    bundle: Path, files: dict[str, Path], loaded: Any, timeline: Timeline, result: VerifyResult
+) -> None:
+    """The post-deploy verdict re-derived from its snapshots (status and reasons must equal
+    postdeploy.json and the timeline's ``postdeploy`` entry)."""
+    from igkit.cutover.models import POSTDEPLOY_FILE, PostdeployVerdict
+    from igkit.cutover.postdeploy import PostdeployRequest, validate
+
+    entries = [e for e in timeline.entries if e.get("kind") == "postdeploy"]
+    if not entries:
+        return
+    for entry in entries:
+        folder = str(entry.get("dir"))
+        where = f"post-deploy seq {entry.get('seq')} ({folder})"
+        path = files.get(f"{folder.rstrip('/')}/{POSTDEPLOY_FILE}")
+        if path is None:
+            result.checks.append(failed("replay postdeploy", f"{where}: no {POSTDEPLOY_FILE}"))
+            continue
+        try:
+            recorded = load_model(
+                PostdeployVerdict, path.read_bytes(), where=f"{folder}/{POSTDEPLOY_FILE}"
+            )
+            with tempfile.TemporaryDirectory(prefix="igkit-postdeploy-replay-") as tmp:
+                again = validate(
+                    PostdeployRequest(
+                        since=recorded.since,
+                        out=Path(tmp) / "postdeploy",
+                        duration=recorded.duration,
+                        replay=bundle / folder,
+                        matrix=files[MATRIX],
+                    ),
+                    loaded,
+                )
+        except (IgkitError, ValueError) as exc:
+            result.checks.append(
+                failed("replay postdeploy", f"{where}: could not re-validate: {exc}"[:300])
+            )
+            continue
+        problems = []
+        if (again.status, again.reasons) != (recorded.status, recorded.reasons):
+            problems.append(
+                f"{where}: postdeploy.json says {recorded.status.value}, its snapshots give "
+                f"{again.status.value}"
+                + ("" if again.status != recorded.status else " (other reasons)")
+            )
+        if entry.get("status") != again.status.value:
+            problems.append(
+                f"{where}: the timeline says {entry.get('status')}, its snapshots give {again.status.value}"
+            )
+        if problems:
+            result.checks.extend(failed("replay postdeploy", p[:300]) for p in problems)
+        else:
+            result.checks.append(
+                passed("replay postdeploy", f"{where}: {again.status.value} re-derives identically")
+            )
