@@ -16,7 +16,13 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from igkit.cutover.models import JUDGE_FILE, Judgement, TriggerOutcome, TriggerReport
+from igkit.cutover.models import (
+    JUDGE_FILE,
+    Action,
+    Judgement,
+    TriggerOutcome,
+    TriggerReport,
+)
 from igkit.spec.loader import LoadedMatrix
 from igkit.spec.triggers import ErrorBudgetBurn
 from igkit.strictdoc import DocumentError, load_model
@@ -64,6 +70,7 @@ class StatusFigures(_Doc):
     availability: list[FigureRow] = Field(default_factory=list)
     burn: Burn | None = None
     triggers: dict[str, str] = Field(default_factory=dict)
+    why: str | None = Field(default=None, description="the judgement's first reason unless PROMOTE")
     source: str | None = Field(default=None, description="the document the figures came from")
     problem: str | None = Field(default=None, description="why figures are missing, if known")
 
@@ -108,6 +115,7 @@ class StatusFigures(_Doc):
             availability=availability,
             burn=_burn(loaded, availability, judgement.triggers),
             triggers={t.id: t.status.value for t in judgement.triggers},
+            why=None if judgement.action == Action.PROMOTE else _first(judgement.reasons),
             source=source,
         )
 
@@ -160,6 +168,12 @@ class StatusFigures(_Doc):
                 else UNKNOWN
             ),
         }
+
+
+def _first(reasons: list[str], limit: int = 300) -> str | None:
+    if not reasons:
+        return None
+    return reasons[0] if len(reasons[0]) <= limit else reasons[0][: limit - 1] + "…"
 
 
 def _gated(loaded: LoadedMatrix, gate_id: str) -> dict[str, str]:

@@ -246,6 +246,7 @@ def render(
         f"igkit cutover status update · {kind} · {values['time']}",
         "",
         f"- stage: {_stage(figures.stage)} (last judgement: {values['action']})",
+        *([f"- why: {figures.why}"] if figures.why else []),
         f"- canary latency: {values['p95']}",
         f"- canary availability: {values['availability']}",
         f"- error-budget burn: {values['error_budget_burn']}",

@@ -356,3 +356,16 @@ def test_the_hook_finds_the_file_from_a_relative_run_dir(
     assert record.hook is not None
     assert record.hook.exit_code == 0
     assert (tmp_path / "D" / str(record.hook.log)).read_text() == "GA\n"
+
+
+@pytest.mark.prometheus
+def test_a_hold_or_rollback_says_why_a_promotion_does_not(
+    judged: Path, loaded: LoadedMatrix, staged: StatusTemplates
+) -> None:
+    judgement = judgement_of(judged)
+    assert StatusFigures.from_judgement(judgement, loaded).why is None
+    held = judgement.model_copy(update={"action": Action.HOLD, "reasons": ["x" * 400, "y"]})
+    why = StatusFigures.from_judgement(held, loaded).why
+    assert why == "x" * 299 + "…"
+    text, _, _ = render("rollback", StatusFigures.from_judgement(held, loaded), staged, at=AT)
+    assert f"- why: {why}\n" in text
