@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from igkit.cutover.derive import CANARY_REQUESTS
 from igkit.cutover.models import (
     JUDGE_FILE,
     Action,
@@ -81,24 +82,37 @@ class StatusFigures(_Doc):
 
     @classmethod
     def from_judgement(
-        cls, judgement: Judgement, loaded: LoadedMatrix, *, source: str | None = None
+        cls,
+        judgement: Judgement | None,
+        loaded: LoadedMatrix | None = None,
+        *,
+        stage: int | None = None,
+        source: str | None = None,
     ) -> StatusFigures:
-        """The figures of one ``cutover judge`` result."""
+        """The figures of one ``cutover judge`` result (None: none yet, all unknown).
+
+        ``stage``: the current stage when it is not the judgement's (default: its stage).
+        Without ``loaded`` there is no burn figure and reported-only objectives are listed
+        too (the matrix says which objectives are gated)."""
+        if judgement is None:
+            return cls.unknown(stage=stage)
         latency: list[FigureRow] = []
         availability: list[FigureRow] = []
         canary = judgement.canary
         if canary is not None:
-            comparisons = _gated(loaded, canary.gate)
+            comparisons = _gated(loaded, canary.gate) if loaded is not None else None
             for o in canary.objectives:
-                if o.name not in comparisons:
-                    continue  # reported-only objectives and the request count
+                if o.name == CANARY_REQUESTS or (
+                    comparisons is not None and o.name not in comparisons
+                ):
+                    continue  # the request count and reported-only objectives
                 row = FigureRow(
                     name=o.name,
                     status=o.status.value,
                     value=o.observed,
                     unit=o.unit,
                     threshold=o.threshold,
-                    comparison=comparisons[o.name],
+                    comparison=comparisons[o.name] if comparisons else None,
                 )
                 kind = _dimension(o.unit)
                 if kind == "time":
@@ -106,14 +120,14 @@ class StatusFigures(_Doc):
                 elif kind == "ratio":
                     availability.append(row)
         return cls(
-            stage=judgement.stage,
+            stage=judgement.stage if stage is None else stage,
             action=judgement.action.value,
             evaluated_at=judgement.evaluated_at,
             gate=canary.gate if canary else None,
             gate_status=canary.status.value if canary else None,
             latency=latency,
             availability=availability,
-            burn=_burn(loaded, availability, judgement.triggers),
+            burn=_burn(loaded, availability, judgement.triggers) if loaded is not None else None,
             triggers={t.id: t.status.value for t in judgement.triggers},
             why=None if judgement.action == Action.PROMOTE else _first(judgement.reasons),
             source=source,

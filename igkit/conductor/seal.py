@@ -48,9 +48,9 @@ from igkit.bundle.build import (
     write_tar,
 )
 from igkit.bundle.build import seal as seal_files
-from igkit.bundle.keys import SigningKey, ephemeral_key
+from igkit.bundle.keys import SigningKey, ephemeral_key, load_signing_key
 from igkit.cutover.models import Action
-from igkit.errors import ConfigError
+from igkit.errors import ConfigError, IgkitError
 from igkit.spec.loader import LoadedMatrix
 from igkit.strictdoc import DocumentError, load_json, validation_message
 
@@ -213,9 +213,25 @@ def _copy(run_dir: Path, bundle: Path, rels: list[str]) -> None:
         os.chmod(target, 0o644)
 
 
+def _run_matrix(run_dir: Path, warnings: list[str]) -> LoadedMatrix | None:
+    """The matrix the preflight go-no-go recorded (``verdicts.json`` ``matrix_source``)."""
+    from igkit.bundle.build import DEFAULT_MATRIX_SOURCE
+    from igkit.spec.loader import load_matrix
+    from igkit.strictdoc import load_model
+    from igkit.verdicts import RunVerdicts
+
+    path = run_dir / "preflight" / "verdicts.json"
+    try:
+        source = load_model(RunVerdicts, path.read_bytes(), where=str(path)).matrix_source
+        return load_matrix(None if source == DEFAULT_MATRIX_SOURCE else source)
+    except (OSError, IgkitError) as exc:
+        warnings.append(f"matrix.yaml not bundled: no matrix given and none from {path} ({exc})")
+        return None
+
+
 def seal(
     run_dir: Path,
-    loaded: LoadedMatrix,
+    loaded: LoadedMatrix | None = None,
     *,
     key: SigningKey | None = None,
     out: Path | None = None,
@@ -225,10 +241,11 @@ def seal(
 ) -> BuildResult:
     """Write the signed bundle of the cutover in ``run_dir`` (default ``run_dir/bundle``).
 
-    ``loaded`` is the matrix the run used (its sha256 must be run.json's ``matrix_sha256``,
-    else matrix.yaml is left out with a warning and ``verify --replay`` fails). ``key``
-    None: an ephemeral key, marked untrusted. ConfigError (exit 2) for a directory that is
-    not a cutover run, an existing non-empty bundle, or a private key among the files."""
+    ``loaded`` is the matrix the run used (default: the one the preflight recorded); its
+    sha256 must be run.json's ``matrix_sha256``, else matrix.yaml is left out with a warning
+    and ``verify --replay`` fails. ``key`` None: ``$IGKIT_SIGNING_KEY``, else an ephemeral
+    key marked untrusted. ConfigError (exit 2) for a directory that is not a cutover run, an
+    existing non-empty bundle, or a private key among the files."""
     from igkit.trust import public_anchor_files
 
     summary, _ = cutover_summary(run_dir)
@@ -244,8 +261,10 @@ def seal(
         )
     bundle.mkdir(parents=True, exist_ok=True)
     _copy(run_dir, bundle, rels)
-    signing = key if key is not None else ephemeral_key()
-    if loaded.sha256 == summary["matrixSha256"]:
+    signing = key or load_signing_key(None) or ephemeral_key()
+    if loaded is None:
+        loaded = _run_matrix(run_dir, warnings)
+    if loaded is not None and loaded.sha256 == summary["matrixSha256"]:
         _write(bundle / MATRIX, loaded.text.encode("utf-8"))
         _write_matrix_inputs(bundle, loaded, warnings)
         from igkit.trust import BUNDLE_TRUST_DIR
@@ -253,7 +272,7 @@ def seal(
         for name, data in sorted(public_anchor_files(loaded, trust_dir).items()):
             (bundle / BUNDLE_TRUST_DIR / name).parent.mkdir(parents=True, exist_ok=True)
             _write(bundle / BUNDLE_TRUST_DIR / name, data)
-    else:
+    elif loaded is not None:
         warnings.append(
             f"matrix.yaml not bundled: the matrix given has sha256 {loaded.sha256[:12]}…, "
             f"{RUN_FILE} records {str(summary['matrixSha256'])[:12]}…; verify --replay will fail"

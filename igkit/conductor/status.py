@@ -55,6 +55,7 @@ from igkit.spec.models import CommsObjective
 from igkit.timeutil import rfc3339
 
 STATUS_DIR = "status"
+PREFLIGHT_DIR = "preflight"
 KINDS = ("scheduled", "stage", "rollback", "interrupted", "complete")
 TEMPLATE_FOR: dict[str, tuple[str, ...]] = {
     "scheduled": ("stakeholder_update", "investigating"),
@@ -63,7 +64,8 @@ TEMPLATE_FOR: dict[str, tuple[str, ...]] = {
     "rollback": ("major_incident",),
     "complete": ("resolved",),
 }
-CADENCE: tuple[timedelta, ...] = tuple(timedelta(minutes=m) for m in (15, 30, 45, 60))
+CADENCE: tuple[int, ...] = (15, 30, 45, 60)
+"""Minutes after the 100 % promotion at which a scheduled update is due (seed §11)."""
 PLACEHOLDERS = (
     "stage",
     "action",
@@ -105,11 +107,14 @@ class StatusTemplates:
             role = by_key.get(_role_key(wanted))
             if role is not None and role in self.texts:
                 return role, self.texts[role], problems
-            problems.append(
-                f"template {wanted!r}: {self.problems[role]}"
-                if role is not None
-                else f"template {wanted!r} is not configured in the matrix's comms objective"
-            )
+            if role is not None:
+                problems.append(f"template {wanted!r}: {self.problems[role]}")
+            elif "*" in self.problems:
+                problems.append(f"template {wanted!r}: {self.problems['*']}")
+            else:
+                problems.append(
+                    f"template {wanted!r} is not configured in the matrix's comms objective"
+                )
         return None, None, problems
 
 
@@ -155,26 +160,53 @@ def load_templates(loaded: LoadedMatrix, evidence_dir: Path | None) -> StatusTem
     return _templates(files)
 
 
-def templates_from_run(run_dir: Path, loaded: LoadedMatrix) -> StatusTemplates:
+def templates_from_run(run_dir: Path, loaded: LoadedMatrix | None = None) -> StatusTemplates:
     """The templates as a go-no-go run (the T-60m preflight) captured and G8 judged them:
-    the bytes sealed in its evidence snapshot, so the updates use what was approved."""
+    the bytes sealed in its evidence snapshot, so the updates use what was approved. With
+    ``loaded``, only its comms objectives' snapshots count; without, every evidence snapshot
+    made only of ``template:<role>`` files (what a comms objective captures)."""
     from igkit.sources.replay import ReplaySource
 
-    labels = {f"{g.id}/{o.name}": o for g, o in loaded.matrix.objectives_of(CommsObjective)}
+    prefix = "template:"
+    labels = (
+        {f"{g.id}/{o.name}" for g, o in loaded.matrix.objectives_of(CommsObjective)}
+        if loaded is not None
+        else None
+    )
     files: dict[str, tuple[str, bytes | None, str | None]] = {}
     try:
         replay = ReplaySource(run_dir)  # every listed snapshot checked against its sha256
     except (IgkitError, OSError, ValueError) as exc:
-        why = f"{run_dir}: snapshots unusable ({exc})"
-        return StatusTemplates(problems={r: why for o in labels.values() for r in o.templates})
+        return StatusTemplates(problems={"*": f"{run_dir}: snapshots unusable ({exc})"})
     for snap in replay.evidence:
-        obj = labels.get(snap.objective)
-        if obj is None:
+        comms = snap.files and all(k.startswith(prefix) for k in snap.files)
+        if (labels is not None and snap.objective not in labels) or not comms:
             continue
-        for role, rel in obj.templates.items():
-            f = snap.files.get(f"template:{role}")
-            files[role] = (rel, f.content() if f else None, f.error if f else "not captured")
+        for key, f in snap.files.items():
+            files[key[len(prefix) :]] = (f.path, f.content(), f.error)
     return _templates(files)
+
+
+def templates_for(
+    run_dir: Path, loaded: LoadedMatrix | None = None, evidence: Path | None = None
+) -> StatusTemplates:
+    """The templates of a cutover in ``run_dir``: those its preflight sealed
+    (``run_dir/preflight``), else those under ``evidence`` for the comms objectives of
+    ``loaded`` (the shipped matrix when None), else none (each update says so)."""
+    from igkit.spec.loader import load_matrix
+
+    preflight = run_dir / PREFLIGHT_DIR
+    sealed = StatusTemplates()
+    if (preflight / "snapshots" / "index.json").is_file():
+        sealed = templates_from_run(preflight, loaded)
+        if sealed.texts:
+            return sealed
+    if evidence is not None:
+        return load_templates(loaded if loaded is not None else load_matrix(None), evidence)
+    if sealed.problems:
+        return sealed
+    why = f"no comms templates: no {PREFLIGHT_DIR}/ evidence snapshot and no --evidence"
+    return StatusTemplates(problems={"*": why})
 
 
 class HookResult(BaseModel):
@@ -270,13 +302,19 @@ def write_status(
     figures: StatusFigures,
     *,
     at: datetime,
-    templates: StatusTemplates,
+    templates: StatusTemplates | Path | None = None,
     hook: str | None = None,
     next_at: datetime | None = None,
     hook_timeout: float = HOOK_TIMEOUT,
+    loaded: LoadedMatrix | None = None,
 ) -> StatusRecord:
     """Render and atomically write ``run_dir/status/<compact>-<kind>.md``, then run the
-    hook. Only an unwritable file raises (:class:`igkit.atomic.OutputError`, exit 3)."""
+    hook. Only an unwritable file raises (:class:`igkit.atomic.OutputError`, exit 3).
+
+    ``templates``: the templates, or an evidence directory / None to find them with
+    :func:`templates_for` (``loaded``: the run's matrix)."""
+    if not isinstance(templates, StatusTemplates):
+        templates = templates_for(run_dir, loaded, templates)
     text, role, problems = render(kind, figures, templates, at=at, next_at=next_at)
     folder = run_dir / STATUS_DIR
     stem = f"{compact(at)}-{kind}"
@@ -358,10 +396,10 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 def due_updates(
     start: datetime,
     now: datetime,
-    sent: Collection[timedelta],
-    cadence: Sequence[timedelta] = CADENCE,
-) -> list[timedelta]:
-    """The offsets of ``cadence`` (after ``start``, the 100 % promotion) that are due at
+    sent: Collection[int],
+    cadence: Sequence[int] = CADENCE,
+) -> list[int]:
+    """The minutes of ``cadence`` (after ``start``, the 100 % promotion) that are due at
     ``now`` and not in ``sent``, earliest first: all of them when the clock jumped past
     several, none before its time, none twice once the caller adds them to ``sent``."""
-    return sorted(o for o in set(cadence) if start + o <= now and o not in sent)
+    return sorted(m for m in set(cadence) if start + timedelta(minutes=m) <= now and m not in sent)

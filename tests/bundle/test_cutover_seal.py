@@ -254,11 +254,13 @@ def test_seal_refuses_what_is_not_a_finished_run(
         seal(copy, loaded, key=signing_key)
 
 
-def test_the_tar_verifies_like_the_directory(
+def test_the_tar_verifies_like_the_directory_and_the_matrix_comes_from_the_preflight(
     recorded: tuple[Path, Path], tmp_path: Path, signing_key: SigningKey, keypair: GeneratedKeyFiles
 ) -> None:
-    run, matrix = recorded
-    result = seal(run, load_matrix(matrix), key=signing_key, out=tmp_path / "b", tar=True)
+    run, _ = recorded  # no matrix given: the one the preflight go-no-go recorded
+    result = seal(run, key=signing_key, out=tmp_path / "b", tar=True)
+    assert result.warnings == ["not bundled: status/notify.env is an environment file"]
+    assert (result.bundle / "matrix.yaml").is_file()
     assert result.tar is not None
     assert failures(result.tar, keypair) == []
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -369,3 +370,40 @@ def test_a_hold_or_rollback_says_why_a_promotion_does_not(
     assert why == "x" * 299 + "…"
     text, _, _ = render("rollback", StatusFigures.from_judgement(held, loaded), staged, at=AT)
     assert f"- why: {why}\n" in text
+
+
+def test_templates_for_a_run_prefer_what_the_preflight_sealed(
+    tmp_path: Path, loaded: LoadedMatrix, staged: StatusTemplates
+) -> None:
+    from igkit.cli.main import main
+    from igkit.conductor.status import templates_for
+
+    run = tmp_path / "D"
+    nothing = templates_for(run)
+    assert nothing.texts == {}
+    _, used, problems = render("rollback", StatusFigures.unknown(), nothing, at=AT)
+    assert used is None
+    assert problems == [
+        "template 'major_incident': no comms templates: no preflight/ evidence snapshot and no --evidence"
+    ]
+    assert templates_for(run, loaded, EVIDENCE).texts == staged.texts  # no preflight yet
+    argv = [
+        "go-no-go",
+        "--gate",
+        "G8",
+        "--evidence",
+        str(EVIDENCE),
+        "--out",
+        str(run / "preflight"),
+    ]
+    main([*argv, "--prom-url", "http://127.0.0.1:9"])
+    other = tmp_path / "other-evidence"
+    shutil.copytree(EVIDENCE, other)
+    (other / "comms" / "status-resolved.md").write_text("changed after the preflight\n")
+    assert templates_for(run, None, other).texts == staged.texts  # the sealed bytes win
+    assert templates_from_run(run / "preflight").texts == staged.texts  # matrix-free
+    record = write_status(
+        run, "complete", StatusFigures.unknown(stage=100), at=AT
+    )  # templates=None
+    assert record.template == "resolved"
+    assert (run / record.file).read_text().startswith("**Resolved**")
