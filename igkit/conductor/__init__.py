@@ -1,0 +1,3 @@
+"""The cutover conductor (``igkit cutover execute`` / ``igkit cutover rollback``): drives the
+user's rollout mechanism through actuator commands, judges every stage, rolls back at once,
+and records every step in one run directory (``timeline.jsonl``, judge dirs, status updates)."""
