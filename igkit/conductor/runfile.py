@@ -117,6 +117,8 @@ class ResumePoint:
     """The stage to continue at (its set-weight runs again)."""
     weight: int | None
     """The last weight known to be set, None when no set-weight succeeded."""
+    preflight: bool
+    """True when the run stopped before its preflight: it runs first."""
 
 
 def resume_point(run: RunFile, entries: list[TimelineEntry], where: str) -> ResumePoint:
@@ -134,9 +136,9 @@ def resume_point(run: RunFile, entries: list[TimelineEntry], where: str) -> Resu
         raise bad(f"the cutover finished ({finished[-1].outcome} at seq {finished[-1].seq})")
     if any(e.kind == "rollback" for e in entries):
         raise bad("the cutover was rolled back; start a new one")
-    preflight = [e for e in entries if e.kind == "preflight"]
-    if not preflight or preflight[-1].decision != "GO":
-        raise bad("no GO preflight is recorded")
+    preflight = [e.decision for e in entries if e.kind == "preflight"]
+    if preflight and preflight != ["GO"]:
+        raise bad(f"the preflight was {', '.join(map(str, preflight))}, not once GO")
     times = [e.at for e in entries]
     if any(b < a for a, b in itertools.pairwise(times)):
         raise bad("timestamps go backwards")
@@ -144,6 +146,8 @@ def resume_point(run: RunFile, entries: list[TimelineEntry], where: str) -> Resu
     for pct in began:
         if pct not in run.stages:
             raise bad(f"stage {pct}% is not one of run.json's {run.stages}")
+    if began and not preflight:
+        raise bad("stages began without a preflight")
     order = [run.stages.index(w) for w in began if w is not None]
     if any(b < a for a, b in itertools.pairwise(order)):
         raise bad("stages began out of order")
@@ -152,4 +156,4 @@ def resume_point(run: RunFile, entries: list[TimelineEntry], where: str) -> Resu
     for e in entries:
         if e.kind == "stage":
             weight = e.weight
-    return ResumePoint(stage=stage, weight=weight)
+    return ResumePoint(stage=stage, weight=weight, preflight=not preflight)

@@ -210,7 +210,9 @@ def execute(
                 args={**_args(run, options), "resume": True, "resume_stage": point.stage},
             )
             emit(f"resuming {run_dir} at stage {point.stage}%")
-            outcome = conductor.execute(start_at=run.stages.index(point.stage), preflight=False)
+            outcome = conductor.execute(
+                start_at=run.stages.index(point.stage), preflight=point.preflight
+            )
     return EXIT_OF.get(outcome, EXIT_STOPPED)
 
 
