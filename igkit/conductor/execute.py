@@ -89,7 +89,7 @@ class Parts:
     validate: Callable[[PostdeployRequest, LoadedMatrix, datetime], PostdeployVerdict] | None = None
 
 
-class FinishedError(Exception):
+class _EndedError(Exception):
     """Raised inside the loop once the end entry is written; carries the outcome."""
 
     def __init__(self, outcome: Outcome) -> None:
@@ -172,11 +172,11 @@ class Conductor:
             hook_exit_code=hook,
         )
 
-    def end(self, outcome: Outcome, message: str) -> FinishedError:
+    def end(self, outcome: Outcome, message: str) -> _EndedError:
         code = EXIT_OF.get(outcome, EXIT_STOPPED)
         self.record("end", message, outcome=outcome, exit_code=code)
         self.say(f"{outcome}: {message}")
-        return FinishedError(outcome)
+        return _EndedError(outcome)
 
     def actuate(self, actuator: Actuator, weight: int | None) -> ActuatorResult:
         result = run_actuator(
@@ -208,7 +208,7 @@ class Conductor:
                 for stage in self.settings.run.stages[start_at:]:
                     self._stage(stage)
                 raise self._postdeploy()
-        except FinishedError as done:
+        except _EndedError as done:
             if done.outcome != "INTERRUPTED":
                 sealing.seal(self.settings.run_dir)
             return done.outcome
@@ -221,7 +221,7 @@ class Conductor:
             self.stop.set("SIGINT")
             raise self._interrupted() from None
 
-    def _interrupted(self) -> FinishedError:
+    def _interrupted(self) -> _EndedError:
         name = self.stop.signal if self.stop.signal in ("SIGINT", "SIGTERM") else "SIGINT"
         where = "before any stage" if self.stage is None else f"at stage {self.stage}%"
         held = "no weight was set" if self.weight is None else f"weight left at {self.weight}%"
@@ -328,7 +328,7 @@ class Conductor:
             self.say(f"    {reason}")
         return found
 
-    def _rollback(self, cause: str) -> FinishedError:
+    def _rollback(self, cause: str) -> _EndedError:
         """The rollback actuator first, at once; then the record and the status update."""
         if not self.settings.run.auto_rollback:
             self.record("rollback", f"not run (no --auto-rollback): {cause}", cause=cause)
@@ -366,7 +366,7 @@ class Conductor:
         self.status("rollback")
         return self.end("ROLLED_BACK", cause)
 
-    def _postdeploy(self) -> FinishedError:
+    def _postdeploy(self) -> _EndedError:
         """The post-deploy window after 100 %: triggers every interval, then validate."""
         run_dir = self.settings.run_dir
         _, interval, _, duration = self.settings.run.durations()
@@ -420,7 +420,7 @@ class Conductor:
         if fired:
             raise self._rollback(f"post-deploy trigger FIRED: {'; '.join(reasons[:3])}")
 
-    def _validate(self, t0: datetime, duration: timedelta) -> FinishedError:
+    def _validate(self, t0: datetime, duration: timedelta) -> _EndedError:
         request = PostdeployRequest(
             since=t0,
             out=self.settings.run_dir / POSTDEPLOY_DIR,
