@@ -202,7 +202,7 @@ class Conductor:
     def execute(self, *, start_at: int, preflight: bool) -> Outcome:
         """From stage ``start_at`` (an index into run.json's stages) to the end."""
         try:
-            with self._interruptible():
+            with self._interruptible(), self._rolled_back_on_crash():
                 if preflight:
                     self._preflight()
                 for stage in self.settings.run.stages[start_at:]:
@@ -212,6 +212,22 @@ class Conductor:
             if done.outcome != "INTERRUPTED":
                 sealing.seal(self.settings.run_dir)
             return done.outcome
+
+    @contextlib.contextmanager
+    def _rolled_back_on_crash(self) -> Iterator[None]:
+        """An unexpected failure of the conductor itself (a full disk, a bug) with canary
+        traffic flowing: roll back (fail closed, nobody would watch the canary), then let the
+        error end the run (exit 3)."""
+        try:
+            yield
+        except Exception as exc:
+            if isinstance(exc, _EndedError) or not self.weight:
+                raise
+            why = " ".join(f"{type(exc).__name__}: {exc}".split())
+            self.say(f"igkit: the conductor failed at {self.stage}% ({why}): rolling back")
+            with contextlib.suppress(Exception):
+                self._rollback(f"the conductor failed: {why}")
+            raise
 
     @contextlib.contextmanager
     def _interruptible(self) -> Iterator[None]:
@@ -273,15 +289,16 @@ class Conductor:
         while True:
             if self.clock.sleep(self._until(began + tick * interval)):
                 raise self._interrupted()
-            tick += 1
             now = self.clock.now()
             judged = self._judge(stage, began, now, hold)
+            tick = max(tick + 1, (self.clock.now() - began) // interval + 1)  # no catch-up burst
             if judged is not None and judged.action == "ROLLBACK":
                 raise self._rollback(
                     f"judged ROLLBACK at {stage}%: {'; '.join(judged.reasons[:3])}"
                 )
             if judged is not None and judged.action == "PROMOTE":
                 return
+            now = self.clock.now()
             if now - began >= max_hold:
                 why = "; ".join(judged.reasons[:3]) if judged else "the judge could not judge"
                 raise self._rollback(

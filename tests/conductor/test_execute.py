@@ -300,3 +300,37 @@ def test_started_at_is_the_clock(rig: Rig) -> None:
     rig.run()
     run = json.loads((rig.out / "run.json").read_text())
     assert run["started_at"] == "2026-06-01T10:00:00Z" == T0.isoformat().replace("+00:00", "Z")
+
+
+def test_a_conductor_that_crashes_with_traffic_on_the_canary_rolls_back_first(rig: Rig) -> None:
+    import pytest
+
+    def broken(settings, out, at, lookback):  # type: ignore[no-untyped-def]
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        rig.run(parts=rig.parts(check=broken))
+    assert rig.world.calls[-1] == "rollback 0"
+    assert rig.world.weight == "0"
+    entries = rig.timeline
+    assert "the conductor failed: RuntimeError: disk on fire" in str(
+        of(entries, "rollback")[0].cause
+    )
+    assert entries[-1].outcome == "ROLLED_BACK"
+
+
+def test_a_slow_judge_does_not_cause_a_burst_of_judgements(rig: Rig) -> None:
+    """A judgement that takes longer than the interval: the next one is due an interval
+    later on the stage's grid, not at once to catch up."""
+
+    starts: list[float] = []
+
+    def slow(request, loaded):  # type: ignore[no-untyped-def]
+        from tests.conductor.conftest import judgement
+
+        starts.append((request.at - request.stage_start).total_seconds() / 60)
+        rig.clock.t += timedelta(minutes=12)  # the judge took 12 minutes of a 5-minute interval
+        return judgement(request, Action.HOLD)
+
+    assert rig.run(rig.options(max_hold=timedelta(minutes=40)), rig.parts(judge=slow)) == 1
+    assert starts == [5, 20, 35]  # on the stage's 5-minute grid, never back to back
