@@ -88,3 +88,21 @@ def test_secrets_from_the_environment_never_reach_the_log(
     assert result.ok
     assert "hunter2" not in log
     assert "password is [REDACTED]" in log
+
+
+def test_the_readme_actuator_examples_parse_and_fill_in() -> None:
+    """Every set-weight template of the README's actuator table is accepted and takes the
+    weight inside its arguments (the Istio patch stays valid JSON with both weights)."""
+    import json
+    import re
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    rows = [line for line in readme.splitlines() if line.startswith("| ") and "{weight}" in line]
+    templates = [re.findall(r"`([^`]*\{weight\}[^`]*)`", row)[0] for row in rows]
+    assert len(templates) >= 4
+    for text in templates:
+        argv = parse_actuator(text, "set_weight", "--set-weight").command(5)
+        assert not any("{weight}" in a or "{stable_weight}" in a for a in argv)
+        if "virtualservice" in text:
+            routes = json.loads(argv[-1])["spec"]["http"][0]["route"]
+            assert [r["weight"] for r in routes] == [95, 5]
