@@ -1,7 +1,8 @@
-"""``igkit cutover execute`` / ``rollback``: the cutover conductor (issue 12).
+"""The cutover conductor (``igkit cutover execute`` / ``igkit cutover rollback``): drives the
+user's rollout mechanism through actuator commands, judges every stage, rolls back at once,
+and records every step in one run directory (``timeline.jsonl``, judge dirs, status updates).
 
-It drives the user's rollout mechanism through actuator commands, judges every stage with
-``cutover judge``, writes status updates from the staged comms templates
-(:mod:`igkit.conductor.status`) and seals the run directory into one evidence bundle
-(:mod:`igkit.conductor.seal`).
+Status updates render the staged comms templates with live figures
+(:mod:`igkit.conductor.status`); the finished run directory is sealed into one evidence
+bundle (:mod:`igkit.conductor.seal`).
 """

@@ -39,13 +39,15 @@ from igkit.bundle.build import (
     RESERVED,
     BuildResult,
     _json_bytes,
-    _self_check,
     _write,
     _write_matrix_inputs,
     private_key_in_file,
     safe_relpath,
     sign_manifest,
     write_tar,
+)
+from igkit.bundle.build import (
+    _self_check as build_self_check,
 )
 from igkit.bundle.build import seal as seal_files
 from igkit.bundle.keys import SigningKey, ephemeral_key, load_signing_key
@@ -304,12 +306,30 @@ def seal(
     files = seal_files(
         bundle, signing, predicate_type=CUTOVER_PREDICATE, predicate=predicate(manifest)
     )
-    _self_check(bundle, signing, [p for p in (demo,) if p is not None])
+    _self_check(bundle, signing, [p for p in (demo,) if p is not None], warnings)
     result = BuildResult(bundle, manifest, signing, files, demo, None, warnings)
     if tar:
         result.tar = bundle.with_name(f"{bundle.name}.tar.gz")
         write_tar(bundle, result.tar)
     return result
+
+
+RECORD_CHECKS = frozenset({"cutover", "timeline", "manifest vs timeline"})
+"""Checks of what the run recorded (not of the seal): a failing one is a warning of the seal
+and a FAIL of every later ``verify`` - the evidence of a broken run is still sealed."""
+
+
+def _self_check(bundle: Path, key: SigningKey, extra: list[Path], warnings: list[str]) -> None:
+    """Verify the new bundle with its own key: a failed integrity check (hashes, signatures,
+    attestation) removes it and refuses, like ``bundle build``; a failed check of the
+    record itself (an inconsistent timeline) is kept as a warning."""
+    from igkit.bundle.verify import verify_with_public_key
+
+    result = verify_with_public_key(bundle, key.private_key.public_key())
+    record = [c for c in result.failures if c.name in RECORD_CHECKS]
+    if len(record) < len(result.failures):
+        build_self_check(bundle, key, extra)  # removes the bundle and raises
+    warnings.extend(f"the sealed record will not verify: {c.detail}" for c in record)
 
 
 def predicate(manifest: dict[str, Any]) -> dict[str, Any]:

@@ -54,6 +54,26 @@ from igkit.spec.loader import LoadedMatrix
 from igkit.spec.models import CommsObjective
 from igkit.timeutil import rfc3339
 
+__all__ = [
+    "CADENCE",
+    "KINDS",
+    "PLACEHOLDERS",
+    "STATUS_DIR",
+    "TEMPLATE_FOR",
+    "HookResult",
+    "StatusFigures",
+    "StatusRecord",
+    "StatusTemplates",
+    "due_updates",
+    "load_templates",
+    "parse_hook",
+    "render",
+    "run_hook",
+    "templates_for",
+    "templates_from_run",
+    "write_status",
+]
+
 STATUS_DIR = "status"
 PREFLIGHT_DIR = "preflight"
 KINDS = ("scheduled", "stage", "rollback", "interrupted", "complete")

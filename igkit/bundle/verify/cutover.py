@@ -107,22 +107,25 @@ def judge_dirs(files: dict[str, Path]) -> set[str]:
     }
 
 
+def _dir_required(entry: dict[str, Any]) -> bool:
+    """A judgement, preflight or post-deploy always leaves its directory; a ``check`` that
+    failed (status ERROR, e.g. a judge that raised) may have written nothing."""
+    return entry.get("kind") != "check" or entry.get("status") != "ERROR"
+
+
 def check_timeline(files: dict[str, Path], timeline: Timeline, result: VerifyResult) -> None:
     problems = list(timeline.problems)
     for entry in timeline.entries:
         for name in ("dir", "log", "file"):
             value = entry.get(name)
-            if isinstance(value, str) and name != "dir" and value not in files:
+            if not isinstance(value, str) or (name == "dir" and not _dir_required(entry)):
+                continue
+            present = (
+                any(n.startswith(f"{value}/") for n in files) if name == "dir" else value in files
+            )
+            if not present:
                 problems.append(
                     f"{TIMELINE} seq {entry.get('seq')}: {name} {value} is not in the bundle"
-                )
-            elif (
-                isinstance(value, str)
-                and name == "dir"
-                and not any(n.startswith(f"{value}/") for n in files)
-            ):
-                problems.append(
-                    f"{TIMELINE} seq {entry.get('seq')}: dir {value} is not in the bundle"
                 )
     named = {j.dir.rstrip("/") for j in timeline.judgements}
     for j in timeline.judgements:
