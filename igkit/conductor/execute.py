@@ -43,6 +43,7 @@ from igkit.cutover.judge import JudgeRequest, judge
 from igkit.cutover.models import Judgement, PostdeployVerdict, TriggerStatus
 from igkit.cutover.postdeploy import PostdeployRequest, validate
 from igkit.cutover.triggers import TriggerCheck, check_triggers
+from igkit.errors import IgkitError
 from igkit.redact import redact
 from igkit.spec.loader import LoadedMatrix
 from igkit.timeutil import human_duration, rfc3339
@@ -153,7 +154,9 @@ class Conductor:
 
     def status(self, kind: str) -> None:
         """A status update (h4's templates); a failing hook is recorded, never fatal."""
-        figures = statuses.StatusFigures.from_judgement(self.last_judgement, stage=self.stage)
+        figures = statuses.StatusFigures.from_judgement(
+            self.last_judgement, self.loaded, stage=self.stage
+        )
         done = statuses.write_status(
             self.settings.run_dir,
             kind,
@@ -161,9 +164,10 @@ class Conductor:
             at=self.clock.now(),
             templates=self.settings.evidence,
             hook=self.settings.status_hook,
+            loaded=self.loaded,
         )
         hook = done.hook_exit_code
-        said = "" if hook in (None, 0) else f" (status hook exited {hook})"
+        said = f" (status hook: {done.hook.error})" if done.hook and done.hook.error else ""
         self.record(
             "status",
             f"{kind} status update{said}",
@@ -210,8 +214,23 @@ class Conductor:
                 raise self._postdeploy()
         except _EndedError as done:
             if done.outcome != "INTERRUPTED":
-                sealing.seal(self.settings.run_dir)
+                self._seal()
             return done.outcome
+
+    def _seal(self) -> None:
+        """Seal the run into ``D/bundle/``; a run that cannot be sealed keeps its outcome
+        (the timeline is closed) and says why."""
+        try:
+            sealed = sealing.seal(self.settings.run_dir, self.loaded)
+        except IgkitError as exc:
+            self.say(f"igkit: warning: the run was not sealed into a bundle: {exc}")
+            return
+        for warning in sealed.warnings:
+            self.say(f"igkit: warning: {warning}")
+        trust = "" if sealed.key.trusted else ", an UNTRUSTED demo key"
+        self.say(
+            f"sealed {sealed.bundle} ({len(sealed.files)} files, {sealed.key.fingerprint}{trust})"
+        )
 
     @contextlib.contextmanager
     def _rolled_back_on_crash(self) -> Iterator[None]:

@@ -11,8 +11,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from igkit.bundle.build import MANIFEST, sign_manifest
+from igkit.bundle.build import seal as seal_files
+from igkit.bundle.keys import SigningKey
 from igkit.cli.main import main
 from igkit.conductor.figures import StatusFigures
+from igkit.conductor.seal import CUTOVER_PREDICATE, cutover_summary, predicate
 from igkit.conductor.status import load_templates, write_status
 from igkit.spec.loader import load_matrix
 from igkit.timeutil import rfc3339
@@ -164,3 +168,13 @@ def record_cutover(tmp: Path, prom_url: str) -> tuple[Path, Path]:
     )
     tl.add("end", at, 25, "rolled back", outcome="ROLLED_BACK", exit_code=1)
     return run, matrix
+
+
+def reseal(bundle: Path, key: SigningKey) -> None:
+    """Forge: rewrite the manifest from the (edited) files and sign everything again."""
+    summary, _ = cutover_summary(bundle)
+    manifest = json.loads((bundle / MANIFEST).read_text())
+    signer = {"fingerprint": key.fingerprint, "trusted": key.trusted}
+    manifest = sign_manifest({**manifest, **summary, "signingKey": signer, "signatures": []}, key)
+    (bundle / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    seal_files(bundle, key, predicate_type=CUTOVER_PREDICATE, predicate=predicate(manifest))

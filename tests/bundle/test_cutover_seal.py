@@ -14,11 +14,11 @@ from igkit.bundle.build import HASHES, MANIFEST, sign_manifest
 from igkit.bundle.build import seal as seal_files
 from igkit.bundle.keys import GeneratedKeyFiles, SigningKey
 from igkit.bundle.verify import verify_bundle
-from igkit.conductor.seal import CUTOVER_PREDICATE, cutover_summary, predicate, seal
+from igkit.conductor.seal import CUTOVER_PREDICATE, predicate, seal
 from igkit.errors import ConfigError
 from igkit.spec.loader import load_matrix
 from tests.bundle.conftest import cli
-from tests.bundle.cutover_run import record_cutover
+from tests.bundle.cutover_run import record_cutover, reseal
 from tests.support.prometheus import PrometheusServer
 
 pytestmark = pytest.mark.prometheus
@@ -47,15 +47,6 @@ def bundle(tmp_path: Path, sealed: Path) -> Path:
     dest = tmp_path / "bundle"
     shutil.copytree(sealed, dest)
     return dest
-
-
-def reseal(bundle: Path, key: SigningKey) -> None:
-    """Forge: rewrite the manifest from the (edited) files and sign everything again."""
-    summary, _ = cutover_summary(bundle)
-    manifest = json.loads((bundle / MANIFEST).read_text())
-    manifest = sign_manifest({**manifest, **summary, "signatures": []}, key)
-    (bundle / MANIFEST).write_text(json.dumps(manifest, indent=2))
-    seal_files(bundle, key, predicate_type=CUTOVER_PREDICATE, predicate=predicate(manifest))
 
 
 def failures(bundle: Path, keypair: GeneratedKeyFiles) -> list[str]:
