@@ -51,6 +51,7 @@ from igkit.bundle.build import (
 )
 from igkit.bundle.build import seal as seal_files
 from igkit.bundle.keys import SigningKey, ephemeral_key, load_signing_key
+from igkit.conductor.timeline import TimelineEntry
 from igkit.cutover.models import Action
 from igkit.errors import ConfigError, IgkitError
 from igkit.spec.loader import LoadedMatrix
@@ -113,6 +114,12 @@ def read_timeline(data: bytes) -> Timeline:
             if value is not None and (not isinstance(value, str) or safe_relpath(value)):
                 why = safe_relpath(value) if isinstance(value, str) else "not a string"
                 out.problems.append(f"{where}: {name} {value!r} escapes the run directory: {why}")
+        try:
+            TimelineEntry.model_validate(entry)  # the conductor's own contract, every kind
+        except ValidationError as exc:
+            out.problems.append(
+                f"{where}: {validation_message(exc, data=entry, model=TimelineEntry)}"
+            )
         if entry["kind"] == "judgement":
             try:
                 out.judgements.append(JudgementEntry.model_validate(entry))

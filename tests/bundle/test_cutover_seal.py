@@ -312,3 +312,27 @@ def test_the_post_deploy_verdict_re_derives(
         "replay postdeploy: post-deploy seq 12 (postdeploy): postdeploy.json says PASS, its "
         "snapshots give FAIL"
     ]
+
+
+def test_a_preflight_entry_claiming_go_fails(
+    bundle: Path, keypair: GeneratedKeyFiles, signing_key: SigningKey
+) -> None:
+    edit_timeline(bundle, 1, decision="GO")
+    reseal(bundle, signing_key)
+    assert failures(bundle, keypair) == [
+        "timeline: timeline.jsonl seq 1: preflight decision GO, preflight/verdicts.json says NO-GO",
+        "replay: not run: manifest-sha256.txt, its signature, the manifest or the timeline did "
+        "not verify",
+    ]
+
+
+def test_an_entry_outside_the_contract_fails(
+    bundle: Path, keypair: GeneratedKeyFiles, signing_key: SigningKey
+) -> None:
+    edit_timeline(bundle, 3, weight=5, action="PROMOTE")  # a stage entry with a judgement field
+    reseal(bundle, signing_key)
+    got = failures(bundle, keypair)
+    assert len(got) == 2, got
+    assert got[0].startswith("timeline: timeline.jsonl line 4: "), got
+    assert "action" in got[0]
+    assert got[1].startswith("replay: not run")

@@ -113,6 +113,30 @@ def _dir_required(entry: dict[str, Any]) -> bool:
     return entry.get("kind") != "check" or entry.get("status") != "ERROR"
 
 
+def _preflight_decisions(files: dict[str, Path], timeline: Timeline) -> list[str]:
+    """A ``preflight`` entry's decision must be its go-no-go's (``verdicts.json``)."""
+    out = []
+    for entry in timeline.entries:
+        folder = entry.get("dir")
+        if entry.get("kind") != "preflight" or not isinstance(folder, str):
+            continue
+        path = files.get(f"{folder}/verdicts.json")
+        if path is None:
+            continue  # "not in the bundle" is said once, above
+        try:
+            doc = load_json(path.read_bytes(), where=f"{folder}/verdicts.json")
+            recorded = doc.get("decision") if isinstance(doc, dict) else None
+        except ValueError as exc:
+            out.append(str(exc))
+            continue
+        if recorded != entry.get("decision"):
+            out.append(
+                f"{TIMELINE} seq {entry.get('seq')}: preflight decision {entry.get('decision')}, "
+                f"{folder}/verdicts.json says {recorded}"
+            )
+    return out
+
+
 def check_timeline(files: dict[str, Path], timeline: Timeline, result: VerifyResult) -> None:
     problems = list(timeline.problems)
     for entry in timeline.entries:
@@ -127,6 +151,7 @@ def check_timeline(files: dict[str, Path], timeline: Timeline, result: VerifyRes
                 problems.append(
                     f"{TIMELINE} seq {entry.get('seq')}: {name} {value} is not in the bundle"
                 )
+    problems += _preflight_decisions(files, timeline)
     named = {j.dir.rstrip("/") for j in timeline.judgements}
     for j in timeline.judgements:
         if f"{j.dir.rstrip('/')}/{JUDGE_FILE}" not in files:
