@@ -167,6 +167,15 @@ def cutover_summary(root: Path) -> tuple[dict[str, Any], Timeline]:
     return summary, timeline
 
 
+def is_cutover_run(run_dir: Path) -> bool:
+    """A ``cutover execute`` run directory: run.json and timeline.jsonl, no verdicts.json."""
+    return (
+        (run_dir / RUN_FILE).is_file()
+        and (run_dir / TIMELINE).is_file()
+        and not (run_dir / "verdicts.json").exists()
+    )
+
+
 def _skipped_dir(path: Path) -> bool:
     return path.name.startswith(".") or path.is_symlink() or (path / HASHES).exists()
 

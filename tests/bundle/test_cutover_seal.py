@@ -336,3 +336,32 @@ def test_an_entry_outside_the_contract_fails(
     assert got[0].startswith("timeline: timeline.jsonl line 4: "), got
     assert "action" in got[0]
     assert got[1].startswith("replay: not run")
+
+
+def test_the_readme_steps_verify_a_cutover_bundle_without_igkit(
+    bundle: Path, keypair: GeneratedKeyFiles
+) -> None:
+    from tests.bundle.test_readme_steps import run_steps
+
+    assert run_steps(bundle, keypair.public_key) == [0, 0, 0, 0]
+    (bundle / "stages/5/judge-0004/judge.json").write_text("{}\n")
+    assert run_steps(bundle, keypair.public_key) == [0, 1, 0, 0]
+
+
+def test_bundle_build_seals_a_cutover_run_directory(
+    recorded: tuple[Path, Path],
+    tmp_path: Path,
+    keypair: GeneratedKeyFiles,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """An interrupted cutover is not sealed by execute; ``igkit bundle build D`` seals it."""
+    run, _ = recorded
+    out = tmp_path / "b"
+    assert (
+        cli(["bundle", "build", str(run), "--out", str(out), "--key", str(keypair.private_key)])
+        == 0
+    )
+    said = capsys.readouterr().out
+    assert f"bundle {out}: " in said
+    assert ", cutover outcome ROLLED_BACK, release unreleased, signed by SHA256:" in said
+    assert cli(["bundle", "verify", str(out), "--key", str(keypair.public_key), "--replay"]) == 0
