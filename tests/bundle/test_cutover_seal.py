@@ -9,6 +9,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from igkit.bundle.build import HASHES, MANIFEST, sign_manifest
 from igkit.bundle.build import seal as seal_files
@@ -365,3 +367,31 @@ def test_bundle_build_seals_a_cutover_run_directory(
     assert f"bundle {out}: " in said
     assert ", cutover outcome ROLLED_BACK, release unreleased, signed by SHA256:" in said
     assert cli(["bundle", "verify", str(out), "--key", str(keypair.public_key), "--replay"]) == 0
+
+
+@pytest.mark.property
+@given(
+    st.lists(
+        st.one_of(
+            st.binary(max_size=80),
+            st.dictionaries(
+                st.sampled_from(["seq", "kind", "dir", "log", "file", "at"]),
+                st.one_of(st.text(max_size=12), st.integers(-2, 3), st.none()),
+                max_size=6,
+            ).map(lambda d: json.dumps(d).encode()),
+        ),
+        max_size=6,
+    )
+)
+def test_any_timeline_bytes_give_problems_never_an_exception(lines: list[bytes]) -> None:
+    from igkit.bundle.build import safe_relpath
+    from igkit.conductor.seal import read_timeline
+
+    data = b"\n".join(lines) + b"\n"
+    got = read_timeline(data)
+    for entry in got.entries:
+        for name in ("dir", "log", "file"):
+            value = entry.get(name)
+            if value is not None and (not isinstance(value, str) or safe_relpath(value)):
+                assert any(f"{name} {value!r} escapes" in p for p in got.problems)
+    assert len(got.entries) + len(got.problems) >= 1 or data.strip() == b""
