@@ -70,6 +70,12 @@ def register(csub: argparse._SubParsersAction[Any]) -> None:
     )
     e.add_argument("--trust", type=Path, metavar="DIR", help="trust anchors (preflight)")
     e.add_argument(
+        "--key",
+        type=Path,
+        metavar="PRIV.pem",
+        help="signs D/bundle (or $IGKIT_SIGNING_KEY); none: ephemeral, untrusted",
+    )
+    e.add_argument(
         "--actuator-timeout", default="300", help="seconds an actuator may take (default 300)"
     )
     e.add_argument("--timeout", default="30", help="seconds per HTTP request (default 30)")
@@ -87,6 +93,7 @@ def register(csub: argparse._SubParsersAction[Any]) -> None:
     r.add_argument("--out", type=Path, metavar="D", help="the cutover's run directory (or new)")
     r.add_argument("--status-hook", metavar="'CMD {file}'", help="run for the status update")
     r.add_argument("--evidence", type=Path, metavar="DIR", help="comms templates (G8)")
+    r.add_argument("--matrix", type=Path, help="matrix YAML (default: the one shipped)")
     r.add_argument("--actuator-timeout", default="300", help="seconds the actuator may take")
 
 
@@ -130,6 +137,7 @@ def execute(args: argparse.Namespace) -> int:
         status_hook=args.status_hook,
         actuator_timeout=seconds_flag(args.actuator_timeout, "--actuator-timeout"),
         timeout=seconds_flag(args.timeout, "--timeout"),
+        key=args.key,
     )
     stop = Stop()
     with stop_on_signals(stop):
@@ -146,6 +154,7 @@ def rollback(args: argparse.Namespace) -> int:
         out=args.out,
         status_hook=args.status_hook,
         evidence=args.evidence,
+        matrix=args.matrix,
         actuator_timeout=seconds_flag(args.actuator_timeout, "--actuator-timeout"),
     )
     return rollback(options)

@@ -32,17 +32,20 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from igkit import rundir
+from igkit import atomic, rundir
+from igkit.bundle.keys import SigningKey
 from igkit.conductor import seal as sealing
 from igkit.conductor import status as statuses
 from igkit.conductor.actuators import Actuator, ActuatorResult, run_actuator
 from igkit.conductor.clock import Clock, Stop
+from igkit.conductor.figures import StatusFigures
 from igkit.conductor.runfile import RunFile
 from igkit.conductor.timeline import Outcome, Timeline
 from igkit.cutover.judge import JudgeRequest, judge
 from igkit.cutover.models import Judgement, PostdeployVerdict, TriggerStatus
 from igkit.cutover.postdeploy import PostdeployRequest, validate
 from igkit.cutover.triggers import TriggerCheck, check_triggers
+from igkit.errors import IgkitError
 from igkit.redact import redact
 from igkit.spec.loader import LoadedMatrix
 from igkit.timeutil import human_duration, rfc3339
@@ -53,6 +56,7 @@ PREFLIGHT_DIR = "preflight"
 STAGES_DIR = "stages"
 POSTDEPLOY_DIR = "postdeploy"
 CHECKS_DIR = "checks"
+ERROR_NOTE = "error.txt"
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,8 @@ class Settings:
     status_hook: str | None = None
     actuator_timeout: float = 300.0
     timeout: float = 30.0
+    key: SigningKey | None = None
+    """Signs the bundle; None: an ephemeral key, marked untrusted."""
 
 
 @dataclass
@@ -87,6 +93,7 @@ class Parts:
     judge: Callable[[JudgeRequest, LoadedMatrix], Judgement] = judge
     check: Callable[[Settings, Path, datetime, timedelta], TriggerCheck] | None = None
     validate: Callable[[PostdeployRequest, LoadedMatrix, datetime], PostdeployVerdict] | None = None
+    seal: Callable[[Settings, LoadedMatrix], object] | None = None
 
 
 class _EndedError(Exception):
@@ -120,6 +127,11 @@ def run_preflight(settings: Settings, loaded: LoadedMatrix, at: datetime) -> Pre
     return Preflight(decision=run.decision, reasons=reasons)
 
 
+def seal_run(settings: Settings, loaded: LoadedMatrix) -> object:
+    """The signed evidence bundle ``D/bundle`` of a finished run (h4's :mod:`seal`)."""
+    return sealing.seal(settings.run_dir, loaded, key=settings.key, trust_dir=settings.trust)
+
+
 def check_postdeploy_triggers(
     settings: Settings, out: Path, at: datetime, lookback: timedelta
 ) -> TriggerCheck:
@@ -140,8 +152,12 @@ class Conductor:
     weight: int | None = None
     """The last weight known to be set (None: none was set by this run yet)."""
     stage: int | None = None
-    last_judgement: Judgement | None = None
-    sent: set[int] = field(default_factory=set)
+    figures: StatusFigures | None = None
+    """What the last judgement (or post-deploy trigger check) said, for status updates."""
+    sent: set[timedelta] = field(default_factory=set)
+    next_update: datetime | None = None
+    _templates: statuses.StatusTemplates | None = None
+    seal_problem: str | None = None
 
     # -- recording -------------------------------------------------------------------
 
@@ -152,18 +168,22 @@ class Conductor:
         self.emit(redact(line))
 
     def status(self, kind: str) -> None:
-        """A status update (h4's templates); a failing hook is recorded, never fatal."""
-        figures = statuses.StatusFigures.from_judgement(self.last_judgement, stage=self.stage)
+        """A status update from the staged templates with the live figures; a failing hook
+        is recorded, never fatal."""
+        figures = self.figures or StatusFigures.unknown(self.stage)
+        if figures.stage != self.stage:
+            figures = figures.model_copy(update={"stage": self.stage})
         done = statuses.write_status(
             self.settings.run_dir,
             kind,
             figures,
             at=self.clock.now(),
-            templates=self.settings.evidence,
+            templates=self.templates(),
             hook=self.settings.status_hook,
+            next_at=self.next_update,
         )
         hook = done.hook_exit_code
-        said = "" if hook in (None, 0) else f" (status hook exited {hook})"
+        said = "" if done.hook is None or hook == 0 else f" (status hook: {done.hook.error})"
         self.record(
             "status",
             f"{kind} status update{said}",
@@ -171,6 +191,18 @@ class Conductor:
             file=done.file,
             hook_exit_code=hook,
         )
+
+    def templates(self) -> statuses.StatusTemplates:
+        """The comms templates as the preflight sealed them (what G8 approved), else as
+        staged in ``--evidence``."""
+        if self._templates is None:
+            preflight = self.settings.run_dir / PREFLIGHT_DIR
+            self._templates = (
+                statuses.templates_from_run(preflight, self.loaded)
+                if (preflight / "snapshots").is_dir()
+                else statuses.load_templates(self.loaded, self.settings.evidence)
+            )
+        return self._templates
 
     def end(self, outcome: Outcome, message: str) -> _EndedError:
         code = EXIT_OF.get(outcome, EXIT_STOPPED)
@@ -210,8 +242,20 @@ class Conductor:
                 raise self._postdeploy()
         except _EndedError as done:
             if done.outcome != "INTERRUPTED":
-                sealing.seal(self.settings.run_dir)
+                self._seal()
             return done.outcome
+
+    def _seal(self) -> None:
+        """Seal the finished run; a failure is said (and kept) but never hides the outcome."""
+        try:
+            (self.parts.seal or seal_run)(self.settings, self.loaded)
+        except IgkitError as exc:
+            self.seal_problem = " ".join(str(exc).split())
+            print(
+                f"igkit: error: the evidence bundle was not sealed: {self.seal_problem}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     @contextlib.contextmanager
     def _rolled_back_on_crash(self) -> Iterator[None]:
@@ -329,10 +373,11 @@ class Conductor:
             found = self.parts.judge(request, self.loaded)
         except Exception as exc:  # any failure to judge is a HOLD (recorded), never a PROMOTE
             why = " ".join(f"{type(exc).__name__}: {exc}".split())
+            self._leave_note(rel, why)
             self.record("check", f"judge failed: {why}", status="ERROR", dir=rel, reasons=[why])
             self.say(f"  judge failed at {stage}% ({why}): counts as HOLD")
             return None
-        self.last_judgement = found
+        self.figures = StatusFigures.from_judgement(found, self.loaded, source=rel)
         self.record(
             "judgement",
             f"{found.action.value} at {stage}%",
@@ -344,6 +389,10 @@ class Conductor:
         for reason in found.reasons:
             self.say(f"    {reason}")
         return found
+
+    def _leave_note(self, rel: str, why: str) -> None:
+        """``rel/error.txt``: the directory a ``check`` entry names exists and says why."""
+        atomic.write_text(self.settings.run_dir / rel / ERROR_NOTE, why + "\n")
 
     def _rollback(self, cause: str) -> _EndedError:
         """The rollback actuator first, at once; then the record and the status update."""
@@ -389,6 +438,7 @@ class Conductor:
         _, interval, _, duration = self.settings.run.durations()
         t0 = self.clock.now()
         until = t0 + duration
+        self.next_update = t0 + min(statuses.CADENCE)
         self.say(f"post-deploy validation until {rfc3339(until)}")
         with rundir.owned(run_dir / POSTDEPLOY_DIR, fresh=False):  # a resumed run's checks stay
             while True:
@@ -404,8 +454,11 @@ class Conductor:
             return self._validate(t0, duration)
 
     def _cadence(self, t0: datetime) -> None:
-        for minute in statuses.due_updates(t0, self.clock.now(), set(self.sent)):
-            self.sent.add(minute)
+        """The T+15/30/45/60 updates after 100 %, each once, none lost when time jumps."""
+        for offset in statuses.due_updates(t0, self.clock.now(), self.sent):
+            self.sent.add(offset)
+            left = [o for o in statuses.CADENCE if o not in self.sent]
+            self.next_update = t0 + min(left) if left else None
             self.status("scheduled")
 
     def _check(self, t0: datetime, now: datetime) -> None:
@@ -415,8 +468,12 @@ class Conductor:
         )
         if check.report is None:
             why = check.problem or "no report"
+            self._leave_note(rel, why)
             self.record("check", f"triggers unknown: {why}", status="ERROR", dir=rel, reasons=[why])
             return
+        self.figures = StatusFigures.from_triggers(
+            check.report, self.loaded, stage=self.stage, source=rel
+        )
         fired = [t for t in check.report.triggers if t.status == TriggerStatus.FIRED]
         worst = next(
             (

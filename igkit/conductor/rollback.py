@@ -19,9 +19,11 @@ from pathlib import Path
 from igkit import rundir
 from igkit.conductor import status as statuses
 from igkit.conductor.actuators import ActuatorResult, parse_actuator, run_actuator
+from igkit.conductor.figures import StatusFigures
 from igkit.conductor.timeline import TIMELINE_FILE, Timeline
 from igkit.errors import ConfigError
 from igkit.redact import redact
+from igkit.spec.loader import load_matrix
 
 TARGETS = ("last-stable",)
 EXIT_ROLLED_BACK, EXIT_FAILED = 0, 1
@@ -35,6 +37,7 @@ class RollbackOptions:
     out: Path | None = None
     status_hook: str | None = None
     evidence: Path | None = None
+    matrix: Path | None = None
     actuator_timeout: float = 300.0
 
 
@@ -104,12 +107,19 @@ def rollback(
         cause = f"operator: igkit cutover rollback --to {options.to}"
         said = "rolled back" if ok else "ROLLBACK FAILED twice"
         timeline.append("rollback", now(), f"{said}: {cause}", stage=stage, cause=cause)
+        loaded = load_matrix(options.matrix)  # only now: nothing may delay the actuator
+        judged = [e.dir for e in timeline.entries if e.kind == "judgement" and e.dir]
+        figures = (
+            StatusFigures.from_judge_dir(out / judged[-1], loaded, source=judged[-1])
+            if judged
+            else StatusFigures.unknown(stage)
+        )
         record = statuses.write_status(
             out,
             "rollback",
-            statuses.StatusFigures.from_judgement(None, stage=stage),
+            figures.model_copy(update={"stage": stage}),
             at=now(),
-            templates=options.evidence,
+            templates=statuses.load_templates(loaded, options.evidence),
             hook=options.status_hook,
         )
         timeline.append(

@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from igkit import rundir
+from igkit.bundle.keys import load_signing_key
 from igkit.conductor.actuators import parse_actuator
 from igkit.conductor.clock import Clock, Stop, SystemClock
 from igkit.conductor.execute import (
@@ -27,10 +28,11 @@ from igkit.conductor.runfile import (
     resume_point,
     write_run_file,
 )
+from igkit.conductor.status import parse_hook
 from igkit.conductor.timeline import TIMELINE_FILE, Timeline, TimelineEntry
 from igkit.cutover.judge import cutover_spec
 from igkit.cutover.postdeploy import postdeploy_spec
-from igkit.errors import ConfigError
+from igkit.errors import EXIT_TOOL, ConfigError
 from igkit.sources.prometheus import _check_url as check_url
 from igkit.sources.prometheus import public_url
 from igkit.spec.loader import LoadedMatrix, load_matrix
@@ -62,6 +64,7 @@ class ExecuteOptions:
     status_hook: str | None = None
     actuator_timeout: float = 300.0
     timeout: float = 30.0
+    key: Path | None = None
 
 
 def plan_run(options: ExecuteOptions, loaded: LoadedMatrix, clock: Clock) -> RunFile:
@@ -190,7 +193,10 @@ def execute(
         status_hook=options.status_hook,
         actuator_timeout=options.actuator_timeout,
         timeout=options.timeout,
+        key=load_signing_key(options.key),  # a bad key fails before anything runs
     )
+    if options.status_hook is not None:
+        parse_hook(options.status_hook)
     with rundir.owned(run_dir, fresh=False):
         if options.resume is None:
             write_run_file(run_dir, run)
@@ -213,7 +219,8 @@ def execute(
             outcome = conductor.execute(
                 start_at=run.stages.index(point.stage), preflight=point.preflight
             )
-    return EXIT_OF.get(outcome, EXIT_STOPPED)
+    code = EXIT_OF.get(outcome, EXIT_STOPPED)
+    return EXIT_TOOL if conductor.seal_problem and code == 0 else code
 
 
 def _check_dirs(run_dir: Path, entries: list[TimelineEntry]) -> None:

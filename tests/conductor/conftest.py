@@ -189,6 +189,8 @@ class Rig:
             "judge": scripted_judge(self.world, script or {}),
             "check": quiet_check(self.world),
             "validate": lambda request, loaded, now: verdict(request, Status.PASS),
+            # stand-in runs have no preflight/ or check dirs to seal (test_real_judges seals)
+            "seal": lambda settings, loaded: None,
         }
         return Parts(**{**base, **changes})
 
