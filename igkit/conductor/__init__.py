@@ -1,8 +1,8 @@
-"""The cutover conductor (``igkit cutover execute`` / ``igkit cutover rollback``): drives the
-user's rollout mechanism through actuator commands, judges every stage, rolls back at once,
-and records every step in one run directory (``timeline.jsonl``, judge dirs, status updates).
+"""``igkit cutover execute`` / ``rollback``: the cutover conductor (issue 12).
 
-Status updates render the staged comms templates with live figures
-(:mod:`igkit.conductor.status`); the finished run directory is sealed into one evidence
-bundle (:mod:`igkit.conductor.seal`).
+It drives the user's rollout mechanism through actuator commands, judges every stage with
+``cutover judge``, rolls back at once, records every step in ``timeline.jsonl``
+(:mod:`igkit.conductor.timeline`), writes status updates from the staged comms templates
+(:mod:`igkit.conductor.status`) and seals the run directory into one evidence bundle
+(:mod:`igkit.conductor.seal`).
 """

@@ -29,20 +29,30 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-from igkit import rundir
-from igkit.conductor import seal as sealing
+from igkit import atomic, rundir
 from igkit.conductor import status as statuses
 from igkit.conductor.actuators import Actuator, ActuatorResult, run_actuator
 from igkit.conductor.clock import Clock, Stop
-from igkit.conductor.runfile import RunFile
+from igkit.conductor.figures import StatusFigures
+from igkit.conductor.parts import (
+    CHECKS_DIR,
+    ERROR_NOTE,
+    POSTDEPLOY_DIR,
+    PREFLIGHT_DIR,
+    STAGES_DIR,
+    Parts,
+    Settings,
+    check_postdeploy_triggers,
+    run_journeys_verb,
+    seal_run,
+    validate_now,
+)
 from igkit.conductor.timeline import Outcome, Timeline
-from igkit.cutover.judge import JudgeRequest, judge
-from igkit.cutover.models import Judgement, PostdeployVerdict, TriggerStatus
-from igkit.cutover.postdeploy import PostdeployRequest, validate
-from igkit.cutover.triggers import TriggerCheck, check_triggers
+from igkit.cutover.judge import JudgeRequest
+from igkit.cutover.models import Judgement, TriggerStatus
+from igkit.cutover.postdeploy import PostdeployRequest
 from igkit.errors import IgkitError
 from igkit.redact import redact
 from igkit.spec.loader import LoadedMatrix
@@ -50,44 +60,6 @@ from igkit.timeutil import human_duration, rfc3339
 
 EXIT_PROMOTED, EXIT_STOPPED, EXIT_INTERRUPTED = 0, 1, 130
 EXIT_OF: dict[str, int] = {"PROMOTED": EXIT_PROMOTED, "INTERRUPTED": EXIT_INTERRUPTED}
-PREFLIGHT_DIR = "preflight"
-STAGES_DIR = "stages"
-POSTDEPLOY_DIR = "postdeploy"
-CHECKS_DIR = "checks"
-
-
-@dataclass(frozen=True)
-class Preflight:
-    decision: str
-    reasons: list[str]
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the conductor needs beyond run.json: sources, actuators, hooks."""
-
-    run_dir: Path
-    run: RunFile
-    set_weight: Actuator
-    rollback: Actuator
-    prom_url: str | None
-    matrix: Path | None = None
-    evidence: Path | None = None
-    k6_files: tuple[Path, ...] = ()
-    trust: Path | None = None
-    status_hook: str | None = None
-    actuator_timeout: float = 300.0
-    timeout: float = 30.0
-
-
-@dataclass
-class Parts:
-    """The steps the loop calls; tests replace the ones a case is not about."""
-
-    preflight: Callable[[Settings, LoadedMatrix, datetime], Preflight]
-    judge: Callable[[JudgeRequest, LoadedMatrix], Judgement] = judge
-    check: Callable[[Settings, Path, datetime, timedelta], TriggerCheck] | None = None
-    validate: Callable[[PostdeployRequest, LoadedMatrix, datetime], PostdeployVerdict] | None = None
 
 
 class _EndedError(Exception):
@@ -96,37 +68,6 @@ class _EndedError(Exception):
     def __init__(self, outcome: Outcome) -> None:
         super().__init__(outcome)
         self.outcome = outcome
-
-
-def run_preflight(settings: Settings, loaded: LoadedMatrix, at: datetime) -> Preflight:
-    """``go-no-go --validate-all`` (every gate of the matrix) into ``D/preflight``."""
-    from igkit.run import RunRequest, run_loaded
-
-    request = RunRequest(
-        out=settings.run_dir / PREFLIGHT_DIR,
-        matrix=settings.matrix,
-        gates=None,
-        at=at,
-        prom_url=settings.prom_url,
-        k6_files=list(settings.k6_files),
-        evidence_dir=settings.evidence,
-        trust_dir=settings.trust,
-        timeout=settings.timeout,
-    )
-    with rundir.owned(request.out, fresh=True):
-        run = run_loaded(request, loaded, on_warning=lambda _: None)
-    reasons = [
-        f"{g.id} {g.status}: {r}" for g in run.gates if g.status != "PASS" for r in g.reasons
-    ]
-    return Preflight(decision=run.decision, reasons=reasons)
-
-
-def check_postdeploy_triggers(
-    settings: Settings, out: Path, at: datetime, lookback: timedelta
-) -> TriggerCheck:
-    return check_triggers(
-        out, at, lookback, prom_url=settings.prom_url, replay=None, matrix=settings.matrix
-    )
 
 
 @dataclass
@@ -141,8 +82,12 @@ class Conductor:
     weight: int | None = None
     """The last weight known to be set (None: none was set by this run yet)."""
     stage: int | None = None
-    last_judgement: Judgement | None = None
-    sent: set[int] = field(default_factory=set)
+    figures: StatusFigures | None = None
+    """What the last judgement (or post-deploy trigger check) said, for status updates."""
+    sent: set[timedelta] = field(default_factory=set)
+    next_update: datetime | None = None
+    _templates: statuses.StatusTemplates | None = None
+    seal_problem: str | None = None
 
     # -- recording -------------------------------------------------------------------
 
@@ -153,21 +98,22 @@ class Conductor:
         self.emit(redact(line))
 
     def status(self, kind: str) -> None:
-        """A status update (h4's templates); a failing hook is recorded, never fatal."""
-        figures = statuses.StatusFigures.from_judgement(
-            self.last_judgement, self.loaded, stage=self.stage
-        )
+        """A status update from the staged templates with the live figures; a failing hook
+        is recorded, never fatal."""
+        figures = self.figures or StatusFigures.unknown(self.stage)
+        if figures.stage != self.stage:
+            figures = figures.model_copy(update={"stage": self.stage})
         done = statuses.write_status(
             self.settings.run_dir,
             kind,
             figures,
             at=self.clock.now(),
-            templates=self.settings.evidence,
+            templates=self.templates(),
             hook=self.settings.status_hook,
-            loaded=self.loaded,
+            next_at=self.next_update,
         )
         hook = done.hook_exit_code
-        said = f" (status hook: {done.hook.error})" if done.hook and done.hook.error else ""
+        said = "" if done.hook is None or hook == 0 else f" (status hook: {done.hook.error})"
         self.record(
             "status",
             f"{kind} status update{said}",
@@ -175,6 +121,18 @@ class Conductor:
             file=done.file,
             hook_exit_code=hook,
         )
+
+    def templates(self) -> statuses.StatusTemplates:
+        """The comms templates as the preflight sealed them (what G8 approved), else as
+        staged in ``--evidence``."""
+        if self._templates is None:
+            preflight = self.settings.run_dir / PREFLIGHT_DIR
+            self._templates = (
+                statuses.templates_from_run(preflight, self.loaded)
+                if (preflight / "snapshots").is_dir()
+                else statuses.load_templates(self.loaded, self.settings.evidence)
+            )
+        return self._templates
 
     def end(self, outcome: Outcome, message: str) -> _EndedError:
         code = EXIT_OF.get(outcome, EXIT_STOPPED)
@@ -218,19 +176,16 @@ class Conductor:
             return done.outcome
 
     def _seal(self) -> None:
-        """Seal the run into ``D/bundle/``; a run that cannot be sealed keeps its outcome
-        (the timeline is closed) and says why."""
+        """Seal the finished run; a failure is said (and kept) but never hides the outcome."""
         try:
-            sealed = sealing.seal(self.settings.run_dir, self.loaded)
+            (self.parts.seal or seal_run)(self.settings, self.loaded)
         except IgkitError as exc:
-            self.say(f"igkit: warning: the run was not sealed into a bundle: {exc}")
-            return
-        for warning in sealed.warnings:
-            self.say(f"igkit: warning: {warning}")
-        trust = "" if sealed.key.trusted else ", an UNTRUSTED demo key"
-        self.say(
-            f"sealed {sealed.bundle} ({len(sealed.files)} files, {sealed.key.fingerprint}{trust})"
-        )
+            self.seal_problem = " ".join(str(exc).split())
+            print(
+                f"igkit: error: the evidence bundle was not sealed: {self.seal_problem}",
+                file=sys.stderr,
+                flush=True,
+            )
 
     @contextlib.contextmanager
     def _rolled_back_on_crash(self) -> Iterator[None]:
@@ -300,30 +255,56 @@ class Conductor:
         return began
 
     def _stage(self, stage: int) -> None:
+        """Set the weight, then judge every interval until PROMOTE (with the stage's
+        journeys PASSED, when they are configured) or a reason to roll back."""
         began = self._set_weight(stage)
         if stage == 100:
             return
         hold, interval, max_hold, _ = self.settings.run.durations()
+        journeys_ok = self._journeys(f"{STAGES_DIR}/{stage}")
         tick = 1
         while True:
             if self.clock.sleep(self._until(began + tick * interval)):
                 raise self._interrupted()
-            now = self.clock.now()
-            judged = self._judge(stage, began, now, hold)
+            if not journeys_ok:  # run again until they pass: a stage never promotes without
+                journeys_ok = self._journeys(f"{STAGES_DIR}/{stage}")
+            judged = self._judge(stage, began, self.clock.now(), hold)
             tick = max(tick + 1, (self.clock.now() - began) // interval + 1)  # no catch-up burst
             if judged is not None and judged.action == "ROLLBACK":
                 raise self._rollback(
                     f"judged ROLLBACK at {stage}%: {'; '.join(judged.reasons[:3])}"
                 )
             if judged is not None and judged.action == "PROMOTE":
-                return
+                if journeys_ok:
+                    return
+                self.say(f"  PROMOTE withheld at {stage}%: the synthetic journeys did not pass")
             now = self.clock.now()
             if now - began >= max_hold:
                 why = "; ".join(judged.reasons[:3]) if judged else "the judge could not judge"
+                why = why if journeys_ok else f"the synthetic journeys did not pass; {why}"
                 raise self._rollback(
                     f"held {human_duration((now - began).total_seconds())} at {stage}%, "
                     f"past --max-hold {human_duration(max_hold.total_seconds())}: {why}"
                 )
+
+    def _journeys(self, where: str) -> bool:
+        """The synthetic journeys into ``where/journeys-NNNN`` (True when not configured)."""
+        if self.settings.journeys is None:
+            return True
+        rel = f"{where}/journeys-{self.timeline.seq:04d}"
+        try:
+            status, reasons = (self.parts.journeys or run_journeys_verb)(
+                self.settings, self.loaded, self.settings.run_dir / rel
+            )
+        except Exception as exc:  # a runner that raised is ERROR (recorded), never PASS
+            status, reasons = "ERROR", [" ".join(f"{type(exc).__name__}: {exc}".split())]
+        if not (self.settings.run_dir / rel).is_dir():
+            self._leave_note(rel, "; ".join(reasons) or status)
+        self.record("journeys", f"journeys {status}", status=status, dir=rel, reasons=reasons)
+        self.say(f"  journeys {status} at {self.stage}%")
+        for reason in reasons if status != "PASS" else []:
+            self.say(f"    {reason}")
+        return status == "PASS"
 
     def _until(self, when: datetime) -> float:
         return max(0.0, (when - self.clock.now()).total_seconds())
@@ -348,10 +329,11 @@ class Conductor:
             found = self.parts.judge(request, self.loaded)
         except Exception as exc:  # any failure to judge is a HOLD (recorded), never a PROMOTE
             why = " ".join(f"{type(exc).__name__}: {exc}".split())
+            self._leave_note(rel, why)
             self.record("check", f"judge failed: {why}", status="ERROR", dir=rel, reasons=[why])
             self.say(f"  judge failed at {stage}% ({why}): counts as HOLD")
             return None
-        self.last_judgement = found
+        self.figures = StatusFigures.from_judgement(found, self.loaded, source=rel)
         self.record(
             "judgement",
             f"{found.action.value} at {stage}%",
@@ -363,6 +345,10 @@ class Conductor:
         for reason in found.reasons:
             self.say(f"    {reason}")
         return found
+
+    def _leave_note(self, rel: str, why: str) -> None:
+        """``rel/error.txt``: the directory a ``check`` entry names exists and says why."""
+        atomic.write_text(self.settings.run_dir / rel / ERROR_NOTE, why + "\n")
 
     def _rollback(self, cause: str) -> _EndedError:
         """The rollback actuator first, at once; then the record and the status update."""
@@ -408,6 +394,7 @@ class Conductor:
         _, interval, _, duration = self.settings.run.durations()
         t0 = self.clock.now()
         until = t0 + duration
+        self.next_update = t0 + min(statuses.CADENCE)
         self.say(f"post-deploy validation until {rfc3339(until)}")
         with rundir.owned(run_dir / POSTDEPLOY_DIR, fresh=False):  # a resumed run's checks stay
             while True:
@@ -423,8 +410,11 @@ class Conductor:
             return self._validate(t0, duration)
 
     def _cadence(self, t0: datetime) -> None:
-        for minute in statuses.due_updates(t0, self.clock.now(), set(self.sent)):
-            self.sent.add(minute)
+        """The T+15/30/45/60 updates after 100 %, each once, none lost when time jumps."""
+        for offset in statuses.due_updates(t0, self.clock.now(), self.sent):
+            self.sent.add(offset)
+            left = [o for o in statuses.CADENCE if o not in self.sent]
+            self.next_update = t0 + min(left) if left else None
             self.status("scheduled")
 
     def _check(self, t0: datetime, now: datetime) -> None:
@@ -434,8 +424,12 @@ class Conductor:
         )
         if check.report is None:
             why = check.problem or "no report"
+            self._leave_note(rel, why)
             self.record("check", f"triggers unknown: {why}", status="ERROR", dir=rel, reasons=[why])
             return
+        self.figures = StatusFigures.from_triggers(
+            check.report, self.loaded, stage=self.stage, source=rel
+        )
         fired = [t for t in check.report.triggers if t.status == TriggerStatus.FIRED]
         worst = next(
             (
@@ -465,7 +459,8 @@ class Conductor:
             matrix=self.settings.matrix,
             timeout=self.settings.timeout,
         )
-        verdict = (self.parts.validate or _validate_now)(request, self.loaded, self.clock.now())
+        journeys_ok = self._journeys(POSTDEPLOY_DIR)
+        verdict = (self.parts.validate or validate_now)(request, self.loaded, self.clock.now())
         status = verdict.status.value
         self.record(
             "postdeploy", f"postdeploy validate: {status}", status=status, dir=POSTDEPLOY_DIR
@@ -478,11 +473,9 @@ class Conductor:
                 "POSTDEPLOY_FAILED",
                 f"post-deploy validation {status} at 100%: {'; '.join(verdict.reasons[:3])}",
             )
+        if not journeys_ok:
+            return self.end(
+                "POSTDEPLOY_FAILED", "the synthetic journeys did not pass after post-deploy"
+            )
         self.status("complete")
         return self.end("PROMOTED", "promoted to 100% and post-deploy validation PASS")
-
-
-def _validate_now(
-    request: PostdeployRequest, loaded: LoadedMatrix, now: datetime
-) -> PostdeployVerdict:
-    return validate(request, loaded, now=now)

@@ -84,8 +84,8 @@ TEMPLATE_FOR: dict[str, tuple[str, ...]] = {
     "rollback": ("major_incident",),
     "complete": ("resolved",),
 }
-CADENCE: tuple[int, ...] = (15, 30, 45, 60)
-"""Minutes after the 100 % promotion at which a scheduled update is due (seed §11)."""
+CADENCE: tuple[timedelta, ...] = tuple(timedelta(minutes=m) for m in (15, 30, 45, 60))
+"""After the 100 % promotion, when a scheduled update is due (seed §11: T+15/30/45/60)."""
 PLACEHOLDERS = (
     "stage",
     "action",
@@ -416,10 +416,10 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
 def due_updates(
     start: datetime,
     now: datetime,
-    sent: Collection[int],
-    cadence: Sequence[int] = CADENCE,
-) -> list[int]:
-    """The minutes of ``cadence`` (after ``start``, the 100 % promotion) that are due at
+    sent: Collection[timedelta],
+    cadence: Sequence[timedelta] = CADENCE,
+) -> list[timedelta]:
+    """The offsets of ``cadence`` (after ``start``, the 100 % promotion) that are due at
     ``now`` and not in ``sent``, earliest first: all of them when the clock jumped past
     several, none before its time, none twice once the caller adds them to ``sent``."""
-    return sorted(m for m in set(cadence) if start + timedelta(minutes=m) <= now and m not in sent)
+    return sorted(o for o in set(cadence) if start + o <= now and o not in sent)

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timedelta
+from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from igkit.bundle.build import MANIFEST, sign_manifest
 from igkit.bundle.build import seal as seal_files
@@ -20,7 +23,7 @@ from igkit.conductor.seal import CUTOVER_PREDICATE, cutover_summary, predicate
 from igkit.conductor.status import load_templates, write_status
 from igkit.spec.loader import load_matrix
 from igkit.timeutil import rfc3339
-from tests.cutover.conftest import QUIET, matrix_copy, triggers_doc
+from tests.cutover.conftest import QUIET, STAND_IN_CANARY, matrix_copy, triggers_doc
 from tests.support.scenarios import SCENARIOS
 
 EVIDENCE = Path(__file__).resolve().parents[1] / "fixtures" / "demo-evidence"
@@ -178,3 +181,15 @@ def reseal(bundle: Path, key: SigningKey) -> None:
     manifest = sign_manifest({**manifest, **summary, "signingKey": signer, "signatures": []}, key)
     (bundle / MANIFEST).write_text(json.dumps(manifest, indent=2))
     seal_files(bundle, key, predicate_type=CUTOVER_PREDICATE, predicate=predicate(manifest))
+
+
+def g1_matrix(tmp: Path) -> Path:
+    """The shipped matrix reduced to G1 (the scenario history has no evidence documents), so
+    the real preflight ``go-no-go --validate-all`` can be GO; the canary is tenant acme."""
+    doc = yaml.safe_load(resources.files("igkit.spec").joinpath("default.yaml").read_text())
+    doc["gates"] = [g for g in doc["gates"] if g["id"] == "G1"]
+    doc["cutover"] = {**doc["cutover"], "canary_select": STAND_IN_CANARY}
+    doc["cutover"]["postdeploy"]["gates"] = ["G1"]
+    path = tmp / "matrix.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path

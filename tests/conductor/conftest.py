@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from igkit.conductor.clock import Stop
-from igkit.conductor.execute import Parts, Preflight, Settings
+from igkit.conductor.parts import Parts, Preflight, Settings
 from igkit.conductor.start import ExecuteOptions, execute
 from igkit.conductor.timeline import TimelineEntry, read_timeline
 from igkit.cutover.judge import JudgeRequest
@@ -189,6 +189,8 @@ class Rig:
             "judge": scripted_judge(self.world, script or {}),
             "check": quiet_check(self.world),
             "validate": lambda request, loaded, now: verdict(request, Status.PASS),
+            # stand-in runs have no preflight/ or check dirs to seal (test_real_judges seals)
+            "seal": lambda settings, loaded: None,
         }
         return Parts(**{**base, **changes})
 

@@ -13,7 +13,8 @@ import pytest
 
 from igkit.cli.main import main
 from igkit.conductor.clock import Stop
-from igkit.conductor.execute import Parts
+from igkit.conductor.parts import Parts, run_preflight
+from tests.bundle.cutover_run import g1_matrix
 from tests.conductor.conftest import FakeClock, Rig, World, go
 from tests.cutover.conftest import matrix_copy
 from tests.support.prometheus import PrometheusServer
@@ -58,15 +59,27 @@ def test_a_quiet_canary_promotes_and_a_post_deploy_without_data_is_not_passed(
     assert (rig.out / "postdeploy" / "postdeploy.json").is_file()
 
 
-def test_a_trigger_firing_in_the_50_percent_hold_rolls_back_and_replays(
+def test_a_trigger_firing_in_the_50_percent_hold_rolls_back_seals_and_replays(
     prometheus: PrometheusServer, tmp_path: Path
 ) -> None:
     """The OPA bundle failure at T-20m fires security_policy_failure; the 50 % stage began at
-    T-25m, its first judgement (T-15m) is ROLLBACK and the rollback actuator runs next."""
+    T-25m, its first judgement (T-15m) is ROLLBACK and the rollback actuator runs next. The
+    run is sealed into D/bundle and ``bundle verify --replay`` re-derives every judgement."""
+    from igkit.bundle.keys import generate_keypair
+    from igkit.bundle.verify import verify_bundle
+    from igkit.demo import demo_trust_dir
+
     rig = rig_at(tmp_path, "trig_opa_bundle", timedelta(minutes=45))
-    matrix = matrix_copy(tmp_path)
-    options = rig.options(prom_url=prometheus.url, matrix=matrix, interval=timedelta(minutes=10))
-    assert rig.run(options, Parts(preflight=go)) == 1
+    matrix = g1_matrix(tmp_path)  # its real preflight is GO on the scenario history
+    keys = generate_keypair(tmp_path / "keys", subject="CN=igkit conductor test")
+    options = rig.options(
+        prom_url=prometheus.url,
+        matrix=matrix,
+        interval=timedelta(minutes=10),
+        key=keys.private_key,
+        trust=demo_trust_dir(),  # the matrix names trust anchors; the bundle carries them
+    )
+    assert rig.run(options, Parts(preflight=run_preflight)) == 1
     entries = rig.timeline
     judged = [e for e in entries if e.kind == "judgement"]
     assert [(e.stage, e.action) for e in judged] == [
@@ -87,3 +100,10 @@ def test_a_trigger_firing_in_the_50_percent_hold_rolls_back_and_replays(
     args += ["--replay", str(recorded), "--out", str(tmp_path / "again"), "--matrix", str(matrix)]
     assert main(args) == 1
     assert json.loads((tmp_path / "again" / "judge.json").read_text()) == doc
+
+    result = verify_bundle(rig.out / "bundle", key=keys.public_key, replay=True)
+    assert [f"{c.name}: {c.detail}" for c in result.failures] == []
+    names = " ".join(c.name for c in result.checks)
+    assert "timeline" in names
+    manifest = json.loads((rig.out / "bundle" / "manifest.json").read_text())
+    assert manifest["outcome"] == "ROLLED_BACK"
