@@ -38,6 +38,7 @@ import re
 import shlex
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -383,18 +384,20 @@ def run_hook(command: str, file: Path, run_dir: Path, *, timeout: float) -> Hook
             error=redact(f"could not start {argv[0]}: {exc.strerror or exc}"),
             duration_s=round(time.monotonic() - start, 3),
         )
+    kept, seen, reader = _drain(proc)
     error: str | None = None
     try:
-        out, _ = proc.communicate(timeout=timeout)
-        code: int | None = proc.returncode
+        code: int | None = proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         _kill_group(proc)
-        out, _ = proc.communicate()
+        proc.wait()
         code, error = None, f"timed out after {timeout:g} s; killed"
+    reader.join(timeout=5)  # a descendant that left the group may hold the pipe: not waited on
     if code is not None and code != 0:
         error = f"exited {code}"
-    text = out[:MAX_HOOK_OUTPUT].decode("utf-8", "replace")
-    if len(out) > MAX_HOOK_OUTPUT:
+    out = b"".join(kept)
+    text = out.decode("utf-8", "replace")
+    if seen[0] > MAX_HOOK_OUTPUT:
         text += f"\n[output truncated at {MAX_HOOK_OUTPUT} bytes]\n"
     atomic.write_text(log_path, text)
     return HookResult(
@@ -404,6 +407,26 @@ def run_hook(command: str, file: Path, run_dir: Path, *, timeout: float) -> Hook
         duration_s=round(time.monotonic() - start, 3),
         log=log,
     )
+
+
+def _drain(proc: subprocess.Popen[bytes]) -> tuple[list[bytes], list[int], threading.Thread]:
+    """Read the hook's output as it comes, keeping the first :data:`MAX_HOOK_OUTPUT` bytes
+    (a hook printing without end costs no memory), in a thread the caller joins."""
+    kept: list[bytes] = []
+    seen = [0]
+    stream = proc.stdout
+    assert stream is not None
+
+    def read() -> None:
+        for chunk in iter(lambda: stream.read(1 << 16), b""):
+            if seen[0] < MAX_HOOK_OUTPUT:
+                kept.append(chunk[: MAX_HOOK_OUTPUT - seen[0]])
+            seen[0] += len(chunk)
+        stream.close()
+
+    thread = threading.Thread(target=read, name="igkit-status-hook-output", daemon=True)
+    thread.start()
+    return kept, seen, thread
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:

@@ -407,3 +407,24 @@ def test_templates_for_a_run_prefer_what_the_preflight_sealed(
     )  # templates=None
     assert record.template == "resolved"
     assert (run / record.file).read_text().startswith("**Resolved**")
+
+
+def test_a_hook_that_prints_without_end_keeps_only_the_start_of_its_output(
+    tmp_path: Path, staged: StatusTemplates
+) -> None:
+    from igkit.conductor.status import MAX_HOOK_OUTPUT
+
+    script = "import sys; [sys.stdout.write('x' * 65536) for _ in range(400)]"
+    hook = f"{sys.executable} -c {script!r} {{file}}"
+    record = write_status(
+        tmp_path, "stage", StatusFigures.unknown(), at=AT, templates=staged, hook=hook
+    )
+    assert record.hook is not None
+    assert record.hook.exit_code == 0
+    log = (tmp_path / str(record.hook.log)).read_text()
+    assert log == "x" * MAX_HOOK_OUTPUT + f"\n[output truncated at {MAX_HOOK_OUTPUT} bytes]\n"
+    exact = f"{sys.executable} -c 'print(end=\"y\" * {MAX_HOOK_OUTPUT})' {{file}}"
+    again = write_status(
+        tmp_path, "stage", StatusFigures.unknown(), at=AT, templates=staged, hook=exact
+    )
+    assert (tmp_path / str(again.hook.log)).read_text() == "y" * MAX_HOOK_OUTPUT  # type: ignore[union-attr]
