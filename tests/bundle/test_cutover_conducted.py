@@ -73,3 +73,48 @@ def test_a_conducted_judgement_rewritten_to_promote_fails(
     assert [c.detail for c in result.failures] == [
         f"judgement seq {seq} ({where}): judge.json says PROMOTE, its snapshots give ROLLBACK"
     ]
+
+
+@pytest.fixture(scope="module")
+def promoted(prometheus: PrometheusServer, tmp_path_factory: pytest.TempPathFactory) -> Rig:
+    """A quiet canary promoted to 100 %, its post-deploy half hour checked every 10 minutes."""
+    tmp = tmp_path_factory.mktemp("promoted")
+    stop = Stop()
+    start = TRIGGER_SCENARIOS["trig_quiet"].eval_time - timedelta(minutes=60)
+    rig = Rig(World(tmp), FakeClock(start, stop), stop, tmp / "D")
+    options = rig.options(
+        prom_url=prometheus.url,
+        matrix=g1_matrix(tmp),
+        interval=timedelta(minutes=10),
+        post_deploy=timedelta(minutes=30),
+    )
+    rig.run(options, Parts(preflight=run_preflight))
+    return rig
+
+
+def test_post_deploy_checks_and_validation_re_derive(
+    promoted: Rig, tmp_path: Path, keypair: GeneratedKeyFiles, signing_key: SigningKey
+) -> None:
+    checks = [e for e in promoted.timeline if e.kind == "check"]
+    assert [e.status for e in checks] == ["QUIET", "QUIET", "QUIET"]
+    key = promoted.out / "bundle.demo-key.pub.pem"
+    result = verify_bundle(promoted.out / "bundle", key=key, replay=True)
+    assert [c.detail for c in result.failures] == []
+    details = {c.name: c.detail for c in result.checks}
+    assert details["replay checks"] == "all 3 post-deploy trigger checks re-derive identically"
+    assert details["replay postdeploy"].endswith("re-derives identically")
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(promoted.out / "bundle", bundle)
+    report = bundle / str(checks[1].dir) / "triggers" / "triggers.json"
+    report.write_text(
+        report.read_text().replace('"FIRED"', '"QUIET"').replace('"NO_DATA"', '"QUIET"')
+    )
+    doc = report.read_text()
+    assert '"QUIET"' in doc
+    report.write_text(doc.replace('"reasons": [', '"reasons": ["all quiet", ', 1))
+    reseal(bundle, signing_key)
+    got = [c.detail for c in verify_bundle(bundle, key=keypair.public_key, replay=True).failures]
+    assert got == [
+        f"check seq {checks[1].seq} ({checks[1].dir}): triggers.json differs from its snapshots' verdicts"
+    ]

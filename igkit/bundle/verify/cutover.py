@@ -7,8 +7,9 @@ bundle, every judgement's directory present with its ``judge.json``, and no judg
 the timeline does not name. With ``--replay``: every judgement of the timeline is judged
 again from its snapshots (:func:`igkit.cutover.judge.judge` with ``replay`` = its
 directory, into a temporary directory) and its action and reasons must equal both the
-bundled ``judge.json`` and the timeline entry; the preflight go-no-go is re-evaluated as
-``verify --replay`` does for a go-no-go bundle. Every mismatch is one FAIL line.
+bundled ``judge.json`` and the timeline entry; every post-deploy trigger check and the
+post-deploy verdict are re-derived the same way, and the preflight go-no-go is re-evaluated
+as ``verify --replay`` does for a go-no-go bundle. Every mismatch is one FAIL line.
 """
 
 from __future__ import annotations
@@ -219,6 +220,7 @@ def replay_cutover(
         )
     _replay_preflight(bundle, files, timeline, result, trust=trust, own_key=own_key)
     _replay_postdeploy(bundle, files, loaded, timeline, result)
+    _replay_checks(bundle, files, timeline, result)
 
 
 def _rejudge(
@@ -375,3 +377,78 @@ def _replay_postdeploy(
             result.checks.append(
                 passed("replay postdeploy", f"{where}: {again.status.value} re-derives identically")
             )
+
+
+def check_summary(report: Any) -> tuple[str, list[str]]:
+    """The status and reasons the conductor records for a trigger check (its ``check``
+    entry): the worst of FIRED > ERROR > NO_DATA > QUIET, one reason per trigger not QUIET."""
+    from igkit.cutover.models import TriggerStatus
+
+    order = (TriggerStatus.FIRED, TriggerStatus.ERROR, TriggerStatus.NO_DATA)
+    statuses = {t.status for t in report.triggers}
+    worst = next((s for s in order if s in statuses), TriggerStatus.QUIET)
+    reasons = [
+        f"trigger {t.id} {t.status.value}: {'; '.join(t.reasons)}"
+        for t in report.triggers
+        if t.status != TriggerStatus.QUIET
+    ]
+    return worst.value, reasons
+
+
+def _replay_checks(
+    bundle: Path, files: dict[str, Path], timeline: Timeline, result: VerifyResult
+) -> None:
+    """Every post-deploy trigger check (``check`` entries that produced a report) re-run
+    from its snapshots: the same triggers.json, the same status and reasons as the entry."""
+    from igkit.cutover.models import TriggerReport
+    from igkit.cutover.triggers import TRIGGERS_DIR, TRIGGERS_FILE, check_triggers
+
+    checks = [
+        e for e in timeline.entries if e.get("kind") == "check" and e.get("status") != "ERROR"
+    ]
+    same = 0
+    for entry in checks:
+        folder = str(entry.get("dir"))
+        where = f"check seq {entry.get('seq')} ({folder})"
+        path = files.get(f"{folder}/{TRIGGERS_DIR}/{TRIGGERS_FILE}")
+        if path is None:
+            result.checks.append(
+                failed("replay check", f"{where}: no {TRIGGERS_DIR}/{TRIGGERS_FILE}")
+            )
+            continue
+        try:
+            recorded = load_model(
+                TriggerReport, path.read_bytes(), where=f"{folder}/{TRIGGERS_FILE}"
+            )
+            with tempfile.TemporaryDirectory(prefix="igkit-check-replay-") as tmp:
+                again = check_triggers(
+                    Path(tmp),
+                    recorded.evaluated_at,
+                    recorded.lookback,
+                    prom_url=None,
+                    replay=bundle / folder,
+                    matrix=files[MATRIX],
+                )
+        except (IgkitError, ValueError) as exc:
+            result.checks.append(
+                failed("replay check", f"{where}: could not re-check: {exc}"[:300])
+            )
+            continue
+        if again.report is None:
+            result.checks.append(failed("replay check", f"{where}: {again.problem}"[:300]))
+            continue
+        problems = []
+        if again.report != recorded:
+            problems.append(f"{where}: triggers.json differs from its snapshots' verdicts")
+        status, reasons = check_summary(again.report)
+        if (entry.get("status"), entry.get("reasons")) != (status, reasons):
+            problems.append(
+                f"{where}: the timeline says {entry.get('status')}, its snapshots give {status}"
+                + ("" if entry.get("status") != status else " (other reasons)")
+            )
+        result.checks.extend(failed("replay check", p[:300]) for p in problems)
+        same += not problems
+    if checks and same == len(checks):
+        result.checks.append(
+            passed("replay checks", f"all {same} post-deploy trigger checks re-derive identically")
+        )
