@@ -19,7 +19,8 @@ from typing import Any
 
 from igkit.archive import ArchiveLimits
 from igkit.bundle.build import HASHES
-from igkit.bundle.verify.cutover import is_cutover, replay_cutover, verify_cutover
+from igkit.bundle.verify.cutover import is_cutover, verify_cutover
+from igkit.bundle.verify.cutover_replay import replay_cutover
 from igkit.bundle.verify.layout import extract, walk
 from igkit.bundle.verify.manifest import check_attestation, check_manifest, hash_list
 from igkit.bundle.verify.pdfs import check_pdfs
