@@ -395,3 +395,25 @@ def test_any_timeline_bytes_give_problems_never_an_exception(lines: list[bytes])
             if value is not None and (not isinstance(value, str) or safe_relpath(value)):
                 assert any(f"{name} {value!r} escapes" in p for p in got.problems)
     assert len(got.entries) + len(got.problems) >= 1 or data.strip() == b""
+
+
+@pytest.mark.property
+@given(data=st.data())
+def test_any_single_byte_replaced_in_a_cutover_bundle_fails(
+    sealed: Path, keypair: GeneratedKeyFiles, data: st.DataObject
+) -> None:
+    from igkit.bundle.build import bundle_files
+
+    rel = data.draw(st.sampled_from(bundle_files(sealed)), label="file")
+    path = sealed / rel
+    original = path.read_bytes()
+    if not original:
+        return
+    at = data.draw(st.integers(0, len(original) - 1), label="offset")
+    new = data.draw(st.integers(0, 255).filter(lambda b: b != original[at]), label="byte")
+    path.write_bytes(original[:at] + bytes([new]) + original[at + 1 :])
+    try:
+        assert not verify_bundle(sealed, key=keypair.public_key).ok
+    finally:
+        path.write_bytes(original)
+    assert verify_bundle(sealed, key=keypair.public_key).ok  # restored: the positive control
