@@ -35,7 +35,13 @@ def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
         "attestation.intoto.dsse.json, manifest-sha256.txt and manifest-sha256.txt.sig. "
         "The key is --key, else $IGKIT_SIGNING_KEY, else a throwaway untrusted demo key.",
     )
-    bb.add_argument("run_dir", type=Path, metavar="RUN_DIR", help="a go-no-go --out directory")
+    bb.add_argument(
+        "run_dir",
+        type=Path,
+        metavar="RUN_DIR",
+        help="a go-no-go --out directory, or a cutover execute --out directory (e.g. an "
+        "interrupted one, which execute does not seal)",
+    )
     bb.add_argument("--out", type=Path, metavar="BUNDLE_DIR", help="default RUN_DIR/bundle")
     bb.add_argument("--key", type=Path, metavar="PRIV.pem", help="ECDSA P-256 private key")
     bb.add_argument(
@@ -92,16 +98,18 @@ def _run_of(run_dir: Path, bundle: Path) -> contextlib.AbstractContextManager[ob
 def _build(args: argparse.Namespace) -> int:
     from igkit.bundle.build import build_bundle
     from igkit.bundle.keys import load_signing_key
+    from igkit.conductor.seal import is_cutover_run, seal
     from igkit.rundir import register_tree
     from igkit.trust import trust_dir_from
 
     key = load_signing_key(args.key)
     bundle = args.out if args.out is not None else args.run_dir / "bundle"
+    build = seal if is_cutover_run(args.run_dir) else build_bundle
     with _run_of(args.run_dir, bundle):
         try:
-            result = build_bundle(
+            result = build(
                 args.run_dir,
-                args.out,
+                out=args.out,
                 key=key,
                 release_tag=args.release_tag,
                 tar=args.tar,
@@ -114,8 +122,9 @@ def _build(args: argparse.Namespace) -> int:
     for w in result.warnings:
         print(f"igkit: warning: {w}")
     m = result.manifest
+    said = f"decision {m['decision']}" if "decision" in m else f"cutover outcome {m['outcome']}"
     print(
-        f"bundle {result.bundle}: {len(result.files)} files, decision {m['decision']}, "
+        f"bundle {result.bundle}: {len(result.files)} files, {said}, "
         f"release {m['releaseTag']}, signed by {result.key.fingerprint}"
     )
     if result.demo_public_key is not None:
