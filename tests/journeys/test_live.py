@@ -1,0 +1,153 @@
+"""``igkit journeys run`` end to end: the real k6 binary runs the shipped script against h1's
+loopback service (real HTTP, real login), each case in its own process, five at once."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from igkit.journeys.replay import replay_journeys
+from igkit.spec.loader import load_matrix
+from tests.journeys.support import (
+    PASSWORD,
+    THRESHOLD_MS,
+    CliRun,
+    closed_port_url,
+    journeys_matrix,
+    loopback_service,
+    run_cli,
+)
+
+SLOW_MS = THRESHOLD_MS + 600  # every GraphQL request: over the threshold, never the login
+
+
+def _case(
+    root: Path, matrix: Path, name: str, *, faults: dict[str, float] | None = None, **kw: str
+) -> CliRun:
+    password = kw.pop("service_password", PASSWORD)
+    with loopback_service(root / name / "service", password=password, faults=faults) as url:
+        return run_cli(url, root / name / "out", matrix, **kw)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, CliRun]:
+    root = tmp_path_factory.mktemp("journeys")
+    matrix = journeys_matrix(root / "matrix.json")
+    cases: dict[str, Callable[[], CliRun]] = {
+        "healthy": lambda: _case(root, matrix, "healthy"),
+        "errors": lambda: _case(root, matrix, "errors", faults={"error_rate": 0.3}),
+        "slow": lambda: _case(
+            root, matrix, "slow", faults={"extra_latency_ms": SLOW_MS}, duration="1s", vus="1"
+        ),
+        "wrong_password": lambda: _case(
+            root, matrix, "wrong_password", service_password="another-password-1"
+        ),
+        "no_server": lambda: run_cli(
+            closed_port_url(), root / "no_server" / "out", matrix, duration="1s", vus="1"
+        ),
+    }
+    with ThreadPoolExecutor(max_workers=len(cases)) as pool:
+        futures = {name: pool.submit(fn) for name, fn in cases.items()}
+        return {name: f.result() for name, f in futures.items()}
+
+
+def test_healthy_service_passes_every_step(runs: dict[str, CliRun]) -> None:
+    run = runs["healthy"]
+    assert run.rc == 0, run.stderr
+    assert run.stdout.startswith("journeys JRN/synthetic_journeys PASS")
+    steps = run.steps()
+    assert list(steps) == ["login", "query", "write", "traverse"]
+    for step in steps.values():
+        assert step["status"] == "PASS"
+        assert step["requests"] >= 1
+        assert step["checks_failed"] == 0
+        assert step["checks_passed"] == 2 * step["requests"]  # status and JSON shape
+        assert 0 < step["p95_ms"] <= THRESHOLD_MS
+    for name in ("journeys.json", "snapshots/journeys.json", "k6/summary.json"):
+        assert (run.out / name).is_file()
+    assert (run.out / "k6/points.json.gz").stat().st_size > 0
+
+
+def test_a_recorded_run_replays_to_the_same_verdict(runs: dict[str, CliRun]) -> None:
+    """Positive control for the tamper tests in test_judge.py: an untouched run replays."""
+    for name in ("healthy", "errors", "no_server"):
+        run = runs[name]
+        matrix = load_matrix(run.out.parent.parent / "matrix.json")
+        assert replay_journeys(run.out, matrix).status.value == run.result()["status"]
+
+
+def test_errors_fail_naming_the_step_and_its_failed_checks(runs: dict[str, CliRun]) -> None:
+    run = runs["errors"]
+    assert run.rc == 1
+    result = run.result()
+    assert result["status"] == "FAIL"
+    steps = run.steps()
+    assert steps["login"]["status"] == "PASS"  # the login is never faulted: the control
+    failing = [n for n in ("query", "write", "traverse") if steps[n]["status"] == "FAIL"]
+    assert failing, steps
+    for name in failing:
+        reason = " ".join(steps[name]["reasons"])
+        assert f"step {name}: " in reason
+        assert "checks failed" in reason
+        assert f"'{name}: status 200' failed" in reason
+    assert any("checks failed" in r for r in result["verdict"]["reasons"])
+
+
+def test_latency_over_the_threshold_fails_naming_the_p95(runs: dict[str, CliRun]) -> None:
+    run = runs["slow"]
+    assert run.rc == 1
+    steps = run.steps()
+    assert steps["login"]["status"] == "PASS"
+    for name in ("query", "write", "traverse"):
+        step = steps[name]
+        assert step["status"] == "FAIL"
+        assert step["checks_failed"] == 0  # slow, not broken: only the p95 fails it
+        assert step["p95_ms"] > SLOW_MS
+        assert any(f"step {name}: p95 " in r and "> 1,500 ms" in r for r in step["reasons"])
+
+
+def test_a_wrong_password_fails_the_login_checks(runs: dict[str, CliRun]) -> None:
+    run = runs["wrong_password"]
+    assert run.rc == 1
+    steps = run.steps()
+    login = " ".join(steps["login"]["reasons"])
+    assert steps["login"]["status"] == "FAIL"
+    assert "'login: status 200' failed" in login
+    assert "'login: JSON shape' failed" in login
+    # no token: every later step is refused by the service and fails too
+    assert {steps[n]["status"] for n in ("query", "write", "traverse")} == {"FAIL"}
+
+
+def test_no_server_is_never_a_pass(runs: dict[str, CliRun]) -> None:
+    run = runs["no_server"]
+    assert run.rc == 1
+    assert run.result()["status"] in ("FAIL", "ERROR")
+    assert "'login: status 200' failed" in " ".join(run.steps()["login"]["reasons"])
+
+
+def _holding(root: Path, secret: bytes) -> list[str]:
+    """Every file under ``root`` whose bytes (gzip members decompressed) hold ``secret``."""
+    found = []
+    for path in sorted(p for p in root.rglob("*") if p.is_file()):
+        data = path.read_bytes()
+        if data[:2] == b"\x1f\x8b":
+            data = gzip.decompress(data)
+        if secret in data:
+            found.append(str(path))
+    return found
+
+
+def test_the_password_is_in_no_output(runs: dict[str, CliRun], tmp_path: Path) -> None:
+    # positive control of the search itself: a planted copy, plain and gzip, is found
+    (tmp_path / "plain.txt").write_text(f"x{PASSWORD}x")
+    (tmp_path / "points.json.gz").write_bytes(gzip.compress(PASSWORD.encode()))
+    assert len(_holding(tmp_path, PASSWORD.encode())) == 2
+    # the healthy run logged in with it (every login check passed), yet no file holds it
+    assert runs["healthy"].steps()["login"]["checks_failed"] == 0
+    for name, run in runs.items():
+        assert _holding(run.out, PASSWORD.encode()) == [], name
+        assert PASSWORD not in run.stdout + run.stderr, name
