@@ -83,6 +83,21 @@ def step_figures(data: Any, path: Path, steps: list[str]) -> list[StepFigures]:
         if p95 is not None and not math.isfinite(p95):
             raise K6InputError(f"http_req_duration{{step:{step}}}: p95 not finite", path=str(path))
         own = {n: c for n, c in checks.items() if n.startswith(f"{step}:")}
+        passed = _count(
+            _value(summary, f"checks{{step:{step}}}", "passes"),
+            f"checks{{step:{step}}}.passes",
+            path,
+        )
+        failed = _count(
+            _value(summary, f"checks{{step:{step}}}", "fails"), f"checks{{step:{step}}}.fails", path
+        )
+        listed = (sum(p for p, _ in own.values()), sum(f for _, f in own.values()))
+        if own and passed is not None and failed is not None and listed != (passed, failed):
+            raise K6InputError(
+                f"checks{{step:{step}}} ({passed} passed, {failed} failed) disagrees with the "
+                f"checks root_group lists for {step} ({listed[0]} passed, {listed[1]} failed)",
+                path=str(path),
+            )
         figures.append(
             StepFigures(
                 name=step,
@@ -92,16 +107,8 @@ def step_figures(data: Any, path: Path, steps: list[str]) -> list[StepFigures]:
                     path,
                 ),
                 p95_ms=p95,
-                checks_passed=_count(
-                    _value(summary, f"checks{{step:{step}}}", "passes"),
-                    f"checks{{step:{step}}}.passes",
-                    path,
-                ),
-                checks_failed=_count(
-                    _value(summary, f"checks{{step:{step}}}", "fails"),
-                    f"checks{{step:{step}}}.fails",
-                    path,
-                ),
+                checks_passed=passed,
+                checks_failed=failed,
                 failed_checks={n: f for n, (_p, f) in own.items() if f > 0},
             )
         )

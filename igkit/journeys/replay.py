@@ -80,7 +80,7 @@ def replay_journeys(run_dir: Path, loaded: LoadedMatrix) -> JourneysResult:
         if figures != snap.steps:
             raise SnapshotError("figures differ from the sealed snapshot", path=str(summary))
     verdict, steps = judge_journeys(gate.id, obj, snap)
-    if (verdict, steps) != (recorded.verdict, recorded.steps):
+    if (verdict.status, verdict, steps) != (recorded.status, recorded.verdict, recorded.steps):
         raise SnapshotError(
             f"re-judged {verdict.status.value}, recorded {recorded.status.value}",
             path=str(run_dir / RESULT_FILE),

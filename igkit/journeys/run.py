@@ -185,7 +185,7 @@ def script_config(
 
 
 @dataclass(frozen=True)
-class _K6Run:
+class K6Run:
     exit_code: int | None
     log: str
     summary: bytes | None
@@ -193,7 +193,7 @@ class _K6Run:
     problem: str | None
 
 
-def _run_k6(config: dict[str, object], work: Path, env_password: tuple[str, str]) -> _K6Run:
+def _run_k6(config: dict[str, object], work: Path, env_password: tuple[str, str]) -> K6Run:
     """Run k6 on the shipped script in ``work``; never raises for k6's own failures."""
     cfg_path = work / "config.json"
     cfg_path.write_bytes(atomic.json_bytes(config))
@@ -243,7 +243,7 @@ def _run_k6(config: dict[str, object], work: Path, env_password: tuple[str, str]
         last = [line for line in log.splitlines() if line.strip()][-1:] or ["no output"]
         problem = f"k6 exited {proc.returncode}: {last[0].strip()[:300]}"
     summary_path = work / "summary.json"
-    return _K6Run(
+    return K6Run(
         exit_code=proc.returncode,
         log=log,
         summary=summary_path.read_bytes() if summary_path.is_file() else None,
@@ -272,7 +272,7 @@ def snapshot_of(
     obj: JourneysObjective,
     request: JourneysRequest,
     base_url: str,
-    run: _K6Run,
+    run: K6Run,
     captured_at: datetime,
 ) -> JourneysSnapshot:
     """The sealed figures of ``run`` (or why there are none)."""
@@ -301,7 +301,7 @@ def snapshot_of(
     )
 
 
-def _seal(snap: JourneysSnapshot) -> JourneysSnapshot:
+def seal(snap: JourneysSnapshot) -> JourneysSnapshot:
     return snap.model_copy(update={"id": snap.expected_id()}).sealed()
 
 
@@ -324,7 +324,7 @@ def run(request: JourneysRequest, loaded: LoadedMatrix) -> JourneysResult:
             )
             k6 = _run_k6(config, work, (obj.password_env, secret))
         ended = datetime.now(UTC)
-        snap = _seal(snapshot_of(key, obj, request, base_url, k6, ended))
+        snap = seal(snapshot_of(key, obj, request, base_url, k6, ended))
         verdict, steps = judge_journeys(gate.id, obj, snap)
         out = request.out
         files: dict[Path, bytes] = {

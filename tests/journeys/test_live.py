@@ -151,3 +151,62 @@ def test_the_password_is_in_no_output(runs: dict[str, CliRun], tmp_path: Path) -
     for name, run in runs.items():
         assert _holding(run.out, PASSWORD.encode()) == [], name
         assert PASSWORD not in run.stdout + run.stderr, name
+
+
+def _copy(run: CliRun, dest: Path) -> Path:
+    import shutil
+
+    shutil.copytree(run.out, dest)
+    return dest
+
+
+TAMPER = {
+    "summary byte": ("k6/summary.json", lambda b: b.replace(b'"passes":', b'"passes": ', 1)),
+    "snapshot figure": (
+        "snapshots/journeys.json",
+        lambda b: b.replace(b'"p95_ms":', b'"p95_ms":1', 1),
+    ),
+    "recorded status": ("journeys.json", lambda b: b.replace(b'"PASS"', b'"FAIL"', 1)),
+}
+
+
+@pytest.mark.parametrize("case", list(TAMPER))
+def test_replay_refuses_a_tampered_run(runs: dict[str, CliRun], tmp_path: Path, case: str) -> None:
+    from igkit.errors import SnapshotError
+
+    run = runs["healthy"]
+    matrix = load_matrix(run.out.parent.parent / "matrix.json")
+    intact = _copy(run, tmp_path / "intact")
+    assert replay_journeys(intact, matrix).status.value == "PASS"  # the positive control
+    name, change = TAMPER[case]
+    copy = _copy(run, tmp_path / "tampered")
+    target = copy / name
+    before = target.read_bytes()
+    target.write_bytes(change(before))
+    assert target.read_bytes() != before
+    with pytest.raises(SnapshotError):
+        replay_journeys(copy, matrix)
+
+
+def test_replay_refuses_a_resealed_snapshot_whose_summary_differs(
+    runs: dict[str, CliRun], tmp_path: Path
+) -> None:
+    """A forger who re-seals the snapshot still cannot change the figures: the kept summary is
+    re-read and must give the same ones."""
+    from igkit.errors import SnapshotError
+    from igkit.journeys.replay import load_snapshot
+    from igkit.journeys.run import seal
+
+    run = runs["healthy"]
+    matrix = load_matrix(run.out.parent.parent / "matrix.json")
+    copy = _copy(run, tmp_path / "forged")
+    snap = load_snapshot(copy)
+    faster = [s.model_copy(update={"p95_ms": 1.0}) for s in snap.steps]
+    forged = seal(snap.model_copy(update={"steps": faster}))
+    (copy / "snapshots/journeys.json").write_bytes(forged.canonical())
+    with pytest.raises(SnapshotError, match="another snapshot"):
+        replay_journeys(copy, matrix)
+    result = copy / "journeys.json"  # and pointed journeys.json at the forgery
+    result.write_text(result.read_text().replace(snap.sha256, forged.sha256))
+    with pytest.raises(SnapshotError, match="figures differ from the sealed snapshot"):
+        replay_journeys(copy, matrix)
