@@ -210,3 +210,22 @@ def test_replay_refuses_a_resealed_snapshot_whose_summary_differs(
     result.write_text(result.read_text().replace(snap.sha256, forged.sha256))
     with pytest.raises(SnapshotError, match="figures differ from the sealed snapshot"):
         replay_journeys(copy, matrix)
+
+
+def test_run_journeys_from_python_writes_the_verdict(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The conductor's entry point: the path of journeys.json, whose verdict replays."""
+    from datetime import timedelta
+
+    from igkit.journeys.replay import load_result
+    from igkit.journeys.run import run_journeys
+
+    monkeypatch.setenv("IGKIT_JOURNEY_PASSWORD", PASSWORD)
+    matrix = load_matrix(journeys_matrix(tmp_path / "matrix.json"))
+    with loopback_service(tmp_path / "service") as url:
+        path = run_journeys(url, 1, timedelta(seconds=1), tmp_path / "out", matrix)
+    assert path == tmp_path / "out" / "journeys.json"
+    result = load_result(tmp_path / "out")
+    assert result.status.value == "PASS", result.verdict.reasons
+    assert replay_journeys(tmp_path / "out", matrix) == result
