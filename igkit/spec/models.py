@@ -568,6 +568,10 @@ class JourneysObjective(_Strict):
     auth_header: str = "Authorization"
     auth_scheme: str = "Bearer"
     min_iterations: Count = Field(ge=1, description="requests every step must have made")
+    request_timeout: Duration = Field(
+        default=timedelta(seconds=10),
+        description="a request unanswered this long fails its step's checks (k6 timeout)",
+    )
     steps: list[JourneyStep] = Field(min_length=1)
     gated: bool = Field(
         default=True,
@@ -577,6 +581,8 @@ class JourneysObjective(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> JourneysObjective:
+        if not timedelta(milliseconds=100) <= self.request_timeout <= timedelta(minutes=10):
+            raise ValueError("request_timeout must lie between 100ms and 10m")
         if self.password_env.startswith("K6_"):
             raise ValueError("password_env: K6_* variables are k6's own options")
         if not _HEADER_NAME.fullmatch(self.auth_header):

@@ -53,6 +53,7 @@ def _invalid(tmp_path: Path, change: dict[str, Any] | None = None, **step: Any) 
         ({"password_env": "K6_PASSWORD"}, {}, "k6's own options"),
         ({"password_env": "lower"}, {}, "password_env"),
         ({"min_iterations": 0}, {}, "min_iterations"),
+        ({"request_timeout": "1h"}, {}, "request_timeout must lie between"),
         ({"password": "inline"}, {}, "password"),
     ],
 )
