@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from importlib import resources
@@ -261,13 +262,14 @@ def _seconds(config: dict[str, object], key: str) -> float:
     return float(str(config[key]).removesuffix("s"))
 
 
-def _redacted_points(data: bytes) -> bytes:
+def _redacted_points(data: bytes) -> bytes | None:
     """The gzip NDJSON points with every secret removed (k6 never writes bodies, but a server
-    may echo a value into a tag such as an error code)."""
+    may echo a value into a tag such as an error code); None when they cannot be read, so
+    nothing unchecked is kept (the verdict never reads them)."""
     try:
         plain = gzip.decompress(data)
-    except (OSError, EOFError):
-        return data
+    except (OSError, EOFError, zlib.error):
+        return None
     clean = redact_bytes(plain)
     return data if clean == plain else gzip.compress(clean, mtime=0)
 
@@ -340,8 +342,9 @@ def run(request: JourneysRequest, loaded: LoadedMatrix) -> JourneysResult:
         if k6.summary is not None:
             files[out / SUMMARY_FILE] = redact_bytes(k6.summary)
         binary = set()
-        if k6.points is not None:
-            files[out / POINTS_FILE] = _redacted_points(k6.points)
+        points = _redacted_points(k6.points) if k6.points is not None else None
+        if points is not None:
+            files[out / POINTS_FILE] = points
             binary.add(out / POINTS_FILE)
         atomic.write_set(files, binary=binary)
         result = JourneysResult(

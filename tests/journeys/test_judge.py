@@ -218,3 +218,34 @@ def test_a_step_passes_only_when_every_condition_holds(
         assert verdict.status is Status.FAIL
     assert verdict.reasons
     assert all(r.startswith("step query: ") for r in verdict.reasons)
+
+
+step_figures = st.tuples(
+    st.integers(min_value=0, max_value=10_000),
+    st.integers(min_value=0, max_value=10_000),
+    st.floats(min_value=0, max_value=1e6, allow_nan=False, allow_infinity=False),
+)
+
+
+@pytest.mark.property
+@given(figures=st.lists(step_figures, min_size=4, max_size=4))
+def test_summary_figures_round_trip_into_the_verdict(
+    figures: list[tuple[int, int, float]],
+) -> None:
+    """Whatever counts and p95s k6 reports, igkit reads exactly them, and the objective is the
+    worst of the steps' verdicts: the reader drops nothing a verdict depends on."""
+    from igkit.journeys.figures import read_figures
+
+    doc = json.loads(HEALTHY.read_bytes())
+    for name, (passes, fails, p95) in zip(STEPS, figures, strict=True):
+        _metric(doc, f"checks{{step:{name}}}").update(passes=passes, fails=fails)
+        _metric(doc, f"http_req_duration{{step:{name}}}")["p(95)"] = p95
+        mine = [c for c in doc["root_group"]["checks"] if c["name"].startswith(f"{name}:")]
+        for i, check in enumerate(mine):  # the first check carries all, as the totals say
+            check.update(passes=passes if i == 0 else 0, fails=fails if i == 0 else 0)
+    read = read_figures(json.dumps(doc).encode(), Path("summary.json"), list(STEPS))
+    assert [(f.checks_passed, f.checks_failed, f.p95_ms) for f in read] == figures
+    assert all(f.requests == 4 for f in read)
+    verdicts = [judge_step(STEP.model_copy(update={"name": f.name}), f, 1) for f in read]
+    for (passes, fails, p95), v in zip(figures, verdicts, strict=True):
+        assert (v.status is Status.PASS) == (fails == 0 and passes > 0 and p95 <= 350)
