@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -73,6 +74,9 @@ def check_triggers(
     run whose triggers were given (no snapshots beside them) re-reads the recorded report."""
     from igkit.cli import main as cli
 
+    # --lookback travels in whole milliseconds; rounding a sub-millisecond stage span down
+    # would make the report look shorter than the span it was asked for, and refused.
+    lookback = timedelta(milliseconds=math.ceil(lookback / timedelta(milliseconds=1)))
     recorded = replay / TRIGGERS_DIR if replay else None
     if recorded is not None and not (recorded / "snapshots").is_dir():
         given = recorded / TRIGGERS_FILE

@@ -50,6 +50,18 @@ def test_quiet_triggers_and_a_green_canary_promote_and_replay(
     assert redo == doc
 
 
+def test_a_stage_start_with_sub_millisecond_digits_is_covered(
+    prometheus: PrometheusServer, tmp_path: Path
+) -> None:
+    """A conductor's stage start is ``now()`` (microseconds): the trigger report must cover
+    that span, not one rounded down to the millisecond (was: "lookback 15m is shorter than
+    15m", HOLD forever)."""
+    span = timedelta(minutes=15, microseconds=300)
+    code, doc, out = judge(prometheus, tmp_path, "trig_quiet", span)
+    assert (code, doc["action"]) == (0, "PROMOTE"), doc["reasons"]
+    assert json.loads((out / "triggers" / "triggers.json").read_text())["lookback"] == "900001ms"
+
+
 def test_an_opa_bundle_failure_in_the_stage_rolls_back(
     prometheus: PrometheusServer, tmp_path: Path
 ) -> None:
