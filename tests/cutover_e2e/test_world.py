@@ -3,15 +3,19 @@ traffic as the actuator sets them, faults show in the metrics, Prometheus scrape
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import requests
+import yaml
 
 from tests.support.loopback.world import LoopbackWorld
 
 pytestmark = pytest.mark.prometheus
+MATRIX = Path(__file__).resolve().parents[1] / "fixtures" / "cutover_e2e" / "matrix.yaml"
 
 
 def actuate(world: LoopbackWorld, *args: str) -> subprocess.CompletedProcess[str]:
@@ -74,3 +78,28 @@ def test_actuator_weights_the_traffic_and_faults_show(world: LoopbackWorld) -> N
     assert world.weight() == 0
     world.wait_for('proxy_weight{track="canary"}', lambda v: v == 0, timeout=10)
     world.wait_for(share, lambda v: v == 0, timeout=15)
+
+
+def test_a_canary_that_never_failed_burns_no_budget(world: LoopbackWorld, tmp_path: Path) -> None:
+    """A real client library creates an error series on the first error only: a healthy
+    canary has none, which is an error ratio of 0 (QUIET), not NO_DATA that would hold every
+    stage. Fail-closed twin: a track that serves nothing stays NO_DATA."""
+    assert actuate(world, "set", "50").returncode == 0
+    world.wait_for(
+        'sum(rate(http_requests_total{track="canary"}[3s]))', lambda v: v > 10, timeout=15
+    )
+    assert world.scalar('count(http_requests_total{track="canary",code!~"2.."})') is None
+    doc = yaml.safe_load(MATRIX.read_text())
+    burn = next(t for t in doc["triggers"] if t["id"] == "error_budget_burn")
+    absent = {**burn, "id": "absent_track_burn", "selector": 'track="absent"'}
+    doc["triggers"] = [burn, absent]
+    matrix = tmp_path / "matrix.yaml"
+    matrix.write_text(yaml.safe_dump(doc, sort_keys=False))
+    out = tmp_path / "triggers"
+    argv = [sys.executable, "-m", "igkit", "triggers", "check", "--matrix", str(matrix)]
+    argv += ["--prom-url", world.prom_url, "--lookback", "4s", "--out", str(out)]
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr  # not all QUIET: the absent track
+    report = json.loads((out / "triggers.json").read_text())
+    status = {t["id"]: t["status"] for t in report["triggers"]}
+    assert status == {"error_budget_burn": "QUIET", "absent_track_burn": "NO_DATA"}, report

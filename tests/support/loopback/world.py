@@ -149,11 +149,13 @@ class LoopbackWorld:
         self.logs.mkdir(parents=True, exist_ok=True)
         (self.root / "run").mkdir(parents=True, exist_ok=True)
         try:
-            for track in ("stable", "canary"):
+            # A seed per process: one seed in proxy and load made routing follow the operation
+            # mix (a tenant's mutations never reached the canary).
+            for n, track in enumerate(("stable", "canary")):
                 self._spawn(track, "tests.support.loopback.service", "--track", track,
-                            "--password", self.password, "--seed", str(self.seed))  # fmt: skip
+                            "--password", self.password, "--seed", str(self.seed + n))  # fmt: skip
             self._spawn("proxy", "tests.support.loopback.proxy", "--stable", self.urls["stable"],
-                        "--canary", self.urls["canary"], "--seed", str(self.seed))  # fmt: skip
+                        "--canary", self.urls["canary"], "--seed", str(self.seed + 2))  # fmt: skip
             empty = self.root / "tsdb-empty"
             empty.mkdir(exist_ok=True)
             hostport = {k: v.removeprefix("http://") for k, v in self.urls.items()}
@@ -167,7 +169,7 @@ class LoopbackWorld:
             self.prometheus.start()
             self._spawn("load", "tests.support.loopback.load", "--base-url", self.proxy_url,
                         "--password", self.password, "--rps", str(self.rps),
-                        "--tenants", ",".join(self.tenants), "--seed", str(self.seed), port=False)  # fmt: skip
+                        "--tenants", ",".join(self.tenants), "--seed", str(self.seed + 3), port=False)  # fmt: skip
         except BaseException:
             self.stop()
             raise
