@@ -21,7 +21,7 @@ from collections import Counter
 
 import aiohttp
 
-MIX = (("query", 0.65), ("traverse", 0.15), ("mutation", 0.20))
+MIX = (("query", 0.55), ("traverse", 0.15), ("mutation", 0.30))
 QUERIES = {
     "query": "query Entity($id: ID!) { entity(id: $id) { id name } }",
     "traverse": "query Traverse($id: ID!) { traverse(start: $id, hops: 2) { paths } }",

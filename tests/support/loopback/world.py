@@ -89,7 +89,7 @@ class LoopbackWorld:
     """Start with ``with LoopbackWorld(tmp_path) as world:``; URLs and knobs are attributes."""
 
     root: Path
-    rps: float = 80.0
+    rps: float = 120.0
     tenants: tuple[str, ...] = ("acme", "globex")
     password: str = field(default_factory=lambda: secrets.token_hex(12))
     seed: int = 12
