@@ -576,9 +576,16 @@ def sign_manifest(manifest: dict[str, Any], key: SigningKey) -> dict[str, Any]:
     }
 
 
-def seal(bundle: Path, key: SigningKey) -> list[str]:
+def seal(
+    bundle: Path,
+    key: SigningKey,
+    *,
+    predicate_type: str = PREDICATE_TYPE,
+    predicate: dict[str, Any] | None = None,
+) -> list[str]:
     """(Re)write the attestation, manifest-sha256.txt and its signature from the files now in
-    ``bundle``; return the hashed file list. Used by build, and by tests to forge bundles."""
+    ``bundle``; return the hashed file list. Used by build, by the cutover seal (its own
+    ``predicate_type`` and ``predicate``), and by tests to forge bundles."""
     for name in (ATTESTATION, HASHES, HASHES_SIG):
         (bundle / name).unlink(missing_ok=True)
     manifest = json.loads((bundle / MANIFEST).read_bytes())
@@ -594,8 +601,10 @@ def seal(bundle: Path, key: SigningKey) -> list[str]:
     statement = {
         "_type": STATEMENT_TYPE,
         "subject": [{"name": rel, "digest": {"sha256": digests[rel]}} for rel in files],
-        "predicateType": PREDICATE_TYPE,
-        "predicate": {
+        "predicateType": predicate_type,
+        "predicate": predicate
+        if predicate is not None
+        else {
             "decision": manifest.get("decision"),
             "evaluatedAt": manifest.get("evaluatedAt"),
             "releaseTag": manifest.get("releaseTag"),

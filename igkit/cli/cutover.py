@@ -1,6 +1,10 @@
-"""``igkit cutover judge``: PROMOTE / HOLD / ROLLBACK for one canary stage.
+"""``igkit cutover judge``: PROMOTE / HOLD / ROLLBACK for one canary stage;
+``igkit cutover execute``: the whole canary ladder with auto-rollback (igkit.conductor);
+``igkit cutover rollback``: roll back on command.
 
-Exit codes: 0 PROMOTE, 1 ROLLBACK, 4 HOLD, 2 usage, 3 tool error."""
+Exit codes (judge): 0 PROMOTE, 1 ROLLBACK, 4 HOLD, 2 usage, 3 tool error. Execute: 0 promoted
+and post-deploy PASS, 1 rolled back / refused / post-deploy not PASS, 130 interrupted.
+Rollback: 0 rolled back, 1 the actuator failed twice, 2 without --confirm."""
 
 from __future__ import annotations
 
@@ -33,7 +37,10 @@ OUT/canary/ (verdicts + snapshots) and OUT/triggers/; --replay OUT re-judges off
 
 def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
     csub = verb_group(
-        sub, parser_class, "cutover", "judge a canary stage: promote, hold or roll back"
+        sub,
+        parser_class,
+        "cutover",
+        "run the canary ladder with auto-rollback, judge a stage, or roll back",
     )
     j = csub.add_parser(
         "judge",
@@ -51,6 +58,9 @@ def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
         replay="an earlier judge's --out",
         triggers="triggers.json of an igkit triggers check run at --at over the stage",
     )
+    from igkit.cli import cutover_conductor
+
+    cutover_conductor.register(csub)
 
 
 def add_source_flags(parser: argparse.ArgumentParser, *, replay: str, triggers: str) -> None:
@@ -66,7 +76,17 @@ def add_source_flags(parser: argparse.ArgumentParser, *, replay: str, triggers: 
 
 
 def run(args: argparse.Namespace) -> int:
-    return dispatch(args, "cutover", {"judge": _judge})
+    from igkit.cli import cutover_conductor
+
+    return dispatch(
+        args,
+        "cutover",
+        {
+            "judge": _judge,
+            "execute": cutover_conductor.execute,
+            "rollback": cutover_conductor.rollback,
+        },
+    )
 
 
 def prom_or_replay(args: argparse.Namespace) -> str | None:

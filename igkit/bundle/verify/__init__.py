@@ -19,6 +19,7 @@ from typing import Any
 
 from igkit.archive import ArchiveLimits
 from igkit.bundle.build import HASHES
+from igkit.bundle.verify.cutover import is_cutover, replay_cutover, verify_cutover
 from igkit.bundle.verify.layout import extract, walk
 from igkit.bundle.verify.manifest import check_attestation, check_manifest, hash_list
 from igkit.bundle.verify.pdfs import check_pdfs
@@ -91,6 +92,8 @@ def _verify_dir(
     files = walk(bundle, result)
     listed = hash_list(bundle, files, result)
     used_key = check_signature(bundle, files, key, result)
+    if is_cutover(files):
+        return _verify_cutover(bundle, files, listed, used_key, key, replay, result, trust)
     verdicts: dict[str, Any] | None = None
     if "verdicts.json" in files:
         try:
@@ -114,4 +117,33 @@ def _verify_dir(
         )
     elif replay:
         check_replay(bundle, files, verdicts, result, trust=trust, own_key=key is None)
+    return result
+
+
+def _verify_cutover(
+    bundle: Path,
+    files: dict[str, Path],
+    listed: dict[str, str] | None,
+    used_key: PublicKey | None,
+    key: PublicKey | None,
+    replay: bool,
+    result: VerifyResult,
+    trust: Path | None,
+) -> VerifyResult:
+    """A cutover bundle (:mod:`igkit.bundle.verify.cutover`): the same integrity checks,
+    the timeline instead of verdicts.json, and every judgement re-derived with ``replay``."""
+    manifest, timeline = verify_cutover(bundle, files, listed, used_key, result)
+    intact = result.ok
+    if used_key is not None:
+        who_signed(files, used_key, manifest, key is not None, result)
+    check_pdfs(files, key, result)
+    if replay and not intact:
+        result.checks.append(
+            failed(
+                "replay",
+                f"not run: {HASHES}, its signature, the manifest or the timeline did not verify",
+            )
+        )
+    elif replay and timeline is not None:
+        replay_cutover(bundle, files, manifest, timeline, result, trust=trust, own_key=key is None)
     return result

@@ -97,15 +97,18 @@ def check_attestation(
     key: PublicKey | None,
     verdicts: dict[str, Any] | None,
     result: VerifyResult,
-) -> None:
+    *,
+    predicate_type: str = PREDICATE_TYPE,
+) -> dict[str, Any] | None:
+    """Check the DSSE envelope and its Statement; return the predicate (None if unreadable)."""
     name = "attestation"
     if ATTESTATION not in files:
         result.checks.append(failed(name, f"{ATTESTATION} is missing"))
-        return
+        return None
     env = parse_envelope(files[ATTESTATION].read_bytes())
     if isinstance(env, DsseProblem):
         result.checks.append(failed(name, f"{ATTESTATION}: {env.reason}"))
-        return
+        return None
     if key is None:
         result.checks.append(no_data(name, "no key to verify the DSSE signature with"))
     else:
@@ -124,12 +127,12 @@ def check_attestation(
         result.checks.append(
             failed("attestation subjects", "payload is not an in-toto Statement with subjects")
         )
-        return
-    if statement.get("_type") != STATEMENT_TYPE or statement.get("predicateType") != PREDICATE_TYPE:
+        return None
+    if statement.get("_type") != STATEMENT_TYPE or statement.get("predicateType") != predicate_type:
         result.checks.append(
             failed(
                 "attestation statement",
-                f"expected {STATEMENT_TYPE} with predicateType {PREDICATE_TYPE}",
+                f"expected {STATEMENT_TYPE} with predicateType {predicate_type}",
             )
         )
     expected = {k: v for k, v in (listed or {}).items() if k != ATTESTATION}
@@ -156,6 +159,7 @@ def check_attestation(
         result.checks.append(
             failed("attestation predicate", "decision/gate statuses differ from verdicts.json")
         )
+    return predicate if isinstance(predicate, dict) else None
 
 
 def check_manifest(
@@ -164,6 +168,20 @@ def check_manifest(
     verdicts: dict[str, Any] | None,
     result: VerifyResult,
 ) -> dict[str, Any] | None:
+    manifest = read_signed_manifest(files, key, result)
+    if manifest is None:
+        return None
+    if verdicts is None:
+        result.checks.append(failed("manifest vs verdicts", "verdicts.json is missing or not JSON"))
+        return manifest
+    return _against_verdicts(files, manifest, verdicts, result)
+
+
+def read_signed_manifest(
+    files: dict[str, Path], key: PublicKey | None, result: VerifyResult
+) -> dict[str, Any] | None:
+    """``manifest.json`` with its ``signatures[0]`` checked against ``key`` (a FAIL check
+    when it does not verify); None, with a FAIL check, when it is missing or unreadable."""
     if MANIFEST not in files:
         result.checks.append(failed("manifest.json", "missing"))
         return None
@@ -194,9 +212,15 @@ def check_manifest(
         result.notes.append(
             f"signed with an untrusted demo key ({DEMO_NOTICE}): not release evidence"
         )
-    if verdicts is None:
-        result.checks.append(failed("manifest vs verdicts", "verdicts.json is missing or not JSON"))
-        return manifest
+    return manifest
+
+
+def _against_verdicts(
+    files: dict[str, Path],
+    manifest: dict[str, Any],
+    verdicts: dict[str, Any],
+    result: VerifyResult,
+) -> dict[str, Any]:
     problems = []
     pairs = {
         "decision": "decision",
