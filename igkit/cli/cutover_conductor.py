@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from igkit.cli.common import ENV_PROM_URL, duration_flag, seconds_flag
+from igkit.cli.common import ENV_PROM_URL, count_flag, duration_flag, seconds_flag
 from igkit.errors import ConfigError
 
 EXECUTE_EPILOG = """\
@@ -21,7 +21,9 @@ Preflight: go-no-go --validate-all (every gate of the matrix) must be GO. Each s
 D/stages/<PCT>/judge-NNNN. ROLLBACK, HOLD past --max-hold (default 2x --hold), a failing
 set-weight: the --rollback actuator runs at once (with --auto-rollback; without it the run
 stops with ROLLBACK_REQUIRED and runs nothing). After 100 %: triggers checked every
---interval for --post-deploy (a FIRED one rolls back), then postdeploy validate.
+--interval for --post-deploy (a FIRED one rolls back), then postdeploy validate. With
+--journeys-url the synthetic journeys run at each stage (a stage promotes only once they
+PASS) and after the post-deploy window.
 Everything is in D/timeline.jsonl (one JSON object a line).
 
 Actuators run without a shell: the template is split like a shell would (quotes) and
@@ -75,6 +77,14 @@ def register(csub: argparse._SubParsersAction[Any]) -> None:
         metavar="PRIV.pem",
         help="signs D/bundle (or $IGKIT_SIGNING_KEY); none: ephemeral, untrusted",
     )
+    e.add_argument(
+        "--journeys-url",
+        metavar="URL",
+        help="run the synthetic journeys (igkit journeys run) against URL at each stage and "
+        "after the post-deploy window; a stage promotes only once they PASS",
+    )
+    e.add_argument("--journeys-vus", default="2", help="journeys virtual users (default 2)")
+    e.add_argument("--journeys-duration", default="10s", help="journeys run length (default 10s)")
     e.add_argument(
         "--actuator-timeout", default="300", help="seconds an actuator may take (default 300)"
     )
@@ -138,6 +148,9 @@ def execute(args: argparse.Namespace) -> int:
         actuator_timeout=seconds_flag(args.actuator_timeout, "--actuator-timeout"),
         timeout=seconds_flag(args.timeout, "--timeout"),
         key=args.key,
+        journeys_url=args.journeys_url,
+        journeys_vus=count_flag(args.journeys_vus, "--journeys-vus", maximum=1000) or 2,
+        journeys_duration=duration_flag(args.journeys_duration, "--journeys-duration"),
     )
     stop = Stop()
     with stop_on_signals(stop):

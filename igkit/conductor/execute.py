@@ -29,22 +29,30 @@ import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from igkit import atomic, rundir
-from igkit.bundle.keys import SigningKey
-from igkit.conductor import seal as sealing
 from igkit.conductor import status as statuses
 from igkit.conductor.actuators import Actuator, ActuatorResult, run_actuator
 from igkit.conductor.clock import Clock, Stop
 from igkit.conductor.figures import StatusFigures
-from igkit.conductor.runfile import RunFile
+from igkit.conductor.parts import (
+    CHECKS_DIR,
+    ERROR_NOTE,
+    POSTDEPLOY_DIR,
+    PREFLIGHT_DIR,
+    STAGES_DIR,
+    Parts,
+    Settings,
+    check_postdeploy_triggers,
+    run_journeys_verb,
+    seal_run,
+    validate_now,
+)
 from igkit.conductor.timeline import Outcome, Timeline
-from igkit.cutover.judge import JudgeRequest, judge
-from igkit.cutover.models import Judgement, PostdeployVerdict, TriggerStatus
-from igkit.cutover.postdeploy import PostdeployRequest, validate
-from igkit.cutover.triggers import TriggerCheck, check_triggers
+from igkit.cutover.judge import JudgeRequest
+from igkit.cutover.models import Judgement, TriggerStatus
+from igkit.cutover.postdeploy import PostdeployRequest
 from igkit.errors import IgkitError
 from igkit.redact import redact
 from igkit.spec.loader import LoadedMatrix
@@ -52,48 +60,6 @@ from igkit.timeutil import human_duration, rfc3339
 
 EXIT_PROMOTED, EXIT_STOPPED, EXIT_INTERRUPTED = 0, 1, 130
 EXIT_OF: dict[str, int] = {"PROMOTED": EXIT_PROMOTED, "INTERRUPTED": EXIT_INTERRUPTED}
-PREFLIGHT_DIR = "preflight"
-STAGES_DIR = "stages"
-POSTDEPLOY_DIR = "postdeploy"
-CHECKS_DIR = "checks"
-ERROR_NOTE = "error.txt"
-
-
-@dataclass(frozen=True)
-class Preflight:
-    decision: str
-    reasons: list[str]
-
-
-@dataclass(frozen=True)
-class Settings:
-    """What the conductor needs beyond run.json: sources, actuators, hooks."""
-
-    run_dir: Path
-    run: RunFile
-    set_weight: Actuator
-    rollback: Actuator
-    prom_url: str | None
-    matrix: Path | None = None
-    evidence: Path | None = None
-    k6_files: tuple[Path, ...] = ()
-    trust: Path | None = None
-    status_hook: str | None = None
-    actuator_timeout: float = 300.0
-    timeout: float = 30.0
-    key: SigningKey | None = None
-    """Signs the bundle; None: an ephemeral key, marked untrusted."""
-
-
-@dataclass
-class Parts:
-    """The steps the loop calls; tests replace the ones a case is not about."""
-
-    preflight: Callable[[Settings, LoadedMatrix, datetime], Preflight]
-    judge: Callable[[JudgeRequest, LoadedMatrix], Judgement] = judge
-    check: Callable[[Settings, Path, datetime, timedelta], TriggerCheck] | None = None
-    validate: Callable[[PostdeployRequest, LoadedMatrix, datetime], PostdeployVerdict] | None = None
-    seal: Callable[[Settings, LoadedMatrix], object] | None = None
 
 
 class _EndedError(Exception):
@@ -102,42 +68,6 @@ class _EndedError(Exception):
     def __init__(self, outcome: Outcome) -> None:
         super().__init__(outcome)
         self.outcome = outcome
-
-
-def run_preflight(settings: Settings, loaded: LoadedMatrix, at: datetime) -> Preflight:
-    """``go-no-go --validate-all`` (every gate of the matrix) into ``D/preflight``."""
-    from igkit.run import RunRequest, run_loaded
-
-    request = RunRequest(
-        out=settings.run_dir / PREFLIGHT_DIR,
-        matrix=settings.matrix,
-        gates=None,
-        at=at,
-        prom_url=settings.prom_url,
-        k6_files=list(settings.k6_files),
-        evidence_dir=settings.evidence,
-        trust_dir=settings.trust,
-        timeout=settings.timeout,
-    )
-    with rundir.owned(request.out, fresh=True):
-        run = run_loaded(request, loaded, on_warning=lambda _: None)
-    reasons = [
-        f"{g.id} {g.status}: {r}" for g in run.gates if g.status != "PASS" for r in g.reasons
-    ]
-    return Preflight(decision=run.decision, reasons=reasons)
-
-
-def seal_run(settings: Settings, loaded: LoadedMatrix) -> object:
-    """The signed evidence bundle ``D/bundle`` of a finished run (h4's :mod:`seal`)."""
-    return sealing.seal(settings.run_dir, loaded, key=settings.key, trust_dir=settings.trust)
-
-
-def check_postdeploy_triggers(
-    settings: Settings, out: Path, at: datetime, lookback: timedelta
-) -> TriggerCheck:
-    return check_triggers(
-        out, at, lookback, prom_url=settings.prom_url, replay=None, matrix=settings.matrix
-    )
 
 
 @dataclass
@@ -325,30 +255,56 @@ class Conductor:
         return began
 
     def _stage(self, stage: int) -> None:
+        """Set the weight, then judge every interval until PROMOTE (with the stage's
+        journeys PASSED, when they are configured) or a reason to roll back."""
         began = self._set_weight(stage)
         if stage == 100:
             return
         hold, interval, max_hold, _ = self.settings.run.durations()
+        journeys_ok = self._journeys(f"{STAGES_DIR}/{stage}")
         tick = 1
         while True:
             if self.clock.sleep(self._until(began + tick * interval)):
                 raise self._interrupted()
-            now = self.clock.now()
-            judged = self._judge(stage, began, now, hold)
+            if not journeys_ok:  # run again until they pass: a stage never promotes without
+                journeys_ok = self._journeys(f"{STAGES_DIR}/{stage}")
+            judged = self._judge(stage, began, self.clock.now(), hold)
             tick = max(tick + 1, (self.clock.now() - began) // interval + 1)  # no catch-up burst
             if judged is not None and judged.action == "ROLLBACK":
                 raise self._rollback(
                     f"judged ROLLBACK at {stage}%: {'; '.join(judged.reasons[:3])}"
                 )
             if judged is not None and judged.action == "PROMOTE":
-                return
+                if journeys_ok:
+                    return
+                self.say(f"  PROMOTE withheld at {stage}%: the synthetic journeys did not pass")
             now = self.clock.now()
             if now - began >= max_hold:
                 why = "; ".join(judged.reasons[:3]) if judged else "the judge could not judge"
+                why = why if journeys_ok else f"the synthetic journeys did not pass; {why}"
                 raise self._rollback(
                     f"held {human_duration((now - began).total_seconds())} at {stage}%, "
                     f"past --max-hold {human_duration(max_hold.total_seconds())}: {why}"
                 )
+
+    def _journeys(self, where: str) -> bool:
+        """The synthetic journeys into ``where/journeys-NNNN`` (True when not configured)."""
+        if self.settings.journeys is None:
+            return True
+        rel = f"{where}/journeys-{self.timeline.seq:04d}"
+        try:
+            status, reasons = (self.parts.journeys or run_journeys_verb)(
+                self.settings, self.loaded, self.settings.run_dir / rel
+            )
+        except Exception as exc:  # a runner that raised is ERROR (recorded), never PASS
+            status, reasons = "ERROR", [" ".join(f"{type(exc).__name__}: {exc}".split())]
+        if not (self.settings.run_dir / rel).is_dir():
+            self._leave_note(rel, "; ".join(reasons) or status)
+        self.record("journeys", f"journeys {status}", status=status, dir=rel, reasons=reasons)
+        self.say(f"  journeys {status} at {self.stage}%")
+        for reason in reasons if status != "PASS" else []:
+            self.say(f"    {reason}")
+        return status == "PASS"
 
     def _until(self, when: datetime) -> float:
         return max(0.0, (when - self.clock.now()).total_seconds())
@@ -503,7 +459,8 @@ class Conductor:
             matrix=self.settings.matrix,
             timeout=self.settings.timeout,
         )
-        verdict = (self.parts.validate or _validate_now)(request, self.loaded, self.clock.now())
+        journeys_ok = self._journeys(POSTDEPLOY_DIR)
+        verdict = (self.parts.validate or validate_now)(request, self.loaded, self.clock.now())
         status = verdict.status.value
         self.record(
             "postdeploy", f"postdeploy validate: {status}", status=status, dir=POSTDEPLOY_DIR
@@ -516,11 +473,9 @@ class Conductor:
                 "POSTDEPLOY_FAILED",
                 f"post-deploy validation {status} at 100%: {'; '.join(verdict.reasons[:3])}",
             )
+        if not journeys_ok:
+            return self.end(
+                "POSTDEPLOY_FAILED", "the synthetic journeys did not pass after post-deploy"
+            )
         self.status("complete")
         return self.end("PROMOTED", "promoted to 100% and post-deploy validation PASS")
-
-
-def _validate_now(
-    request: PostdeployRequest, loaded: LoadedMatrix, now: datetime
-) -> PostdeployVerdict:
-    return validate(request, loaded, now=now)

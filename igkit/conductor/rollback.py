@@ -10,6 +10,8 @@ major-incident status update is drafted under ``status/``.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +22,7 @@ from igkit import rundir
 from igkit.conductor import status as statuses
 from igkit.conductor.actuators import ActuatorResult, parse_actuator, run_actuator
 from igkit.conductor.figures import StatusFigures
-from igkit.conductor.timeline import TIMELINE_FILE, Timeline
+from igkit.conductor.timeline import TIMELINE_FILE, Timeline, read_timeline
 from igkit.errors import ConfigError
 from igkit.redact import redact
 from igkit.spec.loader import load_matrix
@@ -63,6 +65,19 @@ def rollback(
         )
     actuator = parse_actuator(options.rollback, "rollback", "--rollback")
     out = options.out or default_out(now())
+    known: int | None = None
+    holder = busy(out)
+    if holder is not None:  # a conductor runs there: never wait for it, record beside it
+        known = last_weight(out)
+        beside = out.with_name(f"{out.name}-rollback-{now().strftime('%Y%m%dT%H%M%SZ')}")
+        print(
+            f"igkit: warning: {out} is held by a running igkit (pid {holder}); this rollback "
+            f"is recorded in {beside}. That conductor is not stopped by it: stop it now "
+            f"(kill -INT {holder}) or it may set a weight again",
+            file=sys.stderr,
+            flush=True,
+        )
+        out = beside
     existing = (out / TIMELINE_FILE).is_file()
     if not existing and out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise ConfigError(
@@ -75,7 +90,7 @@ def rollback(
             stages = [e.weight for e in entries if e.kind == "stage"]
             weight = stages[-1] if stages else None
         else:
-            timeline, weight = Timeline(out), None
+            timeline, weight = Timeline(out), known
         stage = weight
         if not existing:  # one fsynced line: the log of the call below is numbered after it
             timeline.append(
@@ -134,18 +149,47 @@ def rollback(
         code = EXIT_ROLLED_BACK if ok else EXIT_FAILED
         outcome = "ROLLED_BACK" if ok else "ROLLBACK_FAILED"
         timeline.append("end", now(), said, stage=stage, outcome=outcome, exit_code=code)
-    known = "unknown" if weight is None else f"{weight}%"
+    shown = "unknown" if weight is None else f"{weight}%"
     if ok:
         emit(f"ROLLED_BACK: {results[-1].summary()}; recorded in {out / TIMELINE_FILE}")
     else:
         print(
             f"igkit: ROLLBACK FAILED: the rollback actuator failed twice "
-            f"({redact(results[-1].summary())}); the last weight known to be set is {known}; "
+            f"({redact(results[-1].summary())}); the last weight known to be set is {shown}; "
             f"act by hand NOW (log: {out / results[-1].log})",
             file=sys.stderr,
             flush=True,
         )
     return code
+
+
+def busy(out: Path) -> str | None:
+    """The pid of another process holding ``out``'s run lock, else None (instant: never
+    waits; this process's own runs do not count)."""
+    lock = out / rundir.LOCK
+    if rundir.active(out) is not None or not lock.is_file():
+        return None
+    try:
+        fd = os.open(lock, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+    finally:
+        os.close(fd)  # closing releases a lock taken here
+    return None
+
+
+def last_weight(out: Path) -> int | None:
+    """The last stage weight ``out``'s timeline records (None when unreadable)."""
+    try:
+        entries = read_timeline(out / TIMELINE_FILE)
+    except ConfigError:
+        return None
+    stages = [e.weight for e in entries if e.kind == "stage"]
+    return stages[-1] if stages else None
 
 
 def _record(timeline: Timeline, at: datetime, stage: int | None, result: ActuatorResult) -> None:

@@ -7,19 +7,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from igkit import rundir
 from igkit.bundle.keys import load_signing_key
 from igkit.conductor.actuators import parse_actuator
 from igkit.conductor.clock import Clock, Stop, SystemClock
-from igkit.conductor.execute import (
-    EXIT_OF,
-    EXIT_STOPPED,
-    Conductor,
-    Parts,
-    Settings,
-    run_preflight,
-)
+from igkit.conductor.execute import EXIT_OF, EXIT_STOPPED, Conductor
+from igkit.conductor.parts import Journeys, Parts, Settings, run_preflight
 from igkit.conductor.runfile import (
     RUN_FILE,
     RunFile,
@@ -65,6 +60,23 @@ class ExecuteOptions:
     actuator_timeout: float = 300.0
     timeout: float = 30.0
     key: Path | None = None
+    journeys_url: str | None = None
+    journeys_vus: int = 2
+    journeys_duration: timedelta = timedelta(seconds=10)
+
+
+def journeys_of(options: ExecuteOptions) -> Journeys | None:
+    """``--journeys-url``: an http(s) URL without credentials (the password comes from the
+    environment variable the matrix names, never from a flag)."""
+    url = options.journeys_url
+    if url is None:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("must be an http(s) URL", where="--journeys-url")
+    if parts.username or parts.password:
+        raise ConfigError("must not carry credentials", where="--journeys-url")
+    return Journeys(url, options.journeys_vus, options.journeys_duration)
 
 
 def plan_run(options: ExecuteOptions, loaded: LoadedMatrix, clock: Clock) -> RunFile:
@@ -194,6 +206,7 @@ def execute(
         actuator_timeout=options.actuator_timeout,
         timeout=options.timeout,
         key=load_signing_key(options.key),  # a bad key fails before anything runs
+        journeys=journeys_of(options),
     )
     if options.status_hook is not None:
         parse_hook(options.status_hook)
@@ -254,4 +267,5 @@ def _args(run: RunFile, options: ExecuteOptions) -> dict[str, object]:
         "matrix": str(options.matrix) if options.matrix else None,
         "matrix_sha256": run.matrix_sha256,
         "status_hook": options.status_hook,
+        "journeys_url": options.journeys_url and public_url(options.journeys_url),
     }

@@ -36,6 +36,7 @@ Kind = Literal[
     "rollback",
     "status",
     "check",
+    "journeys",
     "postdeploy",
     "interrupted",
     "end",
@@ -61,12 +62,14 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     "rollback": ("cause",),
     "status": ("status_kind", "file", "hook_exit_code"),
     "check": ("status", "dir", "reasons"),
+    "journeys": ("status", "dir", "reasons"),
     "postdeploy": ("status", "dir"),
     "interrupted": ("signal",),
     "end": ("outcome", "exit_code"),
 }
 """The fields each kind carries besides the common ones (all required; only
-``hook_exit_code`` may be null). ``check``: a trigger check during the post-deploy phase."""
+``hook_exit_code`` may be null). ``check``: a judgement or post-deploy trigger check that
+could not be had, or a post-deploy trigger check; ``journeys``: a synthetic journeys run."""
 
 NULLABLE = {"hook_exit_code"}
 PATH_FIELDS = ("dir", "log", "file")

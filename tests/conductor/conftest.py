@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from igkit.conductor.clock import Stop
-from igkit.conductor.execute import Parts, Preflight, Settings
+from igkit.conductor.parts import Parts, Preflight, Settings
 from igkit.conductor.start import ExecuteOptions, execute
 from igkit.conductor.timeline import TimelineEntry, read_timeline
 from igkit.cutover.judge import JudgeRequest

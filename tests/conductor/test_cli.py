@@ -125,3 +125,53 @@ def test_execute_refuses_when_the_preflight_is_not_go(
     verdicts = json.loads((tmp_path / "D" / "preflight" / "verdicts.json").read_text())
     assert verdicts["decision"] == "NO-GO"
     assert verdicts["scope"]["complete"] is True
+
+
+def test_a_rollback_is_never_blocked_by_a_conductor_holding_the_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Another process holds D's run lock (a running conductor): the actuator still runs at
+    once and the event is recorded beside D, with the holder's pid in a warning."""
+    import subprocess
+    import time
+
+    from igkit.conductor.clock import Stop
+    from tests.conductor.conftest import T0, FakeClock, Rig, World
+
+    stop = Stop()
+    stop.set("SIGINT")
+    rig = Rig(World(tmp_path), FakeClock(T0, stop), stop, tmp_path / "D")
+    assert rig.run() == 130  # a recorded cutover in D
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR); "
+            "fcntl.flock(fd, fcntl.LOCK_EX); os.pwrite(fd, b'4242\\n', 0); print('locked', "
+            "flush=True); time.sleep(60)",
+            str(rig.out / ".igkit-run.lock"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None
+        assert holder.stdout.readline().strip() == "locked"
+        args = ["cutover", "rollback", "--to", "last-stable", "--confirm"]
+        started = time.monotonic()
+        code = main([*args, "--rollback", rollback_cmd(rig.world.state), "--out", str(rig.out)])
+        assert time.monotonic() - started < 30
+    finally:
+        holder.kill()
+        holder.wait()
+        if holder.stdout is not None:
+            holder.stdout.close()
+    assert code == 0
+    assert rig.world.weight == "0"
+    err = capsys.readouterr().err
+    assert "held by a running igkit (pid 4242)" in err
+    beside = [p for p in tmp_path.iterdir() if p.name.startswith("D-rollback-")]
+    assert len(beside) == 1
+    entries = read_timeline(beside[0] / "timeline.jsonl")
+    assert [e.kind for e in entries] == ["start", "actuator", "rollback", "status", "end"]
+    assert rig.timeline[-1].outcome == "INTERRUPTED"  # D itself untouched

@@ -140,7 +140,7 @@ def test_without_auto_rollback_nothing_is_run_and_it_says_so(rig: Rig, capsys) -
 
 
 def test_a_preflight_that_is_not_go_refuses_to_start(rig: Rig) -> None:
-    from igkit.conductor.execute import Preflight
+    from igkit.conductor.parts import Preflight
 
     def no_go(settings, loaded, at):  # type: ignore[no-untyped-def]
         return Preflight("NO-GO", ["G3 FAIL: SBOM missing"])

@@ -13,7 +13,7 @@ import pytest
 
 from igkit.cli.main import main
 from igkit.conductor.clock import Stop
-from igkit.conductor.execute import Parts, Preflight, Settings, run_preflight
+from igkit.conductor.parts import Parts, Preflight, Settings, run_preflight
 from igkit.spec.loader import LoadedMatrix
 from tests.conductor.conftest import FakeClock, Rig, World, go
 from tests.cutover.conftest import matrix_copy

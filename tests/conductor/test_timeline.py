@@ -79,6 +79,7 @@ def test_seq_continues_when_resumed(tmp_path: Path) -> None:
 
 def test_a_duplicate_key_is_refused_naming_the_line(tmp_path: Path) -> None:
     path = honest(tmp_path)
+    assert len(read_timeline(path)) == 5  # positive control: the honest twin reads
     text = path.read_text().splitlines()
     text[3] = text[3].replace('"weight": 5', '"weight": 5, "weight": 100')
     path.write_text("\n".join(text) + "\n")
@@ -101,6 +102,9 @@ def test_a_path_leaving_the_run_directory_is_refused(
 ) -> None:
     path = honest(tmp_path)
     docs = lines(path)
+    docs[2][field] = "actuators/0002-set_weight.log"  # positive control: a path inside reads
+    write(path, docs)
+    assert len(read_timeline(path)) == 5
     docs[2][field] = value
     write(path, docs)
     with pytest.raises(
