@@ -96,6 +96,7 @@ class LoopbackWorld:
     children: dict[str, Child] = field(default_factory=dict)
     urls: dict[str, str] = field(default_factory=dict)
     prometheus: WorldPrometheus | None = None
+    started_at: float = 0.0
 
     @property
     def logs(self) -> Path:
@@ -145,6 +146,7 @@ class LoopbackWorld:
         return url
 
     def start(self) -> LoopbackWorld:
+        self.started_at = time.monotonic()
         find_binary("prometheus")
         self.logs.mkdir(parents=True, exist_ok=True)
         (self.root / "run").mkdir(parents=True, exist_ok=True)
@@ -245,6 +247,10 @@ class LoopbackWorld:
                     return last
             time.sleep(0.5)
         raise TimeoutError(f"{promql}: last value {last} after {timeout:.0f}s")
+
+    def wait_warm(self, seconds: float) -> None:
+        """Sleep until the world has run ``seconds`` (history a preflight window needs)."""
+        time.sleep(max(0.0, self.started_at + seconds - time.monotonic()))
 
     def kill_prometheus(self) -> None:
         assert self.prometheus is not None
