@@ -32,7 +32,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.prometheus]
 MATRIX = REPO_ROOT / "tests" / "fixtures" / "cutover_e2e" / "matrix.yaml"
 STAGES = [5, 25, 50, 100]
 FOR = timedelta(seconds=20)  # every trigger's `for` in the test matrix
-WARM_UP_S = 25.0  # G1's 20 s window must hold data (a 20 s rate) before the preflight is GO
+WARM_UP_S = 30.0  # G1's 20 s window must hold data (Prometheus starts ~2 s in; a 20 s rate) before the preflight is GO
 RUN_TIMEOUT_S = 480.0
 
 
