@@ -170,10 +170,10 @@ def assert_rolled_back(
     return rollback
 
 
-def test_a_healthy_canary_promotes_through_every_stage(
+def test_a_healthy_canary_promotes_through_every_stage_then_rolls_back_on_command(
     world: LoopbackWorld, tmp_path: Path
 ) -> None:
-    run = execute(world, tmp_path, "--max-hold", "60s")
+    run = execute(world, tmp_path, "--max-hold", "90s")
     assert run.code == 0, run.explain()
     end = run.end()
     assert (end.outcome, end.exit_code) == ("PROMOTED", 0), run.explain()
@@ -201,6 +201,35 @@ def test_a_healthy_canary_promotes_through_every_stage(
     assert world.weight() == 100
     world.wait_for('proxy_weight{track="canary"}', lambda v: v == 100, timeout=10)
     assert_bundle_replays(run)
+    rollback_on_command(world, run)
+
+
+def rollback_on_command(world: LoopbackWorld, run: Cutover) -> None:
+    """``igkit cutover rollback`` on the finished run: refused without --confirm (nothing
+    runs), then the actuator at once, the proxy back at 0 % when the command returns, the
+    event appended to the run's timeline with a major-incident status update."""
+    argv = [sys.executable, "-m", "igkit", "cutover", "rollback", "--to", "last-stable"]
+    argv += ["--rollback", actuator(world, "rollback"), "--out", str(run.out)]
+    argv += ["--matrix", str(MATRIX)]
+    refused = subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "--confirm" in refused.stderr
+    assert world.weight() == 100
+    done = subprocess.run(
+        [*argv, "--confirm"], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert world.weight() == 0
+    after = read_timeline(run.out / TIMELINE_FILE)
+    added = after[len(run.timeline) :]
+    kinds = [e.kind for e in added]
+    assert "actuator" in kinds, kinds
+    assert "rollback" in kinds, kinds
+    call = next(e for e in added if e.kind == "actuator")
+    assert (call.name, call.exit_code) == ("rollback", 0)
+    assert kinds.index("actuator") < kinds.index("rollback")  # the actuator first, no wait
+    assert any(e.kind == "status" and e.status_kind == "rollback" for e in added), kinds
+    world.wait_for('proxy_weight{track="canary"}', lambda v: v == 0, timeout=10)
 
 
 def test_a_canary_with_10_percent_errors_is_rolled_back_in_its_first_hold(
