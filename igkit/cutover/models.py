@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from igkit.spec.models import Duration
 from igkit.verdicts import Status
@@ -92,6 +92,14 @@ class Judgement(_Doc):
     reasons: list[str]
     triggers: list[TriggerOutcome]
     canary: Canary | None
+
+    @field_validator("hold", "elapsed")
+    @classmethod
+    def _whole_ms(cls, value: timedelta) -> timedelta:
+        """Whole milliseconds, as judge.json writes them: a judgement re-derived from its
+        snapshots (``bundle verify --replay``) must equal the one read back, also when a
+        live clock started the stage at a sub-millisecond instant."""
+        return timedelta(milliseconds=round(value / timedelta(milliseconds=1)))
 
 
 class ShardSample(_Doc):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -55,6 +56,17 @@ def read_report(path: Path, at: datetime, lookback: timedelta) -> TriggerCheck:
     return TriggerCheck(report, None)
 
 
+def engine_span(at: datetime, lookback: timedelta) -> tuple[datetime, timedelta]:
+    """``at`` and ``lookback`` as the trigger engine judges them: whole seconds (it truncates
+    ``at``, and its report would then name another instant than a live clock's ``now()``)
+    and whole milliseconds (``--lookback``'s resolution), the span still ending where the
+    caller's began and no shorter (a report rounded down would be refused as too short)."""
+    whole = at.replace(microsecond=0)
+    span = lookback - (at - whole)
+    ms = max(1, math.ceil(span / timedelta(milliseconds=1)))
+    return whole, timedelta(milliseconds=ms)
+
+
 def check_triggers(
     out: Path,
     at: datetime,
@@ -73,6 +85,7 @@ def check_triggers(
     run whose triggers were given (no snapshots beside them) re-reads the recorded report."""
     from igkit.cli import main as cli
 
+    at, lookback = engine_span(at, lookback)
     recorded = replay / TRIGGERS_DIR if replay else None
     if recorded is not None and not (recorded / "snapshots").is_dir():
         given = recorded / TRIGGERS_FILE

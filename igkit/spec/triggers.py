@@ -172,10 +172,16 @@ class ErrorBudgetBurn(_TriggerBase):
         return self.burn_rate * (1 - self.objective)
 
     def conditions(self) -> list[TriggerCondition]:
+        """Errors ``or vector(0)``: a service that never failed has no error series at all
+        (client libraries create a label set on first use), and that is a ratio of 0, not
+        NO_DATA; without any request (the denominator) there is still no ratio: NO_DATA."""
         r = promql_duration(self.rate)
         errors = _braces(self.selector, f'code!~"{self.success_codes}"')
         total = _braces(self.selector)
-        value = f"sum(rate({self.metric}{errors}[{r}])) / sum(rate({self.metric}{total}[{r}]))"
+        value = (
+            f"(sum(rate({self.metric}{errors}[{r}])) or vector(0)) / "
+            f"sum(rate({self.metric}{total}[{r}]))"
+        )
         return [
             TriggerCondition(
                 name="error_ratio",

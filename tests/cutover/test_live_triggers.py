@@ -50,6 +50,43 @@ def test_quiet_triggers_and_a_green_canary_promote_and_replay(
     assert redo == doc
 
 
+def test_a_stage_start_with_sub_millisecond_digits_is_covered(
+    prometheus: PrometheusServer, tmp_path: Path
+) -> None:
+    """A conductor's stage start is ``now()`` (microseconds): the trigger report must cover
+    that span, not one rounded down to the millisecond (was: "lookback 15m is shorter than
+    15m", HOLD forever)."""
+    span = timedelta(minutes=15, microseconds=300)
+    code, doc, out = judge(prometheus, tmp_path, "trig_quiet", span)
+    assert (code, doc["action"]) == (0, "PROMOTE"), doc["reasons"]
+    assert json.loads((out / "triggers" / "triggers.json").read_text())["lookback"] == "900001ms"
+
+
+def test_a_live_clock_instant_is_judged_at_the_engines_whole_second(
+    prometheus: PrometheusServer, tmp_path: Path
+) -> None:
+    """A conductor judges at ``now()`` (microseconds); the engine judges whole seconds. Its
+    report must be taken for that instant (was: "evaluated at 03:30:00Z, not
+    03:30:00.645776Z", HOLD until max-hold rolled a healthy canary back)."""
+    at = TRIGGER_SCENARIOS["trig_quiet"].eval_time + timedelta(microseconds=645_776)
+    out = tmp_path / "out"
+    args = [
+        "cutover",
+        "judge",
+        "--stage",
+        "50",
+        "--stage-start",
+        rfc3339(at - timedelta(minutes=15)),
+    ]
+    args += ["--at", rfc3339(at), "--prom-url", prometheus.url, "--out", str(out)]
+    code = main([*args, "--matrix", str(matrix_copy(tmp_path))])
+    doc = json.loads((out / "judge.json").read_text())
+    assert (code, doc["action"]) == (0, "PROMOTE"), doc["reasons"]
+    report = json.loads((out / "triggers" / "triggers.json").read_text())
+    assert report["evaluated_at"] == rfc3339(at.replace(microsecond=0))
+    assert report["lookback"] == "899355ms"  # the stage, from its start to 03:30:00Z
+
+
 def test_an_opa_bundle_failure_in_the_stage_rolls_back(
     prometheus: PrometheusServer, tmp_path: Path
 ) -> None:
