@@ -52,7 +52,7 @@ from igkit.conductor.parts import (
 from igkit.conductor.timeline import Outcome, Timeline
 from igkit.cutover.judge import JudgeRequest
 from igkit.cutover.models import Judgement, TriggerStatus
-from igkit.cutover.postdeploy import PostdeployRequest
+from igkit.cutover.postdeploy import PostdeployRequest, armed, postdeploy_spec
 from igkit.errors import IgkitError
 from igkit.redact import redact
 from igkit.spec.loader import LoadedMatrix
@@ -430,18 +430,19 @@ class Conductor:
         self.figures = StatusFigures.from_triggers(
             check.report, self.loaded, stage=self.stage, source=rel
         )
-        fired = [t for t in check.report.triggers if t.status == TriggerStatus.FIRED]
+        outcomes = armed(postdeploy_spec(self.loaded), check.report.triggers)
+        fired = [t for t in outcomes if t.status == TriggerStatus.FIRED]
         worst = next(
             (
                 s
                 for s in (TriggerStatus.FIRED, TriggerStatus.ERROR, TriggerStatus.NO_DATA)
-                if any(t.status == s for t in check.report.triggers)
+                if any(t.status == s for t in outcomes)
             ),
             TriggerStatus.QUIET,
         )
         reasons = [
             f"trigger {t.id} {t.status.value}: {'; '.join(t.reasons)}"
-            for t in check.report.triggers
+            for t in outcomes
             if t.status != TriggerStatus.QUIET
         ]
         self.record(

@@ -12,6 +12,7 @@ read; ``--replay`` re-evaluates it and the triggers offline.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -62,7 +63,20 @@ def postdeploy_spec(loaded: LoadedMatrix) -> PostdeploySpec:
     spec = cutover_spec(loaded).postdeploy
     if spec is None:
         raise ConfigError("the matrix has no cutover.postdeploy section", where=loaded.source)
+    known = [t.id for t in loaded.matrix.triggers]
+    unknown = [t for t in spec.triggers or [] if t not in known]
+    if unknown:
+        raise ConfigError(
+            f"cutover.postdeploy.triggers names {', '.join(unknown)}, which the matrix's "
+            f"triggers lack (it has {', '.join(known) or 'none'})",
+            where=loaded.source,
+        )
     return spec
+
+
+def armed(spec: PostdeploySpec, triggers: Iterable[TriggerOutcome]) -> list[TriggerOutcome]:
+    """The outcomes of the triggers armed over the post-deploy window (all by default)."""
+    return [t for t in triggers if spec.triggers is None or t.id in spec.triggers]
 
 
 def validate(
@@ -236,7 +250,11 @@ def summarise(
     if check.report is None:
         statuses.append(Status.ERROR)
         reasons.append(f"triggers unknown: {check.problem}")
-    for t in triggers:
+    judged = armed(spec, triggers)
+    if check.report is not None and not judged:
+        statuses.append(Status.ERROR)
+        reasons.append("none of the armed post-deploy triggers is in the trigger report")
+    for t in judged:
         statuses.append(_TRIGGER_STATUS[t.status])
         if t.status != TriggerStatus.QUIET:
             when = f" at {rfc3339(t.fired_at)}" if t.fired_at else ""
@@ -252,10 +270,15 @@ def summarise(
     status = worst(statuses)
     if status == Status.PASS:
         reasons = [
-            f"{len(gates)} gates, {len(checks)} checks, {len(triggers)} triggers and "
+            f"{len(gates)} gates, {len(checks)} checks, {len(judged)} triggers and "
             f"{len(samples)} shard samples green over {rfc3339(since)} .. "
             f"{rfc3339(since + duration)}"
         ]
+        idle = [t.id for t in triggers if t not in judged]
+        if idle:
+            reasons.append(
+                f"not armed after 100 % (cutover.postdeploy.triggers): {', '.join(idle)}"
+            )
     return PostdeployVerdict(
         since=since,
         until=since + duration,

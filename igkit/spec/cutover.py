@@ -36,6 +36,13 @@ class PostdeploySpec(_Strict):
         description="PromQL listing (shard label(s), tenant) pairs present in the window",
     )
     min_tenants_per_shard: Count = Field(ge=1)
+    triggers: list[str] | None = Field(
+        default=None,
+        description="ids of the triggers armed over the window (default: every trigger). "
+        "After 100 % a canary-vs-stable trigger has no stable track left to compare with "
+        "(NO_DATA once its rate window passes); G1's absolute thresholds guard latency at "
+        "every step of the window instead",
+    )
 
 
 class CutoverSpec(_Strict):
