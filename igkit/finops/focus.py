@@ -285,7 +285,7 @@ def read_focus(
     budget, component = _allocate(raw, tags, spec, budgets)
     frame = pd.DataFrame(
         {
-            "time": time,
+            "time": time.astype("datetime64[ns, UTC]"),
             "budget": budget,
             "component": component,
             "category": category.to_numpy(dtype=object),
