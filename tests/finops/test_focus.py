@@ -120,11 +120,12 @@ def test_untagged_rows_are_unallocated_with_their_amount() -> None:
     assert got["infra"].month_to_date == pytest.approx(1000)
     assert got["llm"].month_to_date == pytest.approx(500)  # the ServiceName rule
     assert finops.unallocated(read.costs, APRIL_11) == pytest.approx(200)  # "Support", untagged
-    status, reason = finops.unallocated_check(read.costs, APRIL_11, SPEC)
+    no_max = SPEC.model_copy(update={"unallocated_max_share": None})
+    status, reason = finops.unallocated_check(read.costs, APRIL_11, no_max)
     assert status is Status.PASS
     assert "no finops.unallocated_max_share" in reason
-    strict = SPEC.model_copy(update={"unallocated_max_share": 0.10})
-    status, reason = finops.unallocated_check(read.costs, APRIL_11, strict)
+    assert SPEC.unallocated_max_share == pytest.approx(0.10)  # the shipped matrix's maximum
+    status, reason = finops.unallocated_check(read.costs, APRIL_11, SPEC)
     assert status is Status.FAIL  # 200 / 1,700 = 11.8 % > 10 %
     assert "USD 200.00 = 11.8% of month-to-date USD 1,700.00, over the 10.0% maximum" in reason
     lenient = SPEC.model_copy(update={"unallocated_max_share": 0.12})
