@@ -141,21 +141,31 @@ def _numbers(raw: pd.DataFrame, column: str, path: Path) -> np.ndarray:
 
 
 def _tags(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The Tags JSON objects as columns (missing key: ""); each distinct text parsed once,
+    strictly (duplicate keys, NaN, depth), an error naming its first row."""
     if "Tags" not in raw.columns:
         return pd.DataFrame(index=raw.index)
+    codes, texts = pd.factorize(raw["Tags"], sort=False)
+    _, first = np.unique(codes, return_index=True)
     parsed: list[dict[str, str]] = []
-    for i, text in enumerate(raw["Tags"].tolist()):
+    for j, text in enumerate(texts.tolist()):
+        row = int(first[j]) + 1
         if text == "":
             parsed.append({})
             continue
         try:
-            value = load_json(text, where=f"{path}: row {i + 1}: Tags")
+            value = load_json(text, where=f"{path}: row {row}: Tags")
         except IgkitError as exc:
             raise CostDataError(str(exc).splitlines()[0]) from None
         if not isinstance(value, dict):
-            raise CostDataError(f"{path}: row {i + 1}: Tags is not a JSON object")
+            raise CostDataError(f"{path}: row {row}: Tags is not a JSON object")
         parsed.append({str(k): "" if v is None else str(v) for k, v in value.items()})
-    return pd.DataFrame(parsed, index=raw.index, dtype=object).fillna("")
+    distinct = pd.DataFrame(parsed, dtype=object).fillna("")
+    if distinct.shape[1] == 0:
+        return pd.DataFrame(index=raw.index)
+    out = distinct.iloc[codes].reset_index(drop=True)
+    out.index = raw.index
+    return out
 
 
 def _field(raw: pd.DataFrame, tags: pd.DataFrame, key: str) -> pd.Series | None:
