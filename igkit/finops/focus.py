@@ -99,7 +99,11 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, bytes]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise CostDataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    header = next(csv.reader(io.StringIO(text)), [])
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text, newline=""), skipinitialspace=True) if r]
+    except csv.Error as exc:
+        raise CostDataError(f"{path}: malformed CSV: {exc}") from None
+    header = rows[0] if rows else []
     names = [h.strip() for h in header]
     dup = sorted({h for h in names if names.count(h) > 1})
     if dup:
@@ -107,13 +111,14 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, bytes]:
     missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise CostDataError(f"{path}: not a FOCUS export, missing column(s) {', '.join(missing)}")
-    try:
-        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
-    except (pd.errors.ParserError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CostDataError(f"{path}: malformed CSV: {first}") from None
-    raw.columns = names
-    return raw.apply(lambda c: c.str.strip()), data
+    widths = np.fromiter((len(r) for r in rows[1:]), dtype=np.int64, count=len(rows) - 1)
+    ragged = widths != len(names)
+    if ragged.any():
+        i = int(np.flatnonzero(ragged)[0])
+        raise CostDataError(
+            f"{path}: {_rows(ragged)}: {widths[i]} fields, the header has {len(names)}"
+        )
+    return pd.DataFrame(rows[1:], columns=names, dtype=object), data
 
 
 def _dates(raw: pd.DataFrame, column: str, path: Path, *, required: np.ndarray) -> pd.Series:

@@ -219,6 +219,21 @@ def test_malformed_rows_are_one_line_errors(
     assert "edited.csv" in str(caught.value)
 
 
+def test_ragged_rows_are_refused_not_shifted(tmp_path: Path) -> None:
+    lines = _lines("credits.csv")
+    width = len(next(csv.reader(lines[:1])))
+    long = tmp_path / "long.csv"
+    long.write_text("\n".join([lines[0], lines[1] + ",x,y", *lines[2:]]) + "\n", encoding="utf-8")
+    with pytest.raises(
+        CostDataError, match=rf"long.csv: row 1: {width + 2} fields, the header has {width}"
+    ):
+        read_focus(long, SPEC)
+    short = tmp_path / "short.csv"
+    short.write_text("\n".join([*lines[:3], "a,b,c", *lines[3:]]) + "\n", encoding="utf-8")
+    with pytest.raises(CostDataError, match=rf"short.csv: row 3: 3 fields, the header has {width}"):
+        read_focus(short, SPEC)
+
+
 def test_positive_control_the_unedited_copy_reads(tmp_path: Path) -> None:
     read = read_focus(_copy_with(tmp_path, {}), SPEC, budgets=NAMES)
     assert read.costs["cost"].sum() == pytest.approx(1000 - 150 - 500)
