@@ -710,6 +710,10 @@ class Matrix(_Strict):
         default=None, description="required when a gate has k6 objectives (their thresholds)"
     )
     cost_ladder: CostLadder | None = None
+    finops: FinopsSpec = Field(
+        default_factory=lambda: _finops_default(),
+        description="budget currency, FOCUS allocation, burn and projection settings (G6)",
+    )
     gates: list[Gate] = Field(min_length=1)
     triggers: list[Trigger] = Field(
         default_factory=list, description="auto-rollback triggers (seed §7), judged on range data"
@@ -752,6 +756,24 @@ class Matrix(_Strict):
             raise ValueError(
                 f"k6: required (window, min_samples_per_window, consecutive_failing_windows, "
                 f"max_error_rate) because the matrix has k6 objectives ({named}{more})"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _finops_budgets(self) -> Matrix:
+        """An allocation rule naming no budget_burn objective's budget would send its rows
+        to "unallocated" unnoticed: a typo in the matrix, refused at load. (The budget name
+        is the objective name without ``_budget_burn``, as :func:`igkit.finops.matrix_budgets`.)"""
+        budgets = {
+            o.name.removesuffix("_budget_burn")
+            for _, o in self.objectives_of(PrometheusObjective)
+            if isinstance(o.rule, BudgetBurn)
+        }
+        unknown = sorted({r.budget for r in self.finops.allocation} - budgets)
+        if unknown and budgets:  # a matrix derived without G6 (a canary's) keeps the section
+            raise ValueError(
+                f"finops.allocation: budget(s) {', '.join(unknown)} match no budget_burn "
+                f"objective (budgets: {', '.join(sorted(budgets))})"
             )
         return self
 
@@ -801,5 +823,11 @@ def resolve_settings(obj: PrometheusObjective, defaults: Defaults | None) -> Res
 
 
 from igkit.spec.cutover import CutoverSpec  # noqa: E402 - the section holds objectives
+from igkit.spec.finops import FinopsSpec  # noqa: E402 - reuses this module's field types
+
+
+def _finops_default() -> FinopsSpec:
+    return FinopsSpec()
+
 
 Matrix.model_rebuild()
