@@ -1,0 +1,67 @@
+"""FinOps views of G6: month-to-date burn over time, projection, unit costs, downshift tier.
+
+Two inputs give the same frames:
+
+* the G6 budget snapshots of a run (cumulative USD counters ``finops_cost_usd_total``),
+  turned into per-step spend by :func:`igkit.judge.spend.step_spend`, the very function the
+  G6 rule sums (a counter drop is a reset whose new value is all new spend; a series that
+  appears after the window's first step counts its first value as spend);
+* a FOCUS 1.x cost export (CSV): ``BilledCost`` (or ``EffectiveCost``), ``ChargePeriodStart``,
+  ``ServiceName`` and ``Tags`` (JSON object; ``budget`` and ``component`` tags are used).
+
+The common shape is a *cost frame*: one row per (time, budget, component) with the spend
+``cost_usd`` incurred in that step. Everything else is a vectorised group-by over it.
+
+The downshift ladder thresholds come from the matrix (``cost_ladder``), like every threshold.
+
+Modules: :mod:`.costs` (cost frame), :mod:`.budgets`, :mod:`.focus` (FOCUS reader),
+:mod:`.mtd` (month-to-date), :mod:`.ladder` (downshift tiers), :mod:`.views`, :mod:`.load`.
+"""
+
+from __future__ import annotations
+
+from igkit.finops.budgets import Budget, matrix_budgets, run_budgets
+from igkit.finops.costs import COST_COLUMNS, costs_from_run, cumulative_spend, step_spend
+from igkit.finops.focus import read_focus_csv
+from igkit.finops.ladder import (
+    TIER_NAMES,
+    DownshiftLadder,
+    default_ladder,
+    downshift_tier,
+    downshift_tiers,
+    tier_name,
+)
+from igkit.finops.load import load_costs, load_run_for
+from igkit.finops.mtd import month_to_date
+from igkit.finops.views import (
+    burn,
+    filter_range,
+    spend_by_component,
+    unit_costs_from_focus,
+    unit_costs_from_run,
+)
+
+__all__ = [
+    "COST_COLUMNS",
+    "TIER_NAMES",
+    "Budget",
+    "DownshiftLadder",
+    "burn",
+    "costs_from_run",
+    "cumulative_spend",
+    "default_ladder",
+    "downshift_tier",
+    "downshift_tiers",
+    "filter_range",
+    "load_costs",
+    "load_run_for",
+    "matrix_budgets",
+    "month_to_date",
+    "read_focus_csv",
+    "run_budgets",
+    "spend_by_component",
+    "step_spend",
+    "tier_name",
+    "unit_costs_from_focus",
+    "unit_costs_from_run",
+]
