@@ -1,13 +1,24 @@
 """The downshift ladder (seed §8): tier 0 (no action) .. 6 (Emergency) from budget shares,
-thresholds from the matrix's ``cost_ladder``."""
+thresholds, tier names and actions from the chosen matrix's ``cost_ladder``.
+
+:func:`explain` says why the ladder stands where it does: which signal (month-to-date share or
+the driving projection) of which budget crossed which threshold, how far the next tier is,
+and the tier's actions — one sentence a release lead can act on. Unknown figures are tier 6.
+"""
 
 from __future__ import annotations
 
+import math
+from datetime import datetime
+from typing import Literal
+
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
-from igkit.spec.models import CostLadder
+from igkit.spec.models import SEED_TIER_NAMES, CostLadder
+from igkit.verdicts import Status
 
-TIER_NAMES = ("No action", "Observe", "Throttle", "Shed", "Degrade", "Protect", "Emergency")
+TIER_NAMES = ("No action", *SEED_TIER_NAMES)
 
 DownshiftLadder = CostLadder  # the matrix's ``cost_ladder`` section (seed §8)
 
@@ -57,5 +68,214 @@ def downshift_tiers(
     return np.where(unknown, 6, tiers).astype(np.int64)
 
 
-def tier_name(tier: int) -> str:
-    return TIER_NAMES[tier]
+def tier_name(tier: int, ladder: CostLadder | None = None) -> str:
+    """The tier's name in ``ladder`` (the seed's names without one)."""
+    return ladder.tier_name(tier) if ladder is not None else TIER_NAMES[tier]
+
+
+# --------------------------------------------------------------------------- stand-in (f1)
+
+
+class BudgetFigures(BaseModel):
+    """Stand-in for f1's figures of one budget (contract of issue 13)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    budget: str
+    limit: float | None
+    currency: str
+    at: datetime
+    month_to_date: float | None
+    share: float | None
+    linear_projection: float | None
+    run_rate_projection: float | None
+    driver: Literal["linear", "run_rate"] | None
+    projected_share: float | None
+    tax: float
+    status: Status
+    reasons: list[str]
+
+
+# --------------------------------------------------------------------------- explanation
+
+Signal = Literal["month_to_date", "projection"]
+_SIGNAL_WORDS: dict[str, str] = {"month_to_date": "month-to-date", "projection": "projected"}
+
+
+class TierExplanation(BaseModel):
+    """Why the ladder stands at ``tier``: which signal of which budget crossed which threshold
+    (shares of the budget, 1.0 = 100%), how far the next tier is, and what to do."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    tier: int = Field(ge=0, le=6)
+    name: str
+    actions: list[str]
+    signal: Signal | None
+    budget: str | None
+    value: float | None = Field(description="the signal's share of the budget")
+    threshold: float | None = Field(description="the tier's threshold for that signal")
+    next_tier: int | None
+    distance_to_next: float | None = Field(
+        description="share of the budget (0.06 = 6 points) to the next tier's nearest threshold"
+    )
+    text: str
+
+
+def _money(amount: float, currency: str) -> str:
+    return f"${amount:,.0f}" if currency == "USD" else f"{amount:,.0f} {currency}"
+
+
+def _pct(share: float) -> str:
+    return f"{share * 100:.0f}%"
+
+
+def _points(share: float) -> str:
+    points = share * 100
+    if points < 0.1:
+        return "under 0.1"
+    return f"{points:.0f}" if points >= 1 else f"{points:.1f}"
+
+
+def _ladder_of(signal: Signal, ladder: CostLadder) -> tuple[float, ...]:
+    return tuple(ladder.burn_share if signal == "month_to_date" else ladder.projected_share)
+
+
+def _tier_by(value: float, thresholds: tuple[float, ...]) -> int:
+    return int(np.searchsorted(np.asarray(thresholds), value, side="right"))
+
+
+def _unknown(figures: BudgetFigures | None, ladder: CostLadder) -> TierExplanation:
+    """Fail closed: tier 6, saying whose spend is unknown and why."""
+    if figures is None:
+        why = "no budget figures at all (no budget in the matrix, or no cost data)"
+        budget = None
+    else:
+        budget = figures.budget
+        detail = "; ".join(figures.reasons) or f"status {figures.status.value}"
+        why = f"{budget} spend unknown ({detail})"
+    return _explanation(
+        6, ladder, None, budget, None, None, f"{why}, so the worst tier applies (fail closed)"
+    )
+
+
+def _explanation(
+    tier: int,
+    ladder: CostLadder,
+    signal: Signal | None,
+    budget: str | None,
+    value: float | None,
+    threshold: float | None,
+    why: str,
+    *,
+    next_tier: int | None = None,
+    distance: float | None = None,
+    after: str = "",
+) -> TierExplanation:
+    name, actions = ladder.tier_name(tier), ladder.tier_actions(tier)
+    if tier == 0:
+        todo = ""
+    elif actions:
+        todo = f" Actions: {'; '.join(actions)}."
+    else:
+        todo = " Actions: none listed (the matrix's cost_ladder has no tiers)."
+    text = f"Tier {tier} {name}: {why}{after}.{todo}"
+    return TierExplanation(
+        tier=tier,
+        name=name,
+        actions=actions,
+        signal=signal,
+        budget=budget,
+        value=value,
+        threshold=threshold,
+        next_tier=next_tier,
+        distance_to_next=distance,
+        text=text,
+    )
+
+
+def _signals(figures: BudgetFigures) -> dict[Signal, float]:
+    """The known shares of a budget whose figures are PASS (month-to-date always)."""
+    out: dict[Signal, float] = {}
+    if figures.share is not None:
+        out["month_to_date"] = figures.share
+    if figures.projected_share is not None:
+        out["projection"] = figures.projected_share
+    return out
+
+
+def _budget_tier(figures: BudgetFigures, ladder: CostLadder) -> TierExplanation:
+    """One budget's tier; the month-to-date signal wins a tie (spend beats a forecast)."""
+    signals = _signals(figures)
+    if (
+        figures.status is not Status.PASS
+        or "month_to_date" not in signals
+        or figures.limit is None
+        or not all(math.isfinite(v) for v in signals.values())
+    ):
+        return _unknown(figures, ladder)
+    tiers = {s: _tier_by(v, _ladder_of(s, ladder)) for s, v in signals.items()}
+    signal: Signal = max(tiers, key=lambda s: (tiers[s], s == "month_to_date"))
+    tier = tiers[signal]
+    gaps: dict[Signal, float] = {}
+    if tier < 6:
+        gaps = {s: _ladder_of(s, ladder)[tier] - v for s, v in signals.items()}
+    nearest: Signal | None = None
+    if gaps:
+        closest: Signal = min(gaps, key=gaps.__getitem__)
+        nearest = closest
+    if tier == 0 and nearest is not None:
+        signal = nearest  # nothing triggered: speak of the share nearest to tier 1
+    value = signals[signal]
+    budget, limit = figures.budget, _money(figures.limit, figures.currency)
+    if signal == "month_to_date":
+        spent = _money(figures.month_to_date or 0.0, figures.currency)
+        said = f"{budget} month-to-date {spent} = {_pct(value)} of {limit}"
+    else:
+        driver = (figures.driver or "linear").replace("_", "-")
+        said = f"{budget} projected {_pct(value)} of {limit} ({driver})"
+    threshold = _ladder_of(signal, ladder)[tier - 1] if tier else None
+    why = f"{said}, >= {_pct(threshold)}" if threshold is not None else f"{said}, below tier 1"
+    distance = None
+    if nearest is not None:
+        distance = gaps[nearest]
+        at = _ladder_of(nearest, ladder)[tier]
+        after = (
+            f"; next tier {tier + 1} {ladder.tier_name(tier + 1)} at {_pct(at)} "
+            f"{_SIGNAL_WORDS[nearest]} ({_points(distance)} points away)"
+        )
+    else:
+        after = "; the top of the ladder"
+    if "projection" not in signals:
+        after += " (no projection: " + ("; ".join(figures.reasons) or "unknown") + ")"
+    return _explanation(
+        tier,
+        ladder,
+        signal if tier else None,
+        budget,
+        value,
+        threshold,
+        why,
+        next_tier=tier + 1 if tier < 6 else None,
+        distance=distance,
+        after=after,
+    )
+
+
+def explain(figures: list[BudgetFigures], ladder: CostLadder) -> TierExplanation:
+    """The ladder's tier for these budgets: the worst budget decides (highest tier; among
+    equals the one nearest the next tier). Unknown figures give tier 6, said so — an unknown
+    spend is never a calm ladder."""
+    if not figures:
+        return _unknown(None, ladder)
+    each = [_budget_tier(f, ladder) for f in figures]
+    unknown = [e for e in each if e.tier == 6 and e.signal is None]
+    if unknown:
+        return unknown[0]
+
+    def rank(e: TierExplanation) -> tuple[int, float]:
+        if e.distance_to_next is not None:
+            return e.tier, -e.distance_to_next
+        return e.tier, (e.value or 0.0) - (e.threshold or 0.0)
+
+    return max(each, key=rank)
