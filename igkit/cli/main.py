@@ -33,6 +33,7 @@ VERBS = (
     "triggers",
     "cutover",
     "postdeploy",
+    "journeys",
 )
 """Each verb is the module ``igkit.cli.<verb>`` (``-`` as ``_``), in ``--help`` order."""
 
