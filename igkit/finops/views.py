@@ -10,7 +10,7 @@ import pandas as pd
 
 from igkit.finops.ladder import DownshiftLadder, downshift_tiers
 from igkit.finops.mtd import month_to_date
-from igkit.judge import spend
+from igkit.finops.projection import project_month_end
 from igkit.spec.models import BudgetBurn, PrometheusObjective
 
 if TYPE_CHECKING:
@@ -56,14 +56,11 @@ def burn(
     mtd = month_to_date(costs, budget)
     times = pd.DatetimeIndex(mtd.index).tz_convert("UTC")
     month_begin = times.normalize() - pd.to_timedelta(times.day - 1, unit="D")
-    accrued = times
-    if "period_end" in costs.columns:  # FOCUS: a charge period's cost is known at its end
-        ends = costs[costs["budget"] == budget].groupby("time", sort=True)["period_end"].max()
-        accrued = pd.DatetimeIndex(ends.reindex(times).fillna(pd.Series(times, index=times)))
+    accrued = times + _row_period(costs)  # a row's cost is known at the end of its period
     elapsed = (accrued - month_begin).total_seconds().to_numpy()
     month_len = times.days_in_month.to_numpy(dtype=np.float64) * 86400.0
     spend_usd = mtd.to_numpy(dtype=np.float64)
-    projected = spend.project_month_end(spend_usd, elapsed, month_len)
+    projected = project_month_end(spend_usd, elapsed, month_len)
     share = spend_usd / budget_usd
     proj_share = projected / budget_usd
     tiers = downshift_tiers(share, proj_share, ladder)
@@ -87,9 +84,17 @@ def burn(
     return out[keep]
 
 
+def _row_period(costs: pd.DataFrame) -> pd.Timedelta:
+    """The period a cost row covers: the commonest gap between row times (a counter step,
+    a FOCUS day), zero when there is only one time."""
+    times = pd.DatetimeIndex(costs["time"].drop_duplicates()).sort_values()
+    gaps = times[1:] - times[:-1]
+    return pd.Timedelta(0) if len(gaps) == 0 else pd.Series(gaps).mode().iloc[0]
+
+
 def spend_by_component(costs: pd.DataFrame) -> pd.DataFrame:
     """Total spend per (budget, component), largest first."""
-    out = costs.groupby(["budget", "component"])["cost_usd"].sum().reset_index()
+    out = costs.groupby(["budget", "component"])["cost"].sum().rename("cost_usd").reset_index()
     return out.sort_values("cost_usd", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -114,7 +119,7 @@ def unit_costs_from_focus(costs: pd.DataFrame, freq: str = "1D") -> pd.DataFrame
     if "quantity" not in costs.columns:
         return pd.DataFrame()
     grouped = costs.groupby([pd.Grouper(key="time", freq=freq), "component"])[
-        ["cost_usd", "quantity"]
+        ["cost", "quantity"]
     ].sum()
-    ratio = grouped["cost_usd"] / grouped["quantity"].where(grouped["quantity"] > 0)
+    ratio = grouped["cost"] / grouped["quantity"].where(grouped["quantity"] > 0)
     return ratio.unstack("component")
