@@ -98,6 +98,7 @@ def evaluate(
                     at,
                     expect=expect,
                     ladder=loaded.matrix.cost_ladder,
+                    finops=loaded.matrix.finops,
                 )
             elif isinstance(obj, K6Objective):
                 judge = partial(
