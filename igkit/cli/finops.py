@@ -4,19 +4,36 @@ export) and ``igkit finops verify-tier`` (do core flows stay green at tier N).""
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from igkit.cli.common import (
+    ENV_PROM_URL,
     EXIT_GO,
     EXIT_NO_GO,
     P,
     count_flag,
     dispatch,
     duration_flag,
+    instant_flag,
     seconds_flag,
     verb_group,
 )
 from igkit.errors import ConfigError
+
+BURN_EPILOG = """\
+exit codes: 0 every budget's figures are known, 1 a budget's figures are NO_DATA or ERROR
+(its spend or projection unknown: the ladder then stands at tier 6, fail closed) or the
+unallocated share is over finops.unallocated_max_share, 2 usage or configuration, 3 tool error
+
+The tier is not an exit code: read it from the table or from the JSON (ladder.tier).
+Per budget: month-to-date, budget, share, the linear and the run-rate month-end projections,
+which one drives the ladder (finops.projection), the tier and what triggered it. Budgets are
+the matrix's budget_burn objectives; thresholds, tier names and actions its cost_ladder.
+
+--prom-url captures the G6 budget ranges exactly as go-no-go plans them (month start .. --at)
+and judges each with the G6 rule, so the figures are the gate's; --focus reads a FOCUS CSV
+export with the matrix's finops section (currency, allocation, amortization, tax)."""
 
 VERIFY_EPILOG = """\
 exit codes: 0 core flows stayed green, 1 not green (FAIL, NO_DATA or ERROR), 2 usage or
@@ -32,8 +49,29 @@ OUT per tier."""
 
 
 def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
-    """Add ``finops verify-tier`` to ``sub``."""
+    """Add ``finops burn`` and ``finops verify-tier`` to ``sub``."""
     fsub = verb_group(sub, parser_class, "finops", "cost burn and the downshift ladder (seed §8)")
+    b = fsub.add_parser(
+        "burn",
+        help="per budget: month-to-date, projections, the downshift tier and why",
+        description="Budget figures and the downshift tier of the chosen matrix's cost_ladder.",
+        epilog=BURN_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    src = b.add_mutually_exclusive_group()
+    src.add_argument("--prom-url", help=f"Prometheus base URL (default: ${ENV_PROM_URL})")
+    src.add_argument("--focus", type=Path, metavar="FILE", help="a FOCUS 1.x cost export (CSV)")
+    b.add_argument("--at", help="evaluation time, RFC3339 or unix seconds (default: now)")
+    b.add_argument("--matrix", type=Path, help="matrix YAML (default: the one shipped with igkit)")
+    b.add_argument(
+        "--format",
+        choices=("table", "json"),
+        default="table",
+        help="table for people (default), json for scripts (schema igkit.finops-burn/v1)",
+    )
+    b.add_argument(
+        "--timeout", default="30", help="seconds per HTTP request (default 30, at most 86400)"
+    )
     v = fsub.add_parser(
         "verify-tier",
         help="run synthetic requests at tier N and record whether core flows stayed green",
@@ -54,7 +92,34 @@ def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    return dispatch(args, "finops", {"verify-tier": _verify})
+    return dispatch(args, "finops", {"burn": _burn, "verify-tier": _verify})
+
+
+def _burn(args: argparse.Namespace) -> int:
+    from igkit.finops.burn_report import burn_from_focus, burn_from_prometheus, render_table
+    from igkit.spec.loader import load_matrix
+
+    loaded = load_matrix(args.matrix)
+    at = instant_flag(args.at)
+    if args.focus is not None:
+        if not args.focus.is_file():
+            raise ConfigError("no such file", where=f"--focus {args.focus}")
+        report = burn_from_focus(loaded, args.focus, at)
+    else:
+        url = args.prom_url or os.environ.get(ENV_PROM_URL)
+        if not url:
+            raise ConfigError(
+                f"give --prom-url URL (or set {ENV_PROM_URL}), or --focus FILE", where="--prom-url"
+            )
+        timeout = seconds_flag(args.timeout, "--timeout")
+        report = burn_from_prometheus(loaded, url, at, timeout=timeout)
+    if args.format == "json":
+        from igkit.atomic import json_bytes
+
+        print(json_bytes(report.model_dump(mode="json", by_alias=True)).decode())
+    else:
+        print(render_table(report))
+    return EXIT_GO if report.known else EXIT_NO_GO
 
 
 def _tier_flag(text: str) -> int:
