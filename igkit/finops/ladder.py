@@ -249,9 +249,11 @@ def _budget_tier(figures: BudgetFigures, ladder: CostLadder) -> TierExplanation:
     else:
         after = "; the top of the ladder"
     if "projection" not in signals:
-        after += "; month-to-date only, no projection (" + (
-            "; ".join(figures.reasons) or "unknown"
-        ) + ")"
+        after += (
+            "; month-to-date only, no projection ("
+            + ("; ".join(figures.reasons) or "unknown")
+            + ")"
+        )
     return _explanation(
         tier,
         ladder,
