@@ -250,3 +250,39 @@ def test_no_source_is_a_usage_error(
     monkeypatch.delenv("IGKIT_PROM_URL", raising=False)
     assert main(["finops", "burn"]) == 2
     assert "--prom-url" in capsys.readouterr().err
+
+
+def test_a_malformed_focus_file_is_an_error_naming_row_and_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = focus_file(tmp_path / "bad.csv", {"infra": [300.0] * 10, "llm": [50.0] * 10})
+    text = path.read_text(encoding="utf-8").replace(",300.0,USD,", ",3O0.0,USD,", 1)
+    path.write_text(text, encoding="utf-8")
+    rc, report, err = burn(["--focus", str(path), "--at", AT], capsys)
+    assert rc == 1
+    assert "Traceback" not in err
+    assert {line["figures"]["status"] for line in report["budgets"]} == {"ERROR"}
+    reason = report["budgets"][0]["figures"]["reasons"][0]
+    assert "bad.csv" in reason
+    assert "BilledCost" in reason
+    assert report["ladder"]["tier"] == 6
+
+
+def test_unallocated_over_the_matrix_maximum_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = shipped()
+    doc["finops"] = {**doc.get("finops", {}), "unallocated_max_share": 0.05}
+    matrix = write_matrix(tmp_path / "m.json", doc)
+    daily = {"infra": [300.0] * 10, "llm": [50.0] * 10}
+    untagged = focus_file(tmp_path / "u.csv", {**daily, "": [70.0] * 10})  # 700 / 4200 = 16.7%
+    rc, report, _ = burn(["--focus", str(untagged), "--at", AT, "--matrix", str(matrix)], capsys)
+    assert rc == 1
+    assert report["unallocated"] == pytest.approx(700.0)
+    assert report["unallocated_status"] == "FAIL"
+    assert {line["figures"]["status"] for line in report["budgets"]} == {"PASS"}
+    # positive control: every row allocated
+    tagged = focus_file(tmp_path / "t.csv", daily)
+    rc, report, _ = burn(["--focus", str(tagged), "--at", AT, "--matrix", str(matrix)], capsys)
+    assert rc == 0
+    assert report["unallocated_status"] == "PASS"
