@@ -17,6 +17,7 @@ from igkit.snapshots import (
     series_labels,
     to_wide_frame,
 )
+from igkit.spec.finops import FinopsSpec
 from igkit.spec.models import BudgetBurn, CostLadder
 from igkit.spec.plan import PlannedQuery
 from igkit.timeutil import human_duration, short_time
@@ -222,7 +223,7 @@ def evaluate_prometheus(
     }
     judgement: Judgement
     if isinstance(obj.rule, BudgetBurn):
-        judgement = judge_budget(frame, labels, rule=obj.rule, **kwargs)  # type: ignore[arg-type]
+        judgement = judge_budget(frame, labels, rule=obj.rule, finops=finops, **kwargs)  # type: ignore[arg-type]
     else:
         judgement = judge_steps(frame, labels, rule=obj.rule, **kwargs)  # type: ignore[arg-type]
     if frame.shape[1] == 0 and judgement.status is Status.NO_DATA:
