@@ -359,15 +359,21 @@ def objective_ladder(
 
     _, figures = counter_figures(wide, labels, budget=budget, settings=settings, at=at, spec=spec)
     if unknown is not None:
-        figures = figures.model_copy(
-            update={
-                "month_to_date": None,
-                "share": None,
-                "status": Status.ERROR if figures.status is Status.ERROR else Status.NO_DATA,
-                "reasons": [unknown],
-            }
-        )
+        figures = unjudged(figures, unknown)
     return ladder_details(explain([figures], ladder))
+
+
+def unjudged(figures: BudgetFigures, reason: str) -> BudgetFigures:
+    """``figures`` of a budget the G6 gate could not judge (NO_DATA/ERROR, ``reason``): its
+    month-to-date is unknown, whatever the counters summed to."""
+    return figures.model_copy(
+        update={
+            "month_to_date": None,
+            "share": None,
+            "status": Status.ERROR if figures.status is Status.ERROR else Status.NO_DATA,
+            "reasons": [reason],
+        }
+    )
 
 
 def cost_ladder_board(run: RunVerdicts, ladder: CostLadder | None) -> dict[str, object]:
