@@ -118,7 +118,10 @@ def _money(amount: float, currency: str) -> str:
 
 
 def _pct(share: float) -> str:
-    return f"{share * 100:.0f}%"
+    """``104%``; under 1% two significant digits (``0.24%``), so a small spend does not read
+    as none."""
+    percent = share * 100
+    return f"{percent:.2g}%" if 0 < abs(percent) < 1 else f"{percent:.0f}%"
 
 
 def _points(share: float) -> str:

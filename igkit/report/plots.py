@@ -387,10 +387,13 @@ def figure_img(fig: Figure, alt: str) -> str:
 
 
 def war_room(run: Run, gate_ids: list[str] | None = None) -> tuple[bytes, dict[str, Any]]:
-    """A read-only board: one tile per gate in its status colour, plus the decision.
+    """A read-only board: one tile per gate in its status colour, plus the decision and where
+    the cost downshift ladder stands (the chosen matrix's ``cost_ladder``; seed §8).
 
     ``gate_ids``: the gates the run evaluated (default all); a run of some gates is shown
     as PARTIAL in the title. Returns the PNG bytes and the JSON-ready summary drawn on it."""
+    from igkit.finops.ladder import cost_ladder_board
+
     verdicts = run.verdicts(gate_ids)
     gates = verdicts.gates
     summary: dict[str, Any] = {
@@ -410,10 +413,11 @@ def war_room(run: Run, gate_ids: list[str] | None = None) -> tuple[bytes, dict[s
             }
             for g in gates
         ],
+        "cost_ladder": cost_ladder_board(verdicts, run.loaded.matrix.cost_ladder),
     }
     cols = 4
     rows = max(1, math.ceil(len(gates) / cols))
-    fig = _figure(12, 2.2 * rows + 1.0)
+    fig = _figure(12, 2.2 * rows + 1.6)
     partial = (
         ""
         if verdicts.scope.complete
@@ -432,7 +436,19 @@ def war_room(run: Run, gate_ids: list[str] | None = None) -> tuple[bytes, dict[s
         ax.text(0.5, 0.62, tile["id"], ha="center", va="center", fontsize=22, color="white")
         ax.text(0.5, 0.35, tile["name"], ha="center", va="center", fontsize=10, color="white")
         ax.text(0.5, 0.15, tile["status"], ha="center", va="center", fontsize=11, color="white")
-    fig.tight_layout(rect=(0, 0, 1, 0.92))
+    ladder = summary["cost_ladder"]
+    fig.text(
+        0.01,
+        0.015,
+        textwrap.fill(f"Cost ladder: {ladder['text']}", 150),
+        fontsize=9,
+        va="bottom",
+        parse_math=False,
+        color=DECISION_COLOURS["NO-GO"]
+        if ladder["tier"] is None or ladder["tier"] >= 4
+        else "#222222",
+    )
+    fig.tight_layout(rect=(0, 0.09, 1, 0.92))
     return figure_png(fig), summary
 
 

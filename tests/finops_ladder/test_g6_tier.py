@@ -94,3 +94,29 @@ def test_an_unjudgeable_budget_is_tier_6_with_the_gates_reason() -> None:
     assert str(calm["downshift_text"]).startswith(
         "Tier 0 No action: infra projected 50% of $18,000 (linear), below tier 1;"
     )
+
+
+def test_the_war_room_shows_the_chosen_matrix_ladder(tmp_path: Path) -> None:
+    """The demo run judged with a matrix whose ladder names its tiers otherwise: the board's
+    cost_ladder panel uses those names and actions, never the packaged ladder's."""
+    from igkit.explore import load_run
+    from igkit.report.plots import war_room
+    from tests.finops_ladder.support import shipped, write_matrix
+
+    doc = shipped()
+    doc["cost_ladder"]["burn_share"] = [0.0001, 0.6, 0.7, 0.8, 0.9, 1.0]  # the demo's 0.24%: tier 1
+    doc["cost_ladder"]["tiers"][0] = {"name": "Watch", "actions": ["tell the FinOps channel"]}
+    matrix = write_matrix(tmp_path / "m.json", doc)
+    png, board = war_room(load_run("", matrix))
+    assert png.startswith(b"\x89PNG")
+    ladder = board["cost_ladder"]
+    assert (ladder["tier"], ladder["name"], ladder["actions"]) == (
+        1,
+        "Watch",
+        ["tell the FinOps channel"],
+    )
+    assert ladder["text"].startswith("Tier 1 Watch: infra month-to-date $44 = 0.24% of $18,000")
+    assert "Actions: tell the FinOps channel." in ladder["text"]
+    # positive control: the shipped matrix's ladder says tier 0
+    _, shipped_board = war_room(load_run(""))
+    assert shipped_board["cost_ladder"]["tier"] == 0

@@ -156,7 +156,7 @@ def test_g6_shows_projection_and_tier_even_when_passing(demo: Run, pages: dict[s
     assert "Projected month-end spend (linear) —" in shown
     assert "less than the 1d minimum (finops.min_history): no projection" in shown
     assert "Monthly budget $18,000.00" in shown
-    assert "Downshift tier Tier 0 No action: infra month-to-date $44 = 0% of $18,000" in shown
+    assert "Downshift tier Tier 0 No action: infra month-to-date $44 = 0.24% of $18,000" in shown
     assert "month-to-date only, no projection" in shown  # 3.5 h of history: under min_history
     assert "budget=infra, component=ingest $28.35" in shown
 
