@@ -200,7 +200,9 @@ def burn_from_prometheus(
         budget = by_objective[f"{pq.gate.id}/{pq.objective.name}"]
         snap = snapshots.range(pq.request)
         verdict = evaluate_prometheus(pq, snap, at, ladder=ladder, finops=spec)
-        reason = "; ".join(verdict.reasons) or f"G6 verdict {verdict.status.value}"
+        reason = (
+            "; ".join(verdict.reasons) or f"{pq.gate.id} {pq.objective.name} {verdict.status.value}"
+        )
         fig = _error(budget, spec.currency, at, reason)
         if isinstance(snap, Snapshot):
             inputs.append(

@@ -277,7 +277,7 @@ def _budget_ladder(
 
     unknown = None
     if status in (Status.NO_DATA, Status.ERROR):
-        unknown = "; ".join(reasons) or f"G6 verdict {status.value}"
+        unknown = "; ".join(reasons) or f"{pq.gate.id} {pq.objective.name} {status.value}"
     return objective_ladder(
         frame,
         labels,
