@@ -290,3 +290,16 @@ def test_unallocated_over_the_matrix_maximum_exits_1(
     rc, report, _ = burn(["--focus", str(tagged), "--at", AT, "--matrix", str(matrix)], capsys)
     assert rc == 0
     assert report["unallocated_status"] == "PASS"
+
+
+def test_a_matrix_without_a_ladder_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.finops_ladder.support import matrix_without_ladder
+
+    matrix = matrix_without_ladder(tmp_path / "m.json")
+    path = focus_file(tmp_path / "f.csv", {"infra": [300.0] * 10, "llm": [50.0] * 10})
+    assert main(["finops", "burn", "--focus", str(path), "--at", AT, "--matrix", str(matrix)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "has no cost_ladder" in err

@@ -242,3 +242,15 @@ def test_the_explanation_names_the_worst_budget(pairs: list[tuple[float, float]]
     assert e.budget is not None
     assert single[e.budget] == e.tier
     assert e.budget in e.text
+
+
+@pytest.mark.property
+@given(mtd=shares, proj=shares)
+def test_explain_agrees_with_the_ladder_of_the_views(mtd: float, proj: float) -> None:
+    """The burn-over-time frames (downshift_tier) and the explanation place known figures
+    on the same tier."""
+    from igkit.finops.ladder import downshift_tier
+
+    f = figures(mtd=mtd * 18_000, projected=proj * 18_000)
+    assert f.share is not None
+    assert explain([f], LADDER).tier == downshift_tier(f.share, f.projected_share, LADDER)
