@@ -141,3 +141,27 @@ def test_focus_budgets_plus_unallocated_is_every_non_tax_row(
     assert float(mtd.sum()) == pytest.approx(expected, abs=1e-6)
     unallocated = sum(-a if c == "Credit" else a for _, c, a, b in rows if c != "Tax" and not b)
     assert finops.unallocated(costs, at) == pytest.approx(unallocated, abs=1e-6)
+
+
+@pytest.mark.property
+@given(
+    st.floats(min_value=0.01, max_value=1e7, allow_nan=False).map(lambda v: round(v, 2)),
+    st.integers(1, 400),
+    st.integers(1, 29),
+)
+def test_an_amortized_purchase_sums_to_its_amount_and_accrues_evenly(
+    tmp_path_factory: pytest.TempPathFactory, amount: float, term_days: int, at_day: int
+) -> None:
+    path = Path(tmp_path_factory.mktemp("focus")) / "p.csv"
+    path.write_text(
+        "ChargePeriodStart,ChargePeriodEnd,ChargeCategory,ServiceName,BilledCost,BillingCurrency,Tags\n"
+        f'2025-04-01T00:00:00Z,2025-04-02T00:00:00Z,Purchase,EC2,{amount},USD,"{{""budget"": ""infra""}}"\n',
+        encoding="utf-8",
+    )
+    spec = FinopsSpec(budget_tag="budget", commitment_term=timedelta(days=term_days))
+    costs = finops.read_focus(path, spec, budgets=["infra"]).costs
+    assert costs["cost"].sum() == pytest.approx(amount)
+    assert len(costs) == term_days
+    at = APRIL + timedelta(days=at_day)
+    expected = amount * min(at_day, term_days) / term_days
+    assert month_to_date_by_budget(costs, at).get("infra", 0.0) == pytest.approx(expected)
