@@ -104,7 +104,7 @@ def _report(
 
     spec = loaded.matrix.finops
     lines = [BudgetLine(figures=f, ladder=explain([f], ladder)) for f in figures]
-    if costs is None:
+    if costs is None or all(f.month_to_date is None for f in figures):
         amount, status, text = None, Status.ERROR, "no cost data read: unallocated spend unknown"
     else:
         amount = unallocated(costs, at, tax_in_burn=spec.tax_in_burn)
@@ -165,70 +165,48 @@ def _error(budget: Budget, currency: str, at: datetime, reason: str) -> BudgetFi
 def burn_from_prometheus(
     loaded: LoadedMatrix, url: str, at: datetime, *, timeout: float = 30.0
 ) -> BurnReport:
-    """Capture the G6 budget ranges from ``url`` as go-no-go plans them, judge each with the
-    G6 rule, and take the figures from the very counters the gate judged
-    (:func:`igkit.finops.figures.counter_figures`, as the rule does); a budget the gate could
-    not judge has an unknown month-to-date with the gate's reason."""
-    from igkit.finops.figures import counter_figures
+    """Capture the G6 budget ranges from ``url`` as go-no-go plans them; the figures come
+    from those snapshots through f1's one path (:func:`igkit.finops.figures.
+    figures_from_snapshots`), and each budget is judged by the G6 rule too: a budget the gate
+    could not judge (NO_DATA/ERROR) has an unknown month-to-date with the gate's reason, and
+    every snapshot is listed with its id, sha256 and G6 status."""
+    from igkit.finops.figures import figures_from_snapshots
     from igkit.finops.ladder import unjudged
     from igkit.judge.prometheus import evaluate_prometheus
-    from igkit.snapshots import (
-        ResultError,
-        Snapshot,
-        check_range_snapshot,
-        series_labels,
-        to_wide_frame,
-    )
+    from igkit.snapshots import Snapshot
     from igkit.sources.prometheus import PrometheusSource
     from igkit.sources.registry import capture_ranges
-    from igkit.spec.models import BudgetBurn
     from igkit.spec.plan import plan
 
     ladder, budgets = _ladder(loaded), _budgets(loaded)
     spec = loaded.matrix.finops
-    by_objective = {b.objective: b for b in budgets}
     gate_ids = list(dict.fromkeys(b.objective.split("/", 1)[0] for b in budgets))
-    planned = [
-        pq
-        for pq in plan(loaded.matrix, gate_ids, at, None)
-        if isinstance(pq.objective.rule, BudgetBurn)
-    ]
+    planned = {
+        (pq.gate.id, pq.objective.name): pq for pq in plan(loaded.matrix, gate_ids, at, None)
+    }
+    mine = [planned[(g, o)] for g, o in (b.objective.split("/", 1) for b in budgets)]
     prom = PrometheusSource(url, timeout=timeout)
-    snapshots = capture_ranges(prom, [pq.request for pq in planned])
-    frames, figures, inputs = [], [], []
-    for pq in planned:
-        budget = by_objective[f"{pq.gate.id}/{pq.objective.name}"]
+    snapshots = capture_ranges(prom, [pq.request for pq in mine])
+    costs, figures = figures_from_snapshots(
+        loaded.matrix, planned, lambda pq: snapshots.range(pq.request), at
+    )
+    inputs = []
+    for i, pq in enumerate(mine):
         snap = snapshots.range(pq.request)
         verdict = evaluate_prometheus(pq, snap, at, ladder=ladder, finops=spec)
-        reason = (
-            "; ".join(verdict.reasons) or f"{pq.gate.id} {pq.objective.name} {verdict.status.value}"
-        )
-        fig = _error(budget, spec.currency, at, reason)
+        if verdict.status in (Status.NO_DATA, Status.ERROR):
+            what = f"{pq.gate.id} {pq.objective.name} {verdict.status.value}"
+            figures[i] = unjudged(figures[i], "; ".join(verdict.reasons) or what)
         if isinstance(snap, Snapshot):
             inputs.append(
                 SourceFile(
-                    budget=budget.name, id=snap.id, sha256=snap.sha256, gate_status=verdict.status
+                    budget=budgets[i].name,
+                    id=snap.id,
+                    sha256=snap.sha256,
+                    gate_status=verdict.status,
                 )
             )
-            try:
-                data = check_range_snapshot(snap)
-            except ResultError:
-                data = None  # the verdict is ERROR and says why
-            if data is not None:
-                costs, fig = counter_figures(
-                    to_wide_frame(data, pq.request.grid()),
-                    series_labels(data),
-                    budget=budget,
-                    settings=pq.settings,
-                    at=at,
-                    spec=spec,
-                )
-                frames.append(costs)
-        if verdict.status in (Status.NO_DATA, Status.ERROR):
-            fig = unjudged(fig, reason)
-        figures.append(fig)
-    every = pd.concat(frames, ignore_index=True) if frames else None
-    return _report(loaded, ladder, figures, every, at, f"prometheus {prom.url}", inputs)
+    return _report(loaded, ladder, figures, costs, at, f"prometheus {prom.url}", inputs)
 
 
 def _money(amount: float | None, currency: str) -> str:
