@@ -34,6 +34,7 @@ VERBS = (
     "cutover",
     "postdeploy",
     "journeys",
+    "finops",
 )
 """Each verb is the module ``igkit.cli.<verb>`` (``-`` as ``_``), in ``--help`` order."""
 

@@ -27,6 +27,7 @@ from igkit.verdicts import Status
 
 if TYPE_CHECKING:
     from igkit.explore import Run
+    from igkit.spec.models import CostLadder
 
 VIOLATION = STATUS_COLOURS[Status.FAIL]
 WARNING = STATUS_COLOURS[Status.NO_DATA]
@@ -386,10 +387,13 @@ def figure_img(fig: Figure, alt: str) -> str:
 
 
 def war_room(run: Run, gate_ids: list[str] | None = None) -> tuple[bytes, dict[str, Any]]:
-    """A read-only board: one tile per gate in its status colour, plus the decision.
+    """A read-only board: one tile per gate in its status colour, plus the decision and where
+    the cost downshift ladder stands (the chosen matrix's ``cost_ladder``; seed §8).
 
     ``gate_ids``: the gates the run evaluated (default all); a run of some gates is shown
     as PARTIAL in the title. Returns the PNG bytes and the JSON-ready summary drawn on it."""
+    from igkit.finops.ladder import cost_ladder_board
+
     verdicts = run.verdicts(gate_ids)
     gates = verdicts.gates
     summary: dict[str, Any] = {
@@ -409,10 +413,11 @@ def war_room(run: Run, gate_ids: list[str] | None = None) -> tuple[bytes, dict[s
             }
             for g in gates
         ],
+        "cost_ladder": cost_ladder_board(verdicts, run.loaded.matrix.cost_ladder),
     }
     cols = 4
     rows = max(1, math.ceil(len(gates) / cols))
-    fig = _figure(12, 2.2 * rows + 1.0)
+    fig = _figure(12, 2.2 * rows + 1.6)
     partial = (
         ""
         if verdicts.scope.complete
@@ -431,14 +436,33 @@ def war_room(run: Run, gate_ids: list[str] | None = None) -> tuple[bytes, dict[s
         ax.text(0.5, 0.62, tile["id"], ha="center", va="center", fontsize=22, color="white")
         ax.text(0.5, 0.35, tile["name"], ha="center", va="center", fontsize=10, color="white")
         ax.text(0.5, 0.15, tile["status"], ha="center", va="center", fontsize=11, color="white")
-    fig.tight_layout(rect=(0, 0, 1, 0.92))
+    ladder = summary["cost_ladder"]
+    fig.text(
+        0.01,
+        0.015,
+        textwrap.fill(f"Cost ladder: {ladder['text']}", 150),
+        fontsize=9,
+        va="bottom",
+        parse_math=False,
+        color=DECISION_COLOURS["NO-GO"]
+        if ladder["tier"] is None or ladder["tier"] >= 4
+        else "#222222",
+    )
+    fig.tight_layout(rect=(0, 0.09, 1, 0.92))
     return figure_png(fig), summary
 
 
-def plot_burn(burn: pd.DataFrame, *, budget: str, budget_usd: float, alert_pct: float) -> Figure:
+def plot_burn(
+    burn: pd.DataFrame,
+    *,
+    budget: str,
+    budget_usd: float,
+    alert_pct: float,
+    ladder: CostLadder | None = None,
+) -> Figure:
     """Month-to-date spend and its linear projection against the budget and its alert line
     (``burn`` is :func:`igkit.finops.burn`'s frame; ``alert_pct`` the budget's, from the
-    matrix)."""
+    matrix; ``ladder`` the chosen matrix's ``cost_ladder``, whose tier names the title uses)."""
     fig = _figure(10, 3.6)
     ax = fig.add_subplot(1, 1, 1)
     ax.plot(burn.index, burn["month_to_date_usd"].to_numpy(), lw=1.5, label="month-to-date USD")
@@ -456,7 +480,9 @@ def plot_burn(burn: pd.DataFrame, *, budget: str, budget_usd: float, alert_pct: 
     tier = int(burn["tier"].iloc[-1]) if len(burn) else 0
     from igkit.finops import tier_name
 
-    ax.set_title(f"{budget}: month-to-date burn — downshift tier {tier} ({tier_name(tier)})")
+    ax.set_title(
+        f"{budget}: month-to-date burn — downshift tier {tier} ({tier_name(tier, ladder)})"
+    )
     ax.set_ylabel("USD")
     ax.set_xlabel("UTC")
     ax.grid(alpha=0.3)

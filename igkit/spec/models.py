@@ -649,24 +649,72 @@ class Defaults(_Strict):
     max_gap: Duration
 
 
+SEED_TIER_NAMES = ("Observe", "Throttle", "Shed", "Degrade", "Protect", "Emergency")
+"""The seed's (§8) names of tiers 1..6, used when a matrix's ``cost_ladder`` names none."""
+
+
+def _plain_text(value: str) -> str:
+    text = " ".join(value.split())
+    if not text:
+        raise ValueError("must not be blank")
+    return text
+
+
+PlainText = Annotated[str, AfterValidator(_plain_text), Field(max_length=200)]
+"""One line of text (whitespace runs folded to one space), never blank."""
+
+
+class LadderTier(_Strict):
+    """What tier *i* of the cost ladder is called and what the team does when it applies."""
+
+    name: PlainText = Field(max_length=40)
+    actions: list[PlainText] = Field(
+        min_length=1, max_length=20, description="what to do at this tier, one line each"
+    )
+
+
 class CostLadder(_Strict):
     """The cost downshift ladder (seed §8) as shares of the monthly budget.
 
     Tier *i* (1 Observe, 2 Throttle, 3 Shed, 4 Degrade, 5 Protect, 6 Emergency) applies when
-    month-to-date burn ≥ ``burn_share[i-1]`` or the linear month-end projection ≥
-    ``projected_share[i-1]``; the highest such tier wins, 0 means no action.
+    month-to-date burn ≥ ``burn_share[i-1]`` or the month-end projection ≥
+    ``projected_share[i-1]``; the highest such tier wins, 0 means no action. ``tiers`` names
+    tiers 1..6 and lists their actions (kept in the matrix so a team can edit them); a matrix
+    without ``tiers`` stays valid: the seed's names, and no actions to recommend.
     """
 
     burn_share: tuple[RealNumber, RealNumber, RealNumber, RealNumber, RealNumber, RealNumber]
     projected_share: tuple[RealNumber, RealNumber, RealNumber, RealNumber, RealNumber, RealNumber]
+    tiers: tuple[LadderTier, LadderTier, LadderTier, LadderTier, LadderTier, LadderTier] | None = (
+        Field(default=None, description="tiers 1..6: name and actions (seed §8)")
+    )
 
     @model_validator(mode="after")
     def _increasing(self) -> CostLadder:
         for name in ("burn_share", "projected_share"):
             values = getattr(self, name)
+            if values[0] <= 0:
+                raise ValueError(
+                    f"{name} must start above 0 (tier 1 at a share of 0 always applies)"
+                )
             if any(b <= a for a, b in pairwise(values)):
                 raise ValueError(f"{name} must be strictly increasing")
+        if self.tiers is not None:
+            names = [t.name.casefold() for t in self.tiers]
+            dup = sorted({t.name for t in self.tiers if names.count(t.name.casefold()) > 1})
+            if dup:
+                raise ValueError(f"tiers: duplicate tier names: {', '.join(dup)}")
         return self
+
+    def tier_name(self, tier: int) -> str:
+        """``No action`` for tier 0, else the matrix's name of the tier (the seed's by default)."""
+        if tier == 0:
+            return "No action"
+        return self.tiers[tier - 1].name if self.tiers else SEED_TIER_NAMES[tier - 1]
+
+    def tier_actions(self, tier: int) -> list[str]:
+        """The matrix's actions of the tier; none for tier 0 or a ladder without ``tiers``."""
+        return list(self.tiers[tier - 1].actions) if self.tiers and tier > 0 else []
 
 
 GATE_ID = r"^[A-Z][A-Z0-9_]{0,31}$"

@@ -201,7 +201,9 @@ def war_room_notebook() -> nbformat.NotebookNode:
         [
             new_markdown_cell(
                 "# War room\n\nA read-only board (ADR-002): one tile per gate in its status "
-                "colour. Writes `war_room.png` and `war_room.json` to `output_dir`."
+                "colour, and where the cost downshift ladder stands (seed §8): the tier, what "
+                "triggered it and the tier's actions, from the chosen matrix's `cost_ladder`. "
+                "Writes `war_room.png` and `war_room.json` to `output_dir`."
             ),
             _params(
                 COMMON_PARAMS
@@ -223,6 +225,15 @@ def war_room_notebook() -> nbformat.NotebookNode:
                 'write_json(out / "war_room.json", board)  # standard JSON, redacted, atomic\n'
                 "display(Image(png))\n"
                 "print(f\"DECISION {board['decision']}; wrote {out}/war_room.png and war_room.json\")"
+            ),
+            new_markdown_cell(
+                "## Cost ladder\n\nThe worst budget's tier from the chosen matrix's `cost_ladder`, "
+                "what triggered it and the tier's actions (also on the board and in "
+                "`war_room.json`)."
+            ),
+            new_code_cell(
+                "from IPython.display import Markdown\n\n"
+                'display(Markdown(board["cost_ladder"]["markdown"]))'
             ),
         ]
     )
