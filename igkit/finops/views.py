@@ -1,20 +1,37 @@
-"""The frames the FinOps notebook shows: burn over time, spend by component, unit costs."""
+"""The frames the FinOps notebook shows, from a cost frame (:mod:`igkit.finops.costs`).
+
+Plain, vectorised functions: spend per period by budget or component, month-to-date against
+the budget with both projections, unit costs, unallocated spend and top movers; money and
+shares formatted for people. Figures that decide anything (month-to-date, projections, the
+tier) are never recomputed here: they come from :class:`BudgetFigures` and the ladder's
+explanation. :func:`open_burn` reads one input (a run's G6 snapshots or a FOCUS export) with
+the chosen matrix into a :class:`Burn` holding all of them.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 import pandas as pd
 
+from igkit.errors import ConfigError
+from igkit.finops.budgets import matrix_budgets
+from igkit.finops.costs import costs_from_run
 from igkit.finops.ladder import DownshiftLadder, downshift_tiers
 from igkit.finops.mtd import month_to_date
 from igkit.judge import spend
-from igkit.spec.models import BudgetBurn, PrometheusObjective
+from igkit.spec.models import BudgetBurn, CostLadder, Matrix, PrometheusObjective
 
 if TYPE_CHECKING:
     from igkit.explore import Run
+    from igkit.finops.ladder import TierExplanation
+    from igkit.finops.projection import BudgetFigures
 
 
 def _utc(value: datetime | str) -> pd.Timestamp:
@@ -118,3 +135,402 @@ def unit_costs_from_focus(costs: pd.DataFrame, freq: str = "1D") -> pd.DataFrame
     ].sum()
     ratio = grouped["cost_usd"] / grouped["quantity"].where(grouped["quantity"] > 0)
     return ratio.unstack("component")
+
+
+# --------------------------------------------------------------------------- notebook frames
+
+CURRENCY_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥"}
+
+
+def money(value: float | None, currency: str = "USD", *, decimals: int = 2) -> str:
+    """``$18,000.00`` / ``-€12.50`` / ``1,234.00 CHF``; unknown (None, NaN, ±Inf) is ``—``."""
+    if value is None or not np.isfinite(value):
+        return "—"
+    sign = "-" if value < 0 else ""
+    amount = f"{abs(value):,.{decimals}f}"
+    symbol = CURRENCY_SYMBOLS.get(currency)
+    return f"{sign}{symbol}{amount}" if symbol else f"{sign}{amount} {currency}"
+
+
+def percent(share: float | None, *, decimals: int = 1) -> str:
+    """A share of a budget (1.0 = 100 %) as ``104.0 %``; unknown is ``—``."""
+    if share is None or not np.isfinite(share):
+        return "—"
+    return f"{100 * share:,.{decimals}f} %"
+
+
+def as_time(value: datetime | str | None) -> pd.Timestamp | None:
+    """``value`` as a UTC timestamp (naive = UTC); None or "" (an open bound) is None."""
+    return None if value is None or value == "" else _utc(value)
+
+
+def select_costs(
+    costs: pd.DataFrame,
+    *,
+    budgets: Sequence[str] | str = (),
+    components: Sequence[str] | str = (),
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+) -> pd.DataFrame:
+    """The rows of the chosen budgets and components with ``start <= time <= end``.
+
+    An empty selection or bound is open; a single name may be given as a string; naive times
+    are UTC. These are the notebook's filters (its parameters and widgets)."""
+    mask = np.ones(len(costs), dtype=bool)
+    for column, chosen in (("budget", budgets), ("component", components)):
+        names = [chosen] if isinstance(chosen, str) else list(chosen)
+        if [n for n in names if n]:
+            mask &= costs[column].isin([n for n in names if n]).to_numpy()
+    low, high = as_time(start), as_time(end)
+    if low is not None:
+        mask &= (costs["time"] >= low).to_numpy()
+    if high is not None:
+        mask &= (costs["time"] <= high).to_numpy()
+    return costs[mask]
+
+
+def auto_freq(costs: pd.DataFrame) -> str:
+    """``1D`` when the costs span two days or more, else ``1h``: a few hours of Prometheus
+    counters would otherwise be one bar."""
+    if costs.empty:
+        return "1D"
+    span = costs["time"].max() - costs["time"].min()
+    return "1D" if span >= pd.Timedelta(days=2) else "1h"
+
+
+def _periods(costs: pd.DataFrame, freq: str) -> pd.DatetimeIndex:
+    times = pd.DatetimeIndex(costs["time"])
+    return pd.date_range(times.min().floor(freq), times.max().floor(freq), freq=freq, name="time")
+
+
+def spend_over_time(
+    costs: pd.DataFrame, by: Literal["budget", "component"], freq: str = "1D"
+) -> pd.DataFrame:
+    """Spend per period (rows: period start, UTC, every period of the span) per budget or
+    component (columns, largest total first); a period without spend is 0."""
+    if costs.empty:
+        return pd.DataFrame(index=pd.DatetimeIndex([], tz="UTC", name="time"))
+    period = costs["time"].dt.floor(freq)
+    table = costs.groupby([period, costs[by]])["cost"].sum().unstack(by, fill_value=0)
+    table = table.reindex(_periods(costs, freq), fill_value=0.0)
+    order = table.sum().sort_values(ascending=False, kind="stable").index
+    table = table[order]
+    table.columns.name = by
+    return table
+
+
+def unallocated_over_time(costs: pd.DataFrame, freq: str = "1D") -> pd.DataFrame:
+    """Per period: total spend, the part no allocation rule mapped (budget ``unallocated``) and
+    its share of the total (NaN when nothing was spent)."""
+    from igkit.finops.costs import UNALLOCATED
+
+    if costs.empty:
+        return pd.DataFrame(
+            columns=["total", "unallocated", "share"],
+            index=pd.DatetimeIndex([], tz="UTC", name="time"),
+        )
+    period = costs["time"].dt.floor(freq)
+    unmapped = costs["cost"].where(costs["budget"] == UNALLOCATED, 0.0)
+    frame = pd.DataFrame({"total": costs["cost"], "unallocated": unmapped}).groupby(period).sum()
+    frame = frame.reindex(_periods(costs, freq), fill_value=0.0)
+    frame["share"] = frame["unallocated"] / frame["total"].where(frame["total"] != 0)
+    return frame
+
+
+def top_movers(
+    costs: pd.DataFrame,
+    at: datetime | str,
+    *,
+    freq: str = "1D",
+    trailing: int = 7,
+    n: int = 5,
+) -> pd.DataFrame:
+    """Components whose spend in the last complete period before ``at`` rose most above their
+    mean over the ``trailing`` periods before it (a week of days by default).
+
+    Columns: ``component``, ``period`` (its start), ``spend``, ``trailing_mean``, ``change``
+    (spend - mean) and ``change_share`` (change / mean, NaN when the mean is 0); rows with a
+    rise only, largest first, at most ``n``. Empty when fewer than two complete periods exist:
+    there is nothing to compare with."""
+    columns = ["component", "period", "spend", "trailing_mean", "change", "change_share"]
+    end = _utc(at).floor(
+        freq
+    )  # the period holding ``at`` is not complete yet (unless at == its start)
+    done = costs[costs["time"] < end]
+    table = spend_over_time(done, "component", freq)
+    if len(table) < 2:
+        return pd.DataFrame(columns=columns)
+    table = table.reindex(
+        pd.date_range(table.index[0], end - pd.Timedelta(freq), freq=freq, name="time"),
+        fill_value=0.0,
+    )
+    last = table.iloc[-1]
+    mean = table.iloc[-1 - trailing : -1].mean()
+    change = last - mean
+    out = pd.DataFrame(
+        {
+            "component": table.columns.astype(str),
+            "period": table.index[-1],
+            "spend": last.to_numpy(),
+            "trailing_mean": mean.to_numpy(),
+            "change": change.to_numpy(),
+            "change_share": (change / mean.where(mean != 0)).to_numpy(),
+        }
+    )
+    out = out[out["change"] > 0].sort_values("change", ascending=False, kind="stable")
+    return out.head(n).reset_index(drop=True)
+
+
+def month_bounds(at: datetime | str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Start of the UTC month holding ``at`` and start of the next one."""
+    moment = _utc(at)
+    start = moment.normalize() - pd.Timedelta(days=moment.day - 1)
+    return start, start + pd.offsets.MonthBegin(1)
+
+
+def month_to_date_frame(
+    costs: pd.DataFrame,
+    figures: BudgetFigures,
+    *,
+    alert_share: float | None,
+    include_tax: bool = False,
+) -> pd.DataFrame:
+    """One budget's month so far against its limit, with both month-end projections.
+
+    Rows (UTC): the 1st, the end of each charge period (FOCUS) or counter step (Prometheus) of
+    the month before ``figures.at``, ``at`` and the end of the month. Columns: ``month_to_date`` (running spend, None after ``at``; its value
+    at ``at`` is the figures' own), ``linear`` and ``run_rate`` (each a segment from the
+    month-to-date at ``at`` to its month-end projection; absent projections stay NaN),
+    ``limit`` and ``alert`` (``alert_share`` × limit). ``attrs`` carries ``driver``,
+    ``alert_share``, ``currency`` and ``budget``. The month-end figures are
+    :class:`BudgetFigures`', never recomputed here."""
+    at = _utc(figures.at)
+    start, end = month_bounds(at)
+    rows = costs[
+        (costs["budget"] == figures.budget) & (costs["time"] >= start) & (costs["time"] < at)
+    ]
+    if not include_tax:
+        rows = rows[rows["category"] != "tax"]
+    running = rows.groupby("time", sort=True)["cost"].sum().cumsum()
+    running.index = running.index + _step(costs)  # a row is spent by the end of its period
+    running = running[running.index < at]
+    index = pd.DatetimeIndex([start, *running.index, at, end], name="time").tz_convert("UTC")
+    mtd = np.concatenate(
+        [
+            [0.0],
+            running.to_numpy(dtype=np.float64),
+            [np.nan if figures.month_to_date is None else figures.month_to_date, np.nan],
+        ]
+    )
+    frame = pd.DataFrame({"month_to_date": mtd}, index=index)
+    frame = frame[~frame.index.duplicated(keep="last")]
+    for column, projected in (
+        ("linear", figures.linear_projection),
+        ("run_rate", figures.run_rate_projection),
+    ):
+        frame[column] = np.nan
+        if projected is not None and figures.month_to_date is not None:
+            frame.loc[at, column] = figures.month_to_date
+            frame.loc[end, column] = projected
+    limit = np.nan if figures.limit is None else float(figures.limit)
+    frame["limit"] = limit
+    frame["alert"] = limit * alert_share if alert_share is not None else np.nan
+    frame.attrs.update(
+        driver=figures.driver,
+        alert_share=alert_share,
+        currency=figures.currency,
+        budget=figures.budget,
+    )
+    return frame
+
+
+def budget_table(figures: Sequence[BudgetFigures]) -> pd.DataFrame:
+    """The figures of each budget as the notebook shows them: money in the budget currency,
+    shares in percent, ``—`` for what is unknown, and the reason when a figure is NO_DATA."""
+    rows = [
+        {
+            "budget": f.budget,
+            "month-to-date": money(f.month_to_date, f.currency),
+            "limit": money(f.limit, f.currency),
+            "share": percent(f.share),
+            "linear projection": money(f.linear_projection, f.currency),
+            "run-rate projection": money(f.run_rate_projection, f.currency),
+            "drives the ladder": {"linear": "linear", "run_rate": "run-rate"}.get(
+                f.driver or "", "—"
+            ),
+            "projected share": percent(f.projected_share),
+            "tax (apart)": money(f.tax, f.currency),
+            "status": str(f.status.value if hasattr(f.status, "value") else f.status),
+            "why": "; ".join(f.reasons) or "—",
+        }
+        for f in figures
+    ]
+    return pd.DataFrame(rows).set_index("budget") if rows else pd.DataFrame()
+
+
+def money_table(frame: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """``frame`` with every float column as money (for display; the numbers stay in ``frame``)."""
+    shown = frame.copy()
+    for column in shown.columns:
+        if pd.api.types.is_float_dtype(shown[column]):
+            shown[column] = [money(v, currency) for v in shown[column].to_numpy()]
+    if isinstance(shown.index, pd.DatetimeIndex):
+        shown.index = shown.index.strftime("%Y-%m-%d %H:%M UTC")
+    return shown
+
+
+# --------------------------------------------------------------------------- one input, all views
+
+Source = Literal["prometheus-snapshots", "focus-csv"]
+
+
+def focus_sample() -> Path:
+    """The FOCUS 1.1 export shipped with igkit: two weeks of March 2025 with a credit, tax, an
+    untagged (unallocated) service and a step up in LLM spend on the 12th."""
+    return Path(str(resources.files("igkit").joinpath("data/demo/focus.csv")))
+
+
+@dataclass(frozen=True)
+class Burn:
+    """Everything the FinOps notebook shows, read from one input with one matrix."""
+
+    source: Source
+    matrix: Matrix
+    costs: pd.DataFrame
+    at: pd.Timestamp
+    figures: list[BudgetFigures]
+    explanation: TierExplanation
+    unit_costs: pd.DataFrame
+
+    @property
+    def currency(self) -> str:
+        return self.matrix.finops.currency
+
+    @property
+    def ladder(self) -> CostLadder:
+        if self.matrix.cost_ladder is None:
+            raise ConfigError("the matrix has no cost_ladder: the downshift tier is unknown")
+        return self.matrix.cost_ladder
+
+    def alert_share(self, budget: str) -> float | None:
+        """The budget's alert line: its ``budget_burn`` objective's threshold (a share)."""
+        found = [b.alert_pct / 100 for b in matrix_budgets(self.matrix) if b.name == budget]
+        return found[0] if found else None
+
+
+def data_end(costs: pd.DataFrame) -> pd.Timestamp:
+    """End of the last charge period in ``costs``: its last start plus the data's own step (a
+    day for a daily export, an hour for an hourly one, a day when there is one period)."""
+    if costs.empty:
+        raise ConfigError("no cost rows: the evaluation time is unknown; give `at`")
+    return pd.Timestamp(costs["time"].max()) + _step(costs)
+
+
+def _step(costs: pd.DataFrame) -> pd.Timedelta:
+    """The data's granularity: the shortest gap between two charge times (a day if one)."""
+    times = pd.DatetimeIndex(costs["time"].drop_duplicates().sort_values())
+    steps = times[1:] - times[:-1]
+    return pd.Timedelta(steps.min()) if len(steps) else pd.Timedelta(days=1)
+
+
+def open_burn(
+    source: Source,
+    *,
+    snapshot_dir: str | Path | None = None,
+    matrix: str | Path | None = None,
+    trust_dir: str | Path | None = None,
+    focus_csv: str | Path | None = None,
+    at: datetime | str | None = None,
+) -> Burn:
+    """Costs, budget figures and the tier from the G6 snapshots of a run (``snapshot_dir``,
+    empty = the demo sample) or a FOCUS export (``focus_csv``, empty = :func:`focus_sample`),
+    judged with the chosen matrix (empty = the shipped one) at ``at`` (empty = the run's
+    evaluation time, or the end of the FOCUS data)."""
+    from igkit.explore import load_run
+    from igkit.finops import budget_figures, read_focus
+    from igkit.finops.ladder import explain
+    from igkit.spec.loader import load_matrix
+
+    if source == "prometheus-snapshots":
+        run = load_run(snapshot_dir, matrix, trust_dir)
+        loaded = run.loaded.matrix
+        costs = costs_from_run(run)
+        when = as_time(at) or _utc(run.at)
+        units = unit_costs_from_run(run)
+    elif source == "focus-csv":
+        loaded = load_matrix(Path(matrix) if matrix else None).matrix
+        path = Path(focus_csv) if focus_csv else focus_sample()
+        costs = read_focus(path, loaded.finops)
+        when = as_time(at) or data_end(costs)
+        units = unit_costs_from_focus(costs)
+    else:
+        raise ConfigError(f'source must be "prometheus-snapshots" or "focus-csv", not {source!r}')
+    figures = budget_figures(costs, matrix_budgets(loaded), when.to_pydatetime(), loaded.finops)
+    if loaded.cost_ladder is None:
+        raise ConfigError("the matrix has no cost_ladder: the downshift tier is unknown")
+    return Burn(
+        source=source,
+        matrix=loaded,
+        costs=costs,
+        at=when,
+        figures=figures,
+        explanation=explain(figures, loaded.cost_ladder),
+        unit_costs=units,
+    )
+
+
+def unallocated_month(costs: pd.DataFrame, at: datetime | str) -> tuple[float, float | None]:
+    """Month-to-date spend (to ``at``) no allocation rule mapped, and its share of all spend
+    in that time (None when nothing was spent)."""
+    from igkit.finops.costs import UNALLOCATED
+
+    start, _ = month_bounds(at)
+    month = costs[(costs["time"] >= start) & (costs["time"] < _utc(at))]
+    total = float(month["cost"].sum())
+    unmapped = float(month.loc[month["budget"] == UNALLOCATED, "cost"].sum())
+    return unmapped, (unmapped / total if total else None)
+
+
+def movers_table(movers: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """:func:`top_movers` for people: money, the rise in percent, the period's date."""
+    return pd.DataFrame(
+        {
+            "component": movers["component"].to_numpy(),
+            "period": pd.DatetimeIndex(movers["period"]).strftime("%Y-%m-%d %H:%M UTC"),
+            "spend": [money(v, currency) for v in movers["spend"]],
+            "trailing mean": [money(v, currency) for v in movers["trailing_mean"]],
+            "rise": [money(v, currency) for v in movers["change"]],
+            "rise (share of mean)": [percent(v) for v in movers["change_share"]],
+        }
+    ).set_index("component")
+
+
+def headline(burn: Burn) -> str:
+    """The tier and why, then what the figures are for (Markdown)."""
+    what = {"prometheus-snapshots": "the G6 cost counters of the run", "focus-csv": "FOCUS export"}
+    return (
+        f"**{burn.explanation.text}**\n\n"
+        f"Figures at {burn.at.strftime('%Y-%m-%d %H:%M UTC')} from {what[burn.source]}; "
+        f"money in {burn.currency}."
+    )
+
+
+def deciding_shares(burn: Burn) -> dict[str, float | None]:
+    """Month-to-date and projected share of the budget that decides the tier (none: empty)."""
+    for figures in burn.figures:
+        if figures.budget == burn.explanation.budget:
+            return {
+                "month_to_date_share": figures.share,
+                "projected_share": figures.projected_share,
+            }
+    return {}
+
+
+def actions_markdown(burn: Burn) -> str:
+    """The current tier's actions from the matrix, one bullet each (Markdown)."""
+    tier = burn.explanation
+    if not tier.actions:
+        return f"Tier {tier.tier} ({tier.name}): no actions."
+    return f"**Tier {tier.tier} ({tier.name}) — actions:**\n\n" + "\n".join(
+        f"- {action}" for action in tier.actions
+    )

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from igkit import finops
 from igkit.explore import load_run
+from igkit.finops import views
 
 SAMPLE = Path(__file__).with_name("focus_sample.csv")
 
@@ -204,3 +205,134 @@ def test_burn_range_trims_rows_not_month_to_date() -> None:
     costs = finops.read_focus_csv(SAMPLE)
     frame = finops.burn(costs, "infra", 18000, alert_pct=80, start="2025-03-02", end="2025-03-02")
     assert frame["month_to_date_usd"].tolist() == [720]
+
+
+# --------------------------------------------------------------------------- the notebook's views
+
+
+def _costs(rows: list[tuple[str, str, str, str, float]]) -> pd.DataFrame:
+    """A cost frame (contract columns) from (time, budget, component, category, cost) rows."""
+    frame = pd.DataFrame(rows, columns=["time", "budget", "component", "category", "cost"])
+    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    frame["source"] = "focus"
+    return frame
+
+
+def _ten_days() -> pd.DataFrame:
+    """infra/ingest 100 a day (150 on the 9th, a 30 credit on the 4th), llm 20 a day, and
+    5 a day nobody owns."""
+    rows: list[tuple[str, str, str, str, float]] = []
+    for day in range(1, 11):
+        when = f"2025-03-{day:02d}"
+        rows.append((when, "infra", "ingest", "usage", 150.0 if day == 9 else 100.0))
+        rows.append((when, "llm", "llm", "usage", 20.0))
+        rows.append((when, "unallocated", "Support", "usage", 5.0))
+    rows.append(("2025-03-04", "infra", "ingest", "credit", -30.0))
+    return _costs(rows)
+
+
+def test_money_and_percent_say_unknown_never_nan() -> None:
+    assert views.money(18000, "USD") == "$18,000.00"
+    assert views.money(-12.5, "EUR") == "-€12.50"
+    assert views.money(1234, "CHF", decimals=0) == "1,234 CHF"
+    assert views.percent(1.04) == "104.0 %"
+    for unknown in (None, float("nan"), float("inf")):
+        assert views.money(unknown, "USD") == "—"
+        assert views.percent(unknown) == "—"
+
+
+def test_spend_over_time_by_budget_and_component() -> None:
+    costs = _ten_days()
+    by_budget = views.spend_over_time(costs, "budget", "1D")
+    assert list(by_budget.columns) == ["infra", "llm", "unallocated"]  # largest total first
+    assert len(by_budget) == 10
+    assert by_budget.loc["2025-03-04", "infra"] == 70.0  # the credit reduces its own day
+    assert by_budget.loc["2025-03-09", "infra"] == 150.0
+    assert by_budget["infra"].sum() == 9 * 100 + 150 - 30
+    assert by_budget["llm"].sum() == 10 * 20
+    by_component = views.spend_over_time(costs, "component", "1D")
+    assert set(by_component.columns) == {"ingest", "llm", "Support"}
+    # a day with no spend is a zero bar, not a missing one
+    gap = costs[costs["time"] != pd.Timestamp("2025-03-05", tz="UTC")]
+    assert views.spend_over_time(gap, "budget", "1D").loc["2025-03-05"].tolist() == [0.0] * 3
+
+
+@pytest.mark.property
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 24 * 20),
+            st.sampled_from(["infra", "llm", "unallocated"]),
+            st.sampled_from(["a", "b", ""]),
+            st.floats(-1e4, 1e4, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    st.sampled_from(["1h", "1D"]),
+)
+def test_spend_over_time_loses_and_invents_nothing(
+    rows: list[tuple[int, str, str, float]], freq: str
+) -> None:
+    start = pd.Timestamp("2025-03-01", tz="UTC")
+    costs = _costs([(str(start + pd.Timedelta(hours=h)), b, c, "usage", v) for h, b, c, v in rows])
+    for by in ("budget", "component"):
+        table = views.spend_over_time(costs, by, freq)  # type: ignore[arg-type]
+        for name, total in costs.groupby(by)["cost"].sum().items():
+            assert table[name].sum() == pytest.approx(total, abs=1e-6)
+        assert table.index.is_monotonic_increasing
+        assert (table.index == table.index.floor(freq)).all()
+
+
+def test_select_costs_filters_budget_component_and_dates() -> None:
+    costs = _ten_days()
+    chosen = views.select_costs(costs, budgets="infra", start="2025-03-04", end="2025-03-05")
+    assert chosen["cost"].tolist() == [100.0, -30.0, 100.0] or sorted(chosen["cost"]) == [
+        -30.0,
+        100.0,
+        100.0,
+    ]
+    assert set(chosen["budget"]) == {"infra"}
+    assert len(views.select_costs(costs, components=["llm", "Support"])) == 20
+    assert len(views.select_costs(costs, budgets="", components="", start="", end="")) == len(costs)
+    assert views.select_costs(costs, budgets="nope").empty
+
+
+def test_top_movers_compare_the_last_complete_day_with_the_trailing_week() -> None:
+    costs = _ten_days()
+    # at 2025-03-10 05:00 the 10th is not complete: the 9th is compared with the 2nd..8th
+    movers = views.top_movers(costs, "2025-03-10T05:00:00Z")
+    assert movers["component"].tolist() == ["ingest"]  # llm and Support did not rise
+    row = movers.iloc[0]
+    mean = (6 * 100 + 70) / 7
+    assert row["period"] == pd.Timestamp("2025-03-09", tz="UTC")
+    assert row["spend"] == 150.0
+    assert row["trailing_mean"] == pytest.approx(mean)
+    assert row["change"] == pytest.approx(150 - mean)
+    assert row["change_share"] == pytest.approx((150 - mean) / mean)
+    # the day after: the 10th (100) is below the week's mean including the 9th
+    assert views.top_movers(costs, "2025-03-11T00:00:00Z").empty
+    assert views.top_movers(costs, "2025-03-01T12:00:00Z").empty  # nothing complete to compare
+    table = views.movers_table(movers, "USD")
+    assert table.loc["ingest", "rise"] == views.money(150 - mean, "USD")
+
+
+def test_unallocated_month_counts_only_this_month_before_at() -> None:
+    costs = pd.concat(
+        [_ten_days(), _costs([("2025-02-28", "unallocated", "Support", "usage", 999.0)])]
+    )
+    spent, share = views.unallocated_month(costs, "2025-03-06T00:00:00Z")  # 1st..5th
+    assert spent == 5 * 5.0
+    assert share == pytest.approx(25 / (5 * 125 - 30))
+    per_day = views.unallocated_over_time(costs[costs["time"] >= "2025-03-01"], "1D")
+    assert per_day["unallocated"].tolist() == [5.0] * 10
+    assert per_day.loc["2025-03-04", "share"] == pytest.approx(5 / 95)
+
+
+def test_data_end_is_the_end_of_the_last_charge_period() -> None:
+    daily = _ten_days()
+    assert views.data_end(daily) == pd.Timestamp("2025-03-11", tz="UTC")
+    hourly = _costs(
+        [("2025-03-01T00:00Z", "a", "", "usage", 1.0), ("2025-03-01T01:00Z", "a", "", "usage", 1.0)]
+    )
+    assert views.data_end(hourly) == pd.Timestamp("2025-03-01T02:00Z")

@@ -1,0 +1,378 @@
+"""Figures of the FinOps notebook: spend bars, month-to-date against the budget, unit costs and
+the downshift ladder.
+
+Drawn from the frames of :mod:`igkit.finops.views` with matplotlib's object API (no
+``pyplot`` state), constrained layout so no label is clipped, and money-formatted axes in the
+budget currency. A figure shows what the views computed; it decides nothing.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+from matplotlib.ticker import FuncFormatter, PercentFormatter
+
+from igkit.finops import views
+from igkit.finops.views import money, percent
+from igkit.report.plots import FONT, SERIES_COLOURS, VIOLATION, WARNING, _figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from igkit.finops.ladder import TierExplanation
+    from igkit.finops.views import Burn
+    from igkit.spec.models import CostLadder
+
+CURRENT = "#ffe082"  # the current tier's band
+PROJECTION_COLOURS = {"linear": "#6a1b9a", "run_rate": "#00838f"}
+TIER_COLOURS = ("#c8e6c9", "#fff9c4", "#ffe0b2", "#ffccbc", "#ffab91", "#ef9a9a", "#e57373")
+
+
+def money_axis(ax: Any, currency: str, axis: str = "y") -> None:
+    """Tick labels of ``axis`` as whole amounts of ``currency`` (``$18,000``)."""
+    formatter = FuncFormatter(lambda value, _pos: money(value, currency, decimals=0))
+    (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
+
+
+def _period_labels(index: pd.DatetimeIndex) -> list[str]:
+    hourly = len(index) > 0 and bool((index != index.normalize()).any())
+    return [t.strftime("%b %d %H:%M" if hourly else "%a %b %d") for t in index]
+
+
+def plot_spend(table: pd.DataFrame, *, title: str, currency: str) -> Figure:
+    """Stacked bars of spend per period (``spend_over_time``'s frame): credits (negative) stack
+    below zero, so a credit never hides spend."""
+    fig = _figure(10, 4.2, layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    x = np.arange(len(table))
+    values = table.to_numpy(dtype=np.float64)
+    above = np.zeros(len(table))
+    below = np.zeros(len(table))
+    for i, name in enumerate(table.columns):
+        column = values[:, i] if values.size else np.zeros(0)
+        base = np.where(column >= 0, above, below)
+        colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
+        ax.bar(x, column, bottom=base, color=colour, label=str(name) or "(none)", width=0.8)
+        above += np.where(column >= 0, column, 0.0)
+        below += np.where(column < 0, column, 0.0)
+    ax.axhline(0, color="black", lw=0.6)
+    ax.set_xticks(x, _period_labels(pd.DatetimeIndex(table.index)))
+    step = max(1, len(x) // 16)
+    for i, label in enumerate(ax.get_xticklabels()):
+        label.set_visible(i % step == 0)
+        label.set_rotation(45)
+        label.set_horizontalalignment("right")
+    money_axis(ax, currency)
+    ax.set_title(title)
+    ax.set_xlabel("UTC")
+    ax.grid(alpha=0.3, axis="y")
+    if len(table.columns):
+        fig.legend(loc="outside right upper", fontsize=FONT - 2, frameon=False)
+    return fig
+
+
+def _time_axis(ax: Any) -> None:
+    from matplotlib import dates as mdates
+
+    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))  # type: ignore[no-untyped-call]
+    ax.set_xlabel("UTC")
+
+
+def _naive(index: pd.Index) -> np.ndarray:
+    return pd.DatetimeIndex(index).tz_convert("UTC").tz_localize(None).to_numpy()
+
+
+def plot_month_to_date(frame: pd.DataFrame, *, title: str, currency: str) -> Figure:
+    """Month-to-date spend against the budget, its alert line and both month-end projections
+    (``month_to_date_frame``'s columns; the projection that drives the ladder is marked)."""
+    fig = _figure(10, 4.2, layout="constrained")
+    ax = fig.add_subplot(1, 1, 1)
+    times = _naive(frame.index)
+    mtd = frame["month_to_date"].to_numpy(dtype=np.float64)
+    seen = np.isfinite(mtd)
+    ax.plot(times[seen], mtd[seen], lw=2, color=SERIES_COLOURS[0], label="month-to-date")
+    for kind, label in (("linear", "linear projection"), ("run_rate", "run-rate projection")):
+        values = frame[kind].to_numpy(dtype=np.float64)
+        shown = np.isfinite(values)
+        if shown.any():
+            end = values[shown][-1]
+            drives = " — drives the ladder" if frame.attrs.get("driver") == kind else ""
+            ax.plot(
+                times[shown],
+                values[shown],
+                lw=2 if drives else 1.2,
+                ls="--",
+                marker="o",
+                markersize=3,
+                color=PROJECTION_COLOURS[kind],
+                label=f"{label} {money(end, currency, decimals=0)}{drives}",
+            )
+    limit = frame["limit"].to_numpy(dtype=np.float64)
+    if np.isfinite(limit).any():
+        value = float(limit[np.isfinite(limit)][0])
+        ax.axhline(
+            value, color=VIOLATION, lw=1.2, label=f"budget {money(value, currency, decimals=0)}"
+        )
+    alert = frame["alert"].to_numpy(dtype=np.float64)
+    if np.isfinite(alert).any():
+        value = float(alert[np.isfinite(alert)][0])
+        share = frame.attrs.get("alert_share")
+        ax.axhline(
+            value,
+            color=WARNING,
+            lw=1.2,
+            ls="--",
+            label=f"alert {percent(share, decimals=0)} ({money(value, currency, decimals=0)})",
+        )
+    money_axis(ax, currency)
+    _time_axis(ax)
+    ax.set_ylim(bottom=min(0.0, float(np.nanmin(mtd)) if seen.any() else 0.0))
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    fig.legend(loc="outside right upper", fontsize=FONT - 2, frameon=False)
+    return fig
+
+
+def plot_unit_costs(frame: pd.DataFrame, *, title: str) -> Figure:
+    """One panel per unit cost (a column of ``unit_costs``' frame, named with its unit), so
+    costs in different units never share an axis."""
+    panels = max(1, len(frame.columns))
+    fig = _figure(10, 1.2 + 2.2 * panels, layout="constrained")
+    times = _naive(frame.index) if len(frame) else np.zeros(0)
+    for i, column in enumerate(frame.columns or [title]):
+        ax = fig.add_subplot(panels, 1, i + 1)
+        if column in frame.columns:
+            values = frame[column].to_numpy(dtype=np.float64)
+            shown = np.isfinite(values)
+            ax.plot(times[shown], values[shown], lw=1.5, marker=".", color=SERIES_COLOURS[i % 10])
+            _time_axis(ax)
+        else:
+            ax.text(0.5, 0.5, "no unit costs in this range", ha="center", va="center")
+            ax.set_xticks([])
+        ax.set_title(str(column), fontsize=FONT)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title)
+    return fig
+
+
+def plot_ladder(
+    explanation: TierExplanation,
+    ladder: CostLadder,
+    *,
+    month_to_date_share: float | None = None,
+    projected_share: float | None = None,
+) -> Figure:
+    """The downshift ladder of the chosen matrix: per tier the month-to-date and projection
+    share ranges that trigger it, the current tier highlighted, where the deciding budget
+    stands, and the current tier's actions below."""
+    fig = _figure(10, 5.2, layout="constrained")
+    grid = fig.add_gridspec(2, 1, height_ratios=(4, 0.7))
+    ax = fig.add_subplot(grid[0])
+    burn = [float(v) for v in ladder.burn_share]
+    proj = [float(v) for v in ladder.projected_share]
+    marks = [v for v in (month_to_date_share, projected_share) if v is not None and np.isfinite(v)]
+    right = max([burn[-1], proj[-1], *marks]) * 1.15
+    for tier in range(7):
+        if tier == explanation.tier:
+            ax.axhspan(tier - 0.45, tier + 0.45, color=CURRENT, zorder=0)
+        for offset, bounds, label in ((-0.17, burn, "month-to-date"), (0.17, proj, "projection")):
+            low = 0.0 if tier == 0 else bounds[tier - 1]
+            high = bounds[tier] if tier < 6 else right
+            ax.barh(
+                tier + offset,
+                high - low,
+                left=low,
+                height=0.3,
+                color=TIER_COLOURS[tier],
+                edgecolor="#455a64" if label == "projection" else "#90a4ae",
+                hatch="//" if label == "projection" else None,
+                label=f"{label} share" if tier == 0 else None,
+            )
+    for value, style, name in (
+        (month_to_date_share, "-", "month-to-date"),
+        (projected_share, "--", "projected"),
+    ):
+        if value is not None and np.isfinite(value):
+            ax.axvline(value, color="black", ls=style, lw=1.4, label=f"{name} {percent(value)}")
+    ax.set_yticks(range(7), [f"{t} {ladder.tier_name(t)}" for t in range(7)])
+    ax.set_xlim(0, right)
+    ax.set_ylim(-0.6, 6.6)
+    ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
+    ax.set_xlabel("share of the monthly budget")
+    ax.grid(alpha=0.3, axis="x")
+    ax.set_title(f"Downshift ladder — tier {explanation.tier} {explanation.name}")
+    ax.legend(loc="lower right", fontsize=FONT - 3)
+    text_ax = fig.add_subplot(grid[1])
+    text_ax.axis("off")
+    shown = explanation.text
+    if explanation.actions and not all(a in shown for a in explanation.actions):
+        shown += " Actions: " + "; ".join(explanation.actions)
+    text_ax.text(0, 1, "\n".join(textwrap.wrap(shown, 120)), va="top", ha="left", fontsize=FONT - 1)
+    return fig
+
+
+Section = tuple[str, "Figure | pd.DataFrame | str"]
+
+
+def explore_sections(
+    burn: Burn,
+    *,
+    budget: str = "",
+    component: str = "",
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    freq: str = "",
+) -> list[Section]:
+    """What the notebook shows for one filter (budget, component, date range): headed
+    figures, money tables and one-line notes, in order. The papermill run shows the defaults;
+    the interactive filters call this again with the chosen values."""
+    costs = views.select_costs(
+        burn.costs, budgets=budget, components=component, start=start, end=end
+    )
+    currency = burn.currency
+    period = freq or views.auto_freq(costs)
+    unit = "day" if period == "1D" else period
+    out: list[Section] = []
+    if costs.empty:
+        return [("Spend", "No spend matches this filter (budget, component, date range).")]
+    out.append(
+        (
+            f"Spend per {unit} by budget",
+            plot_spend(
+                views.spend_over_time(costs, "budget", period),
+                title=f"Spend per {unit} by budget ({currency})",
+                currency=currency,
+            ),
+        )
+    )
+    out.append(
+        (
+            f"Spend per {unit} by component",
+            plot_spend(
+                views.spend_over_time(costs, "component", period),
+                title=f"Spend per {unit} by component ({currency})",
+                currency=currency,
+            ),
+        )
+    )
+    for figures in burn.figures:
+        if budget and figures.budget != budget:
+            continue
+        alert = burn.alert_share(figures.budget)
+        frame = views.month_to_date_frame(
+            burn.costs, figures, alert_share=alert, include_tax=burn.matrix.finops.tax_in_burn
+        )
+        title = (
+            f"{figures.budget}: month-to-date {views.money(figures.month_to_date, currency)} "
+            f"of {views.money(figures.limit, currency)} ({views.percent(figures.share)})"
+        )
+        out.append(
+            (
+                f"Month-to-date vs budget: {figures.budget}",
+                plot_month_to_date(frame, title=title, currency=currency),
+            )
+        )
+    units = burn.unit_costs
+    if units.empty:
+        out.append(("Unit costs", "No unit costs: the input has no consumed quantities."))
+    else:
+        out.append(("Unit costs", plot_unit_costs(units, title="Unit costs over time")))
+    spent, share = views.unallocated_month(burn.costs, burn.at)
+    line = (
+        f"Unallocated month-to-date: {views.money(spent, currency)} "
+        f"({views.percent(share)} of all spend): no allocation rule mapped it to a budget."
+    )
+    out.append(("Unallocated spend", line))
+    table = views.unallocated_over_time(costs, period)
+    out.append(
+        (
+            "Unallocated spend per period",
+            views.money_table(table[["total", "unallocated"]], currency),
+        )
+    )
+    movers = views.top_movers(costs, burn.at, freq=period)
+    if movers.empty:
+        out.append(
+            (
+                "Top movers",
+                "No component spent more than its trailing mean (or too little history).",
+            )
+        )
+    else:
+        out.append(("Top movers", views.movers_table(movers, currency)))
+    return out
+
+
+def filter_widgets(
+    burn: Burn,
+    show: Callable[[list[Section]], None],
+    *,
+    budget: str = "",
+    component: str = "",
+    start: datetime | str | None = None,
+    end: datetime | str | None = None,
+    freq: str = "",
+) -> Any:
+    """Budget, component and date-range filters (ipywidgets) starting at the notebook's
+    parameters; a change redraws :func:`explore_sections` into the widget's output. Nothing is
+    drawn until a filter changes, so a headless (papermill) run renders the charts once, above."""
+    import ipywidgets as widgets  # type: ignore[import-untyped]
+
+    costs = burn.costs
+    if costs.empty:
+        return widgets.HTML("No cost data to filter.")
+    everything = [("all", "")]
+    budgets = widgets.Dropdown(
+        description="budget",
+        options=everything + [(b, b) for b in sorted(costs["budget"].unique())],
+        value=budget if budget in set(costs["budget"]) else "",
+    )
+    components = widgets.Dropdown(
+        description="component",
+        options=everything + [(c, c) for c in sorted(costs["component"].unique()) if c],
+        value=component if component in set(costs["component"]) else "",
+    )
+    days = pd.date_range(
+        costs["time"].min().floor("1D"), costs["time"].max().floor("1D"), freq="1D"
+    )
+    options = [(d.strftime("%Y-%m-%d"), d) for d in days]
+    low, high = views.as_time(start), views.as_time(end)
+    first = low.floor("1D") if low is not None else options[0][1]
+    last = high.floor("1D") if high is not None else options[-1][1]
+    chosen = [v for _, v in options]
+    dates = widgets.SelectionRangeSlider(
+        description="dates",
+        options=options,
+        index=(
+            chosen.index(first) if first in chosen else 0,
+            chosen.index(last) if last in chosen else len(chosen) - 1,
+        ),
+        layout=widgets.Layout(width="60%"),
+    )
+    output = widgets.Output()
+
+    def redraw(_change: object = None) -> None:
+        low, high = dates.value
+        with output:
+            output.clear_output(wait=True)
+            show(
+                explore_sections(
+                    burn,
+                    budget=budgets.value,
+                    component=components.value,
+                    start=low,
+                    end=high + pd.Timedelta(days=1) - pd.Timedelta(1, "ns"),
+                    freq=freq,
+                )
+            )
+
+    for control in (budgets, components, dates):
+        control.observe(redraw, names="value")
+    return widgets.VBox([widgets.HBox([budgets, components]), dates, output])
