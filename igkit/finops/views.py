@@ -10,6 +10,7 @@ the chosen matrix into a :class:`Burn` holding all of them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,9 +25,10 @@ from igkit.errors import ConfigError
 from igkit.finops.budgets import matrix_budgets
 from igkit.finops.costs import costs_from_run
 from igkit.finops.ladder import DownshiftLadder, downshift_tiers
-from igkit.finops.mtd import month_to_date
+from igkit.finops.mtd import in_month, month_to_date
 from igkit.judge import spend
 from igkit.spec.models import BudgetBurn, CostLadder, Matrix, PrometheusObjective
+from igkit.units import Unit, dimension, to_base
 
 if TYPE_CHECKING:
     from igkit.explore import Run
@@ -277,7 +279,8 @@ def top_movers(
             "change_share": (change / mean.where(mean != 0)).to_numpy(),
         }
     )
-    out = out[out["change"] > 0].sort_values("change", ascending=False, kind="stable")
+    rose = (change > 0).to_numpy() & ~np.isclose(last.to_numpy(), mean.to_numpy(), rtol=1e-9)
+    out = out[rose].sort_values("change", ascending=False, kind="stable")
     return out.head(n).reset_index(drop=True)
 
 
@@ -306,11 +309,8 @@ def month_to_date_frame(
     :class:`BudgetFigures`', never recomputed here."""
     at = _utc(figures.at)
     start, end = month_bounds(at)
-    rows = costs[
-        (costs["budget"] == figures.budget) & (costs["time"] >= start) & (costs["time"] < at)
-    ]
-    if not include_tax:
-        rows = rows[rows["category"] != "tax"]
+    month = in_month(costs, at.to_pydatetime(), tax_in_burn=include_tax)
+    rows = month[month["budget"] == figures.budget]
     running = rows.groupby("time", sort=True)["cost"].sum().cumsum()
     running.index = running.index + _step(costs)  # a row is spent by the end of its period
     running = running[running.index < at]
@@ -345,8 +345,9 @@ def month_to_date_frame(
 
 
 def budget_table(figures: Sequence[BudgetFigures]) -> pd.DataFrame:
-    """The figures of each budget as the notebook shows them: money in the budget currency,
-    shares in percent, ``—`` for what is unknown, and the reason when a figure is NO_DATA."""
+    """The figures of each budget (a column each) as the notebook shows them: money in the
+    budget currency, shares in percent, ``—`` for what is unknown, and why a figure is
+    NO_DATA or ERROR."""
     rows = [
         {
             "budget": f.budget,
@@ -365,7 +366,7 @@ def budget_table(figures: Sequence[BudgetFigures]) -> pd.DataFrame:
         }
         for f in figures
     ]
-    return pd.DataFrame(rows).set_index("budget") if rows else pd.DataFrame()
+    return pd.DataFrame(rows).set_index("budget").T if rows else pd.DataFrame()
 
 
 def money_table(frame: pd.DataFrame, currency: str) -> pd.DataFrame:
@@ -418,14 +419,6 @@ class Burn:
         return found[0] if found else None
 
 
-def data_end(costs: pd.DataFrame) -> pd.Timestamp:
-    """End of the last charge period in ``costs``: its last start plus the data's own step (a
-    day for a daily export, an hour for an hourly one, a day when there is one period)."""
-    if costs.empty:
-        raise ConfigError("no cost rows: the evaluation time is unknown; give `at`")
-    return pd.Timestamp(costs["time"].max()) + _step(costs)
-
-
 def _step(costs: pd.DataFrame) -> pd.Timedelta:
     """The data's granularity: the shortest gap between two charge times (a day if one)."""
     times = pd.DatetimeIndex(costs["time"].drop_duplicates().sort_values())
@@ -447,10 +440,12 @@ def open_burn(
     judged with the chosen matrix (empty = the shipped one) at ``at`` (empty = the run's
     evaluation time, or the end of the FOCUS data)."""
     from igkit.explore import load_run
-    from igkit.finops import budget_figures, read_focus
+    from igkit.finops.focus import read_focus
     from igkit.finops.ladder import explain
+    from igkit.finops.projection import budget_figures
     from igkit.spec.loader import load_matrix
 
+    unknown: dict[str, str] = {}
     if source == "prometheus-snapshots":
         run = load_run(snapshot_dir, matrix, trust_dir)
         loaded = run.loaded.matrix
@@ -459,13 +454,21 @@ def open_burn(
         units = unit_costs_from_run(run)
     elif source == "focus-csv":
         loaded = load_matrix(Path(matrix) if matrix else None).matrix
-        path = Path(focus_csv) if focus_csv else focus_sample()
-        costs = read_focus(path, loaded.finops)
-        when = as_time(at) or data_end(costs)
-        units = unit_costs_from_focus(costs)
+        names = [b.name for b in matrix_budgets(loaded)]
+        read = read_focus(
+            Path(focus_csv) if focus_csv else focus_sample(), loaded.finops, budgets=names
+        )
+        costs = read.costs
+        if read.data_end is None and as_time(at) is None:
+            raise ConfigError(f"{read.path}: no cost rows; give `at`")
+        when = as_time(at) or _utc(read.data_end)
+        lag = read.lag_problem(when, loaded.finops)
+        unknown = dict.fromkeys(names, lag) if lag else {}
+        units = focus_unit_costs(costs, read.usage, loaded)
     else:
         raise ConfigError(f'source must be "prometheus-snapshots" or "focus-csv", not {source!r}')
-    figures = budget_figures(costs, matrix_budgets(loaded), when.to_pydatetime(), loaded.finops)
+    budgets = matrix_budgets(loaded)
+    figures = budget_figures(costs, budgets, when.to_pydatetime(), loaded.finops, unknown=unknown)
     if loaded.cost_ladder is None:
         raise ConfigError("the matrix has no cost_ladder: the downshift tier is unknown")
     return Burn(
@@ -479,15 +482,17 @@ def open_burn(
     )
 
 
-def unallocated_month(costs: pd.DataFrame, at: datetime | str) -> tuple[float, float | None]:
-    """Month-to-date spend (to ``at``) no allocation rule mapped, and its share of all spend
-    in that time (None when nothing was spent)."""
+def unallocated_month(
+    costs: pd.DataFrame, at: datetime | str, *, tax_in_burn: bool = False
+) -> tuple[float, float | None]:
+    """Month-to-date spend (to ``at``) no allocation rule mapped, and its share of all
+    month-to-date spend (None when nothing was spent), counted as the budgets' burn is."""
     from igkit.finops.costs import UNALLOCATED
+    from igkit.finops.mtd import month_to_date_by_budget
 
-    start, _ = month_bounds(at)
-    month = costs[(costs["time"] >= start) & (costs["time"] < _utc(at))]
-    total = float(month["cost"].sum())
-    unmapped = float(month.loc[month["budget"] == UNALLOCATED, "cost"].sum())
+    by_budget = month_to_date_by_budget(costs, _utc(at).to_pydatetime(), tax_in_burn=tax_in_burn)
+    total = float(by_budget.sum())
+    unmapped = float(by_budget.get(UNALLOCATED, 0.0))
     return unmapped, (unmapped / total if total else None)
 
 
@@ -534,3 +539,53 @@ def actions_markdown(burn: Burn) -> str:
     return f"**Tier {tier.tier} ({tier.name}) — actions:**\n\n" + "\n".join(
         f"- {action}" for action in tier.actions
     )
+
+
+_COMPONENT = re.compile(r'component\s*=\s*"([^"]*)"')
+
+
+def unit_cost_limits(matrix: Matrix) -> dict[str, float]:
+    """Column label of each unit-cost objective -> its threshold, in its own unit."""
+    return {
+        f"{obj.name} ({obj.threshold.unit.value})": float(obj.threshold.value)
+        for _gate, obj in matrix.objectives_of(PrometheusObjective)
+        if dimension(obj.threshold.unit) == "unit_cost"
+    }
+
+
+def unit_cost_objectives(matrix: Matrix) -> list[tuple[str, str, Unit]]:
+    """The matrix's unit-cost objectives as (column label, component, unit): objectives whose
+    threshold is a cost per item and whose ``cost_selector`` names one component. The label is
+    :func:`unit_costs_from_run`'s, so both inputs give the same columns."""
+    found = []
+    for _gate, obj in matrix.objectives_of(PrometheusObjective):
+        unit = obj.threshold.unit
+        if dimension(unit) != "unit_cost" or obj.named_query is None:
+            continue
+        match = _COMPONENT.search(str(obj.named_query.params.get("cost_selector", "")))
+        if match:
+            found.append((f"{obj.name} ({unit.value})", match.group(1), unit))
+    return found
+
+
+def focus_unit_costs(
+    costs: pd.DataFrame, usage: pd.DataFrame, matrix: Matrix, freq: str = "1D"
+) -> pd.DataFrame:
+    """Unit costs per period from a FOCUS export, in the matrix's units (USD/1k, USD/1M):
+    the component's usage cost over its consumed quantity. Credits, purchases and tax are not
+    usage, so a credit never makes a unit cost negative; a period without quantity is NaN."""
+    columns = {}
+    usage_costs = costs[costs["category"] == "usage"]
+    for label, component, unit in unit_cost_objectives(matrix):
+        spent = (
+            usage_costs[usage_costs["component"] == component]
+            .groupby(usage_costs["time"].dt.floor(freq))["cost"]
+            .sum()
+        )
+        used = usage[usage["component"] == component]
+        quantity = used.groupby(used["time"].dt.floor(freq))["quantity"].sum()
+        ratio = spent / quantity.where(quantity > 0)
+        columns[label] = ratio.dropna() / to_base(1.0, unit)
+    frame = pd.DataFrame(columns)
+    frame.index.name = "time"
+    return frame

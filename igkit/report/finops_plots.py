@@ -11,6 +11,7 @@ from __future__ import annotations
 import textwrap
 from collections.abc import Callable
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,9 +34,18 @@ PROJECTION_COLOURS = {"linear": "#6a1b9a", "run_rate": "#00838f"}
 TIER_COLOURS = ("#c8e6c9", "#fff9c4", "#ffe0b2", "#ffccbc", "#ffab91", "#ef9a9a", "#e57373")
 
 
+def _plain(text: str) -> str:
+    """``text`` drawn as written: a ``$`` is a dollar, not the start of matplotlib mathtext."""
+    return text.replace("$", r"\$")
+
+
+def _money(value: float | None, currency: str) -> str:
+    return _plain(money(value, currency, decimals=0))
+
+
 def money_axis(ax: Any, currency: str, axis: str = "y") -> None:
     """Tick labels of ``axis`` as whole amounts of ``currency`` (``$18,000``)."""
-    formatter = FuncFormatter(lambda value, _pos: money(value, currency, decimals=0))
+    formatter = FuncFormatter(lambda value, _pos: _money(value, currency))
     (ax.yaxis if axis == "y" else ax.xaxis).set_major_formatter(formatter)
 
 
@@ -57,7 +67,7 @@ def plot_spend(table: pd.DataFrame, *, title: str, currency: str) -> Figure:
         column = values[:, i] if values.size else np.zeros(0)
         base = np.where(column >= 0, above, below)
         colour = SERIES_COLOURS[i % len(SERIES_COLOURS)]
-        ax.bar(x, column, bottom=base, color=colour, label=str(name) or "(none)", width=0.8)
+        ax.bar(x, column, bottom=base, color=colour, label=_plain(str(name) or "(none)"), width=0.8)
         above += np.where(column >= 0, column, 0.0)
         below += np.where(column < 0, column, 0.0)
     ax.axhline(0, color="black", lw=0.6)
@@ -68,7 +78,7 @@ def plot_spend(table: pd.DataFrame, *, title: str, currency: str) -> Figure:
         label.set_rotation(45)
         label.set_horizontalalignment("right")
     money_axis(ax, currency)
-    ax.set_title(title)
+    ax.set_title(_plain(title))
     ax.set_xlabel("UTC")
     ax.grid(alpha=0.3, axis="y")
     if len(table.columns):
@@ -112,14 +122,12 @@ def plot_month_to_date(frame: pd.DataFrame, *, title: str, currency: str) -> Fig
                 marker="o",
                 markersize=3,
                 color=PROJECTION_COLOURS[kind],
-                label=f"{label} {money(end, currency, decimals=0)}{drives}",
+                label=f"{label} {_money(end, currency)}{drives}",
             )
     limit = frame["limit"].to_numpy(dtype=np.float64)
     if np.isfinite(limit).any():
         value = float(limit[np.isfinite(limit)][0])
-        ax.axhline(
-            value, color=VIOLATION, lw=1.2, label=f"budget {money(value, currency, decimals=0)}"
-        )
+        ax.axhline(value, color=VIOLATION, lw=1.2, label=f"budget {_money(value, currency)}")
     alert = frame["alert"].to_numpy(dtype=np.float64)
     if np.isfinite(alert).any():
         value = float(alert[np.isfinite(alert)][0])
@@ -129,36 +137,49 @@ def plot_month_to_date(frame: pd.DataFrame, *, title: str, currency: str) -> Fig
             color=WARNING,
             lw=1.2,
             ls="--",
-            label=f"alert {percent(share, decimals=0)} ({money(value, currency, decimals=0)})",
+            label=f"alert {percent(share, decimals=0)} ({_money(value, currency)})",
         )
     money_axis(ax, currency)
     _time_axis(ax)
     ax.set_ylim(bottom=min(0.0, float(np.nanmin(mtd)) if seen.any() else 0.0))
-    ax.set_title(title)
+    ax.set_title(_plain(title))
     ax.grid(alpha=0.3)
     fig.legend(loc="outside right upper", fontsize=FONT - 2, frameon=False)
     return fig
 
 
-def plot_unit_costs(frame: pd.DataFrame, *, title: str) -> Figure:
+def plot_unit_costs(
+    frame: pd.DataFrame, *, title: str, limits: dict[str, float] | None = None
+) -> Figure:
     """One panel per unit cost (a column of ``unit_costs``' frame, named with its unit), so
     costs in different units never share an axis."""
     panels = max(1, len(frame.columns))
     fig = _figure(10, 1.2 + 2.2 * panels, layout="constrained")
+    if frame.empty:
+        ax = fig.add_subplot(1, 1, 1)
+        ax.text(0.5, 0.5, "no unit costs in this range", ha="center", va="center")
+        ax.set_axis_off()
     times = _naive(frame.index) if len(frame) else np.zeros(0)
-    for i, column in enumerate(frame.columns or [title]):
+    for i, column in enumerate(frame.columns if not frame.empty else []):
         ax = fig.add_subplot(panels, 1, i + 1)
-        if column in frame.columns:
-            values = frame[column].to_numpy(dtype=np.float64)
-            shown = np.isfinite(values)
-            ax.plot(times[shown], values[shown], lw=1.5, marker=".", color=SERIES_COLOURS[i % 10])
-            _time_axis(ax)
-        else:
-            ax.text(0.5, 0.5, "no unit costs in this range", ha="center", va="center")
-            ax.set_xticks([])
-        ax.set_title(str(column), fontsize=FONT)
+        values = frame[column].to_numpy(dtype=np.float64)
+        shown = np.isfinite(values)
+        ax.plot(times[shown], values[shown], lw=1.5, marker=".", color=SERIES_COLOURS[i % 10])
+        _time_axis(ax)
+        top = float(np.max(values[shown])) if shown.any() else 1.0
+        limit = (limits or {}).get(str(column))
+        if limit is not None:
+            ax.axhline(limit, color=VIOLATION, ls="--", lw=1.2, label=f"matrix limit {limit:g}")
+            ax.legend(loc="lower right", fontsize=FONT - 2)
+            top = max(top, limit)
+        ax.set_ylim(
+            bottom=min(0.0, float(np.min(values[shown])) if shown.any() else 0.0),
+            top=top * 1.2 or 1.0,
+        )
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _pos: f"{value:.3g}"))
+        ax.set_title(_plain(str(column)), fontsize=FONT)
         ax.grid(alpha=0.3)
-    fig.suptitle(title)
+    fig.suptitle(_plain(title))
     return fig
 
 
@@ -207,14 +228,16 @@ def plot_ladder(
     ax.xaxis.set_major_formatter(PercentFormatter(xmax=1.0, decimals=0))
     ax.set_xlabel("share of the monthly budget")
     ax.grid(alpha=0.3, axis="x")
-    ax.set_title(f"Downshift ladder — tier {explanation.tier} {explanation.name}")
+    ax.set_title(_plain(f"Downshift ladder — tier {explanation.tier} {explanation.name}"))
     ax.legend(loc="lower right", fontsize=FONT - 3)
     text_ax = fig.add_subplot(grid[1])
     text_ax.axis("off")
     shown = explanation.text
     if explanation.actions and not all(a in shown for a in explanation.actions):
         shown += " Actions: " + "; ".join(explanation.actions)
-    text_ax.text(0, 1, "\n".join(textwrap.wrap(shown, 120)), va="top", ha="left", fontsize=FONT - 1)
+    text_ax.text(
+        0, 1, _plain("\n".join(textwrap.wrap(shown, 120))), va="top", ha="left", fontsize=FONT - 1
+    )
     return fig
 
 
@@ -233,15 +256,27 @@ def explore_sections(
     """What the notebook shows for one filter (budget, component, date range): headed
     figures, money tables and one-line notes, in order. The papermill run shows the defaults;
     the interactive filters call this again with the chosen values."""
-    costs = views.select_costs(
+    chosen = views.select_costs(
         burn.costs, budgets=budget, components=component, start=start, end=end
     )
     currency = burn.currency
-    period = freq or views.auto_freq(costs)
-    unit = "day" if period == "1D" else period
     out: list[Section] = []
+    costs = chosen
+    if not burn.matrix.finops.tax_in_burn:  # tax is reported apart, never as a component
+        taxed = chosen["category"] == "tax"
+        costs = chosen[~taxed]
+        if taxed.any():
+            tax = views.money(float(chosen.loc[taxed, "cost"].sum()), currency)
+            out.append(
+                (
+                    "Tax",
+                    f"Tax of {tax} in this range is reported apart, not charted as spend (finops.tax_in_burn is false).",
+                )
+            )
     if costs.empty:
-        return [("Spend", "No spend matches this filter (budget, component, date range).")]
+        return [*out, ("Spend", "No spend matches this filter (budget, component, date range).")]
+    period = freq or views.auto_freq(costs)
+    unit = {"1D": "day", "1h": "hour"}.get(period, period)
     out.append(
         (
             f"Spend per {unit} by budget",
@@ -283,8 +318,19 @@ def explore_sections(
     if units.empty:
         out.append(("Unit costs", "No unit costs: the input has no consumed quantities."))
     else:
-        out.append(("Unit costs", plot_unit_costs(units, title="Unit costs over time")))
-    spent, share = views.unallocated_month(burn.costs, burn.at)
+        out.append(
+            (
+                "Unit costs",
+                plot_unit_costs(
+                    units,
+                    title="Unit costs over time",
+                    limits=views.unit_cost_limits(burn.matrix),
+                ),
+            )
+        )
+    spent, share = views.unallocated_month(
+        burn.costs, burn.at, tax_in_burn=burn.matrix.finops.tax_in_burn
+    )
     line = (
         f"Unallocated month-to-date: {views.money(spent, currency)} "
         f"({views.percent(share)} of all spend): no allocation rule mapped it to a budget."
@@ -375,4 +421,23 @@ def filter_widgets(
 
     for control in (budgets, components, dates):
         control.observe(redraw, names="value")
-    return widgets.VBox([widgets.HBox([budgets, components]), dates, output])
+    return _filters_box()([widgets.HBox([budgets, components]), dates, output])
+
+
+@cache
+def _filters_box() -> Any:
+    """A VBox whose plain-text form (what a static render shows) says what it is, instead of
+    the widget's repr."""
+    import ipywidgets as widgets
+
+    class Filters(widgets.VBox):  # type: ignore[misc]
+        def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+            bundle = super()._repr_mimebundle_(**kwargs)
+            if isinstance(bundle, dict):
+                bundle["text/plain"] = (
+                    "Filters (budget, component, dates): a live Jupyter kernel redraws the "
+                    "charts for the values chosen."
+                )
+            return bundle
+
+    return Filters

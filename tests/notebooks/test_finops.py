@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,13 +13,19 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from pydantic import ValidationError
 
 from igkit import finops
 from igkit.explore import load_run
 from igkit.finops import views
+from igkit.report import finops_plots
+from igkit.report.notebooks import kernel_manager_class, notebooks_dir
+from igkit.verdicts import Status
 
 SAMPLE = Path(__file__).with_name("focus_sample.csv")
+DEFAULT_MATRIX = Path(__file__).resolve().parents[2] / "igkit" / "spec" / "default.yaml"
 
 
 def _wide(columns: dict[str, list[float]]) -> pd.DataFrame:
@@ -329,10 +338,223 @@ def test_unallocated_month_counts_only_this_month_before_at() -> None:
     assert per_day.loc["2025-03-04", "share"] == pytest.approx(5 / 95)
 
 
-def test_data_end_is_the_end_of_the_last_charge_period() -> None:
-    daily = _ten_days()
-    assert views.data_end(daily) == pd.Timestamp("2025-03-11", tz="UTC")
-    hourly = _costs(
-        [("2025-03-01T00:00Z", "a", "", "usage", 1.0), ("2025-03-01T01:00Z", "a", "", "usage", 1.0)]
+def _figures(**overrides: object) -> finops.BudgetFigures:
+    base: dict[str, object] = {
+        "budget": "infra",
+        "limit": 1000.0,
+        "currency": "USD",
+        "at": datetime(2025, 3, 11, tzinfo=UTC),
+        "month_to_date": 1020.0,
+        "share": 1.02,
+        "linear_projection": 1020.0 * 31 / 10,
+        "run_rate_projection": 2500.0,
+        "driver": "linear",
+        "projected_share": 2.697,
+        "tax": 0.0,
+        "status": Status.PASS,
+        "reasons": [],
+    }
+    return finops.BudgetFigures.model_validate(base | overrides)
+
+
+def test_month_to_date_frame_draws_the_figures_it_is_given() -> None:
+    costs = pd.concat(
+        [_ten_days(), _costs([("2025-03-03", "infra", "ingest", "tax", 99.0)])], ignore_index=True
     )
-    assert views.data_end(hourly) == pd.Timestamp("2025-03-01T02:00Z")
+    frame = views.month_to_date_frame(costs, _figures(), alert_share=0.8)
+    start, end = pd.Timestamp("2025-03-01", tz="UTC"), pd.Timestamp("2025-04-01", tz="UTC")
+    assert frame.index[0] == start
+    assert frame.index[-1] == end
+    # each day's spend counts at the end of its day; tax is not burn; the credit is
+    mtd = frame["month_to_date"].dropna()
+    assert mtd.loc["2025-03-02"] == 100.0
+    assert mtd.loc["2025-03-05"] == 370.0
+    assert mtd.loc["2025-03-10"] == 920.0
+    assert mtd.loc["2025-03-11"] == 1020.0  # the figures' month-to-date at `at`
+    assert mtd.is_monotonic_increasing
+    linear = frame["linear"].dropna()
+    assert linear.index.tolist() == [pd.Timestamp("2025-03-11", tz="UTC"), end]
+    assert linear.tolist() == [1020.0, pytest.approx(1020 * 31 / 10)]
+    assert frame["run_rate"].dropna().tolist() == [1020.0, 2500.0]
+    assert set(frame["limit"]) == {1000.0}
+    assert set(frame["alert"]) == {800.0}
+    assert frame.attrs["driver"] == "linear"
+    with_tax = views.month_to_date_frame(costs, _figures(), alert_share=0.8, include_tax=True)
+    assert with_tax["month_to_date"].loc["2025-03-04"] == 300.0 + 99.0
+
+
+def test_month_to_date_frame_without_projections_draws_none() -> None:
+    """NO_DATA figures (too little history): no projection line, no made-up number."""
+    unknown = _figures(
+        linear_projection=None,
+        run_rate_projection=None,
+        driver=None,
+        projected_share=None,
+        status=Status.NO_DATA,
+        reasons=["infra: only 3h of cost history"],
+    )
+    frame = views.month_to_date_frame(_ten_days(), unknown, alert_share=None)
+    assert frame["linear"].isna().all()
+    assert frame["run_rate"].isna().all()
+    assert frame["alert"].isna().all()
+    fig = finops_plots.plot_month_to_date(frame, title="infra", currency="USD")
+    labels = fig.legends[0].get_texts()
+    assert [t.get_text() for t in labels] == ["month-to-date", r"budget \$1,000"]
+    table = views.budget_table([unknown])
+    assert table.loc["linear projection", "infra"] == "—"
+    assert table.loc["why", "infra"] == "infra: only 3h of cost history"
+    assert "nan" not in table.to_string().lower()
+
+
+def test_focus_sample_figures_and_unit_costs() -> None:
+    """The shipped FOCUS sample, checked against figures computed here by hand: 14 days of
+    infra (360 a day less a 100 credit on the 5th; 21 a day of tax apart), llm (140 a day,
+    290 from the 12th) and 12.50 a day of untagged support."""
+    burn = views.open_burn("focus-csv")
+    assert burn.at == pd.Timestamp("2025-03-15", tz="UTC")
+    got = {f.budget: f for f in burn.figures}
+    assert got["infra"].month_to_date == pytest.approx(14 * 360 - 100)
+    assert got["infra"].tax == pytest.approx(14 * 21)
+    assert got["llm"].month_to_date == pytest.approx(11 * 140 + 3 * 290)
+    assert got["llm"].linear_projection == pytest.approx((11 * 140 + 3 * 290) / 14 * 31)
+    assert views.unallocated_month(burn.costs, burn.at) == (
+        pytest.approx(14 * 12.5),
+        pytest.approx(14 * 12.5 / (14 * 360 - 100 + 11 * 140 + 3 * 290 + 14 * 12.5)),
+    )
+    units = burn.unit_costs
+    assert list(units.columns) == ["ingest_unit_cost (USD/1k)", "graphql_unit_cost (USD/1M)"]
+    assert units["ingest_unit_cost (USD/1k)"].tolist() == pytest.approx([210 / 3000] * 14)
+    assert units["graphql_unit_cost (USD/1M)"].tolist() == pytest.approx([35 / 20] * 14)
+    movers = views.top_movers(burn.costs, burn.at)
+    assert movers["component"].tolist() == ["llm"]
+    assert movers["change"].iloc[0] == pytest.approx(290 - (5 * 140 + 2 * 290) / 7)
+
+
+def test_the_chosen_matrix_decides_the_ladder_and_the_alert_line(tmp_path: Path) -> None:
+    """Never the packaged default: another matrix's ladder, tier names and alert line show."""
+    text = DEFAULT_MATRIX.read_text(encoding="utf-8")
+    assert "name: Degrade" in text
+    text = text.replace("name: Degrade", "name: Brownout", 1)
+    old = "threshold: {value: 80, unit: percent}"
+    assert old in text
+    path = tmp_path / "m.yaml"
+    path.write_text(text.replace(old, "threshold: {value: 55, unit: percent}"), encoding="utf-8")
+    burn = views.open_burn("focus-csv", matrix=path)
+    assert burn.explanation.name == "Brownout"
+    assert burn.ladder.tier_name(4) == "Brownout"
+    assert burn.alert_share("infra") == pytest.approx(0.55)
+    sections = dict(finops_plots.explore_sections(burn, budget="llm"))
+    fig = sections["Month-to-date vs budget: llm"]
+    assert isinstance(fig, Figure)
+    assert any("alert 55 %" in t.get_text() for t in fig.legends[0].get_texts())
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _clipped(fig: Figure) -> bool:
+    """Whether anything drawn in ``fig`` (titles, labels, ticks, legends) lies even partly
+    outside it: the tight bounding box of what is drawn must fit in the figure."""
+    fig.canvas.draw()
+    tight = fig.get_tightbbox(fig.canvas.get_renderer())  # type: ignore[attr-defined]
+    width, height = fig.get_size_inches()
+    slack = 0.02  # inches
+    return bool(
+        tight.x0 < -slack
+        or tight.y0 < -slack
+        or tight.x1 > width + slack
+        or tight.y1 > height + slack
+    )
+
+
+def test_the_clip_check_can_fail() -> None:
+    """Positive control of :func:`_clipped`: a label pushed off the figure is found."""
+    fig = finops_plots.plot_spend(
+        views.spend_over_time(_ten_days(), "budget"), title="spend", currency="USD"
+    )
+    assert not _clipped(fig)
+    plain = Figure(figsize=(4, 3))  # no layout engine to make room
+    FigureCanvasAgg(plain)
+    ax = plain.add_subplot(1, 1, 1)
+    ax.set_title("fits")
+    assert not _clipped(plain)
+    ax.text(1.4, 0.5, "off the edge", transform=ax.transAxes)
+    assert _clipped(plain)
+
+
+def test_spend_bars_stack_credits_below_zero_with_money_ticks() -> None:
+    costs = _costs(
+        [
+            ("2025-03-01", "infra", "ingest", "usage", 100.0),
+            ("2025-03-01", "infra", "storage", "usage", 50.0),
+            ("2025-03-02", "infra", "ingest", "usage", 100.0),
+            ("2025-03-02", "infra", "storage", "credit", -400.0),
+        ]
+    )
+    table = views.spend_over_time(costs, "component")
+    fig = finops_plots.plot_spend(table, title="Spend per day by component", currency="EUR")
+    ax = fig.axes[0]
+    bars = [(p.get_x(), p.get_y(), p.get_height()) for p in ax.patches]  # type: ignore[attr-defined]
+    # day 2: ingest 100 from 0 up, storage -400 from 0 down (not from 100)
+    assert (1 - 0.4, 0.0, -400.0) in [(round(x, 6), y, h) for x, y, h in bars]
+    assert (0 - 0.4, 100.0, 50.0) in [(round(x, 6), y, h) for x, y, h in bars]
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert ticks
+    assert all("€" in t for t in ticks)
+    assert not _clipped(fig)
+
+
+# --------------------------------------------------------------------------- the notebook
+
+
+def _run_notebook(tmp_path: Path, **parameters: object) -> tuple[str, float]:
+    """Execute finops_cost_burn with papermill (a failing cell raises); its text/HTML outputs
+    and the seconds it took."""
+    import papermill as pm
+
+    target = tmp_path / "finops_cost_burn.ipynb"
+    began = time.monotonic()
+    pm.execute_notebook(
+        str(notebooks_dir() / "finops_cost_burn.ipynb"),
+        str(target),
+        parameters=parameters,
+        kernel_name="python3",
+        kernel_manager_class=kernel_manager_class(),
+        progress_bar=False,
+        resources={"metadata": {"path": str(tmp_path)}},
+        execution_timeout=120,
+    )
+    took = time.monotonic() - began
+    nb = json.loads(target.read_text(encoding="utf-8"))
+    parts = []
+    for cell in nb["cells"]:
+        for output in cell.get("outputs", []):
+            assert output["output_type"] != "error", output
+            parts.append("".join(output.get("text", "")))
+            for mime, data in output.get("data", {}).items():
+                parts.append(mime)
+                if mime.startswith("text/"):
+                    parts.append("".join(data))
+    return "\n".join(parts), took
+
+
+def _assert_readable(shown: str) -> None:
+    """No traceback, no raw dict, no nan: what an analyst reads is prose, money and tables."""
+    assert "Traceback" not in shown
+    assert not re.search(r"\{'|\{\"", shown), "a raw dict in the output"
+    assert not re.search(r"\bnan\b", shown, flags=re.IGNORECASE), "nan in the output"
+    assert "image/png" in shown
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("source", ["prometheus-snapshots", "focus-csv"])
+def test_the_notebook_runs_on_its_defaults(tmp_path: Path, source: str) -> None:
+    parameters = {} if source == "prometheus-snapshots" else {"source": source}
+    shown, took = _run_notebook(tmp_path, **parameters)
+    _assert_readable(shown)
+    burn = views.open_burn(source)  # type: ignore[arg-type]
+    assert burn.explanation.text in shown.replace("&gt;", ">").replace("&amp;", "&")
+    for figures in burn.figures:
+        assert views.money(figures.month_to_date, burn.currency) in shown
+    assert took < 60, f"the notebook took {took:.0f} s"
