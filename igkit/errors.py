@@ -28,6 +28,7 @@ The whole tree (classes are defined where they are raised)::
     ├── RefusedError                  internal: a JWS refused before verification; becomes a check (judge.evidence.opa.jws)
     ├── KeyProblemError               internal: an OPA verification key unusable for the algorithm (judge.evidence.opa.keys)
     ├── UnreadableError               internal: an SBOM section of the wrong shape; becomes an ERROR check (judge.evidence.sbom_formats)
+    ├── CostDataError                 a FOCUS cost export that cannot be read or is refused (finops.costs)
     ├── ArchiveError                  an archive or tree refused or unreadable: bounds, names, links (archive)
     ├── UnsafePathError               an evidence path leaving its directory (archive)
     └── ToolError                     exit 3: igkit could not finish its own work (errors)

@@ -21,8 +21,18 @@ Modules: :mod:`.costs` (cost frame), :mod:`.budgets`, :mod:`.focus` (FOCUS reade
 from __future__ import annotations
 
 from igkit.finops.budgets import Budget, matrix_budgets, run_budgets
-from igkit.finops.costs import COST_COLUMNS, costs_from_run, cumulative_spend, step_spend
-from igkit.finops.focus import read_focus_csv
+from igkit.finops.costs import (
+    CATEGORIES,
+    COST_COLUMNS,
+    UNALLOCATED,
+    CostDataError,
+    costs_from_counters,
+    costs_from_run,
+    cumulative_spend,
+    empty_costs,
+    step_spend,
+)
+from igkit.finops.focus import FocusCosts, read_focus, read_focus_csv
 from igkit.finops.ladder import (
     TIER_NAMES,
     DownshiftLadder,
@@ -32,7 +42,15 @@ from igkit.finops.ladder import (
     tier_name,
 )
 from igkit.finops.load import load_costs, load_run_for
-from igkit.finops.mtd import month_to_date
+from igkit.finops.mtd import month_to_date, month_to_date_by_budget
+from igkit.finops.projection import (
+    BudgetFigures,
+    budget_figures,
+    linear_projection,
+    run_rate_projection,
+    unallocated,
+    unallocated_check,
+)
 from igkit.finops.views import (
     burn,
     filter_range,
@@ -42,26 +60,40 @@ from igkit.finops.views import (
 )
 
 __all__ = [
+    "CATEGORIES",
     "COST_COLUMNS",
     "TIER_NAMES",
+    "UNALLOCATED",
     "Budget",
+    "BudgetFigures",
+    "CostDataError",
     "DownshiftLadder",
+    "FocusCosts",
+    "budget_figures",
     "burn",
+    "costs_from_counters",
     "costs_from_run",
     "cumulative_spend",
     "default_ladder",
     "downshift_tier",
     "downshift_tiers",
+    "empty_costs",
     "filter_range",
+    "linear_projection",
     "load_costs",
     "load_run_for",
     "matrix_budgets",
     "month_to_date",
+    "month_to_date_by_budget",
+    "read_focus",
     "read_focus_csv",
     "run_budgets",
+    "run_rate_projection",
     "spend_by_component",
     "step_spend",
     "tier_name",
+    "unallocated",
+    "unallocated_check",
     "unit_costs_from_focus",
     "unit_costs_from_run",
 ]

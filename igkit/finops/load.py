@@ -9,7 +9,7 @@ import pandas as pd
 
 from igkit.finops.budgets import Budget, matrix_budgets, run_budgets
 from igkit.finops.costs import costs_from_run
-from igkit.finops.focus import read_focus_csv
+from igkit.finops.focus import read_focus
 
 if TYPE_CHECKING:
     from igkit.explore import Run
@@ -21,9 +21,12 @@ def load_costs(
     snapshot_dir: str | Path | None = None,
     matrix: str | Path | None = None,
     focus_csv: str | Path | None = None,
-    cost_column: Literal["BilledCost", "EffectiveCost"] = "BilledCost",
+    cost_column: str = "",
 ) -> tuple[pd.DataFrame, dict[str, Budget]]:
-    """The cost frame of ``source`` and the matrix budgets by name (USD per month, alert %)."""
+    """The cost frame of ``source`` and the matrix budgets by name (limit per month, alert %).
+
+    ``cost_column`` is accepted for old notebooks and ignored: the FOCUS reader takes
+    EffectiveCost when the file has it, else BilledCost with purchases amortized."""
     from igkit.explore import load_run
     from igkit.spec.loader import load_matrix
 
@@ -35,7 +38,8 @@ def load_costs(
             raise ValueError('source "focus-csv" needs focus_csv: the path of a FOCUS CSV export')
         loaded = load_matrix(Path(matrix) if matrix not in (None, "") else None)
         budgets = {b.name: b for b in matrix_budgets(loaded.matrix)}
-        return read_focus_csv(focus_csv, cost_column=cost_column), budgets
+        read = read_focus(focus_csv, loaded.matrix.finops, budgets=budgets)
+        return read.costs, budgets
     raise ValueError(f'source must be "prometheus-snapshots" or "focus-csv", not {source!r}')
 
 

@@ -26,7 +26,7 @@ from igkit.finops.budgets import matrix_budgets
 from igkit.finops.costs import costs_from_run
 from igkit.finops.ladder import DownshiftLadder, downshift_tiers
 from igkit.finops.mtd import in_month, month_to_date
-from igkit.judge import spend
+from igkit.finops.projection import project_month_end
 from igkit.spec.models import BudgetBurn, CostLadder, Matrix, PrometheusObjective
 from igkit.units import Unit, dimension, to_base
 
@@ -75,14 +75,11 @@ def burn(
     mtd = month_to_date(costs, budget)
     times = pd.DatetimeIndex(mtd.index).tz_convert("UTC")
     month_begin = times.normalize() - pd.to_timedelta(times.day - 1, unit="D")
-    accrued = times
-    if "period_end" in costs.columns:  # FOCUS: a charge period's cost is known at its end
-        ends = costs[costs["budget"] == budget].groupby("time", sort=True)["period_end"].max()
-        accrued = pd.DatetimeIndex(ends.reindex(times).fillna(pd.Series(times, index=times)))
+    accrued = times + _row_period(costs)  # a row's cost is known at the end of its period
     elapsed = (accrued - month_begin).total_seconds().to_numpy()
     month_len = times.days_in_month.to_numpy(dtype=np.float64) * 86400.0
     spend_usd = mtd.to_numpy(dtype=np.float64)
-    projected = spend.project_month_end(spend_usd, elapsed, month_len)
+    projected = project_month_end(spend_usd, elapsed, month_len)
     share = spend_usd / budget_usd
     proj_share = projected / budget_usd
     tiers = downshift_tiers(share, proj_share, ladder)
@@ -106,9 +103,17 @@ def burn(
     return out[keep]
 
 
+def _row_period(costs: pd.DataFrame) -> pd.Timedelta:
+    """The period a cost row covers: the commonest gap between row times (a counter step,
+    a FOCUS day), zero when there is only one time."""
+    times = pd.DatetimeIndex(costs["time"].drop_duplicates()).sort_values()
+    gaps = times[1:] - times[:-1]
+    return pd.Timedelta(0) if len(gaps) == 0 else pd.Series(gaps).mode().iloc[0]
+
+
 def spend_by_component(costs: pd.DataFrame) -> pd.DataFrame:
     """Total spend per (budget, component), largest first."""
-    out = costs.groupby(["budget", "component"])["cost_usd"].sum().reset_index()
+    out = costs.groupby(["budget", "component"])["cost"].sum().rename("cost_usd").reset_index()
     return out.sort_values("cost_usd", ascending=False, kind="stable").reset_index(drop=True)
 
 
@@ -133,9 +138,9 @@ def unit_costs_from_focus(costs: pd.DataFrame, freq: str = "1D") -> pd.DataFrame
     if "quantity" not in costs.columns:
         return pd.DataFrame()
     grouped = costs.groupby([pd.Grouper(key="time", freq=freq), "component"])[
-        ["cost_usd", "quantity"]
+        ["cost", "quantity"]
     ].sum()
-    ratio = grouped["cost_usd"] / grouped["quantity"].where(grouped["quantity"] > 0)
+    ratio = grouped["cost"] / grouped["quantity"].where(grouped["quantity"] > 0)
     return ratio.unstack("component")
 
 
@@ -280,8 +285,8 @@ def top_movers(
         }
     )
     rose = (change > 0).to_numpy() & ~np.isclose(last.to_numpy(), mean.to_numpy(), rtol=1e-9)
-    out = out[rose].sort_values("change", ascending=False, kind="stable")
-    return out.head(n).reset_index(drop=True)
+    ranked: pd.DataFrame = out[rose].sort_values("change", ascending=False, kind="stable")
+    return ranked.head(n).reset_index(drop=True)
 
 
 def month_bounds(at: datetime | str) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -459,9 +464,10 @@ def open_burn(
             Path(focus_csv) if focus_csv else focus_sample(), loaded.finops, budgets=names
         )
         costs = read.costs
-        if read.data_end is None and as_time(at) is None:
+        given = as_time(at)
+        if given is None and read.data_end is None:
             raise ConfigError(f"{read.path}: no cost rows; give `at`")
-        when = as_time(at) or _utc(read.data_end)
+        when = given if given is not None else _utc(read.data_end)  # type: ignore[arg-type]
         lag = read.lag_problem(when, loaded.finops)
         unknown = dict.fromkeys(names, lag) if lag else {}
         units = focus_unit_costs(costs, read.usage, loaded)
@@ -477,7 +483,7 @@ def open_burn(
         costs=costs,
         at=when,
         figures=figures,
-        explanation=explain(figures, loaded.cost_ladder),
+        explanation=explain(figures, loaded.cost_ladder),  # type: ignore[arg-type]
         unit_costs=units,
     )
 

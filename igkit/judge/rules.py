@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from igkit.judge.spend import month_progress, step_spend
-from igkit.judge.spend import projection as month_end_projection
+from igkit.finops.mtd import counter_month_to_date
+from igkit.finops.projection import linear_projection as month_end_projection
+from igkit.finops.projection import month_progress
 from igkit.snapshots import quote_label
 from igkit.spec.models import (
     Aggregate,
@@ -427,8 +428,9 @@ def judge_budget(
 ) -> Judgement:
     """Month-to-date spend from cumulative USD counters, against a share of the budget.
 
-    Spend per series is :func:`igkit.judge.spend.step_spend` summed over the month (resets,
-    late series); a stale or silent cost series makes the spend unknown: NO_DATA.
+    Spend is :func:`igkit.finops.mtd.counter_month_to_date`, the one month-to-date the
+    FinOps views share (resets, late series); a stale or silent cost series makes the spend
+    unknown: NO_DATA.
     """
     unit = threshold.unit
     ts_ms = frame.index.to_numpy(dtype=np.float64)
@@ -442,7 +444,17 @@ def judge_budget(
             [f"{what}: no cost series for this month — spend unknown"],
         )
     values = frame.to_numpy(dtype=np.float64)
-    if np.isinf(values).any():
+    names = [f"{{{_label_text(labels.get(str(c), {}))}}}" for c in frame.columns]
+    counted = counter_month_to_date(
+        values,
+        ts_ms,
+        names,
+        step_s=settings.step.total_seconds(),
+        max_gap_s=settings.max_gap.total_seconds(),
+        max_staleness_s=settings.max_staleness.total_seconds(),
+        at=at,
+    )
+    if not np.isfinite(counted.total):
         return Judgement(
             Status.ERROR,
             [],
@@ -450,16 +462,13 @@ def judge_budget(
             None,
             [f"{what}: a cost counter holds ±Inf; spend is unknowable"],
         )
-    spend_by_series = step_spend(values).sum(axis=0)
-    spend = float(spend_by_series.sum())
+    spend_by_series, spend = counted.by_series, counted.total
 
     union = pd.DataFrame(
         {"any": np.where(~np.isnan(values).all(axis=1), 0.0, np.nan)}, index=frame.index
     )
     cov = _coverage(union.to_numpy(), ts_ms, settings, at)
-    problem = cov.data_problem[0]
-    if problem is None:
-        problem = _unknown_spend(frame, labels, values, ts_ms, settings, at)
+    problem = cov.data_problem[0] or counted.problem
 
     share = spend / rule.budget_usd
     share_disp = from_base(share, unit)
@@ -508,61 +517,6 @@ def judge_budget(
         reason=reason,
     )
     return Judgement(status, [verdict], share_disp, float(cov.coverage[0]), [reason], details)
-
-
-def _unknown_spend(
-    frame: pd.DataFrame,
-    labels: dict[str, dict[str, str]],
-    values: np.ndarray,
-    ts_ms: np.ndarray,
-    settings: ResolvedSettings,
-    at: datetime,
-) -> str | None:
-    """Why month-to-date spend is unknown although the combined set looks fresh: one cost
-    series stopped reporting (stale) or went silent longer than ``max_gap`` (its spend in
-    between, across a reset, is lost). A series that starts mid-month is not a problem."""
-    cov = _coverage(values, ts_ms, settings, at)
-    present = cov.present
-    first_idx = np.where(present.any(axis=0), np.argmax(present, axis=0), len(ts_ms))
-    # gaps before a series' first sample are its late start, not a gap
-    started = np.arange(len(ts_ms))[:, None] >= first_idx[None, :]
-    silent = ~present & started
-    padded = np.vstack(
-        [
-            np.zeros((1, silent.shape[1]), dtype=bool),
-            silent,
-            np.zeros((1, silent.shape[1]), dtype=bool),
-        ]
-    )
-    edges = np.diff(padded.astype(np.int8), axis=0)
-    step = settings.step.total_seconds()
-    max_gap = settings.max_gap.total_seconds()
-    longest = np.zeros(silent.shape[1])
-    starts, cols = np.nonzero(edges == 1)
-    ends, _ = np.nonzero(edges == -1)
-    if len(starts):
-        np.maximum.at(longest, cols, (ends - starts) * step)
-    problems = []
-    for j in np.flatnonzero(cov.stale | (longest > max_gap)).tolist():
-        lab = labels.get(str(frame.columns[j]), {})
-        name = f"{{{_label_text(lab)}}}"
-        if cov.last_idx[j] < 0:
-            continue
-        last = short_time(ts_ms[cov.last_idx[j]] / 1000, with_date=True)
-        if cov.stale[j]:
-            problems.append(
-                f"cost series {name} stopped reporting: last sample at {last} UTC "
-                f"(max staleness {human_duration(settings.max_staleness.total_seconds())})"
-            )
-        else:
-            problems.append(
-                f"cost series {name} was silent for {human_duration(longest[j])} "
-                f"(max gap {human_duration(max_gap)})"
-            )
-    if not problems:
-        return None
-    more = f" (+{len(problems) - 3} more)" if len(problems) > 3 else ""
-    return "; ".join(problems[:3]) + more + "; month-to-date spend unknown"
 
 
 def _common_labels(label_sets: list[dict[str, str]]) -> dict[str, str]:

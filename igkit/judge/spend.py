@@ -1,4 +1,6 @@
-"""Reset-aware spend of cumulative USD counters and its linear month-end projection.
+"""Reset-aware spend of cumulative USD counters and its linear month-end projection, as G6
+judges them; the implementation lives in :mod:`igkit.finops.mtd` and
+:mod:`igkit.finops.projection` (re-exported here).
 
 The one definition used by the G6 ``budget_burn`` rule (:func:`igkit.judge.rules.judge_budget`),
 by the objective frames of :mod:`igkit.explore` and by the FinOps views (:mod:`igkit.finops`),
@@ -19,54 +21,25 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from igkit.timeutil import month_end, month_start
+from igkit.finops.mtd import step_spend
+from igkit.finops.projection import linear_projection, month_progress, project_month_end
 
 if TYPE_CHECKING:
     from igkit.spec.models import CostLadder
 
-
-def step_spend(values: np.ndarray) -> np.ndarray:
-    """Per-step spend (steps × series) of cumulative counters on a step grid; NaN = no sample.
-
-    Row 0 holds only the first value of a series that starts late (on its first row)."""
-    values = np.asarray(values, dtype=np.float64)
-    n, k = values.shape
-    if n == 0 or k == 0:
-        return np.zeros((n, k))
-    filled = pd.DataFrame(values).ffill().to_numpy(dtype=np.float64)
-    diffs = np.diff(filled, axis=0)
-    diffs = np.where(diffs < 0, filled[1:], diffs)
-    spend = np.vstack([np.zeros((1, k)), np.nan_to_num(diffs, nan=0.0)])
-    present = ~np.isnan(values)
-    cols = np.flatnonzero(~present[0] & present.any(axis=0))
-    first_row = np.argmax(present, axis=0)[cols]
-    spend[first_row, cols] += values[first_row, cols]
-    return spend
-
-
-def project_month_end(
-    spend: np.ndarray | float, elapsed_s: np.ndarray | float, month_s: np.ndarray | float
-) -> np.ndarray:
-    """Linear month-end projection ``spend × month length / elapsed``; NaN where nothing elapsed."""
-    spend_a, elapsed_a = np.asarray(spend, np.float64), np.asarray(elapsed_s, np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(
-            elapsed_a > 0, spend_a * np.asarray(month_s, np.float64) / elapsed_a, np.nan
-        )
-
-
-def month_progress(at: datetime) -> tuple[float, float]:
-    """Seconds elapsed since the start of ``at``'s month (UTC) and the month's length."""
-    start, end = month_start(at), month_end(at)
-    return (at - start).total_seconds(), (end - start).total_seconds()
+__all__ = [
+    "month_progress",
+    "project_month_end",
+    "projection",
+    "projection_warning",
+    "step_spend",
+]
 
 
 def projection(spend_usd: float, at: datetime) -> float | None:
     """Month-end projection of a month-to-date spend at ``at`` (None at 00:00 on the 1st)."""
-    projected = float(project_month_end(spend_usd, *month_progress(at)))
-    return None if np.isnan(projected) else projected
+    return linear_projection(spend_usd, at)
 
 
 def projection_warning(

@@ -665,6 +665,10 @@ class Matrix(_Strict):
         default=None, description="required when a gate has k6 objectives (their thresholds)"
     )
     cost_ladder: CostLadder | None = None
+    finops: FinopsSpec = Field(
+        default_factory=lambda: _finops_default(),
+        description="budget currency, FOCUS allocation, burn and projection settings (G6)",
+    )
     gates: list[Gate] = Field(min_length=1)
     triggers: list[Trigger] = Field(
         default_factory=list, description="auto-rollback triggers (seed §7), judged on range data"
@@ -756,5 +760,11 @@ def resolve_settings(obj: PrometheusObjective, defaults: Defaults | None) -> Res
 
 
 from igkit.spec.cutover import CutoverSpec  # noqa: E402 - the section holds objectives
+from igkit.spec.finops import FinopsSpec  # noqa: E402 - reuses this module's field types
+
+
+def _finops_default() -> FinopsSpec:
+    return FinopsSpec()
+
 
 Matrix.model_rebuild()

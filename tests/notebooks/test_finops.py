@@ -22,6 +22,7 @@ from igkit.explore import load_run
 from igkit.finops import views
 from igkit.report import finops_plots
 from igkit.report.notebooks import kernel_manager_class, notebooks_dir
+from igkit.spec.loader import load_matrix
 from igkit.verdicts import Status
 
 SAMPLE = Path(__file__).with_name("focus_sample.csv")
@@ -129,30 +130,29 @@ def test_month_to_date_restarts_each_month() -> None:
             ),
             "budget": "infra",
             "component": "x",
-            "cost_usd": [10.0, 20.0, 5.0, 7.0],
+            "category": "usage",
+            "cost": [10.0, 20.0, 5.0, 7.0],
+            "source": "focus",
         }
     )
     assert finops.month_to_date(costs, "infra").tolist() == [10, 30, 5, 12]
     frame = finops.burn(costs, "infra", 100.0, alert_pct=20)
     assert frame["over_alert"].tolist() == [False, True, False, False]
-    # 12 USD after 1 day of March's 31 -> projected 372
-    assert frame["projected_usd"].iloc[-1] == pytest.approx(12 * 31)
+    # a row covers [time, time + 1 day): 12 USD by the end of March 2 of 31 days -> 186
+    assert frame["projected_usd"].iloc[-1] == pytest.approx(12 * 31 / 2)
 
 
 def test_read_focus_csv() -> None:
-    costs = finops.read_focus_csv(SAMPLE)
+    costs = finops.read_focus_csv(SAMPLE, load_matrix(None).matrix.finops)
     assert costs["time"].dt.tz is not None
-    assert costs["cost_usd"].sum() == pytest.approx(3 * (210 + 35 + 60 + 140 + 55) + 12.5)
-    assert set(costs["budget"]) == {"infra", "llm", "all"}  # untagged row -> default budget
+    # EffectiveCost (amortized) when the export has it
+    assert costs["cost"].sum() == pytest.approx(3 * (189 + 31.5 + 54 + 126 + 49.5) + 12.5)
+    assert set(costs["budget"]) == {"infra", "llm", "unallocated"}  # untagged row: shown apart
     assert "Neo4j Aura" in set(costs["component"])  # no component tag -> ServiceName
-    effective = finops.read_focus_csv(SAMPLE, cost_column="EffectiveCost")
-    assert effective["cost_usd"].sum() < costs["cost_usd"].sum()
     frame = finops.burn(costs, "infra", 18000, alert_pct=80)
-    assert frame["month_to_date_usd"].tolist() == [360, 720, 1080]
-    # each day's cost is accrued at ChargePeriodEnd: 360/day -> 360 * 31
-    assert frame["projected_usd"].tolist() == pytest.approx([360 * 31] * 3)
-    unit = finops.unit_costs_from_focus(costs)
-    assert unit["ingest"].iloc[0] == pytest.approx(210 / 3e6)
+    assert frame["month_to_date_usd"].tolist() == [324, 648, 972]
+    # each day's cost is accrued at the end of its day: 324/day -> 324 * 31
+    assert frame["projected_usd"].tolist() == pytest.approx([324 * 31] * 3)
     ranged = finops.filter_range(costs, "2025-03-02", "2025-03-02T12:00:00")
     assert ranged["time"].dt.day.unique().tolist() == [2]
 
@@ -160,7 +160,7 @@ def test_read_focus_csv() -> None:
 def test_read_focus_csv_rejects_other_csv(tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text("a,b\n1,2\n", encoding="utf-8")
-    with pytest.raises(ValueError, match="missing column"):
+    with pytest.raises(finops.CostDataError, match="missing column"):
         finops.read_focus_csv(path)
 
 
@@ -211,9 +211,9 @@ def test_downshift_tiers_vectorised_matches_scalar() -> None:
 
 
 def test_burn_range_trims_rows_not_month_to_date() -> None:
-    costs = finops.read_focus_csv(SAMPLE)
+    costs = finops.read_focus_csv(SAMPLE, load_matrix(None).matrix.finops)
     frame = finops.burn(costs, "infra", 18000, alert_pct=80, start="2025-03-02", end="2025-03-02")
-    assert frame["month_to_date_usd"].tolist() == [720]
+    assert frame["month_to_date_usd"].tolist() == [648]
 
 
 # --------------------------------------------------------------------------- the notebook's views

@@ -1,0 +1,141 @@
+"""Writes tests/fixtures/focus/*.csv: one small FOCUS 1.1 export per case of issue 13.
+
+Run from the repository root: ``python tests/finops/make_focus_fixtures.py``. The files are
+committed; the tests compute their expected figures by hand, not from this script.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+OUT = Path(__file__).resolve().parents[1] / "fixtures" / "focus"
+COLUMNS = [
+    "BillingPeriodStart",
+    "BillingPeriodEnd",
+    "ChargePeriodStart",
+    "ChargePeriodEnd",
+    "ChargeCategory",
+    "ChargeClass",
+    "ServiceName",
+    "BilledCost",
+    "BillingCurrency",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "CommitmentDiscountId",
+    "Tags",
+]
+APRIL = datetime(2025, 4, 1, tzinfo=UTC)
+
+
+def _iso(t: datetime) -> str:
+    return t.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def row(
+    day: datetime,
+    cost: float,
+    *,
+    category: str = "Usage",
+    service: str = "Amazon EC2",
+    tags: dict[str, str] | None = None,
+    currency: str = "USD",
+    charge_class: str = "",
+    billing: datetime = APRIL,
+    effective: float | None = None,
+    quantity: str = "",
+    unit: str = "",
+    commitment: str = "",
+) -> dict[str, str]:
+    out = {
+        "BillingPeriodStart": _iso(billing),
+        "BillingPeriodEnd": _iso((billing + timedelta(days=32)).replace(day=1)),
+        "ChargePeriodStart": _iso(day),
+        "ChargePeriodEnd": _iso(day + timedelta(days=1)),
+        "ChargeCategory": category,
+        "ChargeClass": charge_class,
+        "ServiceName": service,
+        "BilledCost": f"{cost:.2f}",
+        "BillingCurrency": currency,
+        "ConsumedQuantity": quantity,
+        "ConsumedUnit": unit,
+        "CommitmentDiscountId": commitment,
+        "Tags": json.dumps(tags) if tags is not None else "",
+    }
+    if effective is not None:
+        out["EffectiveCost"] = f"{effective:.2f}"
+    return out
+
+
+def days(n: int, start: datetime = APRIL) -> list[datetime]:
+    return [start + timedelta(days=i) for i in range(n)]
+
+
+INFRA = {"budget": "infra", "component": "ingest"}
+
+
+def write(name: str, rows: list[dict[str, str]]) -> None:
+    columns = COLUMNS + (["EffectiveCost"] if "EffectiveCost" in rows[0] else [])
+    with (OUT / name).open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def main() -> None:
+    OUT.mkdir(parents=True, exist_ok=True)
+    write("currency_eur.csv", [row(d, 100, tags=INFRA, currency="EUR") for d in days(10)])
+    write(
+        "credits.csv",
+        [row(d, 100, tags=INFRA) for d in days(10)]
+        + [
+            row(APRIL + timedelta(days=4), -150, category="Credit", tags=INFRA),
+            row(datetime(2025, 3, 20, tzinfo=UTC), -500, category="Credit", tags=INFRA),
+        ],
+    )
+    write(
+        "amortized_purchase.csv",
+        [row(d, 100, tags=INFRA) for d in days(10)]
+        + [row(APRIL, 3650, category="Purchase", tags=INFRA, commitment="ri-1")],
+    )
+    write(
+        "amortized_effective.csv",
+        [row(d, 0, tags=INFRA, effective=100, commitment="ri-1") for d in days(10)]
+        + [row(APRIL, 3650, category="Purchase", tags=INFRA, effective=0, commitment="ri-1")],
+    )
+    write(
+        "tax.csv",
+        [row(d, 100, tags=INFRA) for d in days(10)]
+        + [row(d, 10, category="Tax", service="Tax", tags=INFRA) for d in days(10)],
+    )
+    write(
+        "correction.csv",
+        [row(d, 100, tags=INFRA) for d in days(10)]
+        + [
+            row(
+                datetime(2025, 3, 15, tzinfo=UTC),
+                -200,
+                category="Adjustment",
+                charge_class="Correction",
+                tags=INFRA,
+            )
+        ],
+    )
+    write(
+        "untagged.csv",
+        [row(d, 100, tags=INFRA, quantity="2000000", unit="Events") for d in days(10)]
+        + [row(d, 50, service="Azure OpenAI") for d in days(10)]
+        + [row(d, 20, service="Support") for d in days(10)],
+    )
+    write(
+        "stepup.csv",
+        [row(d, 365, tags=INFRA) for d in days(11)]
+        + [row(d, 1077, tags=INFRA) for d in days(7, APRIL + timedelta(days=11))]
+        + [row(d, 100, service="Azure OpenAI") for d in days(18)],
+    )
+
+
+if __name__ == "__main__":
+    main()
