@@ -18,15 +18,15 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
-from igkit.finops import views
+from igkit.finops import explore, views
 from igkit.finops.views import money, percent
 from igkit.report.plots import FONT, SERIES_COLOURS, VIOLATION, WARNING, _figure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from igkit.finops.explore import Burn
     from igkit.finops.ladder import TierExplanation
-    from igkit.finops.views import Burn
     from igkit.spec.models import CostLadder
 
 CURRENT = "#ffe082"  # the current tier's band
@@ -221,7 +221,10 @@ def plot_ladder(
         (projected_share, "--", "projected"),
     ):
         if value is not None and np.isfinite(value):
-            ax.axvline(value, color="black", ls=style, lw=1.4, label=f"{name} {percent(value)}")
+            whose = f"{explanation.budget} " if explanation.budget else ""
+            ax.axvline(
+                value, color="black", ls=style, lw=1.4, label=f"{whose}{name} {percent(value)}"
+            )
     ax.set_yticks(range(7), [f"{t} {ladder.tier_name(t)}" for t in range(7)])
     ax.set_xlim(0, right)
     ax.set_ylim(-0.6, 6.6)
@@ -340,7 +343,7 @@ def explore_sections(
     out.append(
         (
             "Unallocated spend per period",
-            views.money_table(table[["total", "unallocated"]], currency),
+            explore.money_table(table[["total", "unallocated"]], currency),
         )
     )
     movers = views.top_movers(costs, burn.at, freq=period)
@@ -352,7 +355,7 @@ def explore_sections(
             )
         )
     else:
-        out.append(("Top movers", views.movers_table(movers, currency)))
+        out.append(("Top movers", explore.movers_table(movers, currency)))
     return out
 
 

@@ -280,15 +280,15 @@ def finops_notebook() -> nbformat.NotebookNode:
             new_code_cell(
                 "import pandas as pd\n"
                 "from IPython.display import Image, Markdown, display\n\n"
-                "from igkit.finops import views\n"
+                "from igkit.finops import explore\n"
                 "from igkit.report.finops_plots import explore_sections, plot_ladder\n"
                 "from igkit.report.plots import figure_png\n\n" + FINOPS_SHOW + "\n\n"
-                "burn = views.open_burn(\n"
+                "burn = explore.open_burn(\n"
                 "    source, snapshot_dir=snapshot_dir, matrix=matrix, trust_dir=trust_dir,\n"
                 "    focus_csv=focus_csv, at=at,\n"
                 ")\n"
-                "display(Markdown(views.headline(burn)))\n"
-                "views.budget_table(burn.figures)"
+                "display(Markdown(explore.headline(burn)))\n"
+                "explore.budget_table(burn.figures)"
             ),
             new_markdown_cell(
                 "## The downshift ladder\n\nThe tiers of the chosen matrix's `cost_ladder`: "
@@ -297,8 +297,8 @@ def finops_notebook() -> nbformat.NotebookNode:
             ),
             new_code_cell(
                 "display(Image(figure_png(plot_ladder(burn.explanation, burn.ladder, "
-                "**views.deciding_shares(burn)))))\n"
-                "display(Markdown(views.actions_markdown(burn)))"
+                "**explore.deciding_shares(burn)))))\n"
+                "display(Markdown(explore.actions_markdown(burn)))"
             ),
             new_markdown_cell(
                 "## Spend, month-to-date, unit costs, unallocated spend and top movers\n\n"

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from igkit import finops
 from igkit.explore import load_run
-from igkit.finops import views
+from igkit.finops import explore, views
 from igkit.report import finops_plots
 from igkit.report.notebooks import kernel_manager_class, notebooks_dir
 from igkit.spec.loader import load_matrix
@@ -322,7 +322,7 @@ def test_top_movers_compare_the_last_complete_day_with_the_trailing_week() -> No
     # the day after: the 10th (100) is below the week's mean including the 9th
     assert views.top_movers(costs, "2025-03-11T00:00:00Z").empty
     assert views.top_movers(costs, "2025-03-01T12:00:00Z").empty  # nothing complete to compare
-    table = views.movers_table(movers, "USD")
+    table = explore.movers_table(movers, "USD")
     assert table.loc["ingest", "rise"] == views.money(150 - mean, "USD")
 
 
@@ -400,7 +400,7 @@ def test_month_to_date_frame_without_projections_draws_none() -> None:
     fig = finops_plots.plot_month_to_date(frame, title="infra", currency="USD")
     labels = fig.legends[0].get_texts()
     assert [t.get_text() for t in labels] == ["month-to-date", r"budget \$1,000"]
-    table = views.budget_table([unknown])
+    table = explore.budget_table([unknown])
     assert table.loc["linear projection", "infra"] == "—"
     assert table.loc["why", "infra"] == "infra: only 3h of cost history"
     assert "nan" not in table.to_string().lower()
@@ -410,7 +410,7 @@ def test_focus_sample_figures_and_unit_costs() -> None:
     """The shipped FOCUS sample, checked against figures computed here by hand: 14 days of
     infra (360 a day less a 100 credit on the 5th; 21 a day of tax apart), llm (140 a day,
     290 from the 12th) and 12.50 a day of untagged support."""
-    burn = views.open_burn("focus-csv")
+    burn = explore.open_burn("focus-csv")
     assert burn.at == pd.Timestamp("2025-03-15", tz="UTC")
     got = {f.budget: f for f in burn.figures}
     assert got["infra"].month_to_date == pytest.approx(14 * 360 - 100)
@@ -439,7 +439,7 @@ def test_the_chosen_matrix_decides_the_ladder_and_the_alert_line(tmp_path: Path)
     assert old in text
     path = tmp_path / "m.yaml"
     path.write_text(text.replace(old, "threshold: {value: 55, unit: percent}"), encoding="utf-8")
-    burn = views.open_burn("focus-csv", matrix=path)
+    burn = explore.open_burn("focus-csv", matrix=path)
     assert burn.explanation.name == "Brownout"
     assert burn.ladder.tier_name(4) == "Brownout"
     assert burn.alert_share("infra") == pytest.approx(0.55)
@@ -553,7 +553,7 @@ def test_the_notebook_runs_on_its_defaults(tmp_path: Path, source: str) -> None:
     parameters = {} if source == "prometheus-snapshots" else {"source": source}
     shown, took = _run_notebook(tmp_path, **parameters)
     _assert_readable(shown)
-    burn = views.open_burn(source)  # type: ignore[arg-type]
+    burn = explore.open_burn(source)  # type: ignore[arg-type]
     assert burn.explanation.text in shown.replace("&gt;", ">").replace("&amp;", "&")
     for figures in burn.figures:
         assert views.money(figures.month_to_date, burn.currency) in shown

@@ -1,0 +1,215 @@
+"""The FinOps notebook's input and its tables: one input (a run's G6 snapshots or a FOCUS
+export), judged with the chosen matrix, read into a :class:`Burn` — costs, budget figures,
+the ladder's explanation and unit costs — and shown as money tables and sentences.
+
+The frames come from :mod:`igkit.finops.views`, the figures from
+:mod:`igkit.finops.projection`, the tier from :mod:`igkit.finops.ladder`; nothing here
+decides a number, it only reads and formats.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import pandas as pd
+
+from igkit.errors import ConfigError
+from igkit.finops.budgets import matrix_budgets
+from igkit.finops.costs import costs_from_run
+from igkit.finops.views import (
+    as_time,
+    focus_unit_costs,
+    money,
+    percent,
+    unit_costs_from_run,
+)
+from igkit.spec.models import CostLadder, Matrix
+
+if TYPE_CHECKING:
+    from igkit.finops.ladder import TierExplanation
+    from igkit.finops.projection import BudgetFigures
+
+
+def _utc(value: datetime | pd.Timestamp) -> pd.Timestamp:
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+
+
+def budget_table(figures: Sequence[BudgetFigures]) -> pd.DataFrame:
+    """The figures of each budget (a column each) as the notebook shows them: money in the
+    budget currency, shares in percent, ``—`` for what is unknown, and why a figure is
+    NO_DATA or ERROR."""
+    rows = [
+        {
+            "budget": f.budget,
+            "month-to-date": money(f.month_to_date, f.currency),
+            "limit": money(f.limit, f.currency),
+            "share": percent(f.share),
+            "linear projection": money(f.linear_projection, f.currency),
+            "run-rate projection": money(f.run_rate_projection, f.currency),
+            "drives the ladder": {"linear": "linear", "run_rate": "run-rate"}.get(
+                f.driver or "", "—"
+            ),
+            "projected share": percent(f.projected_share),
+            "tax (apart)": money(f.tax, f.currency),
+            "status": str(f.status.value if hasattr(f.status, "value") else f.status),
+            "why": "; ".join(f.reasons) or "—",
+        }
+        for f in figures
+    ]
+    return pd.DataFrame(rows).set_index("budget").T if rows else pd.DataFrame()
+
+
+def money_table(frame: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """``frame`` with every float column as money (for display; the numbers stay in ``frame``)."""
+    shown = frame.copy()
+    for column in shown.columns:
+        if pd.api.types.is_float_dtype(shown[column]):
+            shown[column] = [money(v, currency) for v in shown[column].to_numpy()]
+    if isinstance(shown.index, pd.DatetimeIndex):
+        shown.index = shown.index.strftime("%Y-%m-%d %H:%M UTC")
+    return shown
+
+
+Source = Literal["prometheus-snapshots", "focus-csv"]
+
+
+def focus_sample() -> Path:
+    """The FOCUS 1.1 export shipped with igkit: two weeks of March 2025 with a credit, tax, an
+    untagged (unallocated) service and a step up in LLM spend on the 12th."""
+    return Path(str(resources.files("igkit").joinpath("data/demo/focus.csv")))
+
+
+@dataclass(frozen=True)
+class Burn:
+    """Everything the FinOps notebook shows, read from one input with one matrix."""
+
+    source: Source
+    matrix: Matrix
+    costs: pd.DataFrame
+    at: pd.Timestamp
+    figures: list[BudgetFigures]
+    explanation: TierExplanation
+    unit_costs: pd.DataFrame
+
+    @property
+    def currency(self) -> str:
+        return self.matrix.finops.currency
+
+    @property
+    def ladder(self) -> CostLadder:
+        if self.matrix.cost_ladder is None:
+            raise ConfigError("the matrix has no cost_ladder: the downshift tier is unknown")
+        return self.matrix.cost_ladder
+
+    def alert_share(self, budget: str) -> float | None:
+        """The budget's alert line: its ``budget_burn`` objective's threshold (a share)."""
+        found = [b.alert_pct / 100 for b in matrix_budgets(self.matrix) if b.name == budget]
+        return found[0] if found else None
+
+
+def open_burn(
+    source: Source,
+    *,
+    snapshot_dir: str | Path | None = None,
+    matrix: str | Path | None = None,
+    trust_dir: str | Path | None = None,
+    focus_csv: str | Path | None = None,
+    at: datetime | str | None = None,
+) -> Burn:
+    """Costs, budget figures and the tier from the G6 snapshots of a run (``snapshot_dir``,
+    empty = the demo sample) or a FOCUS export (``focus_csv``, empty = :func:`focus_sample`),
+    judged with the chosen matrix (empty = the shipped one) at ``at`` (empty = the run's
+    evaluation time, or the end of the FOCUS data)."""
+    from igkit.explore import load_run
+    from igkit.finops.focus import read_focus
+    from igkit.finops.ladder import explain
+    from igkit.finops.projection import budget_figures
+    from igkit.spec.loader import load_matrix
+
+    unknown: dict[str, str] = {}
+    if source == "prometheus-snapshots":
+        run = load_run(snapshot_dir, matrix, trust_dir)
+        loaded = run.loaded.matrix
+        costs = costs_from_run(run)
+        when = as_time(at) or _utc(run.at)
+        units = unit_costs_from_run(run)
+    elif source == "focus-csv":
+        loaded = load_matrix(Path(matrix) if matrix else None).matrix
+        names = [b.name for b in matrix_budgets(loaded)]
+        read = read_focus(
+            Path(focus_csv) if focus_csv else focus_sample(), loaded.finops, budgets=names
+        )
+        costs = read.costs
+        given = as_time(at)
+        if given is None and read.data_end is None:
+            raise ConfigError(f"{read.path}: no cost rows; give `at`")
+        when = given if given is not None else _utc(read.data_end)  # type: ignore[arg-type]
+        lag = read.lag_problem(when, loaded.finops)
+        unknown = dict.fromkeys(names, lag) if lag else {}
+        units = focus_unit_costs(costs, read.usage, loaded)
+    else:
+        raise ConfigError(f'source must be "prometheus-snapshots" or "focus-csv", not {source!r}')
+    budgets = matrix_budgets(loaded)
+    figures = budget_figures(costs, budgets, when.to_pydatetime(), loaded.finops, unknown=unknown)
+    if loaded.cost_ladder is None:
+        raise ConfigError("the matrix has no cost_ladder: the downshift tier is unknown")
+    return Burn(
+        source=source,
+        matrix=loaded,
+        costs=costs,
+        at=when,
+        figures=figures,
+        explanation=explain(figures, loaded.cost_ladder),  # type: ignore[arg-type]
+        unit_costs=units,
+    )
+
+
+def movers_table(movers: pd.DataFrame, currency: str) -> pd.DataFrame:
+    """:func:`top_movers` for people: money, the rise in percent, the period's date."""
+    return pd.DataFrame(
+        {
+            "component": movers["component"].to_numpy(),
+            "period": pd.DatetimeIndex(movers["period"]).strftime("%Y-%m-%d %H:%M UTC"),
+            "spend": [money(v, currency) for v in movers["spend"]],
+            "trailing mean": [money(v, currency) for v in movers["trailing_mean"]],
+            "rise": [money(v, currency) for v in movers["change"]],
+            "rise (share of mean)": [percent(v) for v in movers["change_share"]],
+        }
+    ).set_index("component")
+
+
+def headline(burn: Burn) -> str:
+    """The tier and why, then what the figures are for (Markdown)."""
+    what = {"prometheus-snapshots": "the G6 cost counters of the run", "focus-csv": "FOCUS export"}
+    return (
+        f"**{burn.explanation.text}**\n\n"
+        f"Figures at {burn.at.strftime('%Y-%m-%d %H:%M UTC')} from {what[burn.source]}; "
+        f"money in {burn.currency}."
+    )
+
+
+def deciding_shares(burn: Burn) -> dict[str, float | None]:
+    """Month-to-date and projected share of the budget that decides the tier (none: empty)."""
+    for figures in burn.figures:
+        if figures.budget == burn.explanation.budget:
+            return {
+                "month_to_date_share": figures.share,
+                "projected_share": figures.projected_share,
+            }
+    return {}
+
+
+def actions_markdown(burn: Burn) -> str:
+    """The current tier's actions from the matrix, one bullet each (Markdown)."""
+    tier = burn.explanation
+    if not tier.actions:
+        return f"Tier {tier.tier} ({tier.name}): no actions."
+    return f"**Tier {tier.tier} ({tier.name}) — actions:**\n\n" + "\n".join(
+        f"- {action}" for action in tier.actions
+    )
