@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
-from igkit.errors import ConfigError
+from igkit.errors import ConfigError, IgkitError
 from igkit.finops.budgets import matrix_budgets
 from igkit.finops.costs import costs_from_run
 from igkit.finops.views import (
@@ -213,3 +213,25 @@ def actions_markdown(burn: Burn) -> str:
     return f"**Tier {tier.tier} ({tier.name}) — actions:**\n\n" + "\n".join(
         f"- {action}" for action in tier.actions
     )
+
+
+def one_line_errors() -> None:
+    """In a notebook, show an igkit error (a refused input: ConfigError, CostDataError, ...)
+    as one line naming the file, field and cause instead of a traceback; the cell still
+    fails, so papermill and nbmake still stop on it. Outside IPython this does nothing."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a notebook dependency
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def _one_line(
+        shell: Any, etype: type[BaseException], value: BaseException, tb: Any, tb_offset: Any = None
+    ) -> list[str]:
+        line = f"igkit: error: {' '.join(str(value).split())}"
+        shell._showtraceback(etype, value, [line])
+        return [line]
+
+    shell.set_custom_exc((IgkitError,), _one_line)

@@ -283,6 +283,7 @@ def finops_notebook() -> nbformat.NotebookNode:
                 "from igkit.finops import explore\n"
                 "from igkit.report.finops_plots import explore_sections, plot_ladder\n"
                 "from igkit.report.plots import figure_png\n\n" + FINOPS_SHOW + "\n\n"
+                "explore.one_line_errors()  # a refused input: one line naming file and cause\n"
                 "burn = explore.open_burn(\n"
                 "    source, snapshot_dir=snapshot_dir, matrix=matrix, trust_dir=trust_dir,\n"
                 "    focus_csv=focus_csv, at=at,\n"

@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from pydantic import ValidationError
 
 from igkit import finops
+from igkit.errors import IgkitError
 from igkit.explore import load_run
 from igkit.finops import explore, views
 from igkit.report import finops_plots
@@ -558,3 +559,46 @@ def test_the_notebook_runs_on_its_defaults(tmp_path: Path, source: str) -> None:
     for figures in burn.figures:
         assert views.money(figures.month_to_date, burn.currency) in shown
     assert took < 60, f"the notebook took {took:.0f} s"
+
+
+def _eur_sample(tmp_path: Path) -> Path:
+    path = tmp_path / "focus-eur.csv"
+    text = explore.focus_sample().read_text(encoding="utf-8")
+    path.write_text(text.replace(",USD,", ",EUR,"), encoding="utf-8")
+    return path
+
+
+@pytest.mark.notebooks
+def test_a_refused_focus_file_is_one_line_in_the_notebook(tmp_path: Path) -> None:
+    """An EUR export judged against USD budgets: the notebook stops on one line naming the
+    file and the currency, never a traceback; the honest (USD) sample runs (positive control:
+    test_the_notebook_runs_on_its_defaults)."""
+    import papermill as pm
+
+    eur = _eur_sample(tmp_path)
+    with pytest.raises(pm.PapermillExecutionError):
+        _run_notebook(tmp_path, source="focus-csv", focus_csv=str(eur))
+    nb = json.loads((tmp_path / "finops_cost_burn.ipynb").read_text(encoding="utf-8"))
+    errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
+    assert len(errors) == 1
+    (line,) = errors[0]["traceback"]
+    assert line.startswith("igkit: error: ")
+    assert str(eur) in line
+    assert "EUR" in line
+    assert "Traceback" not in json.dumps(nb["cells"])
+
+
+def test_money_is_in_the_matrix_currency(tmp_path: Path) -> None:
+    """A matrix whose budgets are in EUR reads an EUR export and shows euros everywhere."""
+    text = DEFAULT_MATRIX.read_text(encoding="utf-8")
+    assert "  currency: USD" in text
+    matrix = tmp_path / "eur.yaml"
+    matrix.write_text(text.replace("  currency: USD", "  currency: EUR", 1), encoding="utf-8")
+    burn = explore.open_burn("focus-csv", matrix=matrix, focus_csv=_eur_sample(tmp_path))
+    assert burn.currency == "EUR"
+    assert "money in EUR" in explore.headline(burn)
+    table = explore.budget_table(burn.figures)
+    assert table.loc["month-to-date", "infra"] == "€4,940.00"
+    assert "$" not in table.to_string()
+    with pytest.raises(IgkitError, match="EUR"):  # the same file against USD budgets
+        explore.open_burn("focus-csv", focus_csv=_eur_sample(tmp_path))
