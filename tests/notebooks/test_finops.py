@@ -602,3 +602,37 @@ def test_money_is_in_the_matrix_currency(tmp_path: Path) -> None:
     assert "$" not in table.to_string()
     with pytest.raises(IgkitError, match="EUR"):  # the same file against USD budgets
         explore.open_burn("focus-csv", focus_csv=_eur_sample(tmp_path))
+
+
+def test_the_filters_start_at_the_parameters_and_redraw_on_change() -> None:
+    burn = explore.open_burn("focus-csv")
+    shown: list[list[finops_plots.Section]] = []
+    box = finops_plots.filter_widgets(
+        burn, shown.append, budget="llm", start="2025-03-03", end="2025-03-10"
+    )
+    assert shown == []  # nothing drawn until a filter changes: the report shows the defaults
+    (budget, component), dates, _output = box.children[0].children, *box.children[1:]
+    assert budget.value == "llm"
+    assert component.value == ""
+    assert [v.strftime("%Y-%m-%d") for v in dates.value] == ["2025-03-03", "2025-03-10"]
+    assert "Filters (budget, component, dates)" in box._repr_mimebundle_()["text/plain"]
+    component.value = "llm"
+    (sections,) = shown
+    headings = [heading for heading, _ in sections]
+    assert "Month-to-date vs budget: llm" in headings
+    assert "Month-to-date vs budget: infra" not in headings
+    bars = dict(sections)["Spend per day by budget"]
+    assert isinstance(bars, Figure)
+    assert len(bars.axes[0].get_xticklabels()) == 8  # the 3rd..10th
+
+
+@pytest.mark.parametrize("source", ["prometheus-snapshots", "focus-csv"])
+def test_no_figure_of_the_notebook_clips_a_label(source: str) -> None:
+    burn = explore.open_burn(source)  # type: ignore[arg-type]
+    figures = [item for _, item in finops_plots.explore_sections(burn) if isinstance(item, Figure)]
+    figures.append(
+        finops_plots.plot_ladder(burn.explanation, burn.ladder, **explore.deciding_shares(burn))
+    )
+    assert len(figures) >= 5
+    for fig in figures:
+        assert not _clipped(fig), fig.axes[0].get_title()
