@@ -91,6 +91,7 @@ def evaluate(
                     at,
                     expect=expect,
                     ladder=loaded.matrix.cost_ladder,
+                    finops=loaded.matrix.finops,
                 )
             elif isinstance(obj, K6Objective):
                 judge = partial(

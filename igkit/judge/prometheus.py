@@ -16,6 +16,7 @@ from igkit.snapshots import (
     series_labels,
     to_wide_frame,
 )
+from igkit.spec.finops import FinopsSpec
 from igkit.spec.models import BudgetBurn, CostLadder
 from igkit.spec.plan import PlannedQuery
 from igkit.timeutil import human_duration, short_time
@@ -173,6 +174,7 @@ def evaluate_prometheus(
     *,
     expect: Snapshot | FetchFailure | None = None,
     ladder: CostLadder | None = None,
+    finops: FinopsSpec | None = None,
 ) -> ObjectiveVerdict:
     """Turn one snapshot into an objective verdict; a FetchFailure says why none exists.
 
@@ -213,7 +215,7 @@ def evaluate_prometheus(
     }
     judgement: Judgement
     if isinstance(obj.rule, BudgetBurn):
-        judgement = judge_budget(frame, labels, rule=obj.rule, **kwargs)  # type: ignore[arg-type]
+        judgement = judge_budget(frame, labels, rule=obj.rule, finops=finops, **kwargs)  # type: ignore[arg-type]
     else:
         judgement = judge_steps(frame, labels, rule=obj.rule, **kwargs)  # type: ignore[arg-type]
     if frame.shape[1] == 0 and judgement.status is Status.NO_DATA:

@@ -17,10 +17,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from igkit.finops.budgets import Budget
+from igkit.finops.figures import counter_figures
 from igkit.finops.mtd import counter_month_to_date
 from igkit.finops.projection import linear_projection as month_end_projection
 from igkit.finops.projection import month_progress
 from igkit.snapshots import quote_label
+from igkit.spec.finops import FinopsSpec
 from igkit.spec.models import (
     Aggregate,
     AllSteps,
@@ -425,6 +428,7 @@ def judge_budget(
     settings: ResolvedSettings,
     at: datetime,
     what: str,
+    finops: FinopsSpec | None = None,
 ) -> Judgement:
     """Month-to-date spend from cumulative USD counters, against a share of the budget.
 
@@ -473,7 +477,9 @@ def judge_budget(
     share = spend / rule.budget_usd
     share_disp = from_base(share, unit)
     elapsed, month_len = month_progress(at)
-    projected = month_end_projection(spend, at)
+    extra = _projection_details(frame, labels, rule, settings, at, finops or FinopsSpec())
+    note = extra["projection_note"]
+    projected = month_end_projection(spend, at) if note is None else None
     details: dict[str, float | str | None] = {
         "month_to_date_usd": round(spend, 6),
         "budget_usd": rule.budget_usd,
@@ -483,6 +489,7 @@ def judge_budget(
         else None,
         "month_elapsed_share": round(elapsed / month_len, 6),
     }
+    details.update(extra)
     for column, amount in zip(frame.columns, spend_by_series, strict=True):
         lab = labels.get(str(column), {})
         details[f"spend_usd[{_label_text(lab)}]"] = round(float(amount), 6)
@@ -491,6 +498,8 @@ def judge_budget(
     projection = (
         f"; linear month-end projection ${projected:,.0f} ({projected / rule.budget_usd:.0%} of budget)"
         if projected is not None
+        else f"; {note}"
+        if isinstance(note, str) and "min_history" in note
         else ""
     )
     breach = not _OPS[comparison](np.float64(share), to_base(threshold.value, unit))
@@ -517,6 +526,35 @@ def judge_budget(
         reason=reason,
     )
     return Judgement(status, [verdict], share_disp, float(cov.coverage[0]), [reason], details)
+
+
+def _projection_details(
+    frame: pd.DataFrame,
+    labels: dict[str, dict[str, str]],
+    rule: BudgetBurn,
+    settings: ResolvedSettings,
+    at: datetime,
+    finops: FinopsSpec,
+) -> dict[str, float | str | None]:
+    """Both month-end projections of :mod:`igkit.finops.projection` for the G6 details, and
+    which one drives the ladder (``finops.projection``); the reason when there is none."""
+    budget = Budget(name="budget", budget_usd=rule.budget_usd, alert_pct=100)
+    _, fig = counter_figures(frame, labels, budget=budget, settings=settings, at=at, spec=finops)
+    driving = {"linear": fig.linear_projection, "run_rate": fig.run_rate_projection}.get(
+        fig.driver or ""
+    )
+    return {
+        "run_rate_projection_usd": None
+        if fig.run_rate_projection is None
+        else round(fig.run_rate_projection, 2),
+        "run_rate_days": float(finops.run_rate_days),
+        "projection_driver": fig.driver,
+        "driving_projection_usd": None if driving is None else round(driving, 2),
+        "driving_projected_share": None
+        if fig.projected_share is None
+        else round(fig.projected_share, 6),
+        "projection_note": "; ".join(r.removeprefix("budget: ") for r in fig.reasons) or None,
+    }
 
 
 def _common_labels(label_sets: list[dict[str, str]]) -> dict[str, str]:

@@ -64,9 +64,9 @@ def test_snapshot_costs_match_the_budget_rule() -> None:
         frame = finops.burn(costs, budget, usd, alert_pct=alerts[budget])
         last = frame.iloc[-1]
         assert last["month_to_date_usd"] == pytest.approx(objective.details["month_to_date_usd"])
-        assert last["projected_usd"] == pytest.approx(
-            objective.details["projected_month_end_usd"], abs=0.01
-        )
+        # the demo is 3 h 30 m into the month: under finops.min_history G6 projects nothing
+        assert objective.details["projected_month_end_usd"] is None
+        assert "finops.min_history" in str(objective.details["projection_note"])
         assert frame["month_to_date_usd"].is_monotonic_increasing
     by_component = finops.spend_by_component(costs)
     assert by_component["cost_usd"].is_monotonic_decreasing
