@@ -20,7 +20,6 @@ import pandas as pd
 
 from igkit.errors import ConfigError, IgkitError
 from igkit.finops.budgets import matrix_budgets
-from igkit.finops.costs import costs_from_run
 from igkit.finops.views import (
     as_time,
     focus_unit_costs,
@@ -127,36 +126,37 @@ def open_burn(
     judged with the chosen matrix (empty = the shipped one) at ``at`` (empty = the run's
     evaluation time, or the end of the FOCUS data)."""
     from igkit.explore import load_run
+    from igkit.finops.figures import figures_from_focus, figures_from_run
     from igkit.finops.focus import read_focus
     from igkit.finops.ladder import explain
-    from igkit.finops.projection import budget_figures
     from igkit.spec.loader import load_matrix
 
-    unknown: dict[str, str] = {}
+    given = as_time(at)
     if source == "prometheus-snapshots":
         run = load_run(snapshot_dir, matrix, trust_dir)
+        when = _utc(run.at)
+        if given is not None and given != when:
+            raise ConfigError(
+                f"at {given:%Y-%m-%dT%H:%M:%SZ}: a run's figures are at its evaluation time "
+                f"{when:%Y-%m-%dT%H:%M:%SZ}; leave `at` empty"
+            )
         loaded = run.loaded.matrix
-        costs = costs_from_run(run)
-        when = as_time(at) or _utc(run.at)
+        costs, figures = figures_from_run(run)  # the G6 rule's own path
         units = unit_costs_from_run(run)
     elif source == "focus-csv":
         loaded = load_matrix(Path(matrix) if matrix else None).matrix
-        names = [b.name for b in matrix_budgets(loaded)]
-        read = read_focus(
-            Path(focus_csv) if focus_csv else focus_sample(), loaded.finops, budgets=names
-        )
+        path = Path(focus_csv) if focus_csv else focus_sample()
+        if given is None:  # the end of the data: read once to find it
+            ends = read_focus(path, loaded.finops, budgets=[b.name for b in matrix_budgets(loaded)])
+            if ends.data_end is None:
+                raise ConfigError(f"{ends.path}: no cost rows; give `at`")
+            given = _utc(ends.data_end)
+        when = given
+        read, figures = figures_from_focus(path, loaded, when.to_pydatetime())
         costs = read.costs
-        given = as_time(at)
-        if given is None and read.data_end is None:
-            raise ConfigError(f"{read.path}: no cost rows; give `at`")
-        when = given if given is not None else _utc(read.data_end)  # type: ignore[arg-type]
-        lag = read.lag_problem(when, loaded.finops)
-        unknown = dict.fromkeys(names, lag) if lag else {}
         units = focus_unit_costs(costs, read.usage, loaded)
     else:
         raise ConfigError(f'source must be "prometheus-snapshots" or "focus-csv", not {source!r}')
-    budgets = matrix_budgets(loaded)
-    figures = budget_figures(costs, budgets, when.to_pydatetime(), loaded.finops, unknown=unknown)
     if loaded.cost_ladder is None:
         raise ConfigError("the matrix has no cost_ladder: the downshift tier is unknown")
     return Burn(
