@@ -86,7 +86,8 @@ def focus_sample() -> Path:
 
 @dataclass(frozen=True)
 class Burn:
-    """Everything the FinOps notebook shows, read from one input with one matrix."""
+    """Everything the FinOps notebook shows, read from one input with one matrix; ``origin``
+    says what was read (the run's directory, or the FOCUS file and its SHA-256)."""
 
     source: Source
     matrix: Matrix
@@ -95,6 +96,7 @@ class Burn:
     figures: list[BudgetFigures]
     explanation: TierExplanation
     unit_costs: pd.DataFrame
+    origin: str
 
     @property
     def currency(self) -> str:
@@ -143,6 +145,7 @@ def open_burn(
         loaded = run.loaded.matrix
         costs, figures = figures_from_run(run)  # the G6 rule's own path
         units = unit_costs_from_run(run)
+        origin = f"the G6 cost counters of the run in `{run.replay.directory}`"
     elif source == "focus-csv":
         loaded = load_matrix(Path(matrix) if matrix else None).matrix
         path = Path(focus_csv) if focus_csv else focus_sample()
@@ -155,6 +158,7 @@ def open_burn(
         read, figures = figures_from_focus(path, loaded, when.to_pydatetime())
         costs = read.costs
         units = focus_unit_costs(costs, read.usage, loaded)
+        origin = f"the FOCUS export `{read.path}` (SHA-256 {read.sha256[:16]}…)"
     else:
         raise ConfigError(f'source must be "prometheus-snapshots" or "focus-csv", not {source!r}')
     if loaded.cost_ladder is None:
@@ -167,6 +171,7 @@ def open_burn(
         figures=figures,
         explanation=explain(figures, loaded.cost_ladder),  # type: ignore[arg-type]
         unit_costs=units,
+        origin=origin,
     )
 
 
@@ -186,10 +191,9 @@ def movers_table(movers: pd.DataFrame, currency: str) -> pd.DataFrame:
 
 def headline(burn: Burn) -> str:
     """The tier and why, then what the figures are for (Markdown)."""
-    what = {"prometheus-snapshots": "the G6 cost counters of the run", "focus-csv": "FOCUS export"}
     return (
         f"**{burn.explanation.text}**\n\n"
-        f"Figures at {burn.at.strftime('%Y-%m-%d %H:%M UTC')} from {what[burn.source]}; "
+        f"Figures at {burn.at.strftime('%Y-%m-%d %H:%M UTC')} from {burn.origin}; "
         f"money in {burn.currency}."
     )
 
