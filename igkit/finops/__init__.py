@@ -32,6 +32,7 @@ from igkit.finops.costs import (
     empty_costs,
     step_spend,
 )
+from igkit.finops.figures import counter_figures, figures_from_focus, figures_from_run
 from igkit.finops.focus import FocusCosts, read_focus, read_focus_csv
 from igkit.finops.ladder import (
     TIER_NAMES,
@@ -51,6 +52,7 @@ from igkit.finops.projection import (
     unallocated,
     unallocated_check,
 )
+from igkit.finops.unit_costs import UnitCostFigure, focus_unit_costs, unit_cost_objectives
 from igkit.finops.views import (
     burn,
     filter_range,
@@ -69,16 +71,21 @@ __all__ = [
     "CostDataError",
     "DownshiftLadder",
     "FocusCosts",
+    "UnitCostFigure",
     "budget_figures",
     "burn",
     "costs_from_counters",
     "costs_from_run",
+    "counter_figures",
     "cumulative_spend",
     "default_ladder",
     "downshift_tier",
     "downshift_tiers",
     "empty_costs",
+    "figures_from_focus",
+    "figures_from_run",
     "filter_range",
+    "focus_unit_costs",
     "linear_projection",
     "load_costs",
     "load_run_for",
@@ -94,6 +101,7 @@ __all__ = [
     "tier_name",
     "unallocated",
     "unallocated_check",
+    "unit_cost_objectives",
     "unit_costs_from_focus",
     "unit_costs_from_run",
 ]

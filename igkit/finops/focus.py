@@ -55,8 +55,8 @@ _DAY = pd.Timedelta(days=1)
 
 @dataclass(frozen=True)
 class FocusCosts:
-    """A FOCUS export read for the budgets: the cost frame, consumed quantities for unit
-    costs (``time, budget, component, quantity, unit``), the conversions applied (currency ->
+    """A FOCUS export read for the budgets: the cost frame, the rows with a consumed quantity
+    for unit costs (``time, end, budget, component, quantity, unit, cost``), the conversions applied (currency ->
     rate and row count: evidence), the end of the data, and the file's SHA-256."""
 
     costs: pd.DataFrame
@@ -298,7 +298,7 @@ def read_focus(
         _no_double_count(raw, frame, path)
     else:
         frame = _amortize(frame, pd.Timedelta(spec.commitment_term))
-    usage = _usage(raw, time, budget, component, path)
+    usage = _usage(raw, time, end, cost, budget, component, path)
     frame = frame.sort_values("time", kind="stable").reset_index(drop=True)
     return FocusCosts(
         costs=frame,
@@ -331,11 +331,13 @@ def _no_double_count(raw: pd.DataFrame, frame: pd.DataFrame, path: Path) -> None
 def _usage(
     raw: pd.DataFrame,
     time: pd.Series,
+    end: pd.Series,
+    cost: np.ndarray,
     budget: np.ndarray,
     component: np.ndarray,
     path: Path,
 ) -> pd.DataFrame:
-    columns = ["time", "budget", "component", "quantity", "unit"]
+    columns = ["time", "end", "budget", "component", "quantity", "unit", "cost"]
     if "ConsumedQuantity" not in raw.columns:
         return pd.DataFrame(columns=columns)
     text = raw["ConsumedQuantity"]
@@ -348,7 +350,15 @@ def _usage(
         )
     unit = raw["ConsumedUnit"] if "ConsumedUnit" in raw.columns else pd.Series("", index=raw.index)
     out = pd.DataFrame(
-        {"time": time, "budget": budget, "component": component, "quantity": quantity, "unit": unit}
+        {
+            "time": time,
+            "end": end,
+            "budget": budget,
+            "component": component,
+            "quantity": quantity,
+            "unit": unit,
+            "cost": cost,
+        }
     )
     kept: pd.DataFrame = out[np.isfinite(quantity)].reset_index(drop=True)
     return kept

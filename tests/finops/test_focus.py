@@ -120,11 +120,12 @@ def test_untagged_rows_are_unallocated_with_their_amount() -> None:
     assert got["infra"].month_to_date == pytest.approx(1000)
     assert got["llm"].month_to_date == pytest.approx(500)  # the ServiceName rule
     assert finops.unallocated(read.costs, APRIL_11) == pytest.approx(200)  # "Support", untagged
-    status, reason = finops.unallocated_check(read.costs, APRIL_11, SPEC)
+    no_max = SPEC.model_copy(update={"unallocated_max_share": None})
+    status, reason = finops.unallocated_check(read.costs, APRIL_11, no_max)
     assert status is Status.PASS
     assert "no finops.unallocated_max_share" in reason
-    strict = SPEC.model_copy(update={"unallocated_max_share": 0.10})
-    status, reason = finops.unallocated_check(read.costs, APRIL_11, strict)
+    assert SPEC.unallocated_max_share == pytest.approx(0.10)  # the shipped matrix's maximum
+    status, reason = finops.unallocated_check(read.costs, APRIL_11, SPEC)
     assert status is Status.FAIL  # 200 / 1,700 = 11.8 % > 10 %
     assert "USD 200.00 = 11.8% of month-to-date USD 1,700.00, over the 10.0% maximum" in reason
     lenient = SPEC.model_copy(update={"unallocated_max_share": 0.12})
@@ -285,3 +286,24 @@ def test_budget_without_limit_is_never_reported_as_a_budget() -> None:
     read = read_focus(FOCUS / "untagged.csv", SPEC, budgets=["infra"])
     got = finops.budget_figures(read.costs, only_infra, APRIL_11, SPEC)
     assert [f.budget for f in got] == ["infra"]
+
+
+def test_unit_costs_over_the_gates_window_in_the_matrix_units() -> None:
+    read = read_focus(FOCUS / "untagged.csv", SPEC, budgets=NAMES)
+    got = {u.objective: u for u in finops.focus_unit_costs(read.usage, MATRIX, APRIL_11)}
+    ingest = got["G6/ingest_unit_cost"]
+    # the 60 m window [Apr 10 23:00, Apr 11) holds 1/24 of the April 10 row: 100 USD for 2M events
+    assert ingest.cost == pytest.approx(100 / 24)
+    assert ingest.quantity == pytest.approx(2_000_000 / 24)
+    assert ingest.value == pytest.approx(100 / 2_000_000 * 1000)  # USD per 1k events
+    assert ingest.unit == "USD/1k"
+    assert ingest.status is Status.PASS
+    graphql = got["G6/graphql_unit_cost"]  # no ConsumedQuantity for graphql in this file
+    assert graphql.status is Status.NO_DATA
+    assert graphql.value is None
+    assert "no ConsumedQuantity for component 'graphql'" in graphql.reason
+    # the same rows priced 3x are over the matrix's 0.10 USD/1k target
+    read3 = read.usage.assign(cost=read.usage["cost"] * 3)
+    over = {u.objective: u for u in finops.focus_unit_costs(read3, MATRIX, APRIL_11)}
+    assert over["G6/ingest_unit_cost"].status is Status.FAIL
+    assert "0.15 USD/1k" in over["G6/ingest_unit_cost"].reason

@@ -15,6 +15,7 @@ import requests
 
 from igkit.explore import load_run
 from igkit.finops.figures import figures_from_focus, figures_from_run
+from igkit.finops.unit_costs import focus_unit_costs
 from igkit.run import RunRequest, run_gates
 from igkit.verdicts import Status
 from tests.support.prometheus import PrometheusServer
@@ -28,8 +29,29 @@ MONTH = datetime(2025, 6, 1, tzinfo=UTC)
 HOUR = timedelta(hours=1)
 
 
+def _instant(url: str, query: str, at: datetime) -> float:
+    reply = requests.get(
+        f"{url}/api/v1/query", params={"query": query, "time": at.timestamp()}, timeout=30
+    )
+    reply.raise_for_status()
+    (sample,) = reply.json()["data"]["result"]
+    return float(sample["value"][1])
+
+
+def _last_hour_usage(url: str) -> dict[str, float]:
+    """Usage in the last hour before AT of the components G6 prices per unit (the matrix's
+    usage metrics, summed over their series: raw counter values at both ends)."""
+    metrics = {"ingest": "ingest_stream_events_total", "graphql": "graphql_latency_count"}
+    return {
+        component: _instant(url, f"sum({m})", AT) - _instant(url, f"sum({m})", AT - HOUR)
+        for component, m in metrics.items()
+    }
+
+
 def _focus_from_prometheus(url: str, path: Path) -> int:
-    """Hourly FOCUS Usage rows from the raw cost counters (no resets in this history)."""
+    """Hourly FOCUS Usage rows from the raw cost counters (no resets in this history), with
+    ConsumedQuantity on the last hour's rows of the unit-priced components."""
+    usage = _last_hour_usage(url)
     reply = requests.get(
         f"{url}/api/v1/query_range",
         params={
@@ -54,6 +76,7 @@ def _focus_from_prometheus(url: str, path: Path) -> int:
                 "ServiceName",
                 "BilledCost",
                 "BillingCurrency",
+                "ConsumedQuantity",
                 "Tags",
             ]
         )
@@ -68,6 +91,8 @@ def _focus_from_prometheus(url: str, path: Path) -> int:
             tags = json.dumps({k: s["metric"][k] for k in ("budget", "component")})
             for t, cost in zip(times[:-1], spend, strict=True):
                 start = datetime.fromtimestamp(t, UTC)
+                last = start == AT - HOUR
+                quantity = usage.get(s["metric"]["component"]) if last else None
                 writer.writerow(
                     [
                         "2025-06-01T00:00:00Z",
@@ -77,6 +102,7 @@ def _focus_from_prometheus(url: str, path: Path) -> int:
                         s["metric"]["component"],
                         repr(float(cost)),
                         "USD",
+                        "" if quantity is None else repr(quantity),
                         tags,
                     ]
                 )
@@ -112,6 +138,14 @@ def test_prometheus_and_focus_paths_give_the_same_figures(
             p.run_rate_projection, abs=0.01
         )
         assert g6.details["projection_driver"] == p.driver
+    # unit costs over the gate's window (the last 60 m) in the matrix's units
+    units = {u.objective: u for u in focus_unit_costs(read.usage, run.loaded.matrix, AT)}
+    assert set(units) == {"G6/ingest_unit_cost", "G6/graphql_unit_cost"}
+    for name, u in units.items():
+        g6 = next(o for o in run.gate("G6").objectives if f"G6/{o.name}" == name)
+        assert u.status is g6.status is Status.PASS
+        assert u.value == pytest.approx(g6.observed, rel=1e-6), name
+        assert u.unit == g6.unit
 
 
 def test_a_focus_export_ending_before_at_is_no_data(

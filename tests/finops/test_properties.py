@@ -38,13 +38,13 @@ def _frame(daily: list[float], category: str = "usage") -> pd.DataFrame:
 
 
 @pytest.mark.property
-@given(st.lists(money, min_size=1, max_size=30), st.integers(1, 30), st.integers(1, 30))
+@given(st.lists(money, min_size=1, max_size=30), st.integers(1, 29), st.integers(1, 29))
 def test_month_to_date_is_monotone_in_time_for_non_negative_usage(
     daily: list[float], a: int, b: int
 ) -> None:
     costs = _frame(daily)
     early, late = sorted((a, b))
-    at_early, at_late = APRIL + timedelta(days=early), APRIL + timedelta(days=late)
+    at_early, at_late = APRIL + timedelta(days=early), APRIL + timedelta(days=late)  # in April
     mtd_early = month_to_date_by_budget(costs, at_early).get("infra", 0.0)
     mtd_late = month_to_date_by_budget(costs, at_late).get("infra", 0.0)
     assert mtd_early <= mtd_late
