@@ -222,11 +222,11 @@ def test_junit_has_one_testcase_per_objective(runs: dict[str, Path]) -> None:
         if c.find("failure") is not None
     }
     assert failing[("G1 SLO Baseline", "graphql_query_p95")].get("type") == "FAIL"  # type: ignore[union-attr]
-    # reported-only objectives (p99 FAIL, Neo4j NO_DATA) are skipped, never failures
+    # reported-only objectives (p99 FAIL, Neo4j and journeys NO_DATA) are skipped, never failures
     skipped = {c.get("name"): c.find("skipped") for c in cases if c.find("skipped") is not None}
-    assert set(skipped) == {"graphql_query_p99", "neo4j_1hop_p95"}
+    assert set(skipped) == {"graphql_query_p99", "neo4j_1hop_p95", "synthetic_journeys"}
     assert skipped["graphql_query_p99"].get("message") == "FAIL (reported only, not gated)"  # type: ignore[union-attr]
-    assert root.find("testsuite").get("skipped") == "2"  # type: ignore[union-attr]
+    assert root.find("testsuite").get("skipped") == "3"  # type: ignore[union-attr]
     no_data = {name for (_, name), f in failing.items() if f.get("type") == "NO_DATA"}  # type: ignore[union-attr]
     assert no_data == {
         "slsa_provenance",
@@ -402,6 +402,8 @@ def test_missing_inputs_are_one_line_each_on_the_console(
     assert why == [
         "  no --evidence: G3 G4 G7 G8 evidence objectives are NO_DATA",
         "  no --k6: G5 k6 objectives are NO_DATA",
+        "  G5 NO_DATA: G5 synthetic_journeys: no synthetic journeys run was given "
+        "(igkit journeys run judges it)",
     ]
     assert "no evidence directory was given" not in captured.out + captured.err
     reasons = [r for g in load(tmp_path / "run")["gates"] for r in g["reasons"]]

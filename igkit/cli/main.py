@@ -33,6 +33,8 @@ VERBS = (
     "triggers",
     "cutover",
     "postdeploy",
+    "journeys",
+    "finops",
 )
 """Each verb is the module ``igkit.cli.<verb>`` (``-`` as ``_``), in ``--help`` order."""
 

@@ -10,13 +10,20 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
+import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from igkit.spec.models import SEED_TIER_NAMES, CostLadder
-from igkit.verdicts import Status
+from igkit.finops.budgets import Budget
+from igkit.finops.projection import BudgetFigures
+from igkit.spec.models import SEED_TIER_NAMES, BudgetBurn, CostLadder, Gate, PrometheusObjective
+from igkit.units import to_base
+from igkit.verdicts import GateVerdict, ObjectiveVerdict, RunVerdicts, Status
+
+if TYPE_CHECKING:
+    from igkit.spec.finops import FinopsSpec
 
 TIER_NAMES = ("No action", *SEED_TIER_NAMES)
 
@@ -73,29 +80,6 @@ def tier_name(tier: int, ladder: CostLadder | None = None) -> str:
     return ladder.tier_name(tier) if ladder is not None else TIER_NAMES[tier]
 
 
-# --------------------------------------------------------------------------- stand-in (f1)
-
-
-class BudgetFigures(BaseModel):
-    """Stand-in for f1's figures of one budget (contract of issue 13)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    budget: str
-    limit: float | None
-    currency: str
-    at: datetime
-    month_to_date: float | None
-    share: float | None
-    linear_projection: float | None
-    run_rate_projection: float | None
-    driver: Literal["linear", "run_rate"] | None
-    projected_share: float | None
-    tax: float
-    status: Status
-    reasons: list[str]
-
-
 # --------------------------------------------------------------------------- explanation
 
 Signal = Literal["month_to_date", "projection"]
@@ -145,15 +129,27 @@ def _tier_by(value: float, thresholds: tuple[float, ...]) -> int:
     return int(np.searchsorted(np.asarray(thresholds), value, side="right"))
 
 
-def _unknown(figures: BudgetFigures | None, ladder: CostLadder) -> TierExplanation:
-    """Fail closed: tier 6, saying whose spend is unknown and why."""
+def _unknown(
+    figures: BudgetFigures | None, ladder: CostLadder, problem: str | None = None
+) -> TierExplanation:
+    """Fail closed: tier 6, saying whose figures are unknown (spend, or a projection refused
+    for too short a history) and why."""
     if figures is None:
         why = "no budget figures at all (no budget in the matrix, or no cost data)"
         budget = None
     else:
         budget = figures.budget
-        detail = "; ".join(figures.reasons) or f"status {figures.status.value}"
-        why = f"{budget} spend unknown ({detail})"
+        detail = problem or "; ".join(figures.reasons) or f"status {figures.status.value}"
+        mtd, share = figures.month_to_date, figures.share
+        if mtd is not None and share is not None and math.isfinite(share) and figures.limit:
+            spent = _money(mtd, figures.currency)
+            why = (
+                f"{budget} month-to-date {spent} = {_pct(share)} of "
+                f"{_money(figures.limit, figures.currency)}, but "
+                + (detail if problem else f"its figures are {figures.status.value} ({detail})")
+            )
+        else:
+            why = f"{budget} spend unknown ({detail})"
     return _explanation(
         6, ladder, None, budget, None, None, f"{why}, so the worst tier applies (fail closed)"
     )
@@ -207,13 +203,12 @@ def _signals(figures: BudgetFigures) -> dict[Signal, float]:
 def _budget_tier(figures: BudgetFigures, ladder: CostLadder) -> TierExplanation:
     """One budget's tier; the month-to-date signal wins a tie (spend beats a forecast)."""
     signals = _signals(figures)
-    if (
-        figures.status is not Status.PASS
-        or "month_to_date" not in signals
-        or figures.limit is None
-        or not all(math.isfinite(v) for v in signals.values())
-    ):
+    if figures.status is not Status.PASS or "month_to_date" not in signals or not figures.limit:
         return _unknown(figures, ladder)
+    odd = [s for s, v in signals.items() if not math.isfinite(v)]
+    if odd:
+        what = " and ".join(_SIGNAL_WORDS[s] + " share" for s in odd)
+        return _unknown(figures, ladder, f"its {what} is not a finite number")
     tiers = {s: _tier_by(v, _ladder_of(s, ladder)) for s, v in signals.items()}
     signal: Signal = max(tiers, key=lambda s: (tiers[s], s == "month_to_date"))
     tier = tiers[signal]
@@ -279,3 +274,114 @@ def explain(figures: list[BudgetFigures], ladder: CostLadder) -> TierExplanation
         return e.tier, (e.value or 0.0) - (e.threshold or 0.0)
 
     return max(each, key=rank)
+
+
+# --------------------------------------------------------------------------- in G6 verdicts
+
+TIER_DETAIL = "downshift_tier"
+TIER_NAME_DETAIL = "downshift_tier_name"
+SIGNAL_DETAIL = "downshift_signal"
+TEXT_DETAIL = "downshift_text"
+RUN_RATE_DETAIL = "run_rate_month_end_usd"
+DRIVER_DETAIL = "projection_driver"
+
+
+def ladder_details(figures: BudgetFigures, e: TierExplanation) -> dict[str, float | str | None]:
+    """What a G6 budget objective's verdict records of the ladder (``details``)."""
+    return {
+        RUN_RATE_DETAIL: None
+        if figures.run_rate_projection is None
+        else round(figures.run_rate_projection, 6),
+        DRIVER_DETAIL: figures.driver,
+        TIER_DETAIL: e.tier,
+        TIER_NAME_DETAIL: e.name,
+        SIGNAL_DETAIL: e.signal,
+        TEXT_DETAIL: e.text,
+    }
+
+
+def worst_budget_tier(run: RunVerdicts) -> tuple[GateVerdict, ObjectiveVerdict] | None:
+    """The budget objective whose recorded tier is highest (the first among equals): the
+    ladder's position for the whole run, as :func:`explain` ranks budgets. None when no
+    verdict records a tier (no budget objective evaluated, or a run from before tiers)."""
+    found = [
+        (g, o)
+        for g in run.gates
+        for o in g.objectives
+        if isinstance(o.details.get(TIER_DETAIL), int | float)
+        and isinstance(o.details.get(TEXT_DETAIL), str)
+    ]
+    if not found:
+        return None
+    return max(found, key=lambda go: float(go[1].details[TIER_DETAIL] or 0))
+
+
+def objective_budget(gate: Gate, obj: PrometheusObjective) -> Budget:
+    """A ``budget_burn`` objective as the budget :func:`igkit.finops.matrix_budgets` names."""
+    assert isinstance(obj.rule, BudgetBurn)
+    return Budget(
+        name=obj.name.removesuffix("_budget_burn"),
+        budget_usd=obj.rule.budget_usd,
+        alert_pct=100 * to_base(obj.threshold.value, obj.threshold.unit),
+        objective=f"{gate.id}/{obj.name}",
+    )
+
+
+def objective_ladder(
+    wide: pd.DataFrame,
+    labels: dict[str, dict[str, str]],
+    *,
+    budget: Budget,
+    step_s: float,
+    at: datetime,
+    spec: FinopsSpec,
+    ladder: CostLadder,
+    unknown: str | None,
+) -> dict[str, float | str | None]:
+    """The ladder details of one G6 budget objective from the counters it judged (``wide``:
+    steps × series on the request grid): both projections from the one month-to-date, and the
+    tier. ``unknown``: why the gate could not judge the spend (the tier is then 6)."""
+    from igkit.finops.costs import costs_from_counters
+    from igkit.finops.projection import budget_figures
+
+    own = {k: {**v, "budget": budget.name} for k, v in labels.items()}
+    costs = costs_from_counters(wide, own, step_s=step_s, default_budget=budget.name)
+    figures = budget_figures(
+        costs, [budget], at, spec, unknown={budget.name: unknown} if unknown else None
+    )[0]
+    return ladder_details(figures, explain([figures], ladder))
+
+
+def cost_ladder_board(run: RunVerdicts, ladder: CostLadder | None) -> dict[str, object]:
+    """The War Room's cost-ladder panel (JSON-ready): where the ladder stands for the run
+    (the worst budget's recorded tier), why, and the tier's actions from the chosen matrix's
+    ``ladder``; ``markdown`` renders it. No budget verdict with a tier: the position is
+    unknown, and the panel says so rather than showing a calm ladder."""
+    found = worst_budget_tier(run)
+    if found is None:
+        text = "no G6 budget verdict records a downshift tier: the ladder's position is unknown"
+        return {
+            "tier": None,
+            "name": None,
+            "actions": [],
+            "objective": None,
+            "text": text,
+            "markdown": f"**Cost ladder: unknown.** {text}.",
+        }
+    gate, obj = found
+    tier = int(float(obj.details[TIER_DETAIL] or 0))
+    name = ladder.tier_name(tier) if ladder else str(obj.details.get(TIER_NAME_DETAIL))
+    actions = ladder.tier_actions(tier) if ladder else []
+    text = str(obj.details[TEXT_DETAIL])
+    todo = "".join(f"\n- {a}" for a in actions)
+    markdown = f"**Tier {tier} — {name}** ({gate.id} {obj.name})\n\n{text}"
+    if todo:
+        markdown += f"\n\nActions:{todo}"
+    return {
+        "tier": tier,
+        "name": name,
+        "actions": actions,
+        "objective": f"{gate.id}/{obj.name}",
+        "text": text,
+        "markdown": markdown,
+    }

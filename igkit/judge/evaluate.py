@@ -17,7 +17,7 @@ from igkit.judge.k6 import evaluate_k6
 from igkit.judge.prometheus import evaluate_prometheus
 from igkit.snapshots import SnapshotSet
 from igkit.spec.loader import LoadedMatrix
-from igkit.spec.models import K6Objective, PrometheusObjective
+from igkit.spec.models import JourneysObjective, K6Objective, PrometheusObjective
 from igkit.spec.plan import plan
 from igkit.trust import TrustStore
 from igkit.verdicts import (
@@ -42,6 +42,13 @@ def _safe(gate_id: str, name: str, judge: Callable[[], ObjectiveVerdict]) -> Obj
             status=Status.ERROR,
             reasons=[f"{gate_id} {name}: evaluation failed: {type(exc).__name__}: {exc}"],
         )
+
+
+def _journeys(gate_id: str, obj: JourneysObjective) -> ObjectiveVerdict:
+    """A go/no-go run has no journeys run: NO_DATA saying which verb judges it."""
+    from igkit.journeys.judge import judge_journeys
+
+    return judge_journeys(gate_id, obj, None)[0]
 
 
 def evaluate(
@@ -102,11 +109,13 @@ def evaluate(
                     snapshot_set.k6_tables,
                     snapshot_set.k6_summaries,
                 )
+            elif isinstance(obj, JourneysObjective):
+                judge = partial(_journeys, gate.id, obj)
             else:
                 found = snapshot_set.evidence_for(f"{gate.id}/{obj.name}")
                 judge = partial(evaluate_evidence, gate.id, obj, found, at, trust)
             verdict = _safe(gate.id, obj.name, judge)
-            if isinstance(obj, PrometheusObjective) and not obj.gated:
+            if isinstance(obj, PrometheusObjective | JourneysObjective) and not obj.gated:
                 verdict = reported_only(gate.id, verdict)
             verdicts.append(verdict)
         gates.append(gate_verdict(gate.id, gate.name, verdicts))

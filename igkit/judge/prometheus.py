@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from igkit.judge.rules import Judgement, judge_budget, judge_steps
 from igkit.judge.spend import projection_warning
@@ -22,6 +23,11 @@ from igkit.spec.plan import PlannedQuery
 from igkit.timeutil import human_duration, short_time
 from igkit.units import to_base
 from igkit.verdicts import ObjectiveVerdict, SeriesVerdict, Status, worst
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from igkit.spec.finops import FinopsSpec
 
 
 def _rule_text(pq: PlannedQuery) -> str:
@@ -179,7 +185,9 @@ def evaluate_prometheus(
     """Turn one snapshot into an objective verdict; a FetchFailure says why none exists.
 
     ``expect`` is the snapshot of the objective's ``expect.query``; ``ladder`` (the matrix's
-    ``cost_ladder``) names the downshift tier of a budget projected over its alert. Every result is validated
+    ``cost_ladder``) names the downshift tier of a budget projected over its alert and, with
+    ``finops`` (the matrix's section), records the tier and why in a budget verdict's details
+    (:func:`igkit.finops.ladder.objective_ladder`). Every result is validated
     again here (a replayed snapshot can be forged and resealed): a malformed one is ERROR."""
     obj = pq.objective
     base = {
@@ -232,9 +240,16 @@ def evaluate_prometheus(
     if expect_reason is not None:
         reasons.append(expect_reason)
     warnings = []
+    details = judgement.details
     if isinstance(obj.rule, BudgetBurn):
         alert = to_base(obj.threshold.value, obj.threshold.unit)
-        warning = projection_warning(judgement.details, what=what, alert_share=alert, ladder=ladder)
+        warning = projection_warning(judgement.details, what=what, alert_share=alert, ladder=None)
+        if ladder is not None:
+            own = _budget_ladder(pq, frame, labels, at, ladder, finops, status, reasons)
+            details = {**details, **own}
+            tier = own.get("downshift_tier")
+            if warning and isinstance(tier, int) and tier:
+                warning += f"; downshift tier {tier} {own['downshift_tier_name']} (cost_ladder)"
         warnings = [warning] if warning else []
     return ObjectiveVerdict(
         status=status,
@@ -244,6 +259,35 @@ def evaluate_prometheus(
         warnings=warnings,
         snapshots=refs,
         series=judgement.series + extra,
-        details=_with_expected(judgement.details, pq, expected),
+        details=_with_expected(details, pq, expected),
         **base,
+    )
+
+
+def _budget_ladder(
+    pq: PlannedQuery,
+    frame: pd.DataFrame,
+    labels: dict[str, dict[str, str]],
+    at: datetime,
+    ladder: CostLadder,
+    finops: FinopsSpec | None,
+    status: Status,
+    reasons: list[str],
+) -> dict[str, float | str | None]:
+    """The downshift tier of a budget objective and why (an unjudgeable spend is tier 6)."""
+    from igkit.finops.ladder import objective_budget, objective_ladder
+    from igkit.spec.finops import FinopsSpec
+
+    unknown = None
+    if status in (Status.NO_DATA, Status.ERROR):
+        unknown = "; ".join(reasons) or f"G6 verdict {status.value}"
+    return objective_ladder(
+        frame,
+        labels,
+        budget=objective_budget(pq.gate, pq.objective),
+        step_s=pq.request.step_seconds,
+        at=at,
+        spec=finops or FinopsSpec(),
+        ladder=ladder,
+        unknown=unknown,
     )

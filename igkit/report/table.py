@@ -68,7 +68,8 @@ def observed_cell(obj: ObjectiveVerdict) -> str:
 
 def render_table(run: RunVerdicts, *, missing: Sequence[MissingInput] = ()) -> str:
     """The decision, one row per objective, then "Why:" (each input not given once, then the
-    reasons of the objectives that did not pass) and "Warnings:" (shown even when passing)."""
+    reasons of the objectives that did not pass), "Warnings:" (shown even when passing) and
+    the cost ladder's tier with its reason and actions."""
     rows = [("GATE", "STATUS", "OBJECTIVE", "OBSERVED", "THRESHOLD", "COVERAGE")]
     for gate in run.gates:
         if not gate.objectives:
@@ -108,7 +109,22 @@ def render_table(run: RunVerdicts, *, missing: Sequence[MissingInput] = ()) -> s
     ]
     if warnings:
         lines += ["", "Warnings:", *warnings]
+    ladder = _ladder_line(run)
+    if ladder:
+        lines += ["", ladder]
     return "\n".join(lines)
+
+
+def _ladder_line(run: RunVerdicts) -> str | None:
+    """``Cost ladder (G6 infra_budget_burn): Tier 3 Shed: ...``: where the downshift ladder
+    stands (the worst budget) and why, shown whether or not the gate passes."""
+    from igkit.finops.ladder import TEXT_DETAIL, worst_budget_tier
+
+    found = worst_budget_tier(run)
+    if found is None:
+        return None
+    gate, obj = found
+    return f"Cost ladder ({gate.id} {obj.name}): {obj.details[TEXT_DETAIL]}"
 
 
 def _why(run: RunVerdicts, missing: Sequence[MissingInput]) -> list[str]:

@@ -28,7 +28,14 @@ from igkit.snapshots import (
     SnapshotSet,
 )
 from igkit.sources import Source
-from igkit.spec.models import EvidenceObjective, Gate, K6Objective, Matrix, PrometheusObjective
+from igkit.spec.models import (
+    EvidenceObjective,
+    Gate,
+    JourneysObjective,
+    K6Objective,
+    Matrix,
+    PrometheusObjective,
+)
 from igkit.spec.plan import plan
 
 
@@ -57,7 +64,7 @@ class CaptureRequest:
     workers: int = 4
 
 
-AnyObjective = PrometheusObjective | K6Objective | EvidenceObjective
+AnyObjective = PrometheusObjective | K6Objective | EvidenceObjective | JourneysObjective
 Objectives = list[tuple[Gate, AnyObjective]]
 CaptureFn = Callable[[CaptureRequest, Objectives], SnapshotSet]
 
@@ -120,14 +127,21 @@ def capture_evidence(req: CaptureRequest, objectives: Objectives) -> SnapshotSet
         evidence=[
             capture_objective(g.id, o, req.evidence_dir)
             for g, o in objectives
-            if not isinstance(o, PrometheusObjective | K6Objective)
+            if not isinstance(o, PrometheusObjective | K6Objective | JourneysObjective)
         ]
     )
+
+
+def capture_nothing(req: CaptureRequest, objectives: Objectives) -> SnapshotSet:
+    """Objectives a go/no-go run has no input for (``journeys``: ``igkit journeys run``
+    captures and judges them); they are judged NO_DATA."""
+    return SnapshotSet()
 
 
 SOURCES: dict[str, CaptureFn] = {
     "prometheus": capture_prometheus,
     "k6": capture_k6,
+    "journeys": capture_nothing,
     **{
         kind: capture_evidence
         for kind in ("attestation", "sbom", "opa_bundle", "drill", "approvals", "comms")

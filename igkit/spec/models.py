@@ -512,6 +512,98 @@ class CommsObjective(_Strict):
     templates: dict[str, EvidencePath] = Field(min_length=1)
 
 
+_HTTP_METHOD = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+_ENV_NAME = r"^[A-Z_][A-Z0-9_]*$"
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+JOURNEY_PLACEHOLDERS = ("{{username}}", "{{password}}")
+"""Text in a step's ``body`` the journeys script replaces with the login user and password."""
+
+
+class JourneyStep(_Strict):
+    """One request of the synthetic journey (login, query, write, traverse, ...).
+
+    The step passes an iteration when the response has ``expect_status`` and is a JSON object
+    holding every key of ``expect_json`` and none of ``refuse_json`` (GraphQL answers 200 with
+    ``errors``). ``token_from`` names the response key whose string value authenticates the
+    later steps that have ``auth: true``."""
+
+    name: str = Field(pattern=_NAME)
+    method: _HTTP_METHOD
+    path: str = Field(pattern=r"^/[^\s#]*$", description="path (and query) under --base-url")
+    body: dict[str, Any] | None = Field(
+        default=None,
+        description="JSON body; the strings {{username}} and {{password}} are filled in by k6",
+    )
+    headers: dict[str, str] = Field(default_factory=dict)
+    auth: bool = Field(default=True, description="send the token of the token_from step")
+    token_from: str | None = Field(default=None, min_length=1)
+    expect_status: Count = Field(ge=100, le=599)
+    expect_json: list[str] = Field(default_factory=list)
+    refuse_json: list[str] = Field(default_factory=list)
+    p95: Threshold
+
+    @model_validator(mode="after")
+    def _consistent(self) -> JourneyStep:
+        if self.p95.unit not in (Unit.MS, Unit.S):
+            raise ValueError("p95 is a latency: unit ms or s")
+        bad = [h for h in self.headers if not _HEADER_NAME.fullmatch(h)]
+        if bad:
+            raise ValueError(f"headers: {bad[0]!r} is not an HTTP header name")
+        if self.token_from is not None and self.token_from not in self.expect_json:
+            raise ValueError(f"token_from {self.token_from!r} must also be in expect_json")
+        return self
+
+
+class JourneysObjective(_Strict):
+    """Synthetic user journeys (seed §12): every step's checks pass in every iteration and
+    every step's p95 is within its threshold (``igkit journeys run`` judges it from the
+    k6 summary of :mod:`igkit.journeys`). The password is read from the environment variable
+    ``password_env`` only, and never written anywhere."""
+
+    type: Literal["journeys"]
+    name: str = Field(pattern=_NAME)
+    description: str = ""
+    username: str = Field(min_length=1)
+    password_env: str = Field(pattern=_ENV_NAME)
+    auth_header: str = "Authorization"
+    auth_scheme: str = "Bearer"
+    min_iterations: Count = Field(ge=1, description="requests every step must have made")
+    request_timeout: Duration = Field(
+        default=timedelta(seconds=10),
+        description="a request unanswered this long fails its step's checks (k6 timeout)",
+    )
+    steps: list[JourneyStep] = Field(min_length=1)
+    gated: bool = Field(
+        default=True,
+        description="false: judged and shown but never counted toward the gate (go-no-go has "
+        "no journeys run; `igkit journeys run` and the conductor judge it)",
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> JourneysObjective:
+        if not timedelta(milliseconds=100) <= self.request_timeout <= timedelta(minutes=10):
+            raise ValueError("request_timeout must lie between 100ms and 10m")
+        if self.password_env.startswith("K6_"):
+            raise ValueError("password_env: K6_* variables are k6's own options")
+        if not _HEADER_NAME.fullmatch(self.auth_header):
+            raise ValueError(f"auth_header: {self.auth_header!r} is not an HTTP header name")
+        names = [s.name for s in self.steps]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise ValueError(f"steps: names listed twice: {', '.join(dup)}")
+        tokens = [i for i, s in enumerate(self.steps) if s.token_from is not None]
+        if len(tokens) > 1:
+            raise ValueError("steps: only one step may give the token (token_from)")
+        first = tokens[0] if tokens else len(self.steps)
+        early = [s.name for s in self.steps[: first + 1] if s.auth]
+        if early:
+            raise ValueError(
+                f"steps: {early[0]} has auth: true but no earlier step gives a token "
+                "(token_from); set auth: false on the login step"
+            )
+        return self
+
+
 EvidenceObjective = (
     AttestationObjective
     | SbomObjective
@@ -537,7 +629,8 @@ Objective = Annotated[
     | Annotated[OpaBundleObjective, Tag("opa_bundle")]
     | Annotated[DrillObjective, Tag("drill")]
     | Annotated[ApprovalsObjective, Tag("approvals")]
-    | Annotated[CommsObjective, Tag("comms")],
+    | Annotated[CommsObjective, Tag("comms")]
+    | Annotated[JourneysObjective, Tag("journeys")],
     Discriminator(_objective_type),
 ]
 

@@ -111,10 +111,10 @@ def test_tier_zero_names_the_nearest_budget_and_signal() -> None:
         ),
         (
             [figures(status=Status.ERROR, reasons=("EUR file, budget in USD",))],
-            "infra spend unknown (EUR file, budget in USD)",
+            "but its figures are ERROR (EUR file, budget in USD)",
         ),
         ([figures(mtd=math.nan)], "infra spend unknown"),
-        ([figures(projected=math.inf)], "infra spend unknown"),
+        ([figures(projected=math.inf)], "but its projected share is not a finite number"),
     ],
 )
 def test_unknown_figures_fail_closed_to_tier_6(

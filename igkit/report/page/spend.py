@@ -1,5 +1,6 @@
-"""G6 budget objectives: month-to-date spend, the linear month-end projection against the
-budget and the downshift tier of the matrix's cost ladder — shown even when the gate passes."""
+"""G6 budget objectives: month-to-date spend, the linear and run-rate month-end projections
+against the budget (and which one drives the ladder), and the downshift tier of the matrix's
+cost ladder with what triggered it and the tier's actions — shown even when the gate passes."""
 
 from __future__ import annotations
 
@@ -14,13 +15,21 @@ if TYPE_CHECKING:
     from igkit.explore import Run
 
 PROJECTION = "projected_month_end_usd"
+RUN_RATE = "run_rate_month_end_usd"
+DRIVER = "projection_driver"
+TIER_TEXT = "downshift_text"
 TIER_KEYS = ("downshift_tier", "tier")
 SPEND_KEYS = (
     "month_to_date_usd",
     "budget_usd",
     PROJECTION,
+    RUN_RATE,
+    DRIVER,
     "projected_share_of_budget",
     "month_elapsed_share",
+    "downshift_tier_name",
+    "downshift_signal",
+    TIER_TEXT,
     *TIER_KEYS,
 )
 _COMPONENT = re.compile(r"^spend_usd\[(?P<labels>.*)\]$")
@@ -38,10 +47,14 @@ def _number(details: dict[str, float | str | None], key: str) -> float | None:
 
 
 def tier_text(run: Run, details: dict[str, float | str | None]) -> str:
-    """The downshift tier: the judge's when it recorded one, else the matrix ladder's for the
-    recorded burn and projection (any unknown share is the worst tier, as the ladder says)."""
+    """The downshift tier: the judge's sentence (tier, trigger, next tier, actions) when it
+    recorded one, else the matrix ladder's tier for the recorded burn and linear projection
+    (verdicts from before the explanation; any unknown share is the worst tier)."""
     from igkit.finops import TIER_NAMES, downshift_tier, tier_name
 
+    text = details.get(TIER_TEXT)
+    if isinstance(text, str) and text:
+        return text
     recorded = next((details[k] for k in TIER_KEYS if details.get(k) is not None), None)
     if isinstance(recorded, str):
         return recorded
@@ -76,6 +89,11 @@ def spend_html(run: Run, o: ObjectiveVerdict) -> Raw:
         ("Share of the month elapsed", None if elapsed is None else f"{elapsed * 100:.2f}%"),
         ("Downshift tier", tier_text(run, d)),
     ]
+    if RUN_RATE in d:  # verdicts since the ladder explains itself (issue 13)
+        pairs[3:3] = [
+            ("Projected month-end spend (run-rate)", usd(_number(d, RUN_RATE))),
+            ("Projection driving the ladder", str(d.get(DRIVER) or DASH).replace("_", "-")),
+        ]
     components = [
         (m["labels"], usd(v if isinstance(v, float | int) else None))
         for k, v in d.items()
