@@ -10,7 +10,7 @@ decides a number, it only reads and formats.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
@@ -22,16 +22,17 @@ from igkit.errors import ConfigError, IgkitError
 from igkit.finops.budgets import matrix_budgets
 from igkit.finops.views import (
     as_time,
-    focus_unit_costs,
     money,
     percent,
     unit_costs_from_run,
+    unit_costs_over_time,
 )
 from igkit.spec.models import CostLadder, Matrix
 
 if TYPE_CHECKING:
     from igkit.finops.ladder import TierExplanation
     from igkit.finops.projection import BudgetFigures
+    from igkit.finops.unit_costs import UnitCostFigure
 
 
 def _utc(value: datetime | pd.Timestamp) -> pd.Timestamp:
@@ -97,6 +98,7 @@ class Burn:
     explanation: TierExplanation
     unit_costs: pd.DataFrame
     origin: str
+    unit_figures: list[UnitCostFigure] = field(default_factory=list)
 
     @property
     def currency(self) -> str:
@@ -131,6 +133,7 @@ def open_burn(
     from igkit.finops.figures import figures_from_focus, figures_from_run
     from igkit.finops.focus import read_focus
     from igkit.finops.ladder import explain
+    from igkit.finops.unit_costs import focus_unit_costs
     from igkit.spec.loader import load_matrix
 
     given = as_time(at)
@@ -146,6 +149,7 @@ def open_burn(
         costs, figures = figures_from_run(run)  # the G6 rule's own path
         units = unit_costs_from_run(run)
         origin = f"the G6 cost counters of the run in `{run.replay.directory}`"
+        unit_figures: list[UnitCostFigure] = []
     elif source == "focus-csv":
         loaded = load_matrix(Path(matrix) if matrix else None).matrix
         path = Path(focus_csv) if focus_csv else focus_sample()
@@ -157,7 +161,8 @@ def open_burn(
         when = given
         read, figures = figures_from_focus(path, loaded, when.to_pydatetime())
         costs = read.costs
-        units = focus_unit_costs(costs, read.usage, loaded)
+        units = unit_costs_over_time(read.usage, loaded)
+        unit_figures = focus_unit_costs(read.usage, loaded, when.to_pydatetime())
         origin = f"the FOCUS export `{read.path}` (SHA-256 {read.sha256[:16]}…)"
     else:
         raise ConfigError(f'source must be "prometheus-snapshots" or "focus-csv", not {source!r}')
@@ -169,9 +174,10 @@ def open_burn(
         costs=costs,
         at=when,
         figures=figures,
-        explanation=explain(figures, loaded.cost_ladder),  # type: ignore[arg-type]
+        explanation=explain(figures, loaded.cost_ladder),
         unit_costs=units,
         origin=origin,
+        unit_figures=unit_figures,
     )
 
 
@@ -239,3 +245,20 @@ def one_line_errors() -> None:
         return [line]
 
     shell.set_custom_exc((IgkitError,), _one_line)
+
+
+def unit_cost_table(figures: Sequence[UnitCostFigure]) -> pd.DataFrame:
+    """Each G6 unit-cost objective over the window the gate uses, from the FOCUS export: its
+    value and limit in the matrix's unit, the status and why (one row per objective)."""
+    rows = [
+        {
+            "objective": f.objective,
+            "window (UTC)": f"{f.window_start:%Y-%m-%d %H:%M} – {f.window_end:%H:%M}",
+            "unit cost": "—" if f.value is None else f"{f.value:.4g} {f.unit}",
+            "limit": f"{f.threshold:g} {f.unit}",
+            "status": f.status.value,
+            "why": f.reason or "—",
+        }
+        for f in figures
+    ]
+    return pd.DataFrame(rows).set_index("objective") if rows else pd.DataFrame()

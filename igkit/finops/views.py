@@ -9,7 +9,6 @@ tier) are never recomputed here: they come from :class:`BudgetFigures`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
@@ -21,7 +20,7 @@ from igkit.finops.ladder import DownshiftLadder, downshift_tiers
 from igkit.finops.mtd import in_month, month_to_date
 from igkit.finops.projection import project_month_end
 from igkit.spec.models import BudgetBurn, Matrix, PrometheusObjective
-from igkit.units import Unit, dimension, to_base
+from igkit.units import dimension, to_base
 
 if TYPE_CHECKING:
     from igkit.explore import Run
@@ -362,9 +361,6 @@ def unallocated_month(
     return unmapped, (unmapped / total if total else None)
 
 
-_COMPONENT = re.compile(r'component\s*=\s*"([^"]*)"')
-
-
 def unit_cost_limits(matrix: Matrix) -> dict[str, float]:
     """Column label of each unit-cost objective -> its threshold, in its own unit."""
     return {
@@ -374,39 +370,20 @@ def unit_cost_limits(matrix: Matrix) -> dict[str, float]:
     }
 
 
-def unit_cost_objectives(matrix: Matrix) -> list[tuple[str, str, Unit]]:
-    """The matrix's unit-cost objectives as (column label, component, unit): objectives whose
-    threshold is a cost per item and whose ``cost_selector`` names one component. The label is
-    :func:`unit_costs_from_run`'s, so both inputs give the same columns."""
-    found = []
-    for _gate, obj in matrix.objectives_of(PrometheusObjective):
-        unit = obj.threshold.unit
-        if dimension(unit) != "unit_cost" or obj.named_query is None:
-            continue
-        match = _COMPONENT.search(str(obj.named_query.params.get("cost_selector", "")))
-        if match:
-            found.append((f"{obj.name} ({unit.value})", match.group(1), unit))
-    return found
+def unit_costs_over_time(usage: pd.DataFrame, matrix: Matrix, freq: str = "1D") -> pd.DataFrame:
+    """Unit cost per period of each G6 unit-cost objective (its component, its unit: USD/1k,
+    USD/1M) from a FOCUS export's usage rows (:attr:`FocusCosts.usage`: cost and consumed
+    quantity of the same rows, so a credit never makes a unit cost negative); a period
+    without quantity has no value. Columns are :func:`unit_costs_from_run`'s labels."""
+    from igkit.finops.unit_costs import unit_cost_objectives
 
-
-def focus_unit_costs(
-    costs: pd.DataFrame, usage: pd.DataFrame, matrix: Matrix, freq: str = "1D"
-) -> pd.DataFrame:
-    """Unit costs per period from a FOCUS export, in the matrix's units (USD/1k, USD/1M):
-    the component's usage cost over its consumed quantity. Credits, purchases and tax are not
-    usage, so a credit never makes a unit cost negative; a period without quantity is NaN."""
     columns = {}
-    usage_costs = costs[costs["category"] == "usage"]
-    for label, component, unit in unit_cost_objectives(matrix):
-        spent = (
-            usage_costs[usage_costs["component"] == component]
-            .groupby(usage_costs["time"].dt.floor(freq))["cost"]
-            .sum()
-        )
-        used = usage[usage["component"] == component]
-        quantity = used.groupby(used["time"].dt.floor(freq))["quantity"].sum()
-        ratio = spent / quantity.where(quantity > 0)
-        columns[label] = ratio.dropna() / to_base(1.0, unit)
+    for _name, obj, component, _window in unit_cost_objectives(matrix):
+        rows = usage[usage["component"] == component]
+        sums = rows.groupby(rows["time"].dt.floor(freq))[["cost", "quantity"]].sum()
+        ratio = sums["cost"] / sums["quantity"].where(sums["quantity"] > 0)
+        label = f"{obj.name} ({obj.threshold.unit.value})"
+        columns[label] = ratio.dropna() / to_base(1.0, obj.threshold.unit)
     frame = pd.DataFrame(columns)
     frame.index.name = "time"
     return frame

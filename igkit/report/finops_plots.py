@@ -317,6 +317,10 @@ def explore_sections(
                 plot_month_to_date(frame, title=title, currency=currency),
             )
         )
+    if burn.unit_figures:
+        out.append(
+            ("Unit costs over the gate's window", explore.unit_cost_table(burn.unit_figures))
+        )
     units = burn.unit_costs
     if units.empty:
         out.append(("Unit costs", "No unit costs: the input has no consumed quantities."))

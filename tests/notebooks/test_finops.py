@@ -426,6 +426,13 @@ def test_focus_sample_figures_and_unit_costs() -> None:
     assert list(units.columns) == ["ingest_unit_cost (USD/1k)", "graphql_unit_cost (USD/1M)"]
     assert units["ingest_unit_cost (USD/1k)"].tolist() == pytest.approx([210 / 3000] * 14)
     assert units["graphql_unit_cost (USD/1M)"].tolist() == pytest.approx([35 / 20] * 14)
+    # the gate's window (the last hour): the same unit costs as the day that holds it
+    windowed = {f.objective: f.value for f in burn.unit_figures}
+    assert windowed == {
+        "G6/ingest_unit_cost": pytest.approx(210 / 3000),
+        "G6/graphql_unit_cost": pytest.approx(35 / 20),
+    }
+    assert explore.unit_cost_table(burn.unit_figures).loc["G6/ingest_unit_cost", "status"] == "PASS"
     movers = views.top_movers(burn.costs, burn.at)
     assert movers["component"].tolist() == ["llm"]
     assert movers["change"].iloc[0] == pytest.approx(290 - (5 * 140 + 2 * 290) / 7)
