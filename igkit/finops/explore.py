@@ -136,7 +136,7 @@ def open_burn(
     from igkit.finops.unit_costs import focus_unit_costs
     from igkit.spec.loader import load_matrix
 
-    given = as_time(at)
+    given = as_time(at, "at")
     if source == "prometheus-snapshots":
         run = load_run(snapshot_dir, matrix, trust_dir)
         when = _utc(run.at)

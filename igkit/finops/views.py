@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 import pandas as pd
 
+from igkit.errors import ConfigError
 from igkit.finops.ladder import DownshiftLadder, downshift_tiers
 from igkit.finops.mtd import in_month, month_to_date
 from igkit.finops.projection import project_month_end
@@ -157,9 +158,24 @@ def percent(share: float | None, *, decimals: int = 1) -> str:
     return f"{100 * share:,.{decimals}f} %"
 
 
-def as_time(value: datetime | str | None) -> pd.Timestamp | None:
-    """``value`` as a UTC timestamp (naive = UTC); None or "" (an open bound) is None."""
-    return None if value is None or value == "" else _utc(value)
+def as_time(value: datetime | str | None, what: str = "time") -> pd.Timestamp | None:
+    """``value`` as a UTC timestamp (naive = UTC); None or "" (an open bound) is None; text
+    that is no time is a ConfigError naming ``what`` (the parameter)."""
+    if value is None or value == "":
+        return None
+    try:
+        return _utc(value)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{what} {value!r}: not a time (e.g. 2025-03-01 or RFC3339)") from exc
+
+
+def period(freq: str) -> str:
+    """``freq`` checked as a bar period (``1D``, ``6h``): a ConfigError names it otherwise."""
+    try:
+        pd.Timedelta(pd.tseries.frequencies.to_offset(freq).nanos)  # fixed: days, hours, ...
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"freq {freq!r}: not a fixed bar period such as 1D or 1h") from exc
+    return freq
 
 
 def select_costs(
@@ -179,7 +195,7 @@ def select_costs(
         names = [chosen] if isinstance(chosen, str) else list(chosen)
         if [n for n in names if n]:
             mask &= costs[column].isin([n for n in names if n]).to_numpy()
-    low, high = as_time(start), as_time(end)
+    low, high = as_time(start, "start"), as_time(end, "end")
     if low is not None:
         mask &= (costs["time"] >= low).to_numpy()
     if high is not None:

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter, PercentFormatter
 
+from igkit.errors import ConfigError
 from igkit.finops import explore, views
 from igkit.finops.views import money, percent
 from igkit.report.plots import FONT, SERIES_COLOURS, VIOLATION, WARNING, _figure
@@ -259,6 +260,10 @@ def explore_sections(
     """What the notebook shows for one filter (budget, component, date range): headed
     figures, money tables and one-line notes, in order. The papermill run shows the defaults;
     the interactive filters call this again with the chosen values."""
+    for column, name in (("budget", budget), ("component", component)):
+        if name and name not in set(burn.costs[column]):
+            known = ", ".join(sorted(str(v) for v in set(burn.costs[column]) if v))
+            raise ConfigError(f"{column} {name!r}: not in the cost data (known: {known})")
     chosen = views.select_costs(
         burn.costs, budgets=budget, components=component, start=start, end=end
     )
@@ -278,7 +283,7 @@ def explore_sections(
             )
     if costs.empty:
         return [*out, ("Spend", "No spend matches this filter (budget, component, date range).")]
-    period = freq or views.auto_freq(costs)
+    period = views.period(freq) if freq else views.auto_freq(costs)
     unit = {"1D": "day", "1h": "hour"}.get(period, period)
     out.append(
         (

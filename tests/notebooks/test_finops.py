@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from pydantic import ValidationError
 
 from igkit import finops
-from igkit.errors import IgkitError
+from igkit.errors import ConfigError, IgkitError
 from igkit.explore import load_run
 from igkit.finops import explore, views
 from igkit.report import finops_plots
@@ -643,3 +643,35 @@ def test_no_figure_of_the_notebook_clips_a_label(source: str) -> None:
     assert len(figures) >= 5
     for fig in figures:
         assert not _clipped(fig), fig.axes[0].get_title()
+
+
+@pytest.mark.parametrize(
+    ("filters", "named"),
+    [
+        ({"freq": "bogus"}, "freq 'bogus'"),
+        ({"freq": "1M"}, "freq '1M'"),  # a month is no fixed bar length
+        ({"start": "yesterdayish"}, "start 'yesterdayish'"),
+        ({"end": "2025-13-45"}, "end '2025-13-45'"),
+        ({"budget": "nope"}, "budget 'nope'"),
+        ({"component": "nope"}, "component 'nope'"),
+    ],
+)
+def test_a_bad_filter_is_one_line_naming_it(filters: dict[str, str], named: str) -> None:
+    burn = explore.open_burn("focus-csv")
+    with pytest.raises(ConfigError, match=re.escape(named)) as caught:
+        finops_plots.explore_sections(burn, **filters)  # type: ignore[arg-type]
+    assert "\n" not in str(caught.value)
+    # positive control: the same filter with a good value draws
+    good = {"freq": "6h", "start": "2025-03-02", "end": "2025-03-09", "budget": "llm"}
+    key = next(iter(filters))
+    sections = finops_plots.explore_sections(burn, **{key: good.get(key, "llm")})  # type: ignore[arg-type]
+    assert any(isinstance(item, Figure) for _, item in sections)
+
+
+def test_at_must_be_a_time_and_a_run_is_judged_at_its_own() -> None:
+    with pytest.raises(ConfigError, match="at 'garbage': not a time"):
+        explore.open_burn("focus-csv", at="garbage")
+    with pytest.raises(ConfigError, match="a run's figures are at its evaluation time"):
+        explore.open_burn("prometheus-snapshots", at="2025-03-20T00:00:00Z")
+    run_at = explore.open_burn("prometheus-snapshots").at
+    assert explore.open_burn("prometheus-snapshots", at=run_at.isoformat()).at == run_at
