@@ -675,3 +675,27 @@ def test_at_must_be_a_time_and_a_run_is_judged_at_its_own() -> None:
         explore.open_burn("prometheus-snapshots", at="2025-03-20T00:00:00Z")
     run_at = explore.open_burn("prometheus-snapshots").at
     assert explore.open_burn("prometheus-snapshots", at=run_at.isoformat()).at == run_at
+
+
+@pytest.mark.property
+@given(
+    st.lists(st.floats(0, 1e5, allow_nan=False), min_size=2, max_size=20),
+    st.floats(0.01, 1e5, allow_nan=False),
+)
+def test_top_movers_flags_exactly_a_rise(daily: list[float], extra: float) -> None:
+    """Flat spend never moves; spend added to the last complete day is a mover, by exactly
+    its rise over the trailing mean."""
+    days = pd.date_range("2025-03-01", periods=len(daily), freq="D", tz="UTC")
+    flat = _costs([(str(d), "infra", "flat", "usage", 50.0) for d in days])
+    at = days[-1] + pd.Timedelta(days=1)
+    assert views.top_movers(flat, at).empty
+    rows = [(str(d), "infra", "x", "usage", v) for d, v in zip(days, daily, strict=True)]
+    rows.append((str(days[-1]), "infra", "x", "usage", extra))
+    movers = views.top_movers(_costs(rows), at)
+    mean = float(np.mean(daily[-8:-1]))
+    rise = daily[-1] + extra - mean
+    if rise > 1e-6 * max(1.0, mean):
+        assert movers["component"].tolist() == ["x"]
+        assert movers["change"].iloc[0] == pytest.approx(rise, rel=1e-9, abs=1e-6)
+    elif rise <= 0:
+        assert movers.empty  # (a rise within rounding of the mean may go either way)
