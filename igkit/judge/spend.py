@@ -49,19 +49,17 @@ def projection_warning(
     alert_share: float,
     ladder: CostLadder | None,
 ) -> str | None:
-    """A warning when the linear month-end projection reaches the objective's alert share (the
-    threshold, e.g. 80% of budget) or the budget itself, even while month-to-date burn passes:
-    projected USD, % of budget and the downshift tier the matrix's ``cost_ladder`` calls for.
-    None when the projection is unknown or below the alert."""
-    figures = [
-        details.get(k)
-        for k in (
-            "projected_month_end_usd",
-            "projected_share_of_budget",
-            "budget_usd",
-            "month_to_date_usd",
-        )
-    ]
+    """A warning when the month-end projection that drives the ladder (``projection_driver``:
+    the higher of linear and run-rate by default, else the linear one) reaches the objective's
+    alert share (the threshold, e.g. 80% of budget) or the budget itself, even while
+    month-to-date burn passes: projected USD, % of budget and the downshift tier the matrix's
+    ``cost_ladder`` calls for. None when the projection is unknown or below the alert."""
+    driver = details.get("projection_driver")
+    keys = ("projected_month_end_usd", "projected_share_of_budget")
+    if driver in ("linear", "run_rate"):
+        keys = ("driving_projection_usd", "driving_projected_share")
+    label = "run-rate" if driver == "run_rate" else "linear"
+    figures = [details.get(k) for k in (*keys, "budget_usd", "month_to_date_usd")]
     numbers = [float(v) for v in figures if isinstance(v, int | float)]
     if len(numbers) != len(figures):
         return None
@@ -76,6 +74,6 @@ def projection_warning(
         n = downshift_tier(spent / budget, share, ladder)
         tier = f"; downshift tier {n} {tier_name(n)} (cost_ladder)" if n else ""
     return (
-        f"{what}: linear month-end projection ${projected:,.0f} = {share:.0%} of the "
+        f"{what}: {label} month-end projection ${projected:,.0f} = {share:.0%} of the "
         f"${budget:,.0f} budget, {over}{tier}"
     )

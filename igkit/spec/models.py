@@ -807,6 +807,24 @@ class Matrix(_Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _finops_budgets(self) -> Matrix:
+        """An allocation rule naming no budget_burn objective's budget would send its rows
+        to "unallocated" unnoticed: a typo in the matrix, refused at load. (The budget name
+        is the objective name without ``_budget_burn``, as :func:`igkit.finops.matrix_budgets`.)"""
+        budgets = {
+            o.name.removesuffix("_budget_burn")
+            for _, o in self.objectives_of(PrometheusObjective)
+            if isinstance(o.rule, BudgetBurn)
+        }
+        unknown = sorted({r.budget for r in self.finops.allocation} - budgets)
+        if unknown and budgets:  # a matrix derived without G6 (a canary's) keeps the section
+            raise ValueError(
+                f"finops.allocation: budget(s) {', '.join(unknown)} match no budget_burn "
+                f"objective (budgets: {', '.join(sorted(budgets))})"
+            )
+        return self
+
     def objectives_of(self, kind: type[_O]) -> list[tuple[Gate, _O]]:
         """Every (gate, objective) of type ``kind``, in matrix order: the one place that
         says which gate holds k6 files, attestations, drills — never a gate id in code."""

@@ -129,3 +129,27 @@ def test_g6_refuses_to_project_under_min_history() -> None:
     later = _judge(_wide(1, {"a": 3.0, "b": 2.0}), MONTH + timedelta(days=1))
     assert later["projected_month_end_usd"] == pytest.approx(120.0 * 30, abs=0.01)
     assert later["projection_note"] is None
+
+
+def test_the_projection_warning_names_the_driving_projection() -> None:
+    from igkit.judge.spend import projection_warning
+    from igkit.spec.loader import load_matrix
+
+    ladder = load_matrix(None).matrix.cost_ladder
+    at = MONTH + timedelta(days=18)
+    wide = _wide(18, {"a": 5.0, "b": 2.0})
+    wide.iloc[-168:, 0] += np.arange(168) * 30.0  # the last 7 days: a spends 35/h
+    details = _judge(wide, at)
+    assert details["projection_driver"] == "run_rate"
+    warning = projection_warning(
+        details, what="G6 infra_budget_burn", alert_share=0.8, ladder=ladder
+    )
+    assert warning is not None
+    driving = float(details["driving_projection_usd"])  # type: ignore[arg-type]
+    assert f"run-rate month-end projection ${driving:,.0f}" in warning
+    # the linear projection alone stays under the alert: only the run-rate warns
+    linear = float(details["projected_month_end_usd"])  # type: ignore[arg-type]
+    assert linear / 18000 < 0.8 <= driving / 18000
+    # positive control: a steady month warns about nothing
+    steady = _judge(_wide(18, {"a": 5.0, "b": 2.0}), at)
+    assert projection_warning(steady, what="G6 x", alert_share=0.8, ladder=ladder) is None

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from igkit import finops
+from igkit.errors import ConfigError
 from igkit.finops import Budget, BudgetFigures, CostDataError, read_focus
 from igkit.spec.finops import FinopsSpec
 from igkit.spec.loader import load_matrix
@@ -307,3 +308,16 @@ def test_unit_costs_over_the_gates_window_in_the_matrix_units() -> None:
     over = {u.objective: u for u in finops.focus_unit_costs(read3, MATRIX, APRIL_11)}
     assert over["G6/ingest_unit_cost"].status is Status.FAIL
     assert "0.15 USD/1k" in over["G6/ingest_unit_cost"].reason
+
+
+def test_an_allocation_rule_for_an_unknown_budget_is_refused_at_load() -> None:
+    from igkit.spec.loader import parse_matrix
+
+    text = (Path(__file__).resolve().parents[2] / "igkit" / "spec" / "default.yaml").read_text()
+    assert parse_matrix(text, source="m.yaml").matrix.finops.allocation  # the shipped rules load
+    bad = text.replace("budget: llm, component: llm}", "budget: lmm, component: llm}")
+    assert bad != text
+    with pytest.raises(
+        ConfigError, match=r"finops.allocation: budget\(s\) lmm match no budget_burn"
+    ):
+        parse_matrix(bad, source="m.yaml")
