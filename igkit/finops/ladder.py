@@ -201,9 +201,16 @@ def _signals(figures: BudgetFigures) -> dict[Signal, float]:
 
 
 def _budget_tier(figures: BudgetFigures, ladder: CostLadder) -> TierExplanation:
-    """One budget's tier; the month-to-date signal wins a tie (spend beats a forecast)."""
+    """One budget's tier; the month-to-date signal wins a tie (spend beats a forecast).
+
+    Unknown month-to-date, or ERROR figures, is tier 6. A projection refused (NO_DATA with a
+    known month-to-date: too little history this month) leaves the tier of the spend the
+    gate itself judges, said to be month-to-date only and why."""
     signals = _signals(figures)
-    if figures.status is not Status.PASS or "month_to_date" not in signals or not figures.limit:
+    usable = figures.status is Status.PASS or (
+        figures.status is Status.NO_DATA and "projection" not in signals
+    )
+    if not usable or "month_to_date" not in signals or not figures.limit:
         return _unknown(figures, ladder)
     odd = [s for s, v in signals.items() if not math.isfinite(v)]
     if odd:
@@ -242,7 +249,11 @@ def _budget_tier(figures: BudgetFigures, ladder: CostLadder) -> TierExplanation:
     else:
         after = "; the top of the ladder"
     if "projection" not in signals:
-        after += " (no projection: " + ("; ".join(figures.reasons) or "unknown") + ")"
+        after += (
+            "; month-to-date only, no projection ("
+            + ("; ".join(figures.reasons) or "unknown")
+            + ")"
+        )
     return _explanation(
         tier,
         ladder,

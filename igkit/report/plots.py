@@ -27,6 +27,7 @@ from igkit.verdicts import Status
 
 if TYPE_CHECKING:
     from igkit.explore import Run
+    from igkit.spec.models import CostLadder
 
 VIOLATION = STATUS_COLOURS[Status.FAIL]
 WARNING = STATUS_COLOURS[Status.NO_DATA]
@@ -435,10 +436,17 @@ def war_room(run: Run, gate_ids: list[str] | None = None) -> tuple[bytes, dict[s
     return figure_png(fig), summary
 
 
-def plot_burn(burn: pd.DataFrame, *, budget: str, budget_usd: float, alert_pct: float) -> Figure:
+def plot_burn(
+    burn: pd.DataFrame,
+    *,
+    budget: str,
+    budget_usd: float,
+    alert_pct: float,
+    ladder: CostLadder | None = None,
+) -> Figure:
     """Month-to-date spend and its linear projection against the budget and its alert line
     (``burn`` is :func:`igkit.finops.burn`'s frame; ``alert_pct`` the budget's, from the
-    matrix)."""
+    matrix; ``ladder`` the chosen matrix's ``cost_ladder``, whose tier names the title uses)."""
     fig = _figure(10, 3.6)
     ax = fig.add_subplot(1, 1, 1)
     ax.plot(burn.index, burn["month_to_date_usd"].to_numpy(), lw=1.5, label="month-to-date USD")
@@ -456,7 +464,9 @@ def plot_burn(burn: pd.DataFrame, *, budget: str, budget_usd: float, alert_pct: 
     tier = int(burn["tier"].iloc[-1]) if len(burn) else 0
     from igkit.finops import tier_name
 
-    ax.set_title(f"{budget}: month-to-date burn — downshift tier {tier} ({tier_name(tier)})")
+    ax.set_title(
+        f"{budget}: month-to-date burn — downshift tier {tier} ({tier_name(tier, ladder)})"
+    )
     ax.set_ylabel("USD")
     ax.set_xlabel("UTC")
     ax.grid(alpha=0.3)

@@ -77,19 +77,23 @@ def test_budget_mtd_90_figures_are_the_gates(
 
 
 @pytest.mark.prometheus
-def test_too_little_history_is_not_a_calm_ladder(
+def test_too_little_history_exits_1_and_ladders_on_month_to_date_only(
     prometheus: PrometheusServer, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """all_green is 3.5 h into the month: under finops.min_history (24 h) there is no
-    projection, so the figures are NO_DATA, exit 1, and the ladder fails closed to tier 6."""
+    projection, so the figures are NO_DATA (exit 1) and the tier is the month-to-date's,
+    saying the projection is missing and why."""
     at = SCENARIOS["all_green"].eval_time.isoformat()
     rc, report, _ = burn(["--prom-url", prometheus.url, "--at", at], capsys)
     assert rc == 1
-    assert {line["figures"]["status"] for line in report["budgets"]} == {"NO_DATA"}
-    assert report["ladder"]["tier"] == 6
-    assert "fail closed" in report["ladder"]["text"]
-    assert "min_history" in report["ladder"]["text"]
     assert report["known"] is False
+    for line in report["budgets"]:
+        assert line["figures"]["status"] == "NO_DATA"
+        assert line["figures"]["month_to_date"] is not None
+        assert line["figures"]["projected_share"] is None
+        assert line["ladder"]["tier"] == 0
+        assert "month-to-date only, no projection" in line["ladder"]["text"]
+        assert "min_history" in line["ladder"]["text"]
 
 
 @pytest.mark.prometheus
@@ -246,3 +250,39 @@ def test_no_source_is_a_usage_error(
     monkeypatch.delenv("IGKIT_PROM_URL", raising=False)
     assert main(["finops", "burn"]) == 2
     assert "--prom-url" in capsys.readouterr().err
+
+
+def test_a_malformed_focus_file_is_an_error_naming_row_and_column(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = focus_file(tmp_path / "bad.csv", {"infra": [300.0] * 10, "llm": [50.0] * 10})
+    text = path.read_text(encoding="utf-8").replace(",300.0,USD,", ",3O0.0,USD,", 1)
+    path.write_text(text, encoding="utf-8")
+    rc, report, err = burn(["--focus", str(path), "--at", AT], capsys)
+    assert rc == 1
+    assert "Traceback" not in err
+    assert {line["figures"]["status"] for line in report["budgets"]} == {"ERROR"}
+    reason = report["budgets"][0]["figures"]["reasons"][0]
+    assert "bad.csv" in reason
+    assert "BilledCost" in reason
+    assert report["ladder"]["tier"] == 6
+
+
+def test_unallocated_over_the_matrix_maximum_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    doc = shipped()
+    doc["finops"] = {**doc.get("finops", {}), "unallocated_max_share": 0.05}
+    matrix = write_matrix(tmp_path / "m.json", doc)
+    daily = {"infra": [300.0] * 10, "llm": [50.0] * 10}
+    untagged = focus_file(tmp_path / "u.csv", {**daily, "": [70.0] * 10})  # 700 / 4200 = 16.7%
+    rc, report, _ = burn(["--focus", str(untagged), "--at", AT, "--matrix", str(matrix)], capsys)
+    assert rc == 1
+    assert report["unallocated"] == pytest.approx(700.0)
+    assert report["unallocated_status"] == "FAIL"
+    assert {line["figures"]["status"] for line in report["budgets"]} == {"PASS"}
+    # positive control: every row allocated
+    tagged = focus_file(tmp_path / "t.csv", daily)
+    rc, report, _ = burn(["--focus", str(tagged), "--at", AT, "--matrix", str(matrix)], capsys)
+    assert rc == 0
+    assert report["unallocated_status"] == "PASS"

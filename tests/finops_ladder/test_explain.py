@@ -136,10 +136,18 @@ def test_no_figures_at_all_is_tier_6() -> None:
     assert "no budget figures at all" in e.text
 
 
-def test_a_missing_projection_ladders_on_month_to_date_and_says_why() -> None:
-    e = explain([figures(mtd=9_000.0, projected=None, reasons=("under 24h of history",))], LADDER)
+@pytest.mark.parametrize("status", [Status.PASS, Status.NO_DATA])
+def test_a_refused_projection_ladders_on_month_to_date_and_says_why(status: Status) -> None:
+    short = ("infra: only 3h of cost history, less than the 24h minimum: no projection",)
+    e = explain([figures(mtd=9_000.0, projected=None, status=status, reasons=short)], LADDER)
     assert (e.tier, e.signal) == (1, "month_to_date")
-    assert "(no projection: under 24h of history)" in e.text
+    assert f"; month-to-date only, no projection ({short[0]})." in e.text
+    # but an ERROR, or NO_DATA with a projection it should not have, is not usable
+    for odd in (
+        figures(mtd=9_000.0, projected=None, status=Status.ERROR, reasons=short),
+        figures(mtd=9_000.0, status=Status.NO_DATA, reasons=short),
+    ):
+        assert explain([odd], LADDER).tier == 6
 
 
 def test_the_chosen_matrix_names_and_actions_are_used() -> None:

@@ -201,7 +201,9 @@ def war_room_notebook() -> nbformat.NotebookNode:
         [
             new_markdown_cell(
                 "# War room\n\nA read-only board (ADR-002): one tile per gate in its status "
-                "colour. Writes `war_room.png` and `war_room.json` to `output_dir`."
+                "colour, and where the cost downshift ladder stands (seed §8): the tier, what "
+                "triggered it and the tier's actions, from the chosen matrix's `cost_ladder`. "
+                "Writes `war_room.png` and `war_room.json` to `output_dir`."
             ),
             _params(
                 COMMON_PARAMS
@@ -212,17 +214,25 @@ def war_room_notebook() -> nbformat.NotebookNode:
                 "import tempfile\n"
                 "from pathlib import Path\n\n"
                 "from IPython.display import Image, display\n\n"
+                "from igkit import finops\n"
                 "from igkit.atomic import write_bytes, write_json\n"
                 "from igkit.explore import load_run\n"
                 "from igkit.report.plots import war_room\n\n"
                 "run = load_run(snapshot_dir, matrix, trust_dir)\n"
                 "png, board = war_room(run)\n"
+                "ladder = run.loaded.matrix.cost_ladder  # the chosen matrix's, never the packaged one\n"
+                'board["cost_ladder"] = finops.ladder.cost_ladder_board(run.verdicts(), ladder)\n'
                 'out = Path(output_dir) if output_dir else Path(tempfile.mkdtemp(prefix="igkit-war-room-"))\n'
                 "out.mkdir(parents=True, exist_ok=True)\n"
                 'write_bytes(out / "war_room.png", png, binary=True)\n'
                 'write_json(out / "war_room.json", board)  # standard JSON, redacted, atomic\n'
                 "display(Image(png))\n"
                 "print(f\"DECISION {board['decision']}; wrote {out}/war_room.png and war_room.json\")"
+            ),
+            new_markdown_cell("## Cost ladder"),
+            new_code_cell(
+                "from IPython.display import Markdown\n\n"
+                'display(Markdown(board["cost_ladder"]["markdown"]))'
             ),
         ]
     )

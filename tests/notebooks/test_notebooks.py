@@ -397,6 +397,13 @@ def test_war_room_notebook(tmp_path: Path) -> None:
     board = json.loads((tmp_path / "board" / "war_room.json").read_text())
     assert board["decision"] == "GO"
     assert len(board["gates"]) == 8
+    ladder = board["cost_ladder"]  # the chosen matrix's ladder, the worst budget's tier
+    assert (ladder["tier"], ladder["name"], ladder["objective"]) == (
+        0,
+        "No action",
+        "G6/infra_budget_burn",
+    )
+    assert ladder["text"].startswith("Tier 0 No action: infra month-to-date ")
 
 
 @pytest.mark.prometheus

@@ -58,16 +58,16 @@ def tier_text(run: Run, details: dict[str, float | str | None]) -> str:
     recorded = next((details[k] for k in TIER_KEYS if details.get(k) is not None), None)
     if isinstance(recorded, str):
         return recorded
+    ladder = run.loaded.matrix.cost_ladder
     if isinstance(recorded, int | float) and 0 <= recorded < len(TIER_NAMES):
         tier = int(recorded)
-        return f"tier {tier} — {tier_name(tier)}"
-    ladder = run.loaded.matrix.cost_ladder
+        return f"tier {tier} — {tier_name(tier, ladder)}"
     if ladder is None:
         return "not computed: the matrix has no cost_ladder"
     mtd, budget = _number(details, "month_to_date_usd"), _number(details, "budget_usd")
     burn = mtd / budget if mtd is not None and budget else math.nan
     tier = downshift_tier(burn, _number(details, "projected_share_of_budget"), ladder)
-    return f"tier {tier} — {tier_name(tier)} (cost ladder of the matrix)"
+    return f"tier {tier} — {tier_name(tier, ladder)} (cost ladder of the matrix)"
 
 
 def spend_html(run: Run, o: ObjectiveVerdict) -> Raw:
