@@ -699,3 +699,21 @@ def test_top_movers_flags_exactly_a_rise(daily: list[float], extra: float) -> No
         assert movers["change"].iloc[0] == pytest.approx(rise, rel=1e-9, abs=1e-6)
     elif rise <= 0:
         assert movers.empty  # (a rise within rounding of the mean may go either way)
+
+
+def test_the_notebook_shows_the_numbers_g6_judged() -> None:
+    """From the demo run: each budget's month-to-date, the per-component spend the bars add up
+    to, and the tier sentence are G6's own (its verdict details), not a second computation."""
+    burn = explore.open_burn("prometheus-snapshots")
+    g6 = {o.name: o.details for o in load_run("").gate("G6").objectives}
+    by_component = views.spend_over_time(burn.costs, "component", "1h").sum()
+    for figures in burn.figures:
+        details = g6[f"{figures.budget}_budget_burn"]
+        assert figures.month_to_date == pytest.approx(details["month_to_date_usd"], abs=1e-6)
+        for key, spent in details.items():
+            if key.startswith(f"spend_usd[budget={figures.budget}, component="):
+                component = key.removesuffix("]").split("component=")[1]
+                assert by_component[component] == pytest.approx(spent, abs=1e-6)
+    deciding = burn.explanation.budget
+    assert deciding in {f.budget for f in burn.figures}
+    assert burn.explanation.text == g6[f"{deciding}_budget_burn"]["downshift_text"]
