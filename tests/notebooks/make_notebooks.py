@@ -291,7 +291,8 @@ def finops_notebook() -> nbformat.NotebookNode:
                 "import pandas as pd\n"
                 "from IPython.display import Image, Markdown, display\n\n"
                 "from igkit.finops import explore\n"
-                "from igkit.report.finops_plots import explore_sections, plot_ladder\n"
+                "from igkit.report.finops_notebook import explore_sections\n"
+                "from igkit.report.finops_plots import plot_ladder\n"
                 "from igkit.report.plots import figure_png\n\n" + FINOPS_SHOW + "\n\n"
                 "explore.one_line_errors()  # a refused input: one line naming file and cause\n"
                 "burn = explore.open_burn(\n"
@@ -325,7 +326,7 @@ def finops_notebook() -> nbformat.NotebookNode:
                 "shows the defaults above)."
             ),
             new_code_cell(
-                "from igkit.report.finops_plots import filter_widgets\n\n"
+                "from igkit.report.finops_notebook import filter_widgets\n\n"
                 "display(filter_widgets(burn, show, budget=budget, component=component, "
                 "start=start, end=end, freq=freq))"
             ),

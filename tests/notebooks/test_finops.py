@@ -21,7 +21,7 @@ from igkit import finops
 from igkit.errors import ConfigError, IgkitError
 from igkit.explore import load_run
 from igkit.finops import explore, views
-from igkit.report import finops_plots
+from igkit.report import finops_notebook, finops_plots
 from igkit.report.notebooks import kernel_manager_class, notebooks_dir
 from igkit.spec.loader import load_matrix
 from igkit.verdicts import Status
@@ -451,7 +451,7 @@ def test_the_chosen_matrix_decides_the_ladder_and_the_alert_line(tmp_path: Path)
     assert burn.explanation.name == "Brownout"
     assert burn.ladder.tier_name(4) == "Brownout"
     assert burn.alert_share("infra") == pytest.approx(0.55)
-    sections = dict(finops_plots.explore_sections(burn, budget="llm"))
+    sections = dict(finops_notebook.explore_sections(burn, budget="llm"))
     fig = sections["Month-to-date vs budget: llm"]
     assert isinstance(fig, Figure)
     assert any("alert 55 %" in t.get_text() for t in fig.legends[0].get_texts())
@@ -613,8 +613,8 @@ def test_money_is_in_the_matrix_currency(tmp_path: Path) -> None:
 
 def test_the_filters_start_at_the_parameters_and_redraw_on_change() -> None:
     burn = explore.open_burn("focus-csv")
-    shown: list[list[finops_plots.Section]] = []
-    box = finops_plots.filter_widgets(
+    shown: list[list[finops_notebook.Section]] = []
+    box = finops_notebook.filter_widgets(
         burn, shown.append, budget="llm", start="2025-03-03", end="2025-03-10"
     )
     assert shown == []  # nothing drawn until a filter changes: the report shows the defaults
@@ -636,7 +636,9 @@ def test_the_filters_start_at_the_parameters_and_redraw_on_change() -> None:
 @pytest.mark.parametrize("source", ["prometheus-snapshots", "focus-csv"])
 def test_no_figure_of_the_notebook_clips_a_label(source: str) -> None:
     burn = explore.open_burn(source)  # type: ignore[arg-type]
-    figures = [item for _, item in finops_plots.explore_sections(burn) if isinstance(item, Figure)]
+    figures = [
+        item for _, item in finops_notebook.explore_sections(burn) if isinstance(item, Figure)
+    ]
     figures.append(
         finops_plots.plot_ladder(burn.explanation, burn.ladder, **explore.deciding_shares(burn))
     )
@@ -659,12 +661,12 @@ def test_no_figure_of_the_notebook_clips_a_label(source: str) -> None:
 def test_a_bad_filter_is_one_line_naming_it(filters: dict[str, str], named: str) -> None:
     burn = explore.open_burn("focus-csv")
     with pytest.raises(ConfigError, match=re.escape(named)) as caught:
-        finops_plots.explore_sections(burn, **filters)  # type: ignore[arg-type]
+        finops_notebook.explore_sections(burn, **filters)  # type: ignore[arg-type]
     assert "\n" not in str(caught.value)
     # positive control: the same filter with a good value draws
     good = {"freq": "6h", "start": "2025-03-02", "end": "2025-03-09", "budget": "llm"}
     key = next(iter(filters))
-    sections = finops_plots.explore_sections(burn, **{key: good.get(key, "llm")})  # type: ignore[arg-type]
+    sections = finops_notebook.explore_sections(burn, **{key: good.get(key, "llm")})  # type: ignore[arg-type]
     assert any(isinstance(item, Figure) for _, item in sections)
 
 
