@@ -115,6 +115,38 @@ class Burn:
         found = [b.alert_pct / 100 for b in matrix_budgets(self.matrix) if b.name == budget]
         return found[0] if found else None
 
+    def headline(self) -> str:
+        """The tier and why, then what the figures are for (Markdown)."""
+        return (
+            f"**{self.explanation.text}**\n\n"
+            f"Figures at {self.at.strftime('%Y-%m-%d %H:%M UTC')} from {self.origin}; "
+            f"money in {self.currency}."
+        )
+
+    def figures_table(self) -> pd.DataFrame:
+        """:func:`budget_table` of this burn's figures."""
+        return budget_table(self.figures)
+
+    def deciding_shares(self) -> dict[str, float | None]:
+        """Month-to-date and projected share of the budget that decides the tier (keyword
+        arguments of :func:`~igkit.report.finops_plots.plot_ladder`; none known: empty)."""
+        for figures in self.figures:
+            if figures.budget == self.explanation.budget:
+                return {
+                    "month_to_date_share": figures.share,
+                    "projected_share": figures.projected_share,
+                }
+        return {}
+
+    def actions_markdown(self) -> str:
+        """The current tier's actions from the matrix, one bullet each (Markdown)."""
+        tier = self.explanation
+        if not tier.actions:
+            return f"Tier {tier.tier} ({tier.name}): no actions."
+        return f"**Tier {tier.tier} ({tier.name}) — actions:**\n\n" + "\n".join(
+            f"- {action}" for action in tier.actions
+        )
+
 
 def open_burn(
     source: Source,
@@ -193,36 +225,6 @@ def movers_table(movers: pd.DataFrame, currency: str) -> pd.DataFrame:
             "rise (share of mean)": [percent(v) for v in movers["change_share"]],
         }
     ).set_index("component")
-
-
-def headline(burn: Burn) -> str:
-    """The tier and why, then what the figures are for (Markdown)."""
-    return (
-        f"**{burn.explanation.text}**\n\n"
-        f"Figures at {burn.at.strftime('%Y-%m-%d %H:%M UTC')} from {burn.origin}; "
-        f"money in {burn.currency}."
-    )
-
-
-def deciding_shares(burn: Burn) -> dict[str, float | None]:
-    """Month-to-date and projected share of the budget that decides the tier (none: empty)."""
-    for figures in burn.figures:
-        if figures.budget == burn.explanation.budget:
-            return {
-                "month_to_date_share": figures.share,
-                "projected_share": figures.projected_share,
-            }
-    return {}
-
-
-def actions_markdown(burn: Burn) -> str:
-    """The current tier's actions from the matrix, one bullet each (Markdown)."""
-    tier = burn.explanation
-    if not tier.actions:
-        return f"Tier {tier.tier} ({tier.name}): no actions."
-    return f"**Tier {tier.tier} ({tier.name}) — actions:**\n\n" + "\n".join(
-        f"- {action}" for action in tier.actions
-    )
 
 
 def one_line_errors() -> None:

@@ -290,17 +290,15 @@ def finops_notebook() -> nbformat.NotebookNode:
             new_code_cell(
                 "import pandas as pd\n"
                 "from IPython.display import Image, Markdown, display\n\n"
-                "from igkit.finops import explore\n"
-                "from igkit.report.finops_notebook import explore_sections\n"
-                "from igkit.report.finops_plots import plot_ladder\n"
-                "from igkit.report.plots import figure_png\n\n" + FINOPS_SHOW + "\n\n"
-                "explore.one_line_errors()  # a refused input: one line naming file and cause\n"
-                "burn = explore.open_burn(\n"
+                "from igkit import explore_sections, figure_png, one_line_errors, open_burn, plot_ladder\n"
+                "\n" + FINOPS_SHOW + "\n\n"
+                "one_line_errors()  # a refused input: one line naming file and cause\n"
+                "burn = open_burn(\n"
                 "    source, snapshot_dir=snapshot_dir, matrix=matrix, trust_dir=trust_dir,\n"
                 "    focus_csv=focus_csv, at=at,\n"
                 ")\n"
-                "display(Markdown(explore.headline(burn)))\n"
-                "explore.budget_table(burn.figures)"
+                "display(Markdown(burn.headline()))\n"
+                "burn.figures_table()"
             ),
             new_markdown_cell(
                 "## The downshift ladder\n\nThe tiers of the chosen matrix's `cost_ladder`: "
@@ -309,8 +307,8 @@ def finops_notebook() -> nbformat.NotebookNode:
             ),
             new_code_cell(
                 "display(Image(figure_png(plot_ladder(burn.explanation, burn.ladder, "
-                "**explore.deciding_shares(burn)))))\n"
-                "display(Markdown(explore.actions_markdown(burn)))"
+                "**burn.deciding_shares()))))\n"
+                "display(Markdown(burn.actions_markdown()))"
             ),
             new_markdown_cell(
                 "## Spend, month-to-date, unit costs, unallocated spend and top movers\n\n"
@@ -326,7 +324,7 @@ def finops_notebook() -> nbformat.NotebookNode:
                 "shows the defaults above)."
             ),
             new_code_cell(
-                "from igkit.report.finops_notebook import filter_widgets\n\n"
+                "from igkit import filter_widgets\n\n"
                 "display(filter_widgets(burn, show, budget=budget, component=component, "
                 "start=start, end=end, freq=freq))"
             ),

@@ -603,7 +603,7 @@ def test_money_is_in_the_matrix_currency(tmp_path: Path) -> None:
     matrix.write_text(text.replace("  currency: USD", "  currency: EUR", 1), encoding="utf-8")
     burn = explore.open_burn("focus-csv", matrix=matrix, focus_csv=_eur_sample(tmp_path))
     assert burn.currency == "EUR"
-    assert "money in EUR" in explore.headline(burn)
+    assert "money in EUR" in burn.headline()
     table = explore.budget_table(burn.figures)
     assert table.loc["month-to-date", "infra"] == "€4,940.00"
     assert "$" not in table.to_string()
@@ -640,7 +640,7 @@ def test_no_figure_of_the_notebook_clips_a_label(source: str) -> None:
         item for _, item in finops_notebook.explore_sections(burn) if isinstance(item, Figure)
     ]
     figures.append(
-        finops_plots.plot_ladder(burn.explanation, burn.ladder, **explore.deciding_shares(burn))
+        finops_plots.plot_ladder(burn.explanation, burn.ladder, **burn.deciding_shares())
     )
     assert len(figures) >= 5
     for fig in figures:
