@@ -32,7 +32,13 @@ from igkit.finops.costs import (
     empty_costs,
     step_spend,
 )
-from igkit.finops.figures import counter_figures, figures_from_focus, figures_from_run
+from igkit.finops.figures import (
+    counter_figures,
+    figures_from_focus,
+    figures_from_run,
+    figures_from_snapshots,
+    figures_from_source,
+)
 from igkit.finops.focus import FocusCosts, read_focus, read_focus_csv
 from igkit.finops.ladder import (
     TIER_NAMES,
@@ -84,6 +90,8 @@ __all__ = [
     "empty_costs",
     "figures_from_focus",
     "figures_from_run",
+    "figures_from_snapshots",
+    "figures_from_source",
     "filter_range",
     "focus_unit_costs",
     "linear_projection",

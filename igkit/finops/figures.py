@@ -5,6 +5,7 @@ gate, ``igkit finops burn`` and the notebook show one set of numbers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,17 +13,26 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from igkit.errors import SnapshotError
 from igkit.finops.budgets import Budget, matrix_budgets
 from igkit.finops.costs import costs_from_counters, empty_costs
 from igkit.finops.focus import FocusCosts, read_focus
 from igkit.finops.mtd import counter_month_to_date
 from igkit.finops.projection import BudgetFigures, budget_figures
-from igkit.snapshots import Snapshot, series_labels, to_wide_frame
+from igkit.snapshots import (
+    FetchFailure,
+    Snapshot,
+    parse_range_result,
+    series_labels,
+    to_wide_frame,
+)
 from igkit.spec.finops import FinopsSpec
 from igkit.spec.models import Matrix, ResolvedSettings
 
 if TYPE_CHECKING:
     from igkit.explore import Run
+    from igkit.sources import Source
+    from igkit.spec.plan import PlannedQuery
 
 
 def _label_text(labels: dict[str, str]) -> str:
@@ -79,36 +89,69 @@ def counter_figures(
     return costs, figures
 
 
-def figures_from_run(run: Run) -> tuple[pd.DataFrame, list[BudgetFigures]]:
-    """Cost frame and figures of every budget of a run, from its G6 budget snapshots; a
-    budget whose snapshot is missing or failed is NO_DATA with the reason."""
-    matrix = run.loaded.matrix
+def figures_from_snapshots(
+    matrix: Matrix,
+    planned: Mapping[tuple[str, str], PlannedQuery],
+    snapshot_of: Callable[[PlannedQuery], Snapshot | FetchFailure | None],
+    at: datetime,
+) -> tuple[pd.DataFrame, list[BudgetFigures]]:
+    """Cost frame and figures of every budget of ``matrix`` from its budget objectives'
+    snapshots (``planned`` by (gate id, objective name)); a budget whose snapshot is missing
+    or failed is NO_DATA with the reason."""
     spec = matrix.finops
     frames, figures = [], []
     for budget in matrix_budgets(matrix):
-        gate_id, name = budget.objective.split("/", 1)
-        pq = run.planned[(gate_id, name)]
-        snap = run.snapshots.get(pq.request.id)
-        if not isinstance(snap, Snapshot) or snap.status == "error":
-            reason = f"{budget.name}: no usable snapshot of {budget.objective}; spend unknown"
+        pq = planned.get(tuple(budget.objective.split("/", 1)))  # type: ignore[arg-type]
+        snap = None if pq is None else snapshot_of(pq)
+        if pq is None or not isinstance(snap, Snapshot) or snap.status == "error":
+            why = snap.message if isinstance(snap, FetchFailure) else "no usable snapshot"
+            reason = f"{budget.name}: {budget.objective}: {why}; spend unknown"
             (fig,) = budget_figures(
-                empty_costs(), [budget], run.at, spec, unknown={budget.name: reason}
+                empty_costs(), [budget], at, spec, unknown={budget.name: reason}
             )
             figures.append(fig)
             continue
-        wide = to_wide_frame(snap.result, pq.request.grid())
+        try:
+            data = parse_range_result(snap.result)
+        except SnapshotError as exc:
+            reason = f"{budget.name}: {budget.objective}: malformed snapshot: {exc}"
+            (fig,) = budget_figures(
+                empty_costs(), [budget], at, spec, unknown={budget.name: reason}
+            )
+            figures.append(fig)
+            continue
+        wide = to_wide_frame(data, pq.request.grid())
         costs, fig = counter_figures(
-            wide,
-            series_labels(snap.result),
-            budget=budget,
-            settings=pq.settings,
-            at=run.at,
-            spec=spec,
+            wide, series_labels(data), budget=budget, settings=pq.settings, at=at, spec=spec
         )
         frames.append(costs)
         figures.append(fig)
     costs = pd.concat(frames, ignore_index=True) if frames else empty_costs()
     return costs, figures
+
+
+def figures_from_run(run: Run) -> tuple[pd.DataFrame, list[BudgetFigures]]:
+    """:func:`figures_from_snapshots` of a run (its replayed G6 budget snapshots)."""
+    snapshots = run.snapshots
+    return figures_from_snapshots(
+        run.loaded.matrix, run.planned, lambda pq: snapshots.get(pq.request.id), run.at
+    )
+
+
+def figures_from_source(
+    matrix: Matrix, source: Source, at: datetime, *, tenant: str | None = None
+) -> tuple[pd.DataFrame, list[BudgetFigures]]:
+    """Figures straight from a Prometheus source (``igkit finops burn --prom-url``): the
+    budget objectives' range requests as G6 plans them, fetched once each."""
+    from igkit.sources.registry import capture_ranges
+    from igkit.spec.plan import plan
+
+    gate_ids = list(dict.fromkeys(b.objective.split("/", 1)[0] for b in matrix_budgets(matrix)))
+    pqs = plan(matrix, gate_ids, at, tenant) if gate_ids else []
+    planned = {(p.gate.id, p.objective.name): p for p in pqs}
+    wanted = {pq.request.id: pq.request for pq in planned.values()}
+    snapshots = capture_ranges(source, list(wanted.values()))
+    return figures_from_snapshots(matrix, planned, lambda pq: snapshots.range(pq.request), at)
 
 
 def figures_from_focus(

@@ -99,7 +99,11 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, bytes]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise CostDataError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    header = next(csv.reader(io.StringIO(text)), [])
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text, newline=""), skipinitialspace=True) if r]
+    except csv.Error as exc:
+        raise CostDataError(f"{path}: malformed CSV: {exc}") from None
+    header = rows[0] if rows else []
     names = [h.strip() for h in header]
     dup = sorted({h for h in names if names.count(h) > 1})
     if dup:
@@ -107,13 +111,14 @@ def _read_table(path: Path) -> tuple[pd.DataFrame, bytes]:
     missing = [c for c in REQUIRED if c not in names]
     if missing:
         raise CostDataError(f"{path}: not a FOCUS export, missing column(s) {', '.join(missing)}")
-    try:
-        raw = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_filter=False)
-    except (pd.errors.ParserError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise CostDataError(f"{path}: malformed CSV: {first}") from None
-    raw.columns = names
-    return raw.apply(lambda c: c.str.strip()), data
+    widths = np.fromiter((len(r) for r in rows[1:]), dtype=np.int64, count=len(rows) - 1)
+    ragged = widths != len(names)
+    if ragged.any():
+        i = int(np.flatnonzero(ragged)[0])
+        raise CostDataError(
+            f"{path}: {_rows(ragged)}: {widths[i]} fields, the header has {len(names)}"
+        )
+    return pd.DataFrame(rows[1:], columns=names, dtype=object), data
 
 
 def _dates(raw: pd.DataFrame, column: str, path: Path, *, required: np.ndarray) -> pd.Series:
@@ -141,21 +146,31 @@ def _numbers(raw: pd.DataFrame, column: str, path: Path) -> np.ndarray:
 
 
 def _tags(raw: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """The Tags JSON objects as columns (missing key: ""); each distinct text parsed once,
+    strictly (duplicate keys, NaN, depth), an error naming its first row."""
     if "Tags" not in raw.columns:
         return pd.DataFrame(index=raw.index)
+    codes, texts = pd.factorize(raw["Tags"], sort=False)
+    _, first = np.unique(codes, return_index=True)
     parsed: list[dict[str, str]] = []
-    for i, text in enumerate(raw["Tags"].tolist()):
+    for j, text in enumerate(texts.tolist()):
+        row = int(first[j]) + 1
         if text == "":
             parsed.append({})
             continue
         try:
-            value = load_json(text, where=f"{path}: row {i + 1}: Tags")
+            value = load_json(text, where=f"{path}: row {row}: Tags")
         except IgkitError as exc:
             raise CostDataError(str(exc).splitlines()[0]) from None
         if not isinstance(value, dict):
-            raise CostDataError(f"{path}: row {i + 1}: Tags is not a JSON object")
+            raise CostDataError(f"{path}: row {row}: Tags is not a JSON object")
         parsed.append({str(k): "" if v is None else str(v) for k, v in value.items()})
-    return pd.DataFrame(parsed, index=raw.index, dtype=object).fillna("")
+    distinct = pd.DataFrame(parsed, dtype=object).fillna("")
+    if distinct.shape[1] == 0:
+        return pd.DataFrame(index=raw.index)
+    out = distinct.iloc[codes].reset_index(drop=True)
+    out.index = raw.index
+    return out
 
 
 def _field(raw: pd.DataFrame, tags: pd.DataFrame, key: str) -> pd.Series | None:

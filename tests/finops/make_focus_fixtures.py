@@ -135,6 +135,128 @@ def main() -> None:
         + [row(d, 1077, tags=INFRA) for d in days(7, APRIL + timedelta(days=11))]
         + [row(d, 100, service="Azure OpenAI") for d in days(18)],
     )
+    realistic()
+
+
+FOCUS_11 = [
+    "AvailabilityZone",
+    "BilledCost",
+    "BillingAccountId",
+    "BillingAccountName",
+    "BillingCurrency",
+    "BillingPeriodEnd",
+    "BillingPeriodStart",
+    "ChargeCategory",
+    "ChargeClass",
+    "ChargeDescription",
+    "ChargeFrequency",
+    "ChargePeriodEnd",
+    "ChargePeriodStart",
+    "CommitmentDiscountId",
+    "CommitmentDiscountStatus",
+    "ConsumedQuantity",
+    "ConsumedUnit",
+    "ContractedCost",
+    "EffectiveCost",
+    "InvoiceIssuerName",
+    "ListCost",
+    "ProviderName",
+    "PublisherName",
+    "RegionId",
+    "ResourceId",
+    "ServiceCategory",
+    "ServiceName",
+    "SubAccountId",
+    "Tags",
+    "x_CostCenter",
+]
+
+
+def realistic() -> None:
+    """A FOCUS 1.1 export in EUR with every case at once, UTF-8 BOM and CRLF line ends."""
+    out: list[dict[str, str]] = []
+
+    def add(
+        day: datetime, category: str, service: str, billed: float, effective: float, **kw: str
+    ) -> None:
+        r = dict.fromkeys(FOCUS_11, "")
+        r.update(
+            BilledCost=f"{billed:.2f}",
+            EffectiveCost=f"{effective:.2f}",
+            ListCost=f"{max(billed, effective):.2f}",
+            ContractedCost=f"{effective:.2f}",
+            BillingAccountId="ba-1",
+            BillingAccountName="IntelGraph",
+            BillingCurrency="EUR",
+            BillingPeriodStart=_iso(kw.pop("billing", APRIL)),
+            BillingPeriodEnd="2025-05-01T00:00:00Z",
+            ChargeCategory=category,
+            ChargeFrequency="Usage-Based",
+            ChargePeriodStart=_iso(day),
+            ChargePeriodEnd=_iso(day + timedelta(days=1)),
+            InvoiceIssuerName="Cloud",
+            ProviderName="Cloud",
+            PublisherName="Cloud",
+            RegionId="eu-west-1",
+            ServiceCategory="Compute",
+            ServiceName=service,
+            SubAccountId="sa-1",
+        )
+        r.update(kw)
+        out.append(r)
+
+    infra = json.dumps({"budget": "infra", "component": "ingest"})
+    storage = json.dumps({"budget": "infra", "component": "storage"})
+    for d in days(10):
+        add(
+            d,
+            "Usage",
+            "Amazon EC2",
+            0,
+            50,
+            Tags=infra,
+            CommitmentDiscountId="ri-1",
+            CommitmentDiscountStatus="Used",
+            ConsumedQuantity="1000000",
+            ConsumedUnit="Events",
+        )
+        add(
+            d,
+            "Usage",
+            "Amazon EC2",
+            0,
+            5,
+            Tags=infra,
+            CommitmentDiscountId="ri-1",
+            CommitmentDiscountStatus="Unused",
+        )
+        add(d, "Usage", "Amazon S3", 20, 20, Tags=storage, x_CostCenter="cc-7")
+        add(d, "Usage", "Azure OpenAI", 30, 30)
+        add(d, "Usage", "Support", 4, 4)
+        add(d, "Tax", "Amazon EC2", 2, 2, Tags=infra, ChargeDescription="VAT")
+    add(
+        APRIL,
+        "Purchase",
+        "Amazon EC2",
+        1825,
+        0,
+        Tags=infra,
+        CommitmentDiscountId="ri-1",
+        ChargeFrequency="One-Time",
+    )
+    add(APRIL + timedelta(days=5), "Credit", "Amazon EC2", -30, -30, Tags=infra)
+    add(
+        datetime(2025, 3, 20, tzinfo=UTC),
+        "Adjustment",
+        "Azure OpenAI",
+        -15,
+        -15,
+        ChargeClass="Correction",
+    )
+    with (OUT / "realistic_focus_1_1.csv").open("w", newline="", encoding="utf-8-sig") as fh:
+        writer = csv.DictWriter(fh, FOCUS_11, lineterminator="\r\n")
+        writer.writeheader()
+        writer.writerows(out)
 
 
 if __name__ == "__main__":

@@ -219,6 +219,21 @@ def test_malformed_rows_are_one_line_errors(
     assert "edited.csv" in str(caught.value)
 
 
+def test_ragged_rows_are_refused_not_shifted(tmp_path: Path) -> None:
+    lines = _lines("credits.csv")
+    width = len(next(csv.reader(lines[:1])))
+    long = tmp_path / "long.csv"
+    long.write_text("\n".join([lines[0], lines[1] + ",x,y", *lines[2:]]) + "\n", encoding="utf-8")
+    with pytest.raises(
+        CostDataError, match=rf"long.csv: row 1: {width + 2} fields, the header has {width}"
+    ):
+        read_focus(long, SPEC)
+    short = tmp_path / "short.csv"
+    short.write_text("\n".join([*lines[:3], "a,b,c", *lines[3:]]) + "\n", encoding="utf-8")
+    with pytest.raises(CostDataError, match=rf"short.csv: row 3: 3 fields, the header has {width}"):
+        read_focus(short, SPEC)
+
+
 def test_positive_control_the_unedited_copy_reads(tmp_path: Path) -> None:
     read = read_focus(_copy_with(tmp_path, {}), SPEC, budgets=NAMES)
     assert read.costs["cost"].sum() == pytest.approx(1000 - 150 - 500)
@@ -321,3 +336,24 @@ def test_an_allocation_rule_for_an_unknown_budget_is_refused_at_load() -> None:
         ConfigError, match=r"finops.allocation: budget\(s\) lmm match no budget_burn"
     ):
         parse_matrix(bad, source="m.yaml")
+
+
+def test_a_realistic_focus_1_1_export_in_eur_with_every_case_at_once() -> None:
+    """UTF-8 BOM, CRLF, 30 FOCUS 1.1 columns; commitment-covered usage (EffectiveCost), unused
+    commitment, the commitment purchase (EffectiveCost 0), a credit, tax, a March correction
+    billed in April, an untagged support line and LLM rows mapped by ServiceName."""
+    path = FOCUS / "realistic_focus_1_1.csv"
+    with pytest.raises(CostDataError, match="BillingCurrency 'EUR'"):
+        read_focus(path, SPEC, budgets=NAMES)
+    eur = SPEC.model_copy(update={"rates": {"EUR": 1.08}})
+    read = read_focus(path, eur, budgets=NAMES)
+    assert read.conversions["EUR"]["rate"] == 1.08
+    got = {f.budget: f for f in finops.budget_figures(read.costs, BUDGETS, APRIL_11, eur)}
+    infra_eur = 10 * (50 + 5 + 20) - 30  # used + unused commitment + storage, minus the credit
+    llm_eur = 10 * 30 - 15  # the correction of a March charge, billed in April
+    assert got["infra"].month_to_date == pytest.approx(infra_eur * 1.08)
+    assert got["infra"].tax == pytest.approx(10 * 2 * 1.08)
+    assert got["llm"].month_to_date == pytest.approx(llm_eur * 1.08)
+    assert finops.unallocated(read.costs, APRIL_11) == pytest.approx(10 * 4 * 1.08)
+    assert got["infra"].currency == "USD"
+    assert got["infra"].status is got["llm"].status is Status.PASS

@@ -14,9 +14,10 @@ import pytest
 import requests
 
 from igkit.explore import load_run
-from igkit.finops.figures import figures_from_focus, figures_from_run
+from igkit.finops.figures import figures_from_focus, figures_from_run, figures_from_source
 from igkit.finops.unit_costs import focus_unit_costs
 from igkit.run import RunRequest, run_gates
+from igkit.sources.prometheus import PrometheusSource
 from igkit.verdicts import Status
 from tests.support.prometheus import PrometheusServer
 
@@ -116,6 +117,9 @@ def test_prometheus_and_focus_paths_give_the_same_figures(
     run_gates(RunRequest(out=tmp_path / "run", prom_url=prometheus.url, gates=["G6"], at=AT))
     run = load_run(tmp_path / "run")
     _, from_prometheus = figures_from_run(run)
+    # the same figures fetched straight from the server (igkit finops burn --prom-url)
+    _, live = figures_from_source(run.loaded.matrix, PrometheusSource(prometheus.url), AT)
+    assert live == from_prometheus
     export = tmp_path / "focus.csv"
     assert _focus_from_prometheus(prometheus.url, export) == 5 * (
         9 * 24 + 3
@@ -146,6 +150,15 @@ def test_prometheus_and_focus_paths_give_the_same_figures(
         assert u.status is g6.status is Status.PASS
         assert u.value == pytest.approx(g6.observed, rel=1e-6), name
         assert u.unit == g6.unit
+
+
+def test_an_unreachable_server_is_no_data_naming_the_failure() -> None:
+    matrix = load_run(None).loaded.matrix
+    _, figures = figures_from_source(matrix, PrometheusSource("http://127.0.0.1:9", timeout=2), AT)
+    assert [f.status for f in figures] == [Status.NO_DATA, Status.NO_DATA]
+    assert all(f.month_to_date is None for f in figures)
+    assert "G6/infra_budget_burn" in figures[0].reasons[0]
+    assert "spend unknown" in figures[0].reasons[0]
 
 
 def test_a_focus_export_ending_before_at_is_no_data(
