@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_serializer
 
 from igkit.finops.budgets import Budget, matrix_budgets
 from igkit.finops.ladder import TierExplanation, explain
-from igkit.finops.projection import BudgetFigures, budget_figures, unallocated_check
+from igkit.finops.projection import BudgetFigures, unallocated_check
 from igkit.spec.loader import LoadedMatrix
 from igkit.spec.models import CostLadder
 from igkit.timeutil import rfc3339
@@ -126,23 +126,21 @@ def _report(
 
 
 def burn_from_focus(loaded: LoadedMatrix, path: Path, at: datetime) -> BurnReport:
-    """Figures of the matrix's budgets from a FOCUS export at ``at``."""
+    """Figures of the matrix's budgets from a FOCUS export at ``at``
+    (:func:`igkit.finops.figures.figures_from_focus`); a file that cannot be read makes every
+    budget ERROR with the one-line cause."""
     from igkit.finops.costs import CostDataError
-    from igkit.finops.focus import read_focus
+    from igkit.finops.figures import figures_from_focus
     from igkit.finops.verify_tier import sha256_file
 
     ladder, budgets = _ladder(loaded), _budgets(loaded)
     spec = loaded.matrix.finops
     try:
-        focus = read_focus(path, spec, budgets=[b.name for b in budgets])
-    except CostDataError as exc:  # the file's fault: every budget ERROR, the ladder tier 6
+        focus, figures = figures_from_focus(path, loaded.matrix, at)
+    except CostDataError as exc:
         figures = [_error(b, spec.currency, at, str(exc)) for b in budgets]
-        sha = sha256_file(path)
-        inputs = [SourceFile(budget=None, id=str(path), sha256=sha)]
+        inputs = [SourceFile(budget=None, id=str(path), sha256=sha256_file(path))]
         return _report(loaded, ladder, figures, None, at, f"focus {path}", inputs)
-    lag = focus.lag_problem(pd.Timestamp(at), spec)
-    unknown = {b.name: lag for b in budgets} if lag else None
-    figures = budget_figures(focus.costs, budgets, at, spec, unknown=unknown)
     inputs = [SourceFile(budget=None, id=str(path), sha256=focus.sha256)]
     return _report(loaded, ladder, figures, focus.costs, at, f"focus {path}", inputs)
 
@@ -168,8 +166,11 @@ def burn_from_prometheus(
     loaded: LoadedMatrix, url: str, at: datetime, *, timeout: float = 30.0
 ) -> BurnReport:
     """Capture the G6 budget ranges from ``url`` as go-no-go plans them, judge each with the
-    G6 rule, and compute the figures from the very snapshots the gate judged."""
-    from igkit.finops.costs import costs_from_counters, empty_costs
+    G6 rule, and take the figures from the very counters the gate judged
+    (:func:`igkit.finops.figures.counter_figures`, as the rule does); a budget the gate could
+    not judge has an unknown month-to-date with the gate's reason."""
+    from igkit.finops.figures import counter_figures
+    from igkit.finops.ladder import unjudged
     from igkit.judge.prometheus import evaluate_prometheus
     from igkit.snapshots import (
         ResultError,
@@ -194,37 +195,38 @@ def burn_from_prometheus(
     ]
     prom = PrometheusSource(url, timeout=timeout)
     snapshots = capture_ranges(prom, [pq.request for pq in planned])
-    frames, unknown, inputs = [], {}, []
+    frames, figures, inputs = [], [], []
     for pq in planned:
         budget = by_objective[f"{pq.gate.id}/{pq.objective.name}"]
         snap = snapshots.range(pq.request)
         verdict = evaluate_prometheus(pq, snap, at, ladder=ladder, finops=spec)
+        reason = "; ".join(verdict.reasons) or f"G6 verdict {verdict.status.value}"
+        fig = _error(budget, spec.currency, at, reason)
+        if isinstance(snap, Snapshot):
+            inputs.append(
+                SourceFile(
+                    budget=budget.name, id=snap.id, sha256=snap.sha256, gate_status=verdict.status
+                )
+            )
+            try:
+                data = check_range_snapshot(snap)
+            except ResultError:
+                data = None  # the verdict is ERROR and says why
+            if data is not None:
+                costs, fig = counter_figures(
+                    to_wide_frame(data, pq.request.grid()),
+                    series_labels(data),
+                    budget=budget,
+                    settings=pq.settings,
+                    at=at,
+                    spec=spec,
+                )
+                frames.append(costs)
         if verdict.status in (Status.NO_DATA, Status.ERROR):
-            unknown[budget.name] = "; ".join(verdict.reasons) or verdict.status.value
-        if not isinstance(snap, Snapshot):
-            continue
-        inputs.append(
-            SourceFile(
-                budget=budget.name, id=snap.id, sha256=snap.sha256, gate_status=verdict.status
-            )
-        )
-        try:
-            data = check_range_snapshot(snap)
-        except ResultError:
-            continue  # the verdict above is ERROR and says why
-        labels = {k: {**v, "budget": budget.name} for k, v in series_labels(data).items()}
-        frames.append(
-            costs_from_counters(
-                to_wide_frame(data, pq.request.grid()),
-                labels,
-                step_s=pq.request.step_seconds,
-                default_budget=budget.name,
-            )
-        )
-    costs = pd.concat(frames, ignore_index=True) if frames else empty_costs()
-    first = min((pq.request.start for pq in planned), default=None)
-    figures = budget_figures(costs, budgets, at, spec, unknown=unknown, history_start=first)
-    return _report(loaded, ladder, figures, costs, at, f"prometheus {prom.url}", inputs)
+            fig = unjudged(fig, reason)
+        figures.append(fig)
+    every = pd.concat(frames, ignore_index=True) if frames else None
+    return _report(loaded, ladder, figures, every, at, f"prometheus {prom.url}", inputs)
 
 
 def _money(amount: float | None, currency: str) -> str:

@@ -18,7 +18,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from igkit.finops.budgets import Budget
 from igkit.finops.projection import BudgetFigures
-from igkit.spec.models import SEED_TIER_NAMES, BudgetBurn, CostLadder, Gate, PrometheusObjective
+from igkit.spec.models import (
+    SEED_TIER_NAMES,
+    BudgetBurn,
+    CostLadder,
+    Gate,
+    PrometheusObjective,
+    ResolvedSettings,
+)
 from igkit.units import to_base
 from igkit.verdicts import GateVerdict, ObjectiveVerdict, RunVerdicts, Status
 
@@ -293,17 +300,12 @@ TIER_DETAIL = "downshift_tier"
 TIER_NAME_DETAIL = "downshift_tier_name"
 SIGNAL_DETAIL = "downshift_signal"
 TEXT_DETAIL = "downshift_text"
-RUN_RATE_DETAIL = "run_rate_month_end_usd"
-DRIVER_DETAIL = "projection_driver"
 
 
-def ladder_details(figures: BudgetFigures, e: TierExplanation) -> dict[str, float | str | None]:
-    """What a G6 budget objective's verdict records of the ladder (``details``)."""
+def ladder_details(e: TierExplanation) -> dict[str, float | str | None]:
+    """What a G6 budget objective's verdict records of the ladder (``details``); the figures
+    themselves (both projections, the driver) are the G6 rule's own details."""
     return {
-        RUN_RATE_DETAIL: None
-        if figures.run_rate_projection is None
-        else round(figures.run_rate_projection, 6),
-        DRIVER_DETAIL: figures.driver,
         TIER_DETAIL: e.tier,
         TIER_NAME_DETAIL: e.name,
         SIGNAL_DETAIL: e.signal,
@@ -343,24 +345,35 @@ def objective_ladder(
     labels: dict[str, dict[str, str]],
     *,
     budget: Budget,
-    step_s: float,
+    settings: ResolvedSettings,
     at: datetime,
     spec: FinopsSpec,
     ladder: CostLadder,
     unknown: str | None,
 ) -> dict[str, float | str | None]:
     """The ladder details of one G6 budget objective from the counters it judged (``wide``:
-    steps × series on the request grid): both projections from the one month-to-date, and the
-    tier. ``unknown``: why the gate could not judge the spend (the tier is then 6)."""
-    from igkit.finops.costs import costs_from_counters
-    from igkit.finops.projection import budget_figures
+    steps × series on the request grid), through the figures the G6 rule records
+    (:func:`igkit.finops.figures.counter_figures`). ``unknown``: why the gate could not judge
+    the spend — its month-to-date then counts as unknown, and the tier is 6."""
+    from igkit.finops.figures import counter_figures
 
-    own = {k: {**v, "budget": budget.name} for k, v in labels.items()}
-    costs = costs_from_counters(wide, own, step_s=step_s, default_budget=budget.name)
-    figures = budget_figures(
-        costs, [budget], at, spec, unknown={budget.name: unknown} if unknown else None
-    )[0]
-    return ladder_details(figures, explain([figures], ladder))
+    _, figures = counter_figures(wide, labels, budget=budget, settings=settings, at=at, spec=spec)
+    if unknown is not None:
+        figures = unjudged(figures, unknown)
+    return ladder_details(explain([figures], ladder))
+
+
+def unjudged(figures: BudgetFigures, reason: str) -> BudgetFigures:
+    """``figures`` of a budget the G6 gate could not judge (NO_DATA/ERROR, ``reason``): its
+    month-to-date is unknown, whatever the counters summed to."""
+    return figures.model_copy(
+        update={
+            "month_to_date": None,
+            "share": None,
+            "status": Status.ERROR if figures.status is Status.ERROR else Status.NO_DATA,
+            "reasons": [reason],
+        }
+    )
 
 
 def cost_ladder_board(run: RunVerdicts, ladder: CostLadder | None) -> dict[str, object]:

@@ -27,8 +27,6 @@ from igkit.verdicts import ObjectiveVerdict, SeriesVerdict, Status, worst
 if TYPE_CHECKING:
     import pandas as pd
 
-    from igkit.spec.finops import FinopsSpec
-
 
 def _rule_text(pq: PlannedQuery) -> str:
     rule = pq.objective.rule
@@ -276,7 +274,6 @@ def _budget_ladder(
 ) -> dict[str, float | str | None]:
     """The downshift tier of a budget objective and why (an unjudgeable spend is tier 6)."""
     from igkit.finops.ladder import objective_budget, objective_ladder
-    from igkit.spec.finops import FinopsSpec
 
     unknown = None
     if status in (Status.NO_DATA, Status.ERROR):
@@ -285,7 +282,7 @@ def _budget_ladder(
         frame,
         labels,
         budget=objective_budget(pq.gate, pq.objective),
-        step_s=pq.request.step_seconds,
+        settings=pq.settings,
         at=at,
         spec=finops or FinopsSpec(),
         ladder=ladder,

@@ -69,6 +69,10 @@ def test_budget_mtd_90_figures_are_the_gates(
         details = g6[f"{name}_budget_burn"]["details"]
         figures = by_budget(report)[name]["figures"]
         assert details["month_to_date_usd"] == pytest.approx(figures["month_to_date"], abs=1e-6)
+        assert details["run_rate_projection_usd"] == pytest.approx(
+            figures["run_rate_projection"], abs=0.01
+        )
+        assert details["projection_driver"] == figures["driver"]
         assert details["downshift_tier"] == by_budget(report)[name]["ladder"]["tier"]
         assert details["downshift_text"] == by_budget(report)[name]["ladder"]["text"]
     snaps = json.loads((out / "snapshots" / "index.json").read_text(encoding="utf-8"))

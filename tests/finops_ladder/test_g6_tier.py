@@ -14,7 +14,7 @@ import pytest
 from igkit.cli.main import main
 from igkit.finops.ladder import objective_budget, objective_ladder
 from igkit.spec.loader import load_matrix
-from igkit.spec.models import PrometheusObjective
+from igkit.spec.models import PrometheusObjective, resolve_settings
 from tests.support.prometheus import PrometheusServer
 from tests.support.scenarios import SCENARIOS
 
@@ -37,7 +37,7 @@ def test_budget_mtd_90_tier_in_details_console_and_page(
     assert (d["downshift_tier"], d["downshift_tier_name"]) == (6, "Emergency")
     assert d["downshift_signal"] == "projection"
     assert d["projection_driver"] in ("linear", "run_rate")
-    assert d["run_rate_month_end_usd"] > d["month_to_date_usd"]
+    assert d["run_rate_projection_usd"] > d["month_to_date_usd"]
     assert d["downshift_text"].startswith("Tier 6 Emergency: infra projected ")
     line = f"Cost ladder (G6 infra_budget_burn): {d['downshift_text']}"
     assert line in console.splitlines()
@@ -78,7 +78,7 @@ def test_an_unjudgeable_budget_is_tier_6_with_the_gates_reason() -> None:
     wide = _counters(300.0, 10)
     common = {
         "budget": objective_budget(gate, obj),  # type: ignore[arg-type]
-        "step_s": 3600.0,
+        "settings": resolve_settings(obj, load_matrix(None).matrix.defaults),
         "at": at,
         "spec": spec,
         "ladder": ladder,
@@ -87,8 +87,10 @@ def test_an_unjudgeable_budget_is_tier_6_with_the_gates_reason() -> None:
     assert stale["downshift_tier"] == 6
     assert "stopped reporting" in str(stale["downshift_text"])
     assert "fail closed" in str(stale["downshift_text"])
-    # positive control: the same counters judged fine are calm ($3,000 of $18,000, 17%)
+    # positive control: the same counters judged fine are calm ($3,000 by the 11th of April:
+    # 17% spent, 50% projected either way, 30 points below tier 1's 80%)
     calm = objective_ladder(wide, {"s1": {}}, unknown=None, **common)  # type: ignore[arg-type]
     assert calm["downshift_tier"] == 0, calm["downshift_text"]
-    assert calm["projection_driver"] in ("linear", "run_rate")
-    assert calm["run_rate_month_end_usd"] == pytest.approx(3_000 + 300 * 20)
+    assert str(calm["downshift_text"]).startswith(
+        "Tier 0 No action: infra projected 50% of $18,000 (linear), below tier 1;"
+    )

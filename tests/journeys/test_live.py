@@ -229,3 +229,53 @@ def test_run_journeys_from_python_writes_the_verdict(
     result = load_result(tmp_path / "out")
     assert result.status.value == "PASS", result.verdict.reasons
     assert replay_journeys(tmp_path / "out", matrix) == result
+
+
+def _processes_under(root: Path) -> list[int]:
+    """Pids whose working directory lies under ``root`` (k6 runs in igkit's temporary dir)."""
+    import os
+
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if cwd.startswith(str(root)):
+            found.append(int(entry.name))
+    return found
+
+
+def test_an_interrupted_run_stops_k6_and_exits_130(tmp_path: Path) -> None:
+    """SIGINT (the conductor's or a person's): k6 must not outlive igkit, nothing is judged."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from tests.journeys.support import ROOT
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    matrix = journeys_matrix(tmp_path / "matrix.json")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "TMPDIR": str(scratch)}
+    env["IGKIT_JOURNEY_PASSWORD"] = PASSWORD
+    with loopback_service(tmp_path / "service") as url:
+        cmd = [sys.executable, "-m", "igkit", "journeys", "run", "--base-url", url]
+        cmd += ["--duration", "60s", "--matrix", str(matrix), "--out", str(tmp_path / "out")]
+        proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 30
+        while not _processes_under(scratch):  # k6 started
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        time.sleep(1)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted" in err
+    assert _processes_under(scratch) == []
+    assert not (tmp_path / "out" / "journeys.json").exists()

@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from igkit.explore import Run
 
 PROJECTION = "projected_month_end_usd"
-RUN_RATE = "run_rate_month_end_usd"
+RUN_RATE = "run_rate_projection_usd"
 DRIVER = "projection_driver"
+NOTE = "projection_note"
 TIER_TEXT = "downshift_text"
 TIER_KEYS = ("downshift_tier", "tier")
 SPEND_KEYS = (
@@ -25,6 +26,10 @@ SPEND_KEYS = (
     PROJECTION,
     RUN_RATE,
     DRIVER,
+    "run_rate_days",
+    "driving_projection_usd",
+    "driving_projected_share",
+    NOTE,
     "projected_share_of_budget",
     "month_elapsed_share",
     "downshift_tier_name",
@@ -90,10 +95,14 @@ def spend_html(run: Run, o: ObjectiveVerdict) -> Raw:
         ("Downshift tier", tier_text(run, d)),
     ]
     if RUN_RATE in d:  # verdicts since the ladder explains itself (issue 13)
+        days = _number(d, "run_rate_days")
+        trailing = f" (trailing {days:g} days)" if days else ""
         pairs[3:3] = [
-            ("Projected month-end spend (run-rate)", usd(_number(d, RUN_RATE))),
+            ("Projected month-end spend (run-rate)", usd(_number(d, RUN_RATE)) + trailing),
             ("Projection driving the ladder", str(d.get(DRIVER) or DASH).replace("_", "-")),
         ]
+        if isinstance(d.get(NOTE), str):
+            pairs.insert(5, ("Why no projection", str(d[NOTE])))
     components = [
         (m["labels"], usd(v if isinstance(v, float | int) else None))
         for k, v in d.items()
