@@ -44,6 +44,12 @@ _EXPORTS: dict[str, str] = {
     "evidence_frame": "igkit.explore",
     # FinOps views of G6 (a module: finops.burn, finops.load_costs, ...)
     "finops": "igkit.finops",
+    # the finops_cost_burn notebook: its input, what it shows, its filters
+    "open_burn": "igkit.finops.explore",
+    "one_line_errors": "igkit.finops.explore",
+    "explore_sections": "igkit.report.finops_notebook",
+    "filter_widgets": "igkit.report.finops_notebook",
+    "plot_ladder": "igkit.report.finops_plots",
     # plots and outputs
     "figure_png": "igkit.report.plots",
     "plot_gate": "igkit.report.plots",
@@ -82,8 +88,10 @@ __all__ = [
     "demo_trust_dir",
     "evaluate",
     "evidence_frame",
+    "explore_sections",
     "figure_img",
     "figure_png",
+    "filter_widgets",
     "finops",
     "gate_page_html",
     "go_no_go",
@@ -91,11 +99,14 @@ __all__ = [
     "k6_window_frame",
     "load_matrix",
     "load_run",
+    "one_line_errors",
+    "open_burn",
     "open_run",
     "plot_bars",
     "plot_burn",
     "plot_gate",
     "plot_k6_windows",
+    "plot_ladder",
     "record_verdict",
     "run_gates",
     "series_frame",
@@ -141,7 +152,10 @@ if TYPE_CHECKING:
         shown_gate,
         what_would_flip,
     )
+    from igkit.finops.explore import one_line_errors, open_burn
     from igkit.judge.evaluate import evaluate
+    from igkit.report.finops_notebook import explore_sections, filter_widgets
+    from igkit.report.finops_plots import plot_ladder
     from igkit.report.gate_page import gate_page_html
     from igkit.report.k6_section import k6_section_html
     from igkit.report.plots import (

@@ -239,72 +239,95 @@ def war_room_notebook() -> nbformat.NotebookNode:
     )
 
 
+FINOPS_PARAMS = """# source: "prometheus-snapshots" (the G6 budget counters of the run in snapshot_dir) or
+# "focus-csv" (a FOCUS 1.x cost export)
+source = "prometheus-snapshots"
+# focus_csv: the FOCUS CSV read when source is "focus-csv"; empty = the sample shipped with igkit
+focus_csv = ""
+# at: the time the figures are for (RFC3339); empty = the run's evaluation time, or the end
+# of the FOCUS data
+at = ""
+# The filters of the charts (the interactive filters at the end start from these):
+# budget, component: one name each; empty = all
+budget = ""
+component = ""
+# start, end: the time range charted, e.g. 2025-03-01; empty = open. Month-to-date figures,
+# projections and the tier always count the whole month up to `at`.
+start = ""
+end = ""
+# freq: bar period, e.g. 1D or 1h; empty = a day, or an hour when the data spans under two days
+freq = ""
+"""
+
+FINOPS_SHOW = """def show(sections):
+    \"\"\"Headings as Markdown, figures as PNG, tables as HTML, notes as text.\"\"\"
+    for heading, item in sections:
+        display(Markdown(f"### {heading}"))
+        if isinstance(item, str):
+            display(Markdown(item))
+        elif isinstance(item, pd.DataFrame):
+            display(item)
+        else:
+            display(Image(figure_png(item)))
+"""
+
+
 def finops_notebook() -> nbformat.NotebookNode:
+    """Cost burn for FinOps analysts: budget figures and the tier first (what a release lead
+    reads), then charts a filter narrows, then the same charts behind interactive filters."""
     return _notebook(
         [
             new_markdown_cell(
-                "# FinOps: cost burn\n\nMonth-to-date burn per budget with its linear month-end "
-                "projection and downshift tier (seed §8), spend by component and unit costs.\n"
-                "Source: the G6 snapshots of a run, or a FOCUS 1.x CSV export."
+                "# FinOps: cost burn\n\n"
+                "Month-to-date spend per budget against the limit of the chosen matrix, the "
+                "linear and run-rate month-end projections (the one that drives the ladder is "
+                "marked), the downshift tier (seed §8) with why it applies and what to do, spend "
+                "per day by budget and by component, unit costs, unallocated spend and the "
+                "components whose spend rose most. Input: the G6 cost counters of a run "
+                "(Prometheus snapshots) or a FOCUS 1.x export. Money is in the budget currency "
+                "of the matrix."
             ),
-            _params(
-                COMMON_PARAMS
-                + "# source: prometheus-snapshots (the G6 snapshots of the run) or focus-csv\n"
-                + 'source = "prometheus-snapshots"\n'
-                + "# focus_csv: path of a FOCUS 1.x CSV export, used when source is focus-csv\n"
-                + 'focus_csv = ""\n'
-                + "# cost_column: FOCUS cost column, BilledCost or EffectiveCost\n"
-                + 'cost_column = "BilledCost"\n'
-                + "# budget: the budget to show (infra, llm, ...); empty = every budget\n"
-                + 'budget = ""\n'
-                + "# budget_usd: monthly budget in USD; 0 = the budget in the matrix\n"
-                + "budget_usd = 0.0\n"
-                + "# alert_pct: alert line, percent of the budget; 0 = the budget_burn threshold in the matrix\n"
-                + "alert_pct = 0.0\n"
-                + "# start, end: time range shown (e.g. 2025-03-01); empty = open. Month-to-date\n"
-                + "# burn still counts spend before start within its month.\n"
-                + 'start = ""\n'
-                + 'end = ""\n'
-            ),
+            _params(COMMON_PARAMS + FINOPS_PARAMS),
             new_code_cell(
-                "from IPython.display import Image, display\n\n"
-                "from igkit import finops\n"
-                "from igkit.report.plots import figure_png, plot_bars, plot_burn\n\n"
-                "costs, budgets = finops.load_costs(\n"
-                "    source, snapshot_dir=snapshot_dir, matrix=matrix, focus_csv=focus_csv, cost_column=cost_column\n"
+                "import pandas as pd\n"
+                "from IPython.display import Image, Markdown, display\n\n"
+                "from igkit import explore_sections, figure_png, one_line_errors, open_burn, plot_ladder\n"
+                "\n" + FINOPS_SHOW + "\n\n"
+                "one_line_errors()  # a refused input: one line naming file and cause\n"
+                "burn = open_burn(\n"
+                "    source, snapshot_dir=snapshot_dir, matrix=matrix, trust_dir=trust_dir,\n"
+                "    focus_csv=focus_csv, at=at,\n"
                 ")\n"
-                "in_range = finops.filter_range(costs, start, end)\n"
-                "names = [budget] if budget else sorted(set(costs['budget']))\n"
-                "limits = {name: budget_usd or (budgets[name].budget_usd if name in budgets else 0.0) for name in names}\n"
-                "alerts = {name: alert_pct or (budgets[name].alert_pct if name in budgets else 0.0) for name in names}\n"
-                "missing = [name for name in names if limits[name] <= 0 or alerts[name] <= 0]\n"
-                "assert not missing, f'no budget_burn objective for {missing} in the matrix: set budget_usd and alert_pct'\n"
-                "limits"
+                "display(Markdown(burn.headline()))\n"
+                "burn.figures_table()"
+            ),
+            new_markdown_cell(
+                "## The downshift ladder\n\nThe tiers of the chosen matrix's `cost_ladder`: "
+                "each tier applies when month-to-date spend or the projection reaches its share "
+                "of a budget; the worst budget decides. The current tier is highlighted."
             ),
             new_code_cell(
-                "rows = []\n"
-                "for name, usd in limits.items():\n"
-                "    frame = finops.burn(costs, name, usd, alert_pct=alerts[name], start=start, end=end)\n"
-                "    display(Image(figure_png(plot_burn(frame, budget=name, budget_usd=usd, alert_pct=alerts[name]))))\n"
-                "    last = frame.iloc[-1]\n"
-                "    rows.append({'budget': name, 'budget_usd': usd, 'month_to_date_usd': last['month_to_date_usd'],\n"
-                "                 'share_pct': last['share_pct'], 'projected_usd': last['projected_usd'],\n"
-                "                 'alert_pct': alerts[name], 'tier': int(last['tier']),\n"
-                "                 'tier_name': finops.tier_name(int(last['tier']))})\n"
-                "import pandas as pd\n\n"
-                "pd.DataFrame(rows)"
+                "display(Image(figure_png(plot_ladder(burn.explanation, burn.ladder, "
+                "**burn.deciding_shares()))))\n"
+                "display(Markdown(burn.actions_markdown()))"
+            ),
+            new_markdown_cell(
+                "## Spend, month-to-date, unit costs, unallocated spend and top movers\n\n"
+                "For the filter given as parameters (`budget`, `component`, `start`, `end`)."
             ),
             new_code_cell(
-                "by_component = finops.spend_by_component(in_range)\n"
-                "display(Image(figure_png(plot_bars(by_component.set_index('component')['cost_usd'], title='spend by component'))))\n"
-                "by_component"
+                "show(explore_sections(burn, budget=budget, component=component, start=start, "
+                "end=end, freq=freq))"
+            ),
+            new_markdown_cell(
+                "## Explore\n\nChange the filters to redraw the charts above for another budget, "
+                "component or date range (needs a live Jupyter kernel; the rendered report "
+                "shows the defaults above)."
             ),
             new_code_cell(
-                "if source == 'prometheus-snapshots':\n"
-                "    unit_costs = finops.unit_costs_from_run(finops.load_run_for(snapshot_dir, matrix))\n"
-                "else:\n"
-                "    unit_costs = finops.unit_costs_from_focus(in_range)\n"
-                "unit_costs.tail(10)"
+                "from igkit import filter_widgets\n\n"
+                "display(filter_widgets(burn, show, budget=budget, component=component, "
+                "start=start, end=end, freq=freq))"
             ),
         ]
     )

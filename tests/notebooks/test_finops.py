@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import re
+import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,13 +13,21 @@ import pandas as pd
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from pydantic import ValidationError
 
 from igkit import finops
+from igkit.errors import ConfigError, IgkitError
 from igkit.explore import load_run
+from igkit.finops import explore, views
+from igkit.report import finops_notebook, finops_plots
+from igkit.report.notebooks import kernel_manager_class, notebooks_dir
 from igkit.spec.loader import load_matrix
+from igkit.verdicts import Status
 
 SAMPLE = Path(__file__).with_name("focus_sample.csv")
+DEFAULT_MATRIX = Path(__file__).resolve().parents[2] / "igkit" / "spec" / "default.yaml"
 
 
 def _wide(columns: dict[str, list[float]]) -> pd.DataFrame:
@@ -204,3 +215,507 @@ def test_burn_range_trims_rows_not_month_to_date() -> None:
     costs = finops.read_focus_csv(SAMPLE, load_matrix(None).matrix.finops)
     frame = finops.burn(costs, "infra", 18000, alert_pct=80, start="2025-03-02", end="2025-03-02")
     assert frame["month_to_date_usd"].tolist() == [648]
+
+
+# --------------------------------------------------------------------------- the notebook's views
+
+
+def _costs(rows: list[tuple[str, str, str, str, float]]) -> pd.DataFrame:
+    """A cost frame (contract columns) from (time, budget, component, category, cost) rows."""
+    frame = pd.DataFrame(rows, columns=["time", "budget", "component", "category", "cost"])
+    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    frame["source"] = "focus"
+    return frame
+
+
+def _ten_days() -> pd.DataFrame:
+    """infra/ingest 100 a day (150 on the 9th, a 30 credit on the 4th), llm 20 a day, and
+    5 a day nobody owns."""
+    rows: list[tuple[str, str, str, str, float]] = []
+    for day in range(1, 11):
+        when = f"2025-03-{day:02d}"
+        rows.append((when, "infra", "ingest", "usage", 150.0 if day == 9 else 100.0))
+        rows.append((when, "llm", "llm", "usage", 20.0))
+        rows.append((when, "unallocated", "Support", "usage", 5.0))
+    rows.append(("2025-03-04", "infra", "ingest", "credit", -30.0))
+    return _costs(rows)
+
+
+def test_money_and_percent_say_unknown_never_nan() -> None:
+    assert views.money(18000, "USD") == "$18,000.00"
+    assert views.money(-12.5, "EUR") == "-€12.50"
+    assert views.money(1234, "CHF", decimals=0) == "1,234 CHF"
+    assert views.percent(1.04) == "104.0 %"
+    for unknown in (None, float("nan"), float("inf")):
+        assert views.money(unknown, "USD") == "—"
+        assert views.percent(unknown) == "—"
+
+
+def test_spend_over_time_by_budget_and_component() -> None:
+    costs = _ten_days()
+    by_budget = views.spend_over_time(costs, "budget", "1D")
+    assert list(by_budget.columns) == ["infra", "llm", "unallocated"]  # largest total first
+    assert len(by_budget) == 10
+    assert by_budget.loc["2025-03-04", "infra"] == 70.0  # the credit reduces its own day
+    assert by_budget.loc["2025-03-09", "infra"] == 150.0
+    assert by_budget["infra"].sum() == 9 * 100 + 150 - 30
+    assert by_budget["llm"].sum() == 10 * 20
+    by_component = views.spend_over_time(costs, "component", "1D")
+    assert set(by_component.columns) == {"ingest", "llm", "Support"}
+    # a day with no spend is a zero bar, not a missing one
+    gap = costs[costs["time"] != pd.Timestamp("2025-03-05", tz="UTC")]
+    assert views.spend_over_time(gap, "budget", "1D").loc["2025-03-05"].tolist() == [0.0] * 3
+
+
+@pytest.mark.property
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 24 * 20),
+            st.sampled_from(["infra", "llm", "unallocated"]),
+            st.sampled_from(["a", "b", ""]),
+            st.floats(-1e4, 1e4, allow_nan=False),
+        ),
+        min_size=1,
+        max_size=60,
+    ),
+    st.sampled_from(["1h", "1D"]),
+)
+def test_spend_over_time_loses_and_invents_nothing(
+    rows: list[tuple[int, str, str, float]], freq: str
+) -> None:
+    start = pd.Timestamp("2025-03-01", tz="UTC")
+    costs = _costs([(str(start + pd.Timedelta(hours=h)), b, c, "usage", v) for h, b, c, v in rows])
+    for by in ("budget", "component"):
+        table = views.spend_over_time(costs, by, freq)  # type: ignore[arg-type]
+        for name, total in costs.groupby(by)["cost"].sum().items():
+            assert table[name].sum() == pytest.approx(total, abs=1e-6)
+        assert table.index.is_monotonic_increasing
+        assert (table.index == table.index.floor(freq)).all()
+
+
+def test_select_costs_filters_budget_component_and_dates() -> None:
+    costs = _ten_days()
+    chosen = views.select_costs(costs, budgets="infra", start="2025-03-04", end="2025-03-05")
+    assert chosen["cost"].tolist() == [100.0, -30.0, 100.0] or sorted(chosen["cost"]) == [
+        -30.0,
+        100.0,
+        100.0,
+    ]
+    assert set(chosen["budget"]) == {"infra"}
+    assert len(views.select_costs(costs, components=["llm", "Support"])) == 20
+    assert len(views.select_costs(costs, budgets="", components="", start="", end="")) == len(costs)
+    assert views.select_costs(costs, budgets="nope").empty
+
+
+def test_top_movers_compare_the_last_complete_day_with_the_trailing_week() -> None:
+    costs = _ten_days()
+    # at 2025-03-10 05:00 the 10th is not complete: the 9th is compared with the 2nd..8th
+    movers = views.top_movers(costs, "2025-03-10T05:00:00Z")
+    assert movers["component"].tolist() == ["ingest"]  # llm and Support did not rise
+    row = movers.iloc[0]
+    mean = (6 * 100 + 70) / 7
+    assert row["period"] == pd.Timestamp("2025-03-09", tz="UTC")
+    assert row["spend"] == 150.0
+    assert row["trailing_mean"] == pytest.approx(mean)
+    assert row["change"] == pytest.approx(150 - mean)
+    assert row["change_share"] == pytest.approx((150 - mean) / mean)
+    # the day after: the 10th (100) is below the week's mean including the 9th
+    assert views.top_movers(costs, "2025-03-11T00:00:00Z").empty
+    assert views.top_movers(costs, "2025-03-01T12:00:00Z").empty  # nothing complete to compare
+    table = explore.movers_table(movers, "USD")
+    assert table.loc["ingest", "rise"] == views.money(150 - mean, "USD")
+
+
+def test_unallocated_month_counts_only_this_month_before_at() -> None:
+    costs = pd.concat(
+        [_ten_days(), _costs([("2025-02-28", "unallocated", "Support", "usage", 999.0)])]
+    )
+    spent, share = views.unallocated_month(costs, "2025-03-06T00:00:00Z")  # 1st..5th
+    assert spent == 5 * 5.0
+    assert share == pytest.approx(25 / (5 * 125 - 30))
+    per_day = views.unallocated_over_time(costs[costs["time"] >= "2025-03-01"], "1D")
+    assert per_day["unallocated"].tolist() == [5.0] * 10
+    assert per_day.loc["2025-03-04", "share"] == pytest.approx(5 / 95)
+
+
+def _figures(**overrides: object) -> finops.BudgetFigures:
+    base: dict[str, object] = {
+        "budget": "infra",
+        "limit": 1000.0,
+        "currency": "USD",
+        "at": datetime(2025, 3, 11, tzinfo=UTC),
+        "month_to_date": 1020.0,
+        "share": 1.02,
+        "linear_projection": 1020.0 * 31 / 10,
+        "run_rate_projection": 2500.0,
+        "driver": "linear",
+        "projected_share": 2.697,
+        "tax": 0.0,
+        "status": Status.PASS,
+        "reasons": [],
+    }
+    return finops.BudgetFigures.model_validate(base | overrides)
+
+
+def test_month_to_date_frame_draws_the_figures_it_is_given() -> None:
+    costs = pd.concat(
+        [_ten_days(), _costs([("2025-03-03", "infra", "ingest", "tax", 99.0)])], ignore_index=True
+    )
+    frame = views.month_to_date_frame(costs, _figures(), alert_share=0.8)
+    start, end = pd.Timestamp("2025-03-01", tz="UTC"), pd.Timestamp("2025-04-01", tz="UTC")
+    assert frame.index[0] == start
+    assert frame.index[-1] == end
+    # each day's spend counts at the end of its day; tax is not burn; the credit is
+    mtd = frame["month_to_date"].dropna()
+    assert mtd.loc["2025-03-02"] == 100.0
+    assert mtd.loc["2025-03-05"] == 370.0
+    assert mtd.loc["2025-03-10"] == 920.0
+    assert mtd.loc["2025-03-11"] == 1020.0  # the figures' month-to-date at `at`
+    assert mtd.is_monotonic_increasing
+    linear = frame["linear"].dropna()
+    assert linear.index.tolist() == [pd.Timestamp("2025-03-11", tz="UTC"), end]
+    assert linear.tolist() == [1020.0, pytest.approx(1020 * 31 / 10)]
+    assert frame["run_rate"].dropna().tolist() == [1020.0, 2500.0]
+    assert set(frame["limit"]) == {1000.0}
+    assert set(frame["alert"]) == {800.0}
+    assert frame.attrs["driver"] == "linear"
+    with_tax = views.month_to_date_frame(costs, _figures(), alert_share=0.8, include_tax=True)
+    assert with_tax["month_to_date"].loc["2025-03-04"] == 300.0 + 99.0
+
+
+def test_month_to_date_frame_without_projections_draws_none() -> None:
+    """NO_DATA figures (too little history): no projection line, no made-up number."""
+    unknown = _figures(
+        linear_projection=None,
+        run_rate_projection=None,
+        driver=None,
+        projected_share=None,
+        status=Status.NO_DATA,
+        reasons=["infra: only 3h of cost history"],
+    )
+    frame = views.month_to_date_frame(_ten_days(), unknown, alert_share=None)
+    assert frame["linear"].isna().all()
+    assert frame["run_rate"].isna().all()
+    assert frame["alert"].isna().all()
+    fig = finops_plots.plot_month_to_date(frame, title="infra", currency="USD")
+    labels = fig.legends[0].get_texts()
+    assert [t.get_text() for t in labels] == ["month-to-date", r"budget \$1,000"]
+    table = explore.budget_table([unknown])
+    assert table.loc["linear projection", "infra"] == "—"
+    assert table.loc["why", "infra"] == "infra: only 3h of cost history"
+    assert "nan" not in table.to_string().lower()
+
+
+def test_focus_sample_figures_and_unit_costs() -> None:
+    """The shipped FOCUS sample, checked against figures computed here by hand: 14 days of
+    infra (360 a day less a 100 credit on the 5th; 21 a day of tax apart), llm (140 a day,
+    290 from the 12th) and 12.50 a day of untagged support."""
+    burn = explore.open_burn("focus-csv")
+    assert burn.at == pd.Timestamp("2025-03-15", tz="UTC")
+    got = {f.budget: f for f in burn.figures}
+    assert got["infra"].month_to_date == pytest.approx(14 * 360 - 100)
+    assert got["infra"].tax == pytest.approx(14 * 21)
+    assert got["llm"].month_to_date == pytest.approx(11 * 140 + 3 * 290)
+    assert got["llm"].linear_projection == pytest.approx((11 * 140 + 3 * 290) / 14 * 31)
+    assert views.unallocated_month(burn.costs, burn.at) == (
+        pytest.approx(14 * 12.5),
+        pytest.approx(14 * 12.5 / (14 * 360 - 100 + 11 * 140 + 3 * 290 + 14 * 12.5)),
+    )
+    units = burn.unit_costs
+    assert list(units.columns) == ["ingest_unit_cost (USD/1k)", "graphql_unit_cost (USD/1M)"]
+    assert units["ingest_unit_cost (USD/1k)"].tolist() == pytest.approx([210 / 3000] * 14)
+    assert units["graphql_unit_cost (USD/1M)"].tolist() == pytest.approx([35 / 20] * 14)
+    # the gate's window (the last hour): the same unit costs as the day that holds it
+    windowed = {f.objective: f.value for f in burn.unit_figures}
+    assert windowed == {
+        "G6/ingest_unit_cost": pytest.approx(210 / 3000),
+        "G6/graphql_unit_cost": pytest.approx(35 / 20),
+    }
+    assert explore.unit_cost_table(burn.unit_figures).loc["G6/ingest_unit_cost", "status"] == "PASS"
+    movers = views.top_movers(burn.costs, burn.at)
+    assert movers["component"].tolist() == ["llm"]
+    assert movers["change"].iloc[0] == pytest.approx(290 - (5 * 140 + 2 * 290) / 7)
+
+
+def test_the_chosen_matrix_decides_the_ladder_and_the_alert_line(tmp_path: Path) -> None:
+    """Never the packaged default: another matrix's ladder, tier names and alert line show."""
+    text = DEFAULT_MATRIX.read_text(encoding="utf-8")
+    assert "name: Degrade" in text
+    text = text.replace("name: Degrade", "name: Brownout", 1)
+    old = "threshold: {value: 80, unit: percent}"
+    assert old in text
+    path = tmp_path / "m.yaml"
+    path.write_text(text.replace(old, "threshold: {value: 55, unit: percent}"), encoding="utf-8")
+    burn = explore.open_burn("focus-csv", matrix=path)
+    assert burn.explanation.name == "Brownout"
+    assert burn.ladder.tier_name(4) == "Brownout"
+    assert burn.alert_share("infra") == pytest.approx(0.55)
+    sections = dict(finops_notebook.explore_sections(burn, budget="llm"))
+    fig = sections["Month-to-date vs budget: llm"]
+    assert isinstance(fig, Figure)
+    assert any("alert 55 %" in t.get_text() for t in fig.legends[0].get_texts())
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _clipped(fig: Figure) -> bool:
+    """Whether anything drawn in ``fig`` (titles, labels, ticks, legends) lies even partly
+    outside it: the tight bounding box of what is drawn must fit in the figure."""
+    fig.canvas.draw()
+    tight = fig.get_tightbbox(fig.canvas.get_renderer())  # type: ignore[attr-defined]
+    width, height = fig.get_size_inches()
+    slack = 0.02  # inches
+    return bool(
+        tight.x0 < -slack
+        or tight.y0 < -slack
+        or tight.x1 > width + slack
+        or tight.y1 > height + slack
+    )
+
+
+def test_the_clip_check_can_fail() -> None:
+    """Positive control of :func:`_clipped`: a label pushed off the figure is found."""
+    fig = finops_plots.plot_spend(
+        views.spend_over_time(_ten_days(), "budget"), title="spend", currency="USD"
+    )
+    assert not _clipped(fig)
+    plain = Figure(figsize=(4, 3))  # no layout engine to make room
+    FigureCanvasAgg(plain)
+    ax = plain.add_subplot(1, 1, 1)
+    ax.set_title("fits")
+    assert not _clipped(plain)
+    ax.text(1.4, 0.5, "off the edge", transform=ax.transAxes)
+    assert _clipped(plain)
+
+
+def test_spend_bars_stack_credits_below_zero_with_money_ticks() -> None:
+    costs = _costs(
+        [
+            ("2025-03-01", "infra", "ingest", "usage", 100.0),
+            ("2025-03-01", "infra", "storage", "usage", 50.0),
+            ("2025-03-02", "infra", "ingest", "usage", 100.0),
+            ("2025-03-02", "infra", "storage", "credit", -400.0),
+        ]
+    )
+    table = views.spend_over_time(costs, "component")
+    fig = finops_plots.plot_spend(table, title="Spend per day by component", currency="EUR")
+    ax = fig.axes[0]
+    bars = [(p.get_x(), p.get_y(), p.get_height()) for p in ax.patches]  # type: ignore[attr-defined]
+    # day 2: ingest 100 from 0 up, storage -400 from 0 down (not from 100)
+    assert (1 - 0.4, 0.0, -400.0) in [(round(x, 6), y, h) for x, y, h in bars]
+    assert (0 - 0.4, 100.0, 50.0) in [(round(x, 6), y, h) for x, y, h in bars]
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert ticks
+    assert all("€" in t for t in ticks)
+    assert not _clipped(fig)
+
+
+# --------------------------------------------------------------------------- the notebook
+
+
+def _run_notebook(tmp_path: Path, **parameters: object) -> tuple[str, float]:
+    """Execute finops_cost_burn with papermill (a failing cell raises); its text/HTML outputs
+    and the seconds it took."""
+    import papermill as pm
+
+    target = tmp_path / "finops_cost_burn.ipynb"
+    began = time.monotonic()
+    pm.execute_notebook(
+        str(notebooks_dir() / "finops_cost_burn.ipynb"),
+        str(target),
+        parameters=parameters,
+        kernel_name="python3",
+        kernel_manager_class=kernel_manager_class(),
+        progress_bar=False,
+        resources={"metadata": {"path": str(tmp_path)}},
+        execution_timeout=120,
+    )
+    took = time.monotonic() - began
+    nb = json.loads(target.read_text(encoding="utf-8"))
+    parts = []
+    for cell in nb["cells"]:
+        for output in cell.get("outputs", []):
+            assert output["output_type"] != "error", output
+            parts.append("".join(output.get("text", "")))
+            for mime, data in output.get("data", {}).items():
+                parts.append(mime)
+                if mime.startswith("text/"):
+                    parts.append("".join(data))
+    return "\n".join(parts), took
+
+
+def _assert_readable(shown: str) -> None:
+    """No traceback, no raw dict, no nan: what an analyst reads is prose, money and tables."""
+    assert "Traceback" not in shown
+    assert not re.search(r"\{'|\{\"", shown), "a raw dict in the output"
+    assert not re.search(r"\bnan\b", shown, flags=re.IGNORECASE), "nan in the output"
+    assert "image/png" in shown
+
+
+@pytest.mark.notebooks
+@pytest.mark.parametrize("source", ["prometheus-snapshots", "focus-csv"])
+def test_the_notebook_runs_on_its_defaults(tmp_path: Path, source: str) -> None:
+    parameters = {} if source == "prometheus-snapshots" else {"source": source}
+    shown, took = _run_notebook(tmp_path, **parameters)
+    _assert_readable(shown)
+    burn = explore.open_burn(source)  # type: ignore[arg-type]
+    assert burn.explanation.text in shown.replace("&gt;", ">").replace("&amp;", "&")
+    for figures in burn.figures:
+        assert views.money(figures.month_to_date, burn.currency) in shown
+    assert took < 60, f"the notebook took {took:.0f} s"
+
+
+def _eur_sample(tmp_path: Path) -> Path:
+    path = tmp_path / "focus-eur.csv"
+    text = explore.focus_sample().read_text(encoding="utf-8")
+    path.write_text(text.replace(",USD,", ",EUR,"), encoding="utf-8")
+    return path
+
+
+@pytest.mark.notebooks
+def test_a_refused_focus_file_is_one_line_in_the_notebook(tmp_path: Path) -> None:
+    """An EUR export judged against USD budgets: the notebook stops on one line naming the
+    file and the currency, never a traceback; the honest (USD) sample runs (positive control:
+    test_the_notebook_runs_on_its_defaults)."""
+    import papermill as pm
+
+    eur = _eur_sample(tmp_path)
+    with pytest.raises(pm.PapermillExecutionError):
+        _run_notebook(tmp_path, source="focus-csv", focus_csv=str(eur))
+    nb = json.loads((tmp_path / "finops_cost_burn.ipynb").read_text(encoding="utf-8"))
+    errors = [o for c in nb["cells"] for o in c.get("outputs", []) if o["output_type"] == "error"]
+    assert len(errors) == 1
+    (line,) = errors[0]["traceback"]
+    assert line.startswith("igkit: error: ")
+    assert str(eur) in line
+    assert "EUR" in line
+    assert "Traceback" not in json.dumps(nb["cells"])
+
+
+def test_money_is_in_the_matrix_currency(tmp_path: Path) -> None:
+    """A matrix whose budgets are in EUR reads an EUR export and shows euros everywhere."""
+    text = DEFAULT_MATRIX.read_text(encoding="utf-8")
+    assert "  currency: USD" in text
+    matrix = tmp_path / "eur.yaml"
+    matrix.write_text(text.replace("  currency: USD", "  currency: EUR", 1), encoding="utf-8")
+    burn = explore.open_burn("focus-csv", matrix=matrix, focus_csv=_eur_sample(tmp_path))
+    assert burn.currency == "EUR"
+    assert "money in EUR" in burn.headline()
+    table = explore.budget_table(burn.figures)
+    assert table.loc["month-to-date", "infra"] == "€4,940.00"
+    assert "$" not in table.to_string()
+    with pytest.raises(IgkitError, match="EUR"):  # the same file against USD budgets
+        explore.open_burn("focus-csv", focus_csv=_eur_sample(tmp_path))
+
+
+def test_the_filters_start_at_the_parameters_and_redraw_on_change() -> None:
+    burn = explore.open_burn("focus-csv")
+    shown: list[list[finops_notebook.Section]] = []
+    box = finops_notebook.filter_widgets(
+        burn, shown.append, budget="llm", start="2025-03-03", end="2025-03-10"
+    )
+    assert shown == []  # nothing drawn until a filter changes: the report shows the defaults
+    (budget, component), dates, _output = box.children[0].children, *box.children[1:]
+    assert budget.value == "llm"
+    assert component.value == ""
+    assert [v.strftime("%Y-%m-%d") for v in dates.value] == ["2025-03-03", "2025-03-10"]
+    assert "Filters (budget, component, dates)" in box._repr_mimebundle_()["text/plain"]
+    component.value = "llm"
+    (sections,) = shown
+    headings = [heading for heading, _ in sections]
+    assert "Month-to-date vs budget: llm" in headings
+    assert "Month-to-date vs budget: infra" not in headings
+    bars = dict(sections)["Spend per day by budget"]
+    assert isinstance(bars, Figure)
+    assert len(bars.axes[0].get_xticklabels()) == 8  # the 3rd..10th
+
+
+@pytest.mark.parametrize("source", ["prometheus-snapshots", "focus-csv"])
+def test_no_figure_of_the_notebook_clips_a_label(source: str) -> None:
+    burn = explore.open_burn(source)  # type: ignore[arg-type]
+    figures = [
+        item for _, item in finops_notebook.explore_sections(burn) if isinstance(item, Figure)
+    ]
+    figures.append(
+        finops_plots.plot_ladder(burn.explanation, burn.ladder, **burn.deciding_shares())
+    )
+    assert len(figures) >= 5
+    for fig in figures:
+        assert not _clipped(fig), fig.axes[0].get_title()
+
+
+@pytest.mark.parametrize(
+    ("filters", "named"),
+    [
+        ({"freq": "bogus"}, "freq 'bogus'"),
+        ({"freq": "1M"}, "freq '1M'"),  # a month is no fixed bar length
+        ({"start": "yesterdayish"}, "start 'yesterdayish'"),
+        ({"end": "2025-13-45"}, "end '2025-13-45'"),
+        ({"budget": "nope"}, "budget 'nope'"),
+        ({"component": "nope"}, "component 'nope'"),
+    ],
+)
+def test_a_bad_filter_is_one_line_naming_it(filters: dict[str, str], named: str) -> None:
+    burn = explore.open_burn("focus-csv")
+    with pytest.raises(ConfigError, match=re.escape(named)) as caught:
+        finops_notebook.explore_sections(burn, **filters)  # type: ignore[arg-type]
+    assert "\n" not in str(caught.value)
+    # positive control: the same filter with a good value draws
+    good = {"freq": "6h", "start": "2025-03-02", "end": "2025-03-09", "budget": "llm"}
+    key = next(iter(filters))
+    sections = finops_notebook.explore_sections(burn, **{key: good.get(key, "llm")})  # type: ignore[arg-type]
+    assert any(isinstance(item, Figure) for _, item in sections)
+
+
+def test_at_must_be_a_time_and_a_run_is_judged_at_its_own() -> None:
+    with pytest.raises(ConfigError, match="at 'garbage': not a time"):
+        explore.open_burn("focus-csv", at="garbage")
+    with pytest.raises(ConfigError, match="a run's figures are at its evaluation time"):
+        explore.open_burn("prometheus-snapshots", at="2025-03-20T00:00:00Z")
+    run_at = explore.open_burn("prometheus-snapshots").at
+    assert explore.open_burn("prometheus-snapshots", at=run_at.isoformat()).at == run_at
+
+
+@pytest.mark.property
+@given(
+    st.lists(st.floats(0, 1e5, allow_nan=False), min_size=2, max_size=20),
+    st.floats(0.01, 1e5, allow_nan=False),
+)
+def test_top_movers_flags_exactly_a_rise(daily: list[float], extra: float) -> None:
+    """Flat spend never moves; spend added to the last complete day is a mover, by exactly
+    its rise over the trailing mean."""
+    days = pd.date_range("2025-03-01", periods=len(daily), freq="D", tz="UTC")
+    flat = _costs([(str(d), "infra", "flat", "usage", 50.0) for d in days])
+    at = days[-1] + pd.Timedelta(days=1)
+    assert views.top_movers(flat, at).empty
+    rows = [(str(d), "infra", "x", "usage", v) for d, v in zip(days, daily, strict=True)]
+    rows.append((str(days[-1]), "infra", "x", "usage", extra))
+    movers = views.top_movers(_costs(rows), at)
+    mean = float(np.mean(daily[-8:-1]))
+    rise = daily[-1] + extra - mean
+    if rise > 1e-6 * max(1.0, mean):
+        assert movers["component"].tolist() == ["x"]
+        assert movers["change"].iloc[0] == pytest.approx(rise, rel=1e-9, abs=1e-6)
+    elif rise <= 0:
+        assert movers.empty  # (a rise within rounding of the mean may go either way)
+
+
+def test_the_notebook_shows_the_numbers_g6_judged() -> None:
+    """From the demo run: each budget's month-to-date, the per-component spend the bars add up
+    to, and the tier sentence are G6's own (its verdict details), not a second computation."""
+    burn = explore.open_burn("prometheus-snapshots")
+    g6 = {o.name: o.details for o in load_run("").gate("G6").objectives}
+    by_component = views.spend_over_time(burn.costs, "component", "1h").sum()
+    for figures in burn.figures:
+        details = g6[f"{figures.budget}_budget_burn"]
+        assert figures.month_to_date == pytest.approx(details["month_to_date_usd"], abs=1e-6)
+        for key, spent in details.items():
+            if key.startswith(f"spend_usd[budget={figures.budget}, component="):
+                component = key.removesuffix("]").split("component=")[1]
+                assert by_component[component] == pytest.approx(spent, abs=1e-6)
+    deciding = burn.explanation.budget
+    assert deciding in {f.budget for f in burn.figures}
+    assert burn.explanation.text == g6[f"{deciding}_budget_burn"]["downshift_text"]

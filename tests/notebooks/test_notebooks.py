@@ -38,7 +38,6 @@ NOTEBOOKS = notebooks_dir()
 ALL = sorted(NOTEBOOKS.glob("*.ipynb"))
 CANARY = "igkit-canary-7f3c9a1e5d"
 GATES = [g.id for g in load_matrix(None).matrix.gates]
-SAMPLE = Path(__file__).with_name("focus_sample.csv")
 K6_FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "k6"
 DEFAULT_MATRIX = Path(__file__).resolve().parents[2] / "igkit" / "spec" / "default.yaml"
 QE_PARAMETERS = {
@@ -405,21 +404,6 @@ def test_war_room_notebook(tmp_path: Path) -> None:
         "G6/infra_budget_burn",
     )
     assert ladder["text"].startswith("Tier 0 No action: infra month-to-date ")
-
-
-@pytest.mark.parametrize(
-    "parameters",
-    [{}, {"source": "focus-csv", "focus_csv": str(SAMPLE), "budget": "infra", "alert_pct": 50.0}],
-    ids=["prometheus-snapshots", "focus-csv"],
-)
-def test_finops_notebook(tmp_path: Path, parameters: dict[str, object]) -> None:
-    nb = _papermill("finops_cost_burn", tmp_path, **parameters)
-    shown = _outputs(nb)  # outputs only: the source holds these names too
-    assert "image/png" in shown
-    assert "month_to_date_usd" in shown
-    assert "alert_pct" in shown
-    # the alert line: the matrix's budget_burn threshold (80 %), or the parameter given
-    assert f"{parameters.get('alert_pct', 80.0)}" in shown
 
 
 @pytest.mark.prometheus
