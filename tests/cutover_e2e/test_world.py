@@ -88,6 +88,14 @@ def test_a_canary_that_never_failed_burns_no_budget(world: LoopbackWorld, tmp_pa
     world.wait_for(
         'sum(rate(http_requests_total{track="canary"}[3s]))', lambda v: v > 10, timeout=15
     )
+    # Every step of the 4 s lookback must see canary traffic in its rate window: on a loaded
+    # machine the previous test's rollback can leave a canary window with no request at all
+    # (0/0, which is rightly NO_DATA), so wait until the oldest step is past the re-set.
+    world.wait_for(
+        'min_over_time(sum(rate(http_requests_total{track="canary"}[30s]))[6s:1s])',
+        lambda v: v > 10,
+        timeout=30,
+    )
     assert world.scalar('count(http_requests_total{track="canary",code!~"2.."})') is None
     doc = yaml.safe_load(MATRIX.read_text())
     burn = next(t for t in doc["triggers"] if t["id"] == "error_budget_burn")
