@@ -57,6 +57,10 @@ _EXPORTS: dict[str, str] = {
     "plot_burn": "igkit.report.plots",
     "war_room": "igkit.report.plots",
     "plot_k6_windows": "igkit.report.plots",
+    # GA day: the War Room view of a cutover execute run directory
+    "stage_board": "igkit.conductor.board",
+    "timeline_text": "igkit.conductor.board",
+    "timeline_frame": "igkit.conductor.board",
     "figure_img": "igkit.report.plots",
     # the auditor's gate report page and its G5 section
     "gate_page_html": "igkit.report.gate_page",
@@ -111,6 +115,9 @@ __all__ = [
     "run_gates",
     "series_frame",
     "shown_gate",
+    "stage_board",
+    "timeline_frame",
+    "timeline_text",
     "war_room",
     "what_would_flip",
     "write_bytes",

@@ -30,6 +30,7 @@ def comms_matrix(tmp: Path) -> tuple[Path, Path]:
     doc["triggers"] = []
     doc["cutover"] = {**doc["cutover"], "canary_gate": "G8", "hold": "10s"}
     doc["cutover"]["postdeploy"] = {**doc["cutover"]["postdeploy"], "gates": ["G8"]}
+    doc["cutover"]["postdeploy"].pop("triggers")  # it arms none: the matrix has no trigger
     matrix = tmp / "matrix.yaml"
     matrix.write_text(yaml.safe_dump(doc, sort_keys=False))
     evidence = tmp / "evidence"

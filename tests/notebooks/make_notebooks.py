@@ -209,6 +209,8 @@ def war_room_notebook() -> nbformat.NotebookNode:
                 COMMON_PARAMS
                 + "# output_dir: where to write war_room.png and war_room.json; empty = a new temp dir\n"
                 + 'output_dir = ""\n'
+                + "# cutover_dir: an `igkit cutover execute --out` directory; empty = no stage board\n"
+                + 'cutover_dir = ""\n'
             ),
             new_code_cell(
                 "import tempfile\n"
@@ -234,6 +236,19 @@ def war_room_notebook() -> nbformat.NotebookNode:
             new_code_cell(
                 "from IPython.display import Markdown\n\n"
                 'display(Markdown(board["cost_ladder"]["markdown"]))'
+            ),
+            new_markdown_cell(
+                "## GA day: the canary stages\n\nThe weight `igkit cutover execute` set over "
+                "time, each judgement on it (PROMOTE, HOLD, ROLLBACK), the status updates and the "
+                "post-deploy hour, read from the run's `timeline.jsonl`; then the timeline itself."
+            ),
+            new_code_cell(
+                "from igkit import figure_png, stage_board, timeline_text\n\n"
+                "if cutover_dir:\n"
+                "    display(Image(figure_png(stage_board(Path(cutover_dir)))))\n"
+                "    print(timeline_text(Path(cutover_dir)))\n"
+                "else:\n"
+                '    print("No cutover_dir given: nothing to follow yet.")'
             ),
         ]
     )

@@ -392,7 +392,17 @@ def test_go_no_go_notebook(tmp_path: Path) -> None:
 
 
 def test_war_room_notebook(tmp_path: Path) -> None:
-    _papermill("war_room", tmp_path, output_dir=str(tmp_path / "board"))
+    from tests.conductor.test_board import recorded
+
+    cutover = recorded(tmp_path / "cutover")
+    nb = _papermill(
+        "war_room", tmp_path, output_dir=str(tmp_path / "board"), cutover_dir=str(cutover)
+    )
+    stage_cell = nb["cells"][-1]  # the stage board of the recorded cutover, then its timeline
+    kinds = [o.get("output_type") for o in stage_cell["outputs"]]
+    assert any("image/png" in o.get("data", {}) for o in stage_cell["outputs"]), kinds
+    text = "".join("".join(o.get("text", "")) for o in stage_cell["outputs"])
+    assert "T+30:00  judgement  ROLLBACK at 25%" in text
     assert (tmp_path / "board" / "war_room.png").read_bytes().startswith(b"\x89PNG")
     board = json.loads((tmp_path / "board" / "war_room.json").read_text())
     assert board["decision"] == "GO"
