@@ -37,3 +37,19 @@ def test_readme_shows_the_screenshot(name: str) -> None:
 def test_every_image_the_readme_shows_exists() -> None:
     for target in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", README):
         assert (ROOT / target).is_file(), target
+
+
+def test_the_readme_quotes_the_recorded_cutover_timeline_as_recorded() -> None:
+    """The README's timeline block is igkit's own reading of the recorded timeline.jsonl
+    (docs/cutover-healthy), which the board image beside it was drawn from."""
+    from igkit.conductor.board import timeline_text
+
+    block = re.search(
+        r"<!-- cutover-timeline .*?-->\n```text\n(.*?)\n```\n<!-- /cutover-timeline -->",
+        README,
+        re.S,
+    )
+    assert block is not None
+    assert block.group(1) == timeline_text(ROOT / "docs" / "cutover-healthy")
+    board = ROOT / "docs" / "cutover-board.png"
+    assert board.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -5,7 +5,7 @@ what the conductor did and when, it decides nothing."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,9 +64,10 @@ def timeline_frame(run_dir: Path) -> pd.DataFrame:
 
 
 def outcome(frame: pd.DataFrame) -> str:
-    """The recorded end (``PROMOTED``, ``ROLLED_BACK``, ...) or ``RUNNING`` while none."""
-    ends = frame[frame["kind"] == "end"]
-    return "RUNNING" if ends.empty else str(ends["outcome"].iloc[-1])
+    """The recorded ends in order (``PROMOTED``, or ``PROMOTED → ROLLED_BACK`` when an
+    operator rolled back afterwards), or ``RUNNING`` while there is none."""
+    ends = frame[frame["kind"] == "end"]["outcome"]
+    return "RUNNING" if ends.empty else " → ".join(str(o) for o in ends)
 
 
 def timeline_text(run_dir: Path) -> str:
@@ -83,7 +84,7 @@ def timeline_text(run_dir: Path) -> str:
 def stage_board(run_dir: Path, *, now: datetime | None = None) -> Figure:
     """The weight as a step line, judgements as coloured markers on it, status updates as
     ticks along the top, the post-deploy span shaded, the outcome in the title."""
-    from matplotlib.dates import DateFormatter
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
 
@@ -113,8 +114,10 @@ def stage_board(run_dir: Path, *, now: datetime | None = None) -> Figure:
     for t in frame[frame["kind"] == "status"]["at"]:
         ax.axvline(t, ymin=0.93, ymax=1.0, color="#6a1b9a", linewidth=1.5)
     started = frame[(frame["kind"] == "stage") & (frame["weight"] == 100)]["at"]
+    validated = frame[frame["kind"] == "postdeploy"]["at"]
     if not started.empty:
-        ax.axvspan(started.iloc[0], end, color="#e8f5e9", zorder=0)
+        until = validated.iloc[-1] if not validated.empty else end
+        ax.axvspan(started.iloc[0], until, color="#e8f5e9", zorder=0)
         ax.annotate("post-deploy", (started.iloc[0], 102), fontsize=8, va="bottom")
     for t in frame[frame["kind"] == "rollback"]["at"]:
         ax.axvline(t, color=ACTION_COLOURS["ROLLBACK"], linestyle="--", linewidth=1)
@@ -129,6 +132,8 @@ def stage_board(run_dir: Path, *, now: datetime | None = None) -> Figure:
     ]
     legend.append(Line2D([], [], color="#6a1b9a", label="status update"))
     fig.legend(handles=legend, loc="outside lower center", fontsize=8, ncols=5, frameon=False)
-    ax.xaxis.set_major_formatter(DateFormatter("%H:%M", tz="UTC"))  # type: ignore[no-untyped-call]
+    locator = AutoDateLocator(tz=UTC)  # type: ignore[no-untyped-call]
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(ConciseDateFormatter(locator, tz=UTC))  # type: ignore[no-untyped-call]
     ax.set_title(f"Cutover {run_dir.name}: {outcome(frame)}", loc="left")
     return fig
