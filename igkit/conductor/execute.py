@@ -52,7 +52,7 @@ from igkit.conductor.parts import (
 from igkit.conductor.timeline import Outcome, Timeline
 from igkit.cutover.judge import JudgeRequest
 from igkit.cutover.models import Judgement, TriggerStatus
-from igkit.cutover.postdeploy import PostdeployRequest, armed, postdeploy_spec
+from igkit.cutover.postdeploy import PostdeployRequest, check_summary, postdeploy_spec
 from igkit.errors import IgkitError
 from igkit.redact import redact
 from igkit.spec.loader import LoadedMatrix
@@ -430,21 +430,8 @@ class Conductor:
         self.figures = StatusFigures.from_triggers(
             check.report, self.loaded, stage=self.stage, source=rel
         )
-        outcomes = armed(postdeploy_spec(self.loaded), check.report.triggers)
-        fired = [t for t in outcomes if t.status == TriggerStatus.FIRED]
-        worst = next(
-            (
-                s
-                for s in (TriggerStatus.FIRED, TriggerStatus.ERROR, TriggerStatus.NO_DATA)
-                if any(t.status == s for t in outcomes)
-            ),
-            TriggerStatus.QUIET,
-        )
-        reasons = [
-            f"trigger {t.id} {t.status.value}: {'; '.join(t.reasons)}"
-            for t in outcomes
-            if t.status != TriggerStatus.QUIET
-        ]
+        worst, reasons = check_summary(postdeploy_spec(self.loaded), check.report.triggers)
+        fired = worst == TriggerStatus.FIRED
         self.record(
             "check", f"triggers {worst.value}", status=worst.value, dir=rel, reasons=reasons
         )

@@ -79,6 +79,24 @@ def armed(spec: PostdeploySpec, triggers: Iterable[TriggerOutcome]) -> list[Trig
     return [t for t in triggers if spec.triggers is None or t.id in spec.triggers]
 
 
+def check_summary(
+    spec: PostdeploySpec, triggers: Iterable[TriggerOutcome]
+) -> tuple[TriggerStatus, list[str]]:
+    """What a post-deploy trigger check says (the conductor records it, bundle verify
+    --replay re-derives it): the worst armed status, FIRED > ERROR > NO_DATA > QUIET, and
+    one reason per armed trigger that is not QUIET."""
+    outcomes = armed(spec, triggers)
+    order = (TriggerStatus.FIRED, TriggerStatus.ERROR, TriggerStatus.NO_DATA)
+    statuses = {t.status for t in outcomes}
+    worst = next((s for s in order if s in statuses), TriggerStatus.QUIET)
+    reasons = [
+        f"trigger {t.id} {t.status.value}: {'; '.join(t.reasons)}"
+        for t in outcomes
+        if t.status != TriggerStatus.QUIET
+    ]
+    return worst, reasons
+
+
 def validate(
     request: PostdeployRequest, loaded: LoadedMatrix, *, now: datetime | None = None
 ) -> PostdeployVerdict:

@@ -163,3 +163,20 @@ def test_an_unknown_armed_trigger_is_a_usage_error(
     with pytest.raises(FileNotFoundError):  # nothing judged, nothing written
         validate(prometheus, tmp_path, "all_green", triggers_=["error_budget_burn", "nope"])
     assert "cutover.postdeploy.triggers names nope" in capsys.readouterr().err
+
+
+def test_a_post_deploy_check_is_summed_up_over_the_armed_triggers_only() -> None:
+    """The conductor records this summary and bundle verify --replay re-derives it: both
+    ignore a trigger the matrix does not arm after 100 %, and both fail closed on one it does."""
+    from igkit.cutover.models import TriggerOutcome, TriggerStatus
+    from igkit.cutover.postdeploy import check_summary
+    from igkit.spec.loader import load_matrix
+
+    spec = load_matrix(None).matrix.cutover.postdeploy  # type: ignore[union-attr]
+    assert spec is not None
+    quiet = [TriggerOutcome(id=t, status=TriggerStatus.QUIET) for t in ARMED]
+    idle = TriggerOutcome(id="latency_degradation", status=TriggerStatus.NO_DATA, reasons=["x"])
+    assert check_summary(spec, [*quiet, idle]) == (TriggerStatus.QUIET, [])
+    silent = TriggerOutcome(id="cost_spike", status=TriggerStatus.NO_DATA, reasons=["no cost"])
+    worst, reasons = check_summary(spec, [*quiet[:2], silent, idle])
+    assert (worst, reasons) == (TriggerStatus.NO_DATA, ["trigger cost_spike NO_DATA: no cost"])

@@ -20,9 +20,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from importlib import resources
 from pathlib import Path
 
 import pytest
+import yaml
 
 from igkit.conductor.timeline import TIMELINE_FILE, TimelineEntry, read_timeline
 from tests.support.loopback.world import REPO_ROOT, LoopbackWorld
@@ -305,3 +307,59 @@ def test_an_actuator_exiting_non_zero_rolls_back_and_exits_1(
     failed = run.of("actuator")[1]
     assert failed.log is not None
     assert "injected failure setting weight 25" in (run.out / failed.log).read_text()
+
+
+def journeys_matrix(tmp: Path) -> Path:
+    """The e2e matrix plus the shipped synthetic journeys objective (reported only in G1)."""
+    shipped = yaml.safe_load(resources.files("igkit.spec").joinpath("default.yaml").read_text())
+    journeys = next(
+        o for g in shipped["gates"] for o in g["objectives"] if o.get("type") == "journeys"
+    )
+    doc = yaml.safe_load(MATRIX.read_text())
+    g1 = next(g for g in doc["gates"] if g["id"] == "G1")
+    g1["objectives"].append(journeys)
+    path = tmp / "journeys-matrix.yaml"
+    path.write_text(yaml.safe_dump(doc, sort_keys=False))
+    return path
+
+
+def test_the_synthetic_journeys_run_at_every_stage_and_after_the_post_deploy_window(
+    world: LoopbackWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """login -> query -> write -> 2-hop traverse through the proxy with the pinned k6, at each
+    stage (a stage promotes only once they PASS) and after post-deploy; each run a journeys
+    line of the timeline and a directory holding its verdict."""
+    monkeypatch.setenv("IGKIT_JOURNEY_PASSWORD", world.password)
+    matrix = journeys_matrix(tmp_path)
+    run = execute(
+        world,
+        tmp_path,
+        "--max-hold",
+        "120s",
+        "--matrix",
+        str(matrix),
+        "--journeys-url",
+        world.proxy_url,
+        "--journeys-vus",
+        "1",
+        "--journeys-duration",
+        "3s",
+    )
+    assert run.code == 0, run.explain()
+    journeys = run.of("journeys")
+    assert {j.stage for j in journeys} >= set(STAGES), run.explain()
+    assert journeys[-1].status == "PASS", run.explain()
+    for stage in STAGES[:-1]:  # the PROMOTE of each stage came after a PASSing journeys run
+        promote = next(e for e in run.of("judgement") if e.stage == stage and e.action == "PROMOTE")
+        passed = [j for j in journeys if j.stage == stage and j.status == "PASS"]
+        assert passed, run.explain()
+        assert passed[0].seq < promote.seq
+    for j in journeys:
+        assert j.dir is not None
+        verdict = json.loads((run.out / j.dir / "journeys.json").read_text())
+        assert verdict["status"] == j.status
+    assert world.password not in "".join(
+        p.read_text(errors="replace")
+        for p in run.out.rglob("*")
+        if p.is_file() and p.suffix != ".gz"
+    )

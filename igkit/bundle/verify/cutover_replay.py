@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from igkit.bundle.build import MATRIX
 from igkit.bundle.verify.result import VerifyResult
@@ -21,6 +21,9 @@ from igkit.cutover.models import JUDGE_FILE, Judgement
 from igkit.errors import IgkitError
 from igkit.judge.evidence.checks import failed, passed
 from igkit.strictdoc import load_json, load_model
+
+if TYPE_CHECKING:
+    from igkit.spec.loader import LoadedMatrix
 
 
 def replay_cutover(
@@ -65,7 +68,7 @@ def replay_cutover(
         )
     _replay_preflight(bundle, files, timeline, result, trust=trust, own_key=own_key)
     _replay_postdeploy(bundle, files, loaded, timeline, result)
-    _replay_checks(bundle, files, timeline, result)
+    _replay_checks(bundle, files, loaded, timeline, result)
 
 
 def _rejudge(
@@ -224,33 +227,29 @@ def _replay_postdeploy(
             )
 
 
-def check_summary(report: Any) -> tuple[str, list[str]]:
-    """The status and reasons the conductor records for a trigger check (its ``check``
-    entry): the worst of FIRED > ERROR > NO_DATA > QUIET, one reason per trigger not QUIET."""
-    from igkit.cutover.models import TriggerStatus
-
-    order = (TriggerStatus.FIRED, TriggerStatus.ERROR, TriggerStatus.NO_DATA)
-    statuses = {t.status for t in report.triggers}
-    worst = next((s for s in order if s in statuses), TriggerStatus.QUIET)
-    reasons = [
-        f"trigger {t.id} {t.status.value}: {'; '.join(t.reasons)}"
-        for t in report.triggers
-        if t.status != TriggerStatus.QUIET
-    ]
-    return worst.value, reasons
-
-
 def _replay_checks(
-    bundle: Path, files: dict[str, Path], timeline: Timeline, result: VerifyResult
+    bundle: Path,
+    files: dict[str, Path],
+    loaded: LoadedMatrix,
+    timeline: Timeline,
+    result: VerifyResult,
 ) -> None:
     """Every post-deploy trigger check (``check`` entries that produced a report) re-run
     from its snapshots: the same triggers.json, the same status and reasons as the entry."""
     from igkit.cutover.models import TriggerReport
+    from igkit.cutover.postdeploy import check_summary, postdeploy_spec
     from igkit.cutover.triggers import TRIGGERS_DIR, TRIGGERS_FILE, check_triggers
 
     checks = [
         e for e in timeline.entries if e.get("kind") == "check" and e.get("status") != "ERROR"
     ]
+    if not checks:
+        return
+    try:
+        spec = postdeploy_spec(loaded)
+    except IgkitError as exc:
+        result.checks.append(failed("replay check", f"{MATRIX}: {exc}"[:300]))
+        return
     same = 0
     for entry in checks:
         folder = str(entry.get("dir"))
@@ -285,7 +284,8 @@ def _replay_checks(
         problems = []
         if again.report != recorded:
             problems.append(f"{where}: triggers.json differs from its snapshots' verdicts")
-        status, reasons = check_summary(again.report)
+        worst, reasons = check_summary(spec, again.report.triggers)
+        status = worst.value
         if (entry.get("status"), entry.get("reasons")) != (status, reasons):
             problems.append(
                 f"{where}: the timeline says {entry.get('status')}, its snapshots give {status}"
