@@ -266,15 +266,22 @@ def test_an_interrupted_run_stops_k6_and_exits_130(tmp_path: Path) -> None:
     with loopback_service(tmp_path / "service") as url:
         cmd = [sys.executable, "-m", "igkit", "journeys", "run", "--base-url", url]
         cmd += ["--duration", "60s", "--matrix", str(matrix), "--out", str(tmp_path / "out")]
-        proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 30
-        while not _processes_under(scratch):  # k6 started
-            assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        time.sleep(1)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        proc = subprocess.Popen(
+            cmd, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while not _processes_under(scratch):  # k6 started
+                assert proc.poll() is None, proc.stderr.read() if proc.stderr else ""
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+            time.sleep(1)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=60)
+        finally:  # a failure here must not leave igkit or k6 running into the next test
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
     assert proc.returncode == 130, err
     assert "interrupted" in err
     assert _processes_under(scratch) == []
