@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction[P], parser_class: type[P]) -> None:
         "copy",
         help="write editable copies of the shipped notebooks into DIR",
         description="Copy every shipped notebook (the gate notebooks, the generic gate "
-        "notebook, go_no_go, war_room, finops_cost_burn) into DIR. Never overwrites a file "
+        "notebook, go_no_go, war_room, finops_cost_burn and its FOCUS twin) into DIR. Never "
+        "overwrites a file "
         "unless --force.",
     )
     c.add_argument("dir", type=Path, metavar="DIR", help="target directory (created if absent)")

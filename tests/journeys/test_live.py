@@ -267,7 +267,14 @@ def test_an_interrupted_run_stops_k6_and_exits_130(tmp_path: Path) -> None:
         cmd = [sys.executable, "-m", "igkit", "journeys", "run", "--base-url", url]
         cmd += ["--duration", "60s", "--matrix", str(matrix), "--out", str(tmp_path / "out")]
         proc = subprocess.Popen(
-            cmd, env=env, stderr=subprocess.PIPE, text=True, start_new_session=True
+            cmd,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+            # a pytest-xdist worker ignores SIGINT and a child inherits that (Python then
+            # installs no KeyboardInterrupt handler): give igkit the default a terminal gives
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         try:
             deadline = time.monotonic() + 60

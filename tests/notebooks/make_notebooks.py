@@ -287,9 +287,13 @@ FINOPS_SHOW = """def show(sections):
 """
 
 
-def finops_notebook() -> nbformat.NotebookNode:
+def finops_notebook(source: str = "prometheus-snapshots") -> nbformat.NotebookNode:
     """Cost burn for FinOps analysts: budget figures and the tier first (what a release lead
-    reads), then charts a filter narrows, then the same charts behind interactive filters."""
+    reads), then charts a filter narrows, then the same charts behind interactive filters.
+    ``source`` is the default input, so nbmake (which cannot pass parameters) runs each kind
+    of input on its defaults: finops_cost_burn (a run's G6 counters) and
+    finops_cost_burn_focus (the FOCUS sample shipped with igkit)."""
+    params = FINOPS_PARAMS.replace('source = "prometheus-snapshots"', f'source = "{source}"')
     return _notebook(
         [
             new_markdown_cell(
@@ -302,7 +306,7 @@ def finops_notebook() -> nbformat.NotebookNode:
                 "(Prometheus snapshots) or a FOCUS 1.x export. Money is in the budget currency "
                 "of the matrix."
             ),
-            _params(COMMON_PARAMS + FINOPS_PARAMS),
+            _params(COMMON_PARAMS + params),
             new_code_cell(
                 "import pandas as pd\n"
                 "from IPython.display import Image, Markdown, display\n\n"
@@ -359,6 +363,7 @@ def main() -> None:
     books["go_no_go"] = go_no_go_notebook()
     books["war_room"] = war_room_notebook()
     books["finops_cost_burn"] = finops_notebook()
+    books["finops_cost_burn_focus"] = finops_notebook("focus-csv")
     for name, nb in books.items():
         nbformat.validate(nb)
         nbformat.write(nb, NOTEBOOKS / f"{name}.ipynb")

@@ -64,6 +64,7 @@ def test_checkout_notebooks_are_the_top_level_directory() -> None:
 def test_every_expected_notebook_exists() -> None:
     expected = {f"{n}.ipynb" for n in make_notebooks.GATES} | {f"{GENERIC_NOTEBOOK}.ipynb"}
     expected |= {"go_no_go.ipynb", "war_room.ipynb", "finops_cost_burn.ipynb"}
+    expected |= {"finops_cost_burn_focus.ipynb"}  # the same notebook, FOCUS input by default
     assert {p.name for p in ALL} == expected
     assert set(gate_notebooks()) == set(make_notebooks.GATES) | {GENERIC_NOTEBOOK}
 
