@@ -14,7 +14,10 @@ import yaml
 
 from tests.support.loopback.world import LoopbackWorld
 
-pytestmark = pytest.mark.prometheus
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.prometheus,
+]  # the loopback world: make test-slow (CI runs it)
 MATRIX = Path(__file__).resolve().parents[1] / "fixtures" / "cutover_e2e" / "matrix.yaml"
 
 

@@ -16,6 +16,8 @@ from tests.support.k6_target import k6_target
 
 K6_DIR = Path(__file__).parent / "k6"
 
+pytestmark = pytest.mark.slow  # real k6 runs: make test-slow (CI runs it)
+
 
 def _result(out: Path) -> dict[str, object]:
     path = out / "verify-tier.json"

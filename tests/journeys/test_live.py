@@ -24,6 +24,8 @@ from tests.journeys.support import (
 
 SLOW_MS = THRESHOLD_MS + 600  # every GraphQL request: over the threshold, never the login
 
+pytestmark = pytest.mark.slow  # real k6 runs against a live service: make test-slow (CI runs it)
+
 
 def _case(
     root: Path, matrix: Path, name: str, *, faults: dict[str, float] | None = None, **kw: str
